@@ -1,0 +1,122 @@
+//! What a node is told about its cluster: members, partitioner, replication
+//! factor, and every timeout and bound. Drivers build it from a cluster file
+//! (native) or from the page's settings (web).
+
+use crate::ring::Partitioner;
+use crate::types::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// The cluster-wide settings, the same on every node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The member ids, `0..n` by convention.
+    pub nodes: Vec<NodeId>,
+    pub partitioner: Partitioner,
+    /// Replication factor: copies of every key.
+    pub rf: usize,
+    /// How long a coordinator waits for replicas before answering `Timeout`.
+    pub request_timeout_ms: u64,
+    /// How often a node tells every peer it is alive.
+    pub heartbeat_interval_ms: u64,
+    /// A peer not heard from for this long is considered down.
+    pub failure_timeout_ms: u64,
+    /// A hint older than this is dropped undelivered (Cassandra's
+    /// `max_hint_window`): the replica then needs read repair or
+    /// anti-entropy to catch up. Bounds how long hints pile up.
+    pub hint_window_ms: u64,
+    /// Hints one node holds at most; past it, new hints are dropped (and
+    /// the event says so). Bounds memory and log size.
+    pub max_hints: usize,
+    /// How often undelivered hints for live peers are retried.
+    pub hint_retry_ms: u64,
+    /// How often a node compares its data with its replica peers and
+    /// exchanges what differs (anti-entropy). 0 turns it off.
+    pub anti_entropy_interval_ms: u64,
+    /// Client requests one coordinator works on at once; past it the answer
+    /// is `Overloaded`.
+    pub max_pending_requests: usize,
+}
+
+impl Default for ClusterConfig {
+    /// The classic classroom cluster: 4 nodes, byte-ordered tokens, RF 3.
+    fn default() -> Self {
+        ClusterConfig::classic(4)
+    }
+}
+
+impl ClusterConfig {
+    /// `n` nodes with evenly spaced byte-ordered tokens, RF `min(3, n)`.
+    pub fn classic(n: usize) -> ClusterConfig {
+        let nodes: Vec<NodeId> = (0..n as NodeId).collect();
+        ClusterConfig {
+            partitioner: Partitioner::byte_ordered_even(&nodes),
+            nodes,
+            rf: n.min(3),
+            request_timeout_ms: 2_000,
+            heartbeat_interval_ms: 200,
+            failure_timeout_ms: 1_000,
+            hint_window_ms: 3 * 60 * 60 * 1000,
+            max_hints: 100_000,
+            hint_retry_ms: 1_000,
+            anti_entropy_interval_ms: 10_000,
+            max_pending_requests: 10_000,
+        }
+    }
+
+    /// Checks the settings hang together; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.nodes.is_empty() {
+            return Err("nodes: a cluster needs at least one node".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for id in &self.nodes {
+            if !seen.insert(*id) {
+                return Err(format!("nodes: node id {id} appears twice"));
+            }
+        }
+        if self.rf == 0 {
+            return Err("rf: the replication factor must be at least 1".into());
+        }
+        if self.rf > self.nodes.len() {
+            return Err(format!(
+                "rf: replication factor {} is more than the {} nodes",
+                self.rf,
+                self.nodes.len()
+            ));
+        }
+        for (name, v) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("heartbeat_interval_ms", self.heartbeat_interval_ms),
+            ("failure_timeout_ms", self.failure_timeout_ms),
+            ("hint_retry_ms", self.hint_retry_ms),
+        ] {
+            if v == 0 {
+                return Err(format!("{name}: must be more than 0"));
+            }
+        }
+        if self.failure_timeout_ms <= self.heartbeat_interval_ms {
+            return Err(format!(
+                "failure_timeout_ms: {} must be more than heartbeat_interval_ms ({})",
+                self.failure_timeout_ms, self.heartbeat_interval_ms
+            ));
+        }
+        if self.max_pending_requests == 0 {
+            return Err("max_pending_requests: must be more than 0".into());
+        }
+        self.partitioner.validate(&self.nodes)
+    }
+}
+
+/// One node's configuration: who it is, and the cluster it is in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub id: NodeId,
+    pub cluster: ClusterConfig,
+}
+
+impl Config {
+    pub fn new(id: NodeId, cluster: ClusterConfig) -> Config {
+        Config { id, cluster }
+    }
+}

@@ -1,0 +1,632 @@
+//! The client protocol of PROTOCOL.md (JSON text frames over WebSocket),
+//! pure and apart from any socket, plus the console's line syntax.
+//!
+//! Nodes use [`parse_request_frame`] and the `*_json` writers; clients (the
+//! console, the inspector, the bench, the browser) use [`parse_server_frame`].
+
+use crate::io::Event;
+use crate::message::{ErrorKind, Reply, Request};
+use crate::ring::Token;
+use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// What a client frame asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientOp {
+    /// put / get / delete, through this node as coordinator.
+    Data(Request),
+    Inspect,
+    Subscribe,
+}
+
+/// One parsed client frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientFrame {
+    pub id: u64,
+    pub op: ClientOp,
+    /// Extra fields some ops take (a control token, say), untouched.
+    pub extra: Map<String, Value>,
+}
+
+/// A frame that could not be understood: answer it with
+/// [`error_json`] and `BadRequest`, echoing `id` when one was readable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameError {
+    pub id: Option<u64>,
+    pub message: String,
+}
+
+/// Parses a client's text frame. Every error names the field.
+pub fn parse_request_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| FrameError {
+        id: None,
+        message: format!("frame is not JSON: {e}"),
+    })?;
+    let Value::Object(mut obj) = value else {
+        return Err(FrameError {
+            id: None,
+            message: "frame is not a JSON object".into(),
+        });
+    };
+    let id = match obj.remove("id") {
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
+        Some(other) => {
+            return Err(FrameError {
+                id: None,
+                message: format!("id: expected a non-negative integer, got {other}"),
+            })
+        }
+        None => {
+            return Err(FrameError {
+                id: None,
+                message: "id: missing".into(),
+            })
+        }
+    };
+    let err = |message: String| FrameError {
+        id: Some(id),
+        message,
+    };
+    let op = match obj.remove("op") {
+        Some(Value::String(s)) => s,
+        Some(other) => return Err(err(format!("op: expected a string, got {other}"))),
+        None => return Err(err("op: missing".into())),
+    };
+    let op = match op.as_str() {
+        "put" => {
+            let key = take_key(&mut obj).map_err(err)?;
+            let value = match obj.remove("value") {
+                Some(Value::String(s)) => s,
+                Some(other) => return Err(err(format!("value: expected a string, got {}", kind_of(&other)))),
+                None => return Err(err("value: missing".into())),
+            };
+            if value.len() > MAX_VALUE_BYTES {
+                return Err(err(format!(
+                    "value: at most {MAX_VALUE_BYTES} bytes, got {}",
+                    value.len()
+                )));
+            }
+            let cl = take_cl(&mut obj, true).map_err(err)?;
+            ClientOp::Data(Request::Put { key, value, cl })
+        }
+        "get" => {
+            let key = take_key(&mut obj).map_err(err)?;
+            let cl = take_cl(&mut obj, false).map_err(err)?;
+            ClientOp::Data(Request::Get { key, cl })
+        }
+        "delete" => {
+            let key = take_key(&mut obj).map_err(err)?;
+            let cl = take_cl(&mut obj, true).map_err(err)?;
+            ClientOp::Data(Request::Delete { key, cl })
+        }
+        "inspect" => ClientOp::Inspect,
+        "subscribe" => ClientOp::Subscribe,
+        other => {
+            return Err(err(format!(
+                "op: unknown op {other:?} (expected put, get, delete, inspect or subscribe)"
+            )))
+        }
+    };
+    Ok(ClientFrame { id, op, extra: obj })
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn take_key(obj: &mut Map<String, Value>) -> Result<Key, String> {
+    match obj.remove("key") {
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(k) if k <= 255 => Ok(Key::Int(k as u8)),
+            _ => Err(format!("key: integer keys are 0..=255, got {n}")),
+        },
+        Some(Value::String(s)) => {
+            if s.is_empty() || s.len() > MAX_KEY_BYTES {
+                Err(format!(
+                    "key: a string key has 1 to {MAX_KEY_BYTES} bytes, got {}",
+                    s.len()
+                ))
+            } else {
+                Ok(Key::Str(s))
+            }
+        }
+        Some(other) => Err(format!(
+            "key: expected an integer 0..=255 or a string, got {}",
+            kind_of(&other)
+        )),
+        None => Err("key: missing".into()),
+    }
+}
+
+fn take_cl(obj: &mut Map<String, Value>, write: bool) -> Result<Consistency, String> {
+    match obj.remove("cl") {
+        Some(Value::String(s)) => {
+            let cl = Consistency::parse(&s)?;
+            if cl == Consistency::Any && !write {
+                return Err("cl: ANY is for writes only".into());
+            }
+            Ok(cl)
+        }
+        Some(other) => Err(format!("cl: expected a string, got {}", kind_of(&other))),
+        None => Err("cl: missing".into()),
+    }
+}
+
+/// A reply frame for a data request.
+pub fn reply_json(id: u64, reply: &Reply) -> String {
+    let v = match reply {
+        Reply::Written { ts } => json!({"id": id, "ok": true, "ts": ts}),
+        Reply::Read { kv } => json!({"id": id, "ok": true, "kv": kv}),
+        Reply::Error { kind, message } => {
+            json!({"id": id, "ok": false, "error": {"kind": kind.name(), "message": message}})
+        }
+    };
+    v.to_string()
+}
+
+/// An error reply; `id` is `null` when the frame had none readable.
+pub fn error_json(id: Option<u64>, kind: ErrorKind, message: &str) -> String {
+    json!({"id": id, "ok": false, "error": {"kind": kind.name(), "message": message}}).to_string()
+}
+
+/// `{"id": id, "ok": true}`, for `subscribe` and similar.
+pub fn ok_json(id: u64) -> String {
+    json!({"id": id, "ok": true}).to_string()
+}
+
+/// An event frame for subscribers.
+pub fn event_json(event: &Event) -> String {
+    json!({ "event": event }).to_string()
+}
+
+/// `inspect`'s reply frame.
+pub fn inspect_json(id: u64, node: &InspectNode) -> String {
+    json!({"id": id, "ok": true, "node": node}).to_string()
+}
+
+/// A node's whole state, as `inspect` returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InspectNode {
+    pub id: NodeId,
+    pub addr: String,
+    pub ring: Vec<RingEntry>,
+    pub peers: Vec<PeerEntry>,
+    pub data: Vec<KeyVersion>,
+    pub hints: Vec<HintEntry>,
+    pub log: LogStats,
+    /// Every member and its address, so a client knowing one node can find
+    /// the others (an extension of PROTOCOL.md).
+    #[serde(default)]
+    pub nodes: Vec<NodeAddr>,
+    /// Replication factor (extension).
+    #[serde(default)]
+    pub rf: usize,
+    /// The partitioner (extension), as in the cluster file.
+    #[serde(default)]
+    pub partitioner: Option<crate::ring::Partitioner>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RingEntry {
+    pub node: NodeId,
+    pub token: Token,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerEntry {
+    pub node: NodeId,
+    /// `"up"` or `"down"`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HintEntry {
+    pub target: NodeId,
+    pub key: Key,
+    pub value: Option<String>,
+    pub ts: Micros,
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct LogStats {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeAddr {
+    pub node: NodeId,
+    pub addr: String,
+}
+
+impl InspectNode {
+    /// The state of a [`crate::Node`]; the driver fills in `addr`, `log`
+    /// and `nodes`, which only it knows.
+    pub fn of(node: &crate::Node) -> InspectNode {
+        InspectNode {
+            id: node.id(),
+            addr: String::new(),
+            ring: node
+                .ring()
+                .tokens()
+                .iter()
+                .map(|(t, n)| RingEntry { node: *n, token: *t })
+                .collect(),
+            peers: node
+                .peers()
+                .into_iter()
+                .map(|p| PeerEntry {
+                    node: p.node,
+                    state: if p.up { "up" } else { "down" }.into(),
+                })
+                .collect(),
+            data: node
+                .data()
+                .iter()
+                .map(|(k, v)| KeyVersion {
+                    key: k.clone(),
+                    value: v.value.clone(),
+                    ts: v.ts,
+                })
+                .collect(),
+            hints: node
+                .hints()
+                .map(|h| HintEntry {
+                    target: h.target,
+                    key: h.key.clone(),
+                    value: h.version.value.clone(),
+                    ts: h.version.ts,
+                })
+                .collect(),
+            log: LogStats::default(),
+            nodes: vec![],
+            rf: node.ring().rf(),
+            partitioner: Some(node.ring().partitioner().clone()),
+        }
+    }
+}
+
+/// A frame from a node, as a client reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerFrame {
+    /// A reply to request `id` (`None` when the node could not read the id).
+    Reply { id: Option<u64>, reply: Reply },
+    /// `subscribe`'s or a similar plain `ok`.
+    Ok { id: u64 },
+    Inspect { id: u64, node: Box<InspectNode> },
+    Event(Event),
+}
+
+/// Parses a node's frame; the error says what was unexpected.
+pub fn parse_server_frame(text: &str) -> Result<ServerFrame, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(obj) = v else {
+        return Err("not a JSON object".into());
+    };
+    if let Some(e) = obj.get("event") {
+        let ev: Event = serde_json::from_value(e.clone()).map_err(|e| format!("event: {e}"))?;
+        return Ok(ServerFrame::Event(ev));
+    }
+    let id = obj.get("id").and_then(Value::as_u64);
+    let ok = obj
+        .get("ok")
+        .and_then(Value::as_bool)
+        .ok_or("ok: missing or not a boolean")?;
+    if !ok {
+        let err = obj.get("error").ok_or("error: missing")?;
+        let kind = match err.get("kind").and_then(Value::as_str) {
+            Some("BadRequest") => ErrorKind::BadRequest,
+            Some("Unavailable") => ErrorKind::Unavailable,
+            Some("Timeout") => ErrorKind::Timeout,
+            Some("Overloaded") => ErrorKind::Overloaded,
+            Some("Unauthorized") => ErrorKind::Unauthorized,
+            Some("Internal") => ErrorKind::Internal,
+            other => return Err(format!("error.kind: unknown {other:?}")),
+        };
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        return Ok(ServerFrame::Reply {
+            id,
+            reply: Reply::Error { kind, message },
+        });
+    }
+    let id = id.ok_or("id: missing")?;
+    if let Some(node) = obj.get("node") {
+        let node: InspectNode =
+            serde_json::from_value(node.clone()).map_err(|e| format!("node: {e}"))?;
+        return Ok(ServerFrame::Inspect {
+            id,
+            node: Box::new(node),
+        });
+    }
+    if let Some(kv) = obj.get("kv") {
+        let kv: Option<KeyVersion> =
+            serde_json::from_value(kv.clone()).map_err(|e| format!("kv: {e}"))?;
+        return Ok(ServerFrame::Reply {
+            id: Some(id),
+            reply: Reply::Read { kv },
+        });
+    }
+    if let Some(ts) = obj.get("ts").and_then(Value::as_u64) {
+        return Ok(ServerFrame::Reply {
+            id: Some(id),
+            reply: Reply::Written { ts },
+        });
+    }
+    Ok(ServerFrame::Ok { id })
+}
+
+/// A client frame for a data request.
+pub fn request_json(id: u64, request: &Request) -> String {
+    let mut v = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut v {
+        o.insert("id".into(), json!(id));
+    }
+    v.to_string()
+}
+
+/// One console line, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConsoleCommand {
+    Data(Request),
+    Inspect,
+    Help,
+    Exit,
+    Empty,
+}
+
+/// The console's help text.
+pub const CONSOLE_HELP: &str = "\
+commands (the level is optional and defaults to ONE; levels: one two three quorum all, and any for writes):
+  put KEY VALUE [LEVEL]     write VALUE; quote a VALUE with spaces: put 7 \"hello world\" quorum
+  get KEY [LEVEL]           read the newest value the level's replicas hold
+  delete KEY [LEVEL]        write a tombstone
+  inspect                   this node's data, hints and peers
+  help                      this text
+  exit                      leave (Ctrl-D too)
+keys: 0..=255 are the classic integer keys; any other word, or a quoted number (\"137\"), is a string key";
+
+/// Parses a console line in the seed's syntax: `put 137 value137 quorum`.
+pub fn parse_console_line(line: &str) -> Result<ConsoleCommand, String> {
+    let words = split_words(line)?;
+    let Some((cmd, rest)) = words.split_first() else {
+        return Ok(ConsoleCommand::Empty);
+    };
+    let key_of = |w: &(String, bool)| -> Result<Key, String> {
+        if w.1 {
+            Key::string(w.0.clone())
+        } else {
+            Key::parse_console(&w.0)
+        }
+    };
+    let level = |w: Option<&(String, bool)>, write: bool| -> Result<Consistency, String> {
+        match w {
+            None => Ok(Consistency::One),
+            Some((s, _)) => {
+                let cl = Consistency::parse(s)?;
+                if cl == Consistency::Any && !write {
+                    Err("cl: ANY is for writes only".into())
+                } else {
+                    Ok(cl)
+                }
+            }
+        }
+    };
+    let usage = |u: &str| Err(format!("usage: {u}"));
+    match cmd.0.to_ascii_lowercase().as_str() {
+        "put" | "set" => {
+            if rest.len() < 2 || rest.len() > 3 {
+                return usage("put KEY VALUE [LEVEL]");
+            }
+            Ok(ConsoleCommand::Data(Request::Put {
+                key: key_of(&rest[0])?,
+                value: rest[1].0.clone(),
+                cl: level(rest.get(2), true)?,
+            }))
+        }
+        "get" => {
+            if rest.is_empty() || rest.len() > 2 {
+                return usage("get KEY [LEVEL]");
+            }
+            Ok(ConsoleCommand::Data(Request::Get {
+                key: key_of(&rest[0])?,
+                cl: level(rest.get(1), false)?,
+            }))
+        }
+        "delete" | "del" => {
+            if rest.is_empty() || rest.len() > 2 {
+                return usage("delete KEY [LEVEL]");
+            }
+            Ok(ConsoleCommand::Data(Request::Delete {
+                key: key_of(&rest[0])?,
+                cl: level(rest.get(1), true)?,
+            }))
+        }
+        "inspect" if rest.is_empty() => Ok(ConsoleCommand::Inspect),
+        "help" | "?" => Ok(ConsoleCommand::Help),
+        "exit" | "quit" => Ok(ConsoleCommand::Exit),
+        other => Err(format!(
+            "unknown command {other:?}: expected put, get, delete, inspect, help or exit"
+        )),
+    }
+}
+
+/// Splits on whitespace; `"..."` groups words (with `\"` and `\\` escapes).
+/// Each word says whether it was quoted.
+fn split_words(line: &str) -> Result<Vec<(String, bool)>, String> {
+    let mut out = Vec::new();
+    let mut chars = line.trim().chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        if c == '"' {
+            chars.next();
+            let mut w = String::new();
+            loop {
+                match chars.next() {
+                    None => return Err("unterminated quote".into()),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some(e) => w.push(e),
+                        None => return Err("unterminated quote".into()),
+                    },
+                    Some(ch) => w.push(ch),
+                }
+            }
+            out.push((w, true));
+        } else {
+            let mut w = String::new();
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() {
+                    break;
+                }
+                w.push(ch);
+                chars.next();
+            }
+            out.push((w, false));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_protocol_examples() {
+        let f = parse_request_frame(
+            r#"{"id": 1, "op": "put", "key": 137, "value": "value137", "cl": "QUORUM"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.id, 1);
+        assert_eq!(
+            f.op,
+            ClientOp::Data(Request::Put {
+                key: Key::Int(137),
+                value: "value137".into(),
+                cl: Consistency::Quorum
+            })
+        );
+        let f = parse_request_frame(r#"{"id": 2, "op": "get", "key": "137", "cl": "one"}"#).unwrap();
+        assert_eq!(
+            f.op,
+            ClientOp::Data(Request::Get {
+                key: Key::Str("137".into()),
+                cl: Consistency::One
+            })
+        );
+    }
+
+    #[test]
+    fn bad_frames_name_the_problem() {
+        let cases = [
+            ("not json", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (r#"{"op":"get"}"#, "id"),
+            (r#"{"id":1,"op":"frob"}"#, "unknown op"),
+            (r#"{"id":1,"op":"get","key":256,"cl":"ONE"}"#, "key"),
+            (r#"{"id":1,"op":"get","key":-1,"cl":"ONE"}"#, "key"),
+            (r#"{"id":1,"op":"get","key":1,"cl":"SOME"}"#, "SOME"),
+            (r#"{"id":1,"op":"get","key":1,"cl":"ANY"}"#, "ANY"),
+            (r#"{"id":1,"op":"put","key":1,"cl":"ONE"}"#, "value"),
+            (r#"{"id":1,"op":"put","key":1,"value":5,"cl":"ONE"}"#, "value"),
+            (r#"{"id":1,"op":"get","key":"","cl":"ONE"}"#, "key"),
+        ];
+        for (frame, needle) in cases {
+            let e = parse_request_frame(frame).unwrap_err();
+            assert!(e.message.contains(needle), "{frame}: {}", e.message);
+        }
+        let big = format!(
+            r#"{{"id":9,"op":"put","key":1,"value":"{}","cl":"ONE"}}"#,
+            "x".repeat(MAX_VALUE_BYTES + 1)
+        );
+        let e = parse_request_frame(&big).unwrap_err();
+        assert_eq!(e.id, Some(9));
+        assert!(e.message.contains("value"));
+    }
+
+    #[test]
+    fn replies_match_the_protocol() {
+        assert_eq!(reply_json(1, &Reply::Written { ts: 5 }), r#"{"id":1,"ok":true,"ts":5}"#);
+        assert_eq!(reply_json(3, &Reply::Read { kv: None }), r#"{"id":3,"ok":true,"kv":null}"#);
+        let r = reply_json(
+            2,
+            &Reply::Read {
+                kv: Some(KeyVersion {
+                    key: Key::Int(137),
+                    value: Some("value137".into()),
+                    ts: 7,
+                }),
+            },
+        );
+        assert_eq!(r, r#"{"id":2,"ok":true,"kv":{"key":137,"value":"value137","ts":7}}"#);
+        let back = parse_server_frame(&r).unwrap();
+        assert!(matches!(back, ServerFrame::Reply { id: Some(2), reply: Reply::Read { kv: Some(_) } }));
+        let e = error_json(None, ErrorKind::BadRequest, "frame is not JSON");
+        assert!(e.contains(r#""id":null"#));
+        assert!(matches!(
+            parse_server_frame(&e).unwrap(),
+            ServerFrame::Reply { id: None, reply: Reply::Error { kind: ErrorKind::BadRequest, .. } }
+        ));
+    }
+
+    #[test]
+    fn request_json_round_trips() {
+        let r = Request::Put {
+            key: Key::Str("a b".into()),
+            value: "v".into(),
+            cl: Consistency::All,
+        };
+        let f = parse_request_frame(&request_json(4, &r)).unwrap();
+        assert_eq!(f.op, ClientOp::Data(r));
+        assert_eq!(f.id, 4);
+    }
+
+    #[test]
+    fn console_lines() {
+        assert_eq!(
+            parse_console_line("put 137 value137 quorum").unwrap(),
+            ConsoleCommand::Data(Request::Put {
+                key: Key::Int(137),
+                value: "value137".into(),
+                cl: Consistency::Quorum
+            })
+        );
+        assert_eq!(
+            parse_console_line("get \"137\"").unwrap(),
+            ConsoleCommand::Data(Request::Get {
+                key: Key::Str("137".into()),
+                cl: Consistency::One
+            })
+        );
+        assert_eq!(
+            parse_console_line(r#"put k "hello world" all"#).unwrap(),
+            ConsoleCommand::Data(Request::Put {
+                key: Key::Str("k".into()),
+                value: "hello world".into(),
+                cl: Consistency::All
+            })
+        );
+        assert_eq!(parse_console_line("   ").unwrap(), ConsoleCommand::Empty);
+        assert_eq!(parse_console_line("exit").unwrap(), ConsoleCommand::Exit);
+        assert!(parse_console_line("get 300 one").unwrap_err().contains("0..=255"));
+        assert!(parse_console_line("get 3 some").unwrap_err().contains("SOME") || parse_console_line("get 3 some").unwrap_err().contains("some"));
+        assert!(parse_console_line("frob").unwrap_err().contains("unknown command"));
+        assert!(parse_console_line("put 1").unwrap_err().contains("usage"));
+        assert!(parse_console_line("put 1 \"x").unwrap_err().contains("quote"));
+    }
+}

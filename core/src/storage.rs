@@ -1,0 +1,543 @@
+//! The memtable, the commit-log records, their byte encoding and framing,
+//! and the reader that turns a log's bytes back into records.
+//!
+//! A log is a sequence of frames: `len: u32 LE | crc32 (IEEE) of the
+//! payload: u32 LE | payload`. The reader stops at the first frame that is
+//! short, too long, or fails its checksum, and reports how many bytes it
+//! dropped from there: a torn tail is cut, never replayed.
+
+use crate::types::{Key, Micros, NodeId, Version, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One commit-log record. A node's state is exactly what replaying its
+/// records in order rebuilds.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A replica write (client write, read repair, delivered hint or
+    /// anti-entropy), merged by last-write-wins on replay.
+    Write { key: Key, version: Version },
+    /// A hint this node holds for `target`.
+    Hint {
+        id: u64,
+        target: NodeId,
+        key: Key,
+        version: Version,
+        created_us: Micros,
+    },
+    /// Hint `id` was delivered (or expired): forget it.
+    HintDone { id: u64 },
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Record::Write { key, version } => match &version.value {
+                Some(v) => write!(f, "write {key}={} @{}", short(v), version.ts),
+                None => write!(f, "delete {key} @{}", version.ts),
+            },
+            Record::Hint {
+                id, target, key, ..
+            } => write!(f, "hint #{id} for node {target}: {key}"),
+            Record::HintDone { id } => write!(f, "hint #{id} done"),
+        }
+    }
+}
+
+fn short(v: &str) -> String {
+    if v.chars().count() > 24 {
+        let s: String = v.chars().take(24).collect();
+        format!("{s}…")
+    } else {
+        v.to_string()
+    }
+}
+
+/// A decoding failure, naming what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+const TAG_WRITE: u8 = 1;
+const TAG_HINT: u8 = 2;
+const TAG_HINT_DONE: u8 = 3;
+
+/// Largest record payload: a value, a key, and headroom.
+pub const MAX_RECORD_BYTES: usize = MAX_VALUE_BYTES + MAX_KEY_BYTES + 64;
+/// Frame header: length and checksum.
+pub const FRAME_HEADER_BYTES: usize = 8;
+
+impl Record {
+    /// Appends the record's payload bytes to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Record::Write { key, version } => {
+                out.push(TAG_WRITE);
+                put_key(out, key);
+                put_version(out, version);
+            }
+            Record::Hint {
+                id,
+                target,
+                key,
+                version,
+                created_us,
+            } => {
+                out.push(TAG_HINT);
+                out.extend_from_slice(&id.to_le_bytes());
+                out.extend_from_slice(&target.to_le_bytes());
+                out.extend_from_slice(&created_us.to_le_bytes());
+                put_key(out, key);
+                put_version(out, version);
+            }
+            Record::HintDone { id } => {
+                out.push(TAG_HINT_DONE);
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+        }
+    }
+
+    /// Decodes one payload; all of `bytes` must be used.
+    pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+        let mut r = Reader { bytes, at: 0 };
+        let rec = match r.u8("tag")? {
+            TAG_WRITE => Record::Write {
+                key: r.key()?,
+                version: r.version()?,
+            },
+            TAG_HINT => {
+                let id = r.u64("hint id")?;
+                let target = r.u32("hint target")?;
+                let created_us = r.u64("hint time")?;
+                Record::Hint {
+                    id,
+                    target,
+                    created_us,
+                    key: r.key()?,
+                    version: r.version()?,
+                }
+            }
+            TAG_HINT_DONE => Record::HintDone {
+                id: r.u64("hint id")?,
+            },
+            t => return Err(DecodeError(format!("unknown record tag {t}"))),
+        };
+        if r.at != bytes.len() {
+            return Err(DecodeError(format!(
+                "{} stray bytes after the record",
+                bytes.len() - r.at
+            )));
+        }
+        Ok(rec)
+    }
+
+    /// The record framed for the log: length, checksum, payload.
+    pub fn frame(&self) -> Vec<u8> {
+        let mut out = vec![0u8; FRAME_HEADER_BYTES];
+        self.encode(&mut out);
+        let len = (out.len() - FRAME_HEADER_BYTES) as u32;
+        let crc = crc32fast::hash(&out[FRAME_HEADER_BYTES..]);
+        out[0..4].copy_from_slice(&len.to_le_bytes());
+        out[4..8].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+}
+
+fn put_key(out: &mut Vec<u8>, key: &Key) {
+    match key {
+        Key::Int(k) => {
+            out.push(0);
+            out.push(*k);
+        }
+        Key::Str(s) => {
+            out.push(1);
+            out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn put_version(out: &mut Vec<u8>, v: &Version) {
+    out.extend_from_slice(&v.ts.to_le_bytes());
+    match &v.value {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], DecodeError> {
+        if self.bytes.len() - self.at < n {
+            return Err(DecodeError(format!("record ends inside its {what}")));
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, what)?[0])
+    }
+    fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64, DecodeError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn string(&mut self, len: usize, what: &str) -> Result<String, DecodeError> {
+        let b = self.take(len, what)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
+    }
+    fn key(&mut self) -> Result<Key, DecodeError> {
+        match self.u8("key tag")? {
+            0 => Ok(Key::Int(self.u8("key")?)),
+            1 => {
+                let len = self.u16("key length")? as usize;
+                if len == 0 || len > MAX_KEY_BYTES {
+                    return Err(DecodeError(format!("key length {len} out of range")));
+                }
+                Ok(Key::Str(self.string(len, "key")?))
+            }
+            t => Err(DecodeError(format!("unknown key tag {t}"))),
+        }
+    }
+    fn version(&mut self) -> Result<Version, DecodeError> {
+        let ts = self.u64("timestamp")?;
+        let value = match self.u8("value tag")? {
+            0 => None,
+            1 => {
+                let len = self.u32("value length")? as usize;
+                if len > MAX_VALUE_BYTES {
+                    return Err(DecodeError(format!("value length {len} out of range")));
+                }
+                Some(self.string(len, "value")?)
+            }
+            t => return Err(DecodeError(format!("unknown value tag {t}"))),
+        };
+        Ok(Version { ts, value })
+    }
+}
+
+/// What [`read_log`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogReport {
+    /// Bytes of whole, valid frames from the start.
+    pub good_bytes: usize,
+    /// Bytes after the last good frame that were not replayed.
+    pub dropped_bytes: usize,
+    /// Why reading stopped early, when it did.
+    pub problem: Option<String>,
+}
+
+/// Reads every valid frame from the start of `bytes`; stops at the first
+/// bad one. The records returned are always a prefix of what was written.
+pub fn read_log(bytes: &[u8]) -> (Vec<Record>, LogReport) {
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    let mut problem = None;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if rest.len() < FRAME_HEADER_BYTES {
+            problem = Some(format!(
+                "torn frame header at byte {at} ({} of {FRAME_HEADER_BYTES} bytes)",
+                rest.len()
+            ));
+            break;
+        }
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+        if len == 0 || len > MAX_RECORD_BYTES {
+            problem = Some(format!("frame at byte {at} claims length {len}, out of range"));
+            break;
+        }
+        if rest.len() - FRAME_HEADER_BYTES < len {
+            problem = Some(format!(
+                "torn frame at byte {at}: {len} bytes claimed, {} present",
+                rest.len() - FRAME_HEADER_BYTES
+            ));
+            break;
+        }
+        let payload = &rest[FRAME_HEADER_BYTES..FRAME_HEADER_BYTES + len];
+        if crc32fast::hash(payload) != crc {
+            problem = Some(format!("checksum mismatch in frame at byte {at}"));
+            break;
+        }
+        match Record::decode(payload) {
+            Ok(r) => records.push(r),
+            Err(e) => {
+                problem = Some(format!("undecodable frame at byte {at}: {e}"));
+                break;
+            }
+        }
+        at += FRAME_HEADER_BYTES + len;
+    }
+    (
+        records,
+        LogReport {
+            good_bytes: at,
+            dropped_bytes: bytes.len() - at,
+            problem,
+        },
+    )
+}
+
+/// One hint held for another node.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Hint {
+    pub id: u64,
+    pub target: NodeId,
+    pub key: Key,
+    pub version: Version,
+    pub created_us: Micros,
+}
+
+/// The in-memory state a log rebuilds: the newest version of every key and
+/// the hints held.
+#[derive(Clone, Default, Debug)]
+pub struct Memtable {
+    pub data: BTreeMap<Key, Version>,
+    pub hints: BTreeMap<u64, Hint>,
+}
+
+impl Memtable {
+    /// Merges a version by last-write-wins; true when it won (changed the
+    /// stored version).
+    pub fn merge(&mut self, key: &Key, version: &Version) -> bool {
+        match self.data.get_mut(key) {
+            Some(cur) if !version.supersedes(cur) => false,
+            Some(cur) => {
+                *cur = version.clone();
+                true
+            }
+            None => {
+                self.data.insert(key.clone(), version.clone());
+                true
+            }
+        }
+    }
+
+    /// Applies one record, as replay does.
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Write { key, version } => {
+                self.merge(key, version);
+            }
+            Record::Hint {
+                id,
+                target,
+                key,
+                version,
+                created_us,
+            } => {
+                self.hints.insert(
+                    *id,
+                    Hint {
+                        id: *id,
+                        target: *target,
+                        key: key.clone(),
+                        version: version.clone(),
+                        created_us: *created_us,
+                    },
+                );
+            }
+            Record::HintDone { id } => {
+                self.hints.remove(id);
+            }
+        }
+    }
+
+    /// Rebuilds a memtable from records, in order.
+    pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> (Memtable, usize) {
+        let mut m = Memtable::default();
+        let mut n = 0;
+        for r in records {
+            m.apply(r);
+            n += 1;
+        }
+        (m, n)
+    }
+
+    /// The fewest records that rebuild this state: one write per key (a
+    /// tombstone included), one hint per undelivered hint. Superseded
+    /// writes and delivered hints are gone. This is the log compaction.
+    pub fn snapshot(&self) -> Vec<Record> {
+        let mut out = Vec::with_capacity(self.data.len() + self.hints.len());
+        for (key, version) in &self.data {
+            out.push(Record::Write {
+                key: key.clone(),
+                version: version.clone(),
+            });
+        }
+        for h in self.hints.values() {
+            out.push(Record::Hint {
+                id: h.id,
+                target: h.target,
+                key: h.key.clone(),
+                version: h.version.clone(),
+                created_us: h.created_us,
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_key() -> impl Strategy<Value = Key> {
+        prop_oneof![
+            any::<u8>().prop_map(Key::Int),
+            "[a-zA-Z0-9 éß]{1,40}".prop_map(Key::Str),
+        ]
+    }
+
+    fn arb_version() -> impl Strategy<Value = Version> {
+        (any::<u64>(), proptest::option::of(".{0,60}")).prop_map(|(ts, value)| Version { ts, value })
+    }
+
+    fn arb_record() -> impl Strategy<Value = Record> {
+        prop_oneof![
+            (arb_key(), arb_version()).prop_map(|(key, version)| Record::Write { key, version }),
+            (any::<u64>(), any::<u32>(), arb_key(), arb_version(), any::<u64>()).prop_map(
+                |(id, target, key, version, created_us)| Record::Hint {
+                    id,
+                    target,
+                    key,
+                    version,
+                    created_us
+                }
+            ),
+            any::<u64>().prop_map(|id| Record::HintDone { id }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn record_round_trips(r in arb_record()) {
+            let mut buf = Vec::new();
+            r.encode(&mut buf);
+            prop_assert_eq!(Record::decode(&buf).unwrap(), r);
+        }
+
+        #[test]
+        fn log_round_trips(rs in proptest::collection::vec(arb_record(), 0..20)) {
+            let bytes: Vec<u8> = rs.iter().flat_map(|r| r.frame()).collect();
+            let (back, report) = read_log(&bytes);
+            prop_assert_eq!(back, rs);
+            prop_assert_eq!(report.dropped_bytes, 0);
+            prop_assert!(report.problem.is_none());
+        }
+
+        #[test]
+        fn any_bytes_yield_a_prefix(rs in proptest::collection::vec(arb_record(), 0..10),
+                                    cut in any::<prop::sample::Index>(),
+                                    garbage in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut bytes: Vec<u8> = rs.iter().flat_map(|r| r.frame()).collect();
+            let keep = cut.index(bytes.len() + 1);
+            bytes.truncate(keep);
+            bytes.extend_from_slice(&garbage);
+            let (back, report) = read_log(&bytes);
+            prop_assert!(back.len() <= rs.len() + 1);
+            // Everything read is a prefix of what was written, except that
+            // garbage may by chance form one valid frame only if it carries
+            // a correct checksum, which random bytes do not in practice.
+            let n = back.len().min(rs.len());
+            prop_assert_eq!(&back[..n], &rs[..n]);
+            prop_assert_eq!(report.good_bytes + report.dropped_bytes, bytes.len());
+            if report.dropped_bytes > 0 { prop_assert!(report.problem.is_some()); }
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Record::decode(&bytes);
+            let _ = read_log(&bytes);
+        }
+    }
+
+    #[test]
+    fn torn_tail_is_reported() {
+        let a = Record::Write {
+            key: Key::Int(1),
+            version: Version { ts: 5, value: Some("x".into()) },
+        };
+        let mut bytes = a.frame();
+        bytes.extend_from_slice(&a.frame()[..7]);
+        let (back, report) = read_log(&bytes);
+        assert_eq!(back, vec![a]);
+        assert_eq!(report.dropped_bytes, 7);
+        assert!(report.problem.unwrap().contains("torn"));
+    }
+
+    #[test]
+    fn corrupt_checksum_stops_reading() {
+        let a = Record::HintDone { id: 3 };
+        let mut bytes = a.frame();
+        let mut second = a.frame();
+        let last = second.len() - 1;
+        second[last] ^= 0xff;
+        bytes.extend_from_slice(&second);
+        bytes.extend_from_slice(&a.frame());
+        let (back, report) = read_log(&bytes);
+        assert_eq!(back.len(), 1);
+        assert!(report.problem.unwrap().contains("checksum"));
+    }
+
+    #[test]
+    fn snapshot_rebuilds_the_same_state() {
+        let mut m = Memtable::default();
+        for i in 0..10u64 {
+            m.apply(&Record::Write {
+                key: Key::Int((i % 3) as u8),
+                version: Version { ts: i, value: Some(format!("v{i}")) },
+            });
+        }
+        m.apply(&Record::Hint {
+            id: 1,
+            target: 2,
+            key: Key::Int(9),
+            version: Version { ts: 1, value: None },
+            created_us: 0,
+        });
+        m.apply(&Record::Hint {
+            id: 2,
+            target: 2,
+            key: Key::Int(9),
+            version: Version { ts: 1, value: None },
+            created_us: 0,
+        });
+        m.apply(&Record::HintDone { id: 1 });
+        let snap = m.snapshot();
+        assert_eq!(snap.len(), 4);
+        let (back, n) = Memtable::replay(&snap);
+        assert_eq!(n, 4);
+        assert_eq!(back.data, m.data);
+        assert_eq!(back.hints, m.hints);
+    }
+}

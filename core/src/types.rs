@@ -1,0 +1,269 @@
+//! The small vocabulary every other module speaks: node ids, keys, versions,
+//! consistency levels, and the last-write-wins order.
+
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A node's id: `0..n` in the cluster file. Plain `u32` because ids travel
+/// in JSON, on disk, and through the UI, and a newtype buys little there.
+pub type NodeId = u32;
+
+/// Microseconds. Every time in the core is a plain number handed in by the
+/// driver (`std::time::Instant` panics on wasm32), so units go in the name.
+pub type Micros = u64;
+
+/// Longest string key, in bytes (PROTOCOL.md).
+pub const MAX_KEY_BYTES: usize = 256;
+/// Largest value, in bytes (PROTOCOL.md: 1 MiB).
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+/// A key: either one of the classic integer keys `0..=255` or a string of
+/// 1 to 256 bytes. `Int(137)` and `Str("137")` are different keys.
+///
+/// Ordering: integer keys first (by number), then string keys (by bytes),
+/// which is the order `inspect` lists them in.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Key {
+    Int(u8),
+    Str(String),
+}
+
+impl Key {
+    /// The bytes a partitioner places: one byte for a classic key, the UTF-8
+    /// bytes for a string key.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Key::Int(k) => vec![*k],
+            Key::Str(s) => s.as_bytes().to_vec(),
+        }
+    }
+
+    /// Builds a string key, checking its length.
+    pub fn string(s: impl Into<String>) -> Result<Key, String> {
+        let s = s.into();
+        if s.is_empty() {
+            return Err("key: a string key must not be empty".into());
+        }
+        if s.len() > MAX_KEY_BYTES {
+            return Err(format!(
+                "key: a string key is at most {MAX_KEY_BYTES} bytes, this one has {}",
+                s.len()
+            ));
+        }
+        Ok(Key::Str(s))
+    }
+
+    /// Parses a key as typed in the console: digits `0..=255` are a classic
+    /// key, a quoted word (`"137"`) or any other word is a string key.
+    pub fn parse_console(word: &str) -> Result<Key, String> {
+        if let Some(inner) = word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+            return Key::string(inner);
+        }
+        if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+            return match word.parse::<u64>() {
+                Ok(n) if n <= 255 => Ok(Key::Int(n as u8)),
+                _ => Err(format!(
+                    "key: integer keys are 0..=255, got {word} (quote it, \"{word}\", for a string key)"
+                )),
+            };
+        }
+        Key::string(word)
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Int(k) => write!(f, "{k}"),
+            Key::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One version of a key: the coordinator's timestamp and the value, where
+/// `None` is a tombstone (a delete).
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Version {
+    pub ts: Micros,
+    pub value: Option<String>,
+}
+
+impl Version {
+    pub fn is_tombstone(&self) -> bool {
+        self.value.is_none()
+    }
+
+    /// The last-write-wins order: the greater timestamp wins; on equal
+    /// timestamps a tombstone beats a value, and between two values the
+    /// greater string wins. It is a total order, so every replica that has
+    /// seen the same versions picks the same winner whatever the arrival
+    /// order.
+    pub fn lww_cmp(&self, other: &Version) -> Ordering {
+        self.ts.cmp(&other.ts).then_with(|| match (&self.value, &other.value) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(a), Some(b)) => a.cmp(b),
+        })
+    }
+
+    /// True when `self` wins over `other` (strictly newer in LWW order).
+    pub fn supersedes(&self, other: &Version) -> bool {
+        self.lww_cmp(other) == Ordering::Greater
+    }
+
+    /// The winner of two optional versions (absence loses to anything).
+    pub fn newest<'a>(a: Option<&'a Version>, b: Option<&'a Version>) -> Option<&'a Version> {
+        match (a, b) {
+            (Some(x), Some(y)) => Some(if y.supersedes(x) { y } else { x }),
+            (x, None) => x,
+            (None, y) => y,
+        }
+    }
+}
+
+/// A key with its version, as replies and `inspect` show it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct KeyVersion {
+    pub key: Key,
+    pub value: Option<String>,
+    pub ts: Micros,
+}
+
+/// How many replicas must answer before the coordinator replies.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Consistency {
+    /// For writes only: succeed if the write is stored anywhere, a hint held
+    /// by the coordinator included.
+    Any,
+    One,
+    Two,
+    Three,
+    /// `RF/2 + 1` replicas.
+    Quorum,
+    /// Every replica.
+    All,
+}
+
+impl Consistency {
+    pub const ALL_LEVELS: [Consistency; 6] = [
+        Consistency::Any,
+        Consistency::One,
+        Consistency::Two,
+        Consistency::Three,
+        Consistency::Quorum,
+        Consistency::All,
+    ];
+
+    /// Replica acknowledgements needed at replication factor `rf`. ANY
+    /// needs none from replicas: a stored hint is enough.
+    pub fn required(self, rf: usize) -> usize {
+        match self {
+            Consistency::Any => 0,
+            Consistency::One => 1,
+            Consistency::Two => 2,
+            Consistency::Three => 3,
+            Consistency::Quorum => rf / 2 + 1,
+            Consistency::All => rf,
+        }
+    }
+
+    /// Parses `ONE`, `quorum`, ... (case-insensitive).
+    pub fn parse(s: &str) -> Result<Consistency, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "ANY" => Ok(Consistency::Any),
+            "ONE" => Ok(Consistency::One),
+            "TWO" => Ok(Consistency::Two),
+            "THREE" => Ok(Consistency::Three),
+            "QUORUM" => Ok(Consistency::Quorum),
+            "ALL" => Ok(Consistency::All),
+            _ => Err(format!(
+                "cl: unknown consistency level {s:?} (expected ONE, TWO, THREE, QUORUM, ALL or ANY)"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Any => "ANY",
+            Consistency::One => "ONE",
+            Consistency::Two => "TWO",
+            Consistency::Three => "THREE",
+            Consistency::Quorum => "QUORUM",
+            Consistency::All => "ALL",
+        }
+    }
+}
+
+impl fmt::Display for Consistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(ts: u64, value: Option<&str>) -> Version {
+        Version {
+            ts,
+            value: value.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn newer_timestamp_wins() {
+        assert!(v(2, Some("a")).supersedes(&v(1, Some("z"))));
+        assert!(v(2, None).supersedes(&v(1, Some("z"))));
+        assert!(!v(1, Some("z")).supersedes(&v(2, Some("a"))));
+    }
+
+    #[test]
+    fn equal_timestamps_tombstone_wins_then_greater_value() {
+        assert!(v(5, None).supersedes(&v(5, Some("zzz"))));
+        assert!(v(5, Some("b")).supersedes(&v(5, Some("a"))));
+        assert!(!v(5, Some("a")).supersedes(&v(5, Some("a"))));
+        assert_eq!(v(5, None).lww_cmp(&v(5, None)), Ordering::Equal);
+    }
+
+    #[test]
+    fn quorum_is_half_plus_one() {
+        assert_eq!(Consistency::Quorum.required(3), 2);
+        assert_eq!(Consistency::Quorum.required(5), 3);
+        assert_eq!(Consistency::Quorum.required(1), 1);
+        assert_eq!(Consistency::All.required(3), 3);
+        assert_eq!(Consistency::Any.required(3), 0);
+    }
+
+    #[test]
+    fn levels_parse_case_insensitively() {
+        assert_eq!(Consistency::parse("quorum"), Ok(Consistency::Quorum));
+        assert_eq!(Consistency::parse("ONE"), Ok(Consistency::One));
+        assert!(Consistency::parse("SOME").unwrap_err().contains("SOME"));
+    }
+
+    #[test]
+    fn console_keys() {
+        assert_eq!(Key::parse_console("137"), Ok(Key::Int(137)));
+        assert_eq!(Key::parse_console("\"137\""), Ok(Key::Str("137".into())));
+        assert_eq!(Key::parse_console("alice"), Ok(Key::Str("alice".into())));
+        assert!(Key::parse_console("256").is_err());
+        assert!(Key::parse_console(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn key_json_is_number_or_string() {
+        assert_eq!(serde_json::to_string(&Key::Int(7)).unwrap(), "7");
+        assert_eq!(serde_json::to_string(&Key::Str("7".into())).unwrap(), "\"7\"");
+    }
+}
