@@ -124,7 +124,10 @@ pub enum EventKind {
         key: Option<Key>,
     },
     /// A record handed to the commit log; `lsn` numbers records per node.
-    RecordPersisted { lsn: u64, record: String },
+    RecordPersisted {
+        lsn: u64,
+        record: String,
+    },
     /// A version merged into the memtable; `won` is false when the node
     /// already had a newer one and kept it.
     WriteApplied {
@@ -139,8 +142,16 @@ pub enum EventKind {
         key: Key,
         reason: HintReason,
     },
-    HintSent { hint: u64, target: NodeId, key: Key },
-    HintDelivered { hint: u64, target: NodeId, key: Key },
+    HintSent {
+        hint: u64,
+        target: NodeId,
+        key: Key,
+    },
+    HintDelivered {
+        hint: u64,
+        target: NodeId,
+        key: Key,
+    },
     /// A hint given up: past the hint window, or the hint store was full.
     HintDropped {
         target: NodeId,
@@ -154,11 +165,22 @@ pub enum EventKind {
         blocking: bool,
     },
     /// Anti-entropy found `keys` keys differing with `peer` and sent them.
-    AntiEntropy { peer: NodeId, keys: usize },
-    PeerDown { peer: NodeId, reason: String },
-    PeerUp { peer: NodeId, restarted: bool },
+    AntiEntropy {
+        peer: NodeId,
+        keys: usize,
+    },
+    PeerDown {
+        peer: NodeId,
+        reason: String,
+    },
+    PeerUp {
+        peer: NodeId,
+        restarted: bool,
+    },
     /// A snapshot replaced the log: `records` remain.
-    Compacted { records: usize },
+    Compacted {
+        records: usize,
+    },
 }
 
 impl EventKind {

@@ -38,7 +38,11 @@ pub struct Message {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
     /// Coordinator to replica: store this version.
-    Write { op: OpId, key: Key, version: Version },
+    Write {
+        op: OpId,
+        key: Key,
+        version: Version,
+    },
     /// Replica to coordinator: the write is in my commit log and memtable.
     WriteAck { op: OpId },
     /// Coordinator to replica: what is your version of `key`?
@@ -50,7 +54,11 @@ pub enum Msg {
         version: Option<Version>,
     },
     /// Coordinator to a stale replica: store this newer version.
-    Repair { op: OpId, key: Key, version: Version },
+    Repair {
+        op: OpId,
+        key: Key,
+        version: Version,
+    },
     /// The repaired replica: it is stored.
     RepairAck { op: OpId },
     /// A hint holder delivering a write the target missed.
@@ -66,9 +74,7 @@ pub enum Msg {
     Heartbeat { gen: Micros },
     /// Anti-entropy: digests of the sender's data in the buckets both nodes
     /// replicate.
-    SyncDigest {
-        buckets: Vec<(u32, u64)>,
-    },
+    SyncDigest { buckets: Vec<(u32, u64)> },
     /// Anti-entropy: the sender's versions in buckets whose digests differed;
     /// `reply` asks the receiver to answer with its own versions of them.
     SyncData {
@@ -214,10 +220,17 @@ impl fmt::Display for ErrorKind {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Reply {
     /// A write reached its level; `ts` is the timestamp it was given.
-    Written { ts: Micros },
+    Written {
+        ts: Micros,
+    },
     /// A read reached its level; `None` when the key has no value.
-    Read { kv: Option<KeyVersion> },
-    Error { kind: ErrorKind, message: String },
+    Read {
+        kv: Option<KeyVersion>,
+    },
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
 }
 
 impl Reply {

@@ -328,7 +328,14 @@ impl Node {
         wins
     }
 
-    fn reply(&mut self, client: ClientRef, op: OpId, started: Micros, answered: Vec<NodeId>, reply: Reply) {
+    fn reply(
+        &mut self,
+        client: ClientRef,
+        op: OpId,
+        started: Micros,
+        answered: Vec<NodeId>,
+        reply: Reply,
+    ) {
         let message = match &reply {
             Reply::Error { message, .. } => message.clone(),
             _ => String::new(),
@@ -388,20 +395,39 @@ impl Node {
                 "this node already works on {} requests (max_pending_requests)",
                 self.ops.len()
             );
-            self.reply(client, 0, started, vec![], Reply::error(ErrorKind::Overloaded, msg));
+            self.reply(
+                client,
+                0,
+                started,
+                vec![],
+                Reply::error(ErrorKind::Overloaded, msg),
+            );
             return;
         }
         if let Request::Put { value, .. } = &request {
             if value.len() > MAX_VALUE_BYTES {
-                let msg = format!("value: at most {MAX_VALUE_BYTES} bytes, got {}", value.len());
-                self.reply(client, 0, started, vec![], Reply::error(ErrorKind::BadRequest, msg));
+                let msg = format!(
+                    "value: at most {MAX_VALUE_BYTES} bytes, got {}",
+                    value.len()
+                );
+                self.reply(
+                    client,
+                    0,
+                    started,
+                    vec![],
+                    Reply::error(ErrorKind::BadRequest, msg),
+                );
                 return;
             }
         }
         let key = request.key().clone();
         let cl = request.cl();
         let replicas = self.ring.replicas(&key);
-        let live: Vec<NodeId> = replicas.iter().copied().filter(|&r| self.is_up(r)).collect();
+        let live: Vec<NodeId> = replicas
+            .iter()
+            .copied()
+            .filter(|&r| self.is_up(r))
+            .collect();
         let op = self.next_op;
         self.next_op += 1;
         self.event(EventKind::RequestReceived {
@@ -420,7 +446,13 @@ impl Node {
         let needed = cl.required(rf);
         if needed > rf {
             let msg = format!("{cl} needs {needed} replicas but the replication factor is {rf}");
-            self.reply(client, op, started, vec![], Reply::error(ErrorKind::Unavailable, msg));
+            self.reply(
+                client,
+                op,
+                started,
+                vec![],
+                Reply::error(ErrorKind::Unavailable, msg),
+            );
             return;
         }
         if live.len() < needed {
@@ -428,7 +460,13 @@ impl Node {
                 "{cl} needs {needed} live replica{} of {replicas:?}; live: {live:?}",
                 if needed == 1 { "" } else { "s" }
             );
-            self.reply(client, op, started, vec![], Reply::error(ErrorKind::Unavailable, msg));
+            self.reply(
+                client,
+                op,
+                started,
+                vec![],
+                Reply::error(ErrorKind::Unavailable, msg),
+            );
             return;
         }
         let mut pending = PendingOp {
@@ -462,7 +500,13 @@ impl Node {
                     && self.mem.hints.len() + replicas.len() > self.cfg().max_hints
                 {
                     let msg = "ANY: no replica is live and the hint store is full".to_string();
-                    self.reply(client, op, started, vec![], Reply::error(ErrorKind::Unavailable, msg));
+                    self.reply(
+                        client,
+                        op,
+                        started,
+                        vec![],
+                        Reply::error(ErrorKind::Unavailable, msg),
+                    );
                     return;
                 }
                 let mut acked = vec![];
@@ -500,7 +544,13 @@ impl Node {
                     if r == me {
                         responses.push((me, self.mem.data.get(&key).cloned()));
                     } else {
-                        self.send(r, Msg::Read { op, key: key.clone() });
+                        self.send(
+                            r,
+                            Msg::Read {
+                                op,
+                                key: key.clone(),
+                            },
+                        );
                     }
                     asked.push(r);
                 }
@@ -556,7 +606,9 @@ impl Node {
                 if responses.len() >= p.needed {
                     let newest = responses
                         .iter()
-                        .fold(None, |acc: Option<&Version>, (_, v)| Version::newest(acc, v.as_ref()))
+                        .fold(None, |acc: Option<&Version>, (_, v)| {
+                            Version::newest(acc, v.as_ref())
+                        })
                         .cloned();
                     let changed = match (&newest, &*winner) {
                         (Some(n), Some(w)) => n.supersedes(w),
@@ -566,13 +618,13 @@ impl Node {
                     if changed || winner.is_none() {
                         *winner = newest;
                     }
-                    let blocking = !p.replied && matches!(p.cl, Consistency::Quorum | Consistency::All);
+                    let blocking =
+                        !p.replied && matches!(p.cl, Consistency::Quorum | Consistency::All);
                     if let Some(w) = winner.clone() {
                         let stale: Vec<NodeId> = responses
                             .iter()
                             .filter(|(n, v)| {
-                                !repaired.contains(n)
-                                    && v.as_ref().is_none_or(|v| w.supersedes(v))
+                                !repaired.contains(n) && v.as_ref().is_none_or(|v| w.supersedes(v))
                             })
                             .map(|(n, _)| *n)
                             .collect();
@@ -635,7 +687,11 @@ impl Node {
                 acked,
                 hinted,
             } => {
-                let missing: Vec<NodeId> = sent.iter().copied().filter(|r| !acked.contains(r)).collect();
+                let missing: Vec<NodeId> = sent
+                    .iter()
+                    .copied()
+                    .filter(|r| !acked.contains(r))
+                    .collect();
                 let version = version.clone();
                 for r in missing {
                     let key = p.key.clone();
@@ -647,13 +703,25 @@ impl Node {
                     p.replied = true;
                     let answered = acked.clone();
                     if p.cl == Consistency::Any && (*hinted > 0 || !acked.is_empty()) {
-                        self.reply(p.client, op, p.started, answered, Reply::Written { ts: version.ts });
+                        self.reply(
+                            p.client,
+                            op,
+                            p.started,
+                            answered,
+                            Reply::Written { ts: version.ts },
+                        );
                     } else {
                         let msg = format!(
                             "{} write got {} of {} acknowledgements from {:?} in {waited} ms; it may be applied on {:?}",
                             p.cl, acked.len(), p.needed, p.replicas, acked
                         );
-                        self.reply(p.client, op, p.started, answered, Reply::error(ErrorKind::Timeout, msg));
+                        self.reply(
+                            p.client,
+                            op,
+                            p.started,
+                            answered,
+                            Reply::error(ErrorKind::Timeout, msg),
+                        );
                     }
                 }
             }
@@ -668,7 +736,13 @@ impl Node {
                         p.needed,
                         p.replicas
                     );
-                    self.reply(p.client, op, p.started, answered, Reply::error(ErrorKind::Timeout, msg));
+                    self.reply(
+                        p.client,
+                        op,
+                        p.started,
+                        answered,
+                        Reply::error(ErrorKind::Timeout, msg),
+                    );
                 }
             }
         }
@@ -803,7 +877,13 @@ impl Node {
                 reason: reason.to_string(),
             });
             // Hints in flight to it will not be acknowledged; resend later.
-            let ids: Vec<u64> = self.mem.hints.values().filter(|h| h.target == peer).map(|h| h.id).collect();
+            let ids: Vec<u64> = self
+                .mem
+                .hints
+                .values()
+                .filter(|h| h.target == peer)
+                .map(|h| h.id)
+                .collect();
             for id in ids {
                 self.hints_in_flight.remove(&id);
             }
@@ -862,7 +942,13 @@ impl Node {
 
     // ----- hinted handoff -----
 
-    fn store_hint(&mut self, target: NodeId, key: &Key, version: &Version, reason: HintReason) -> bool {
+    fn store_hint(
+        &mut self,
+        target: NodeId,
+        key: &Key,
+        version: &Version,
+        reason: HintReason,
+    ) -> bool {
         if self.mem.hints.len() >= self.cfg().max_hints {
             let max = self.cfg().max_hints;
             self.event(EventKind::HintDropped {
@@ -977,7 +1063,10 @@ impl Node {
                     sums[Self::bucket_of(key) as usize].wrapping_add(murmur64(&bytes));
             }
         }
-        sums.into_iter().enumerate().map(|(i, s)| (i as u32, s)).collect()
+        sums.into_iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, s))
+            .collect()
     }
 
     fn entries_in(&self, peer: NodeId, buckets: &[u32]) -> Vec<(Key, Version)> {
@@ -991,7 +1080,12 @@ impl Node {
     }
 
     fn start_anti_entropy(&mut self) {
-        let up: Vec<NodeId> = self.peers.iter().filter(|(_, p)| p.up).map(|(&n, _)| n).collect();
+        let up: Vec<NodeId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.up)
+            .map(|(&n, _)| n)
+            .collect();
         if up.is_empty() {
             return;
         }
@@ -1005,7 +1099,12 @@ impl Node {
         let mine = self.digests(from);
         let differ: Vec<u32> = mine
             .iter()
-            .filter(|(b, s)| theirs.iter().find(|(tb, _)| tb == b).is_none_or(|(_, ts)| ts != s))
+            .filter(|(b, s)| {
+                theirs
+                    .iter()
+                    .find(|(tb, _)| tb == b)
+                    .is_none_or(|(_, ts)| ts != s)
+            })
             .map(|(b, _)| *b)
             .collect();
         if !differ.is_empty() {
@@ -1021,8 +1120,18 @@ impl Node {
         }
     }
 
-    fn handle_sync_data(&mut self, from: NodeId, entries: Vec<(Key, Version)>, buckets: Vec<u32>, reply: bool) {
-        let buckets: Vec<u32> = buckets.into_iter().filter(|b| *b < AE_BUCKETS).take(AE_BUCKETS as usize).collect();
+    fn handle_sync_data(
+        &mut self,
+        from: NodeId,
+        entries: Vec<(Key, Version)>,
+        buckets: Vec<u32>,
+        reply: bool,
+    ) {
+        let buckets: Vec<u32> = buckets
+            .into_iter()
+            .filter(|b| *b < AE_BUCKETS)
+            .take(AE_BUCKETS as usize)
+            .collect();
         let mut changed = 0;
         let theirs: BTreeMap<Key, Version> = entries.into_iter().collect();
         for (key, version) in &theirs {
@@ -1048,7 +1157,10 @@ impl Node {
             }
         }
         if changed > 0 {
-            self.event(EventKind::AntiEntropy { peer: from, keys: changed });
+            self.event(EventKind::AntiEntropy {
+                peer: from,
+                keys: changed,
+            });
         }
     }
 }

@@ -78,7 +78,12 @@ pub fn parse_request_frame(text: &str) -> Result<ClientFrame, FrameError> {
             let key = take_key(&mut obj).map_err(err)?;
             let value = match obj.remove("value") {
                 Some(Value::String(s)) => s,
-                Some(other) => return Err(err(format!("value: expected a string, got {}", kind_of(&other)))),
+                Some(other) => {
+                    return Err(err(format!(
+                        "value: expected a string, got {}",
+                        kind_of(&other)
+                    )))
+                }
                 None => return Err(err("value: missing".into())),
             };
             if value.len() > MAX_VALUE_BYTES {
@@ -258,7 +263,10 @@ impl InspectNode {
                 .ring()
                 .tokens()
                 .iter()
-                .map(|(t, n)| RingEntry { node: *n, token: *t })
+                .map(|(t, n)| RingEntry {
+                    node: *n,
+                    token: *t,
+                })
                 .collect(),
             peers: node
                 .peers()
@@ -298,10 +306,18 @@ impl InspectNode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServerFrame {
     /// A reply to request `id` (`None` when the node could not read the id).
-    Reply { id: Option<u64>, reply: Reply },
+    Reply {
+        id: Option<u64>,
+        reply: Reply,
+    },
     /// `subscribe`'s or a similar plain `ok`.
-    Ok { id: u64 },
-    Inspect { id: u64, node: Box<InspectNode> },
+    Ok {
+        id: u64,
+    },
+    Inspect {
+        id: u64,
+        node: Box<InspectNode>,
+    },
     Event(Event),
 }
 
@@ -521,7 +537,8 @@ mod tests {
                 cl: Consistency::Quorum
             })
         );
-        let f = parse_request_frame(r#"{"id": 2, "op": "get", "key": "137", "cl": "one"}"#).unwrap();
+        let f =
+            parse_request_frame(r#"{"id": 2, "op": "get", "key": "137", "cl": "one"}"#).unwrap();
         assert_eq!(
             f.op,
             ClientOp::Data(Request::Get {
@@ -543,7 +560,10 @@ mod tests {
             (r#"{"id":1,"op":"get","key":1,"cl":"SOME"}"#, "SOME"),
             (r#"{"id":1,"op":"get","key":1,"cl":"ANY"}"#, "ANY"),
             (r#"{"id":1,"op":"put","key":1,"cl":"ONE"}"#, "value"),
-            (r#"{"id":1,"op":"put","key":1,"value":5,"cl":"ONE"}"#, "value"),
+            (
+                r#"{"id":1,"op":"put","key":1,"value":5,"cl":"ONE"}"#,
+                "value",
+            ),
             (r#"{"id":1,"op":"get","key":"","cl":"ONE"}"#, "key"),
         ];
         for (frame, needle) in cases {
@@ -561,8 +581,14 @@ mod tests {
 
     #[test]
     fn replies_match_the_protocol() {
-        assert_eq!(reply_json(1, &Reply::Written { ts: 5 }), r#"{"id":1,"ok":true,"ts":5}"#);
-        assert_eq!(reply_json(3, &Reply::Read { kv: None }), r#"{"id":3,"ok":true,"kv":null}"#);
+        assert_eq!(
+            reply_json(1, &Reply::Written { ts: 5 }),
+            r#"{"id":1,"ok":true,"ts":5}"#
+        );
+        assert_eq!(
+            reply_json(3, &Reply::Read { kv: None }),
+            r#"{"id":3,"ok":true,"kv":null}"#
+        );
         let r = reply_json(
             2,
             &Reply::Read {
@@ -573,14 +599,29 @@ mod tests {
                 }),
             },
         );
-        assert_eq!(r, r#"{"id":2,"ok":true,"kv":{"key":137,"value":"value137","ts":7}}"#);
+        assert_eq!(
+            r,
+            r#"{"id":2,"ok":true,"kv":{"key":137,"value":"value137","ts":7}}"#
+        );
         let back = parse_server_frame(&r).unwrap();
-        assert!(matches!(back, ServerFrame::Reply { id: Some(2), reply: Reply::Read { kv: Some(_) } }));
+        assert!(matches!(
+            back,
+            ServerFrame::Reply {
+                id: Some(2),
+                reply: Reply::Read { kv: Some(_) }
+            }
+        ));
         let e = error_json(None, ErrorKind::BadRequest, "frame is not JSON");
         assert!(e.contains(r#""id":null"#));
         assert!(matches!(
             parse_server_frame(&e).unwrap(),
-            ServerFrame::Reply { id: None, reply: Reply::Error { kind: ErrorKind::BadRequest, .. } }
+            ServerFrame::Reply {
+                id: None,
+                reply: Reply::Error {
+                    kind: ErrorKind::BadRequest,
+                    ..
+                }
+            }
         ));
     }
 
@@ -623,10 +664,23 @@ mod tests {
         );
         assert_eq!(parse_console_line("   ").unwrap(), ConsoleCommand::Empty);
         assert_eq!(parse_console_line("exit").unwrap(), ConsoleCommand::Exit);
-        assert!(parse_console_line("get 300 one").unwrap_err().contains("0..=255"));
-        assert!(parse_console_line("get 3 some").unwrap_err().contains("SOME") || parse_console_line("get 3 some").unwrap_err().contains("some"));
-        assert!(parse_console_line("frob").unwrap_err().contains("unknown command"));
+        assert!(parse_console_line("get 300 one")
+            .unwrap_err()
+            .contains("0..=255"));
+        assert!(
+            parse_console_line("get 3 some")
+                .unwrap_err()
+                .contains("SOME")
+                || parse_console_line("get 3 some")
+                    .unwrap_err()
+                    .contains("some")
+        );
+        assert!(parse_console_line("frob")
+            .unwrap_err()
+            .contains("unknown command"));
         assert!(parse_console_line("put 1").unwrap_err().contains("usage"));
-        assert!(parse_console_line("put 1 \"x").unwrap_err().contains("quote"));
+        assert!(parse_console_line("put 1 \"x")
+            .unwrap_err()
+            .contains("quote"));
     }
 }

@@ -179,7 +179,10 @@ impl Ring {
                 .iter()
                 .flat_map(|&node| {
                     (0..*vnodes).map(move |v| {
-                        (Token(murmur64(format!("node-{node}-vnode-{v}").as_bytes())), node)
+                        (
+                            Token(murmur64(format!("node-{node}-vnode-{v}").as_bytes())),
+                            node,
+                        )
                     })
                 })
                 .collect(),
@@ -260,7 +263,11 @@ mod tests {
     use super::*;
 
     fn classic() -> Ring {
-        Ring::new(&Partitioner::byte_ordered_even(&[0, 1, 2, 3]), &[0, 1, 2, 3], 3)
+        Ring::new(
+            &Partitioner::byte_ordered_even(&[0, 1, 2, 3]),
+            &[0, 1, 2, 3],
+            3,
+        )
     }
 
     #[test]

@@ -272,7 +272,9 @@ pub fn read_log(bytes: &[u8]) -> (Vec<Record>, LogReport) {
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         if len == 0 || len > MAX_RECORD_BYTES {
-            problem = Some(format!("frame at byte {at} claims length {len}, out of range"));
+            problem = Some(format!(
+                "frame at byte {at} claims length {len}, out of range"
+            ));
             break;
         }
         if rest.len() - FRAME_HEADER_BYTES < len {
@@ -419,21 +421,27 @@ mod tests {
     }
 
     fn arb_version() -> impl Strategy<Value = Version> {
-        (any::<u64>(), proptest::option::of(".{0,60}")).prop_map(|(ts, value)| Version { ts, value })
+        (any::<u64>(), proptest::option::of(".{0,60}"))
+            .prop_map(|(ts, value)| Version { ts, value })
     }
 
     fn arb_record() -> impl Strategy<Value = Record> {
         prop_oneof![
             (arb_key(), arb_version()).prop_map(|(key, version)| Record::Write { key, version }),
-            (any::<u64>(), any::<u32>(), arb_key(), arb_version(), any::<u64>()).prop_map(
-                |(id, target, key, version, created_us)| Record::Hint {
+            (
+                any::<u64>(),
+                any::<u32>(),
+                arb_key(),
+                arb_version(),
+                any::<u64>()
+            )
+                .prop_map(|(id, target, key, version, created_us)| Record::Hint {
                     id,
                     target,
                     key,
                     version,
                     created_us
-                }
-            ),
+                }),
             any::<u64>().prop_map(|id| Record::HintDone { id }),
         ]
     }
@@ -485,7 +493,10 @@ mod tests {
     fn torn_tail_is_reported() {
         let a = Record::Write {
             key: Key::Int(1),
-            version: Version { ts: 5, value: Some("x".into()) },
+            version: Version {
+                ts: 5,
+                value: Some("x".into()),
+            },
         };
         let mut bytes = a.frame();
         bytes.extend_from_slice(&a.frame()[..7]);
@@ -515,7 +526,10 @@ mod tests {
         for i in 0..10u64 {
             m.apply(&Record::Write {
                 key: Key::Int((i % 3) as u8),
-                version: Version { ts: i, value: Some(format!("v{i}")) },
+                version: Version {
+                    ts: i,
+                    value: Some(format!("v{i}")),
+                },
             });
         }
         m.apply(&Record::Hint {

@@ -107,12 +107,14 @@ impl Version {
     /// seen the same versions picks the same winner whatever the arrival
     /// order.
     pub fn lww_cmp(&self, other: &Version) -> Ordering {
-        self.ts.cmp(&other.ts).then_with(|| match (&self.value, &other.value) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(a), Some(b)) => a.cmp(b),
-        })
+        self.ts
+            .cmp(&other.ts)
+            .then_with(|| match (&self.value, &other.value) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(a), Some(b)) => a.cmp(b),
+            })
     }
 
     /// True when `self` wins over `other` (strictly newer in LWW order).
@@ -264,6 +266,9 @@ mod tests {
     #[test]
     fn key_json_is_number_or_string() {
         assert_eq!(serde_json::to_string(&Key::Int(7)).unwrap(), "7");
-        assert_eq!(serde_json::to_string(&Key::Str("7".into())).unwrap(), "\"7\"");
+        assert_eq!(
+            serde_json::to_string(&Key::Str("7".into())).unwrap(),
+            "\"7\""
+        );
     }
 }
