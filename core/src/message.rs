@@ -253,3 +253,305 @@ impl Reply {
         }
     }
 }
+
+/// Largest encoded peer message the decoder accepts: a full anti-entropy
+/// batch of maximum-size versions would be larger, so senders bound their
+/// batches (see `node.rs`) and receivers refuse anything bigger.
+pub const MAX_PEER_MESSAGE_BYTES: usize = 64 << 20;
+/// Most entries one anti-entropy message may carry on the wire.
+pub const MAX_SYNC_ENTRIES: usize = 10_000;
+
+mod wire {
+    pub const WRITE: u8 = 1;
+    pub const WRITE_ACK: u8 = 2;
+    pub const READ: u8 = 3;
+    pub const READ_REPLY: u8 = 4;
+    pub const REPAIR: u8 = 5;
+    pub const REPAIR_ACK: u8 = 6;
+    pub const HINT: u8 = 7;
+    pub const HINT_ACK: u8 = 8;
+    pub const HEARTBEAT: u8 = 9;
+    pub const SYNC_DIGEST: u8 = 10;
+    pub const SYNC_DATA: u8 = 11;
+    pub const VERSION: u8 = 1;
+}
+
+impl Message {
+    /// The compact binary form nodes send each other on `/peer` (the client
+    /// protocol stays JSON): a format version byte, the id, a tag, fields.
+    pub fn encode(&self) -> Vec<u8> {
+        use crate::storage::{put_key, put_version};
+        let mut out = Vec::with_capacity(64);
+        out.push(wire::VERSION);
+        out.extend_from_slice(&self.id.from.to_le_bytes());
+        out.extend_from_slice(&self.id.gen.to_le_bytes());
+        out.extend_from_slice(&self.id.n.to_le_bytes());
+        let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+        match &self.body {
+            Msg::Write { op, key, version } | Msg::Repair { op, key, version } => {
+                out.push(if matches!(self.body, Msg::Write { .. }) {
+                    wire::WRITE
+                } else {
+                    wire::REPAIR
+                });
+                u64le(&mut out, *op);
+                put_key(&mut out, key);
+                put_version(&mut out, version);
+            }
+            Msg::WriteAck { op } => {
+                out.push(wire::WRITE_ACK);
+                u64le(&mut out, *op);
+            }
+            Msg::RepairAck { op } => {
+                out.push(wire::REPAIR_ACK);
+                u64le(&mut out, *op);
+            }
+            Msg::Read { op, key } => {
+                out.push(wire::READ);
+                u64le(&mut out, *op);
+                put_key(&mut out, key);
+            }
+            Msg::ReadReply { op, key, version } => {
+                out.push(wire::READ_REPLY);
+                u64le(&mut out, *op);
+                put_key(&mut out, key);
+                match version {
+                    None => out.push(0),
+                    Some(v) => {
+                        out.push(1);
+                        put_version(&mut out, v);
+                    }
+                }
+            }
+            Msg::Hint { hint, key, version } => {
+                out.push(wire::HINT);
+                u64le(&mut out, *hint);
+                put_key(&mut out, key);
+                put_version(&mut out, version);
+            }
+            Msg::HintAck { hint } => {
+                out.push(wire::HINT_ACK);
+                u64le(&mut out, *hint);
+            }
+            Msg::Heartbeat { gen } => {
+                out.push(wire::HEARTBEAT);
+                u64le(&mut out, *gen);
+            }
+            Msg::SyncDigest { buckets } => {
+                out.push(wire::SYNC_DIGEST);
+                out.extend_from_slice(&(buckets.len() as u32).to_le_bytes());
+                for (b, s) in buckets {
+                    out.extend_from_slice(&b.to_le_bytes());
+                    u64le(&mut out, *s);
+                }
+            }
+            Msg::SyncData {
+                entries,
+                buckets,
+                reply,
+            } => {
+                out.push(wire::SYNC_DATA);
+                out.push(u8::from(*reply));
+                out.extend_from_slice(&(buckets.len() as u32).to_le_bytes());
+                for b in buckets {
+                    out.extend_from_slice(&b.to_le_bytes());
+                }
+                out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+                for (k, v) in entries {
+                    put_key(&mut out, k);
+                    put_version(&mut out, v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Decodes [`Message::encode`]'s bytes; anything else is an error that
+    /// says what was wrong, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<Message, crate::storage::DecodeError> {
+        use crate::storage::{DecodeError, Reader};
+        if bytes.len() > MAX_PEER_MESSAGE_BYTES {
+            return Err(DecodeError(format!(
+                "peer message of {} bytes is over the {MAX_PEER_MESSAGE_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        let mut r = Reader { bytes, at: 0 };
+        let v = r.u8("format version")?;
+        if v != wire::VERSION {
+            return Err(DecodeError(format!(
+                "peer message format {v}; this node speaks {}",
+                wire::VERSION
+            )));
+        }
+        let id = MsgId {
+            from: r.u32("sender")?,
+            gen: r.u64("generation")?,
+            n: r.u64("message number")?,
+        };
+        let count = |r: &mut Reader, what: &str, max: usize| -> Result<usize, DecodeError> {
+            let n = r.u32(what)? as usize;
+            if n > max {
+                Err(DecodeError(format!(
+                    "{what} {n} is over the limit of {max}"
+                )))
+            } else {
+                Ok(n)
+            }
+        };
+        let body = match r.u8("message tag")? {
+            wire::WRITE => Msg::Write {
+                op: r.u64("op")?,
+                key: r.key()?,
+                version: r.version()?,
+            },
+            wire::REPAIR => Msg::Repair {
+                op: r.u64("op")?,
+                key: r.key()?,
+                version: r.version()?,
+            },
+            wire::WRITE_ACK => Msg::WriteAck { op: r.u64("op")? },
+            wire::REPAIR_ACK => Msg::RepairAck { op: r.u64("op")? },
+            wire::READ => Msg::Read {
+                op: r.u64("op")?,
+                key: r.key()?,
+            },
+            wire::READ_REPLY => {
+                let op = r.u64("op")?;
+                let key = r.key()?;
+                let version = match r.u8("version flag")? {
+                    0 => None,
+                    1 => Some(r.version()?),
+                    t => return Err(DecodeError(format!("unknown version flag {t}"))),
+                };
+                Msg::ReadReply { op, key, version }
+            }
+            wire::HINT => Msg::Hint {
+                hint: r.u64("hint id")?,
+                key: r.key()?,
+                version: r.version()?,
+            },
+            wire::HINT_ACK => Msg::HintAck {
+                hint: r.u64("hint id")?,
+            },
+            wire::HEARTBEAT => Msg::Heartbeat {
+                gen: r.u64("generation")?,
+            },
+            wire::SYNC_DIGEST => {
+                let n = count(&mut r, "digest count", 4096)?;
+                let mut buckets = Vec::with_capacity(n);
+                for _ in 0..n {
+                    buckets.push((r.u32("bucket")?, r.u64("digest")?));
+                }
+                Msg::SyncDigest { buckets }
+            }
+            wire::SYNC_DATA => {
+                let reply = match r.u8("reply flag")? {
+                    0 => false,
+                    1 => true,
+                    t => return Err(DecodeError(format!("unknown reply flag {t}"))),
+                };
+                let nb = count(&mut r, "bucket count", 4096)?;
+                let mut buckets = Vec::with_capacity(nb);
+                for _ in 0..nb {
+                    buckets.push(r.u32("bucket")?);
+                }
+                let ne = count(&mut r, "entry count", MAX_SYNC_ENTRIES)?;
+                let mut entries = Vec::with_capacity(ne.min(1024));
+                for _ in 0..ne {
+                    entries.push((r.key()?, r.version()?));
+                }
+                Msg::SyncData {
+                    entries,
+                    buckets,
+                    reply,
+                }
+            }
+            t => return Err(DecodeError(format!("unknown message tag {t}"))),
+        };
+        if r.at != bytes.len() {
+            return Err(DecodeError(format!(
+                "{} stray bytes after the {} message",
+                bytes.len() - r.at,
+                body.kind()
+            )));
+        }
+        Ok(Message { id, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_key() -> impl Strategy<Value = Key> {
+        prop_oneof![
+            any::<u8>().prop_map(Key::Int),
+            "[a-z0-9]{1,20}".prop_map(Key::Str)
+        ]
+    }
+    fn arb_version() -> impl Strategy<Value = Version> {
+        (any::<u64>(), proptest::option::of(".{0,30}"))
+            .prop_map(|(ts, value)| Version { ts, value })
+    }
+    fn arb_msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            (any::<u64>(), arb_key(), arb_version()).prop_map(|(op, key, version)| Msg::Write {
+                op,
+                key,
+                version
+            }),
+            any::<u64>().prop_map(|op| Msg::WriteAck { op }),
+            (any::<u64>(), arb_key()).prop_map(|(op, key)| Msg::Read { op, key }),
+            (any::<u64>(), arb_key(), proptest::option::of(arb_version()))
+                .prop_map(|(op, key, version)| Msg::ReadReply { op, key, version }),
+            (any::<u64>(), arb_key(), arb_version()).prop_map(|(op, key, version)| Msg::Repair {
+                op,
+                key,
+                version
+            }),
+            any::<u64>().prop_map(|op| Msg::RepairAck { op }),
+            (any::<u64>(), arb_key(), arb_version()).prop_map(|(hint, key, version)| Msg::Hint {
+                hint,
+                key,
+                version
+            }),
+            any::<u64>().prop_map(|hint| Msg::HintAck { hint }),
+            any::<u64>().prop_map(|gen| Msg::Heartbeat { gen }),
+            proptest::collection::vec((any::<u32>(), any::<u64>()), 0..70)
+                .prop_map(|buckets| Msg::SyncDigest { buckets }),
+            (
+                proptest::collection::vec((arb_key(), arb_version()), 0..10),
+                proptest::collection::vec(any::<u32>(), 0..10),
+                any::<bool>()
+            )
+                .prop_map(|(entries, buckets, reply)| Msg::SyncData {
+                    entries,
+                    buckets,
+                    reply
+                }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn peer_messages_round_trip(from in any::<u32>(), gen in any::<u64>(), n in any::<u64>(), body in arb_msg()) {
+            let m = Message { id: MsgId { from, gen, n }, body };
+            prop_assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+        }
+
+        #[test]
+        fn peer_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Message::decode(&bytes);
+        }
+
+        #[test]
+        fn truncated_messages_are_errors(body in arb_msg(), cut in any::<prop::sample::Index>()) {
+            let m = Message { id: MsgId { from: 1, gen: 2, n: 3 }, body };
+            let bytes = m.encode();
+            let keep = cut.index(bytes.len());
+            prop_assert!(Message::decode(&bytes[..keep]).is_err());
+        }
+    }
+}

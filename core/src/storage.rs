@@ -152,7 +152,7 @@ impl Record {
     }
 }
 
-fn put_key(out: &mut Vec<u8>, key: &Key) {
+pub(crate) fn put_key(out: &mut Vec<u8>, key: &Key) {
     match key {
         Key::Int(k) => {
             out.push(0);
@@ -166,7 +166,7 @@ fn put_key(out: &mut Vec<u8>, key: &Key) {
     }
 }
 
-fn put_version(out: &mut Vec<u8>, v: &Version) {
+pub(crate) fn put_version(out: &mut Vec<u8>, v: &Version) {
     out.extend_from_slice(&v.ts.to_le_bytes());
     match &v.value {
         None => out.push(0),
@@ -178,13 +178,13 @@ fn put_version(out: &mut Vec<u8>, v: &Version) {
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) at: usize,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], DecodeError> {
+    pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<&[u8], DecodeError> {
         if self.bytes.len() - self.at < n {
             return Err(DecodeError(format!("record ends inside its {what}")));
         }
@@ -192,28 +192,28 @@ impl Reader<'_> {
         self.at += n;
         Ok(s)
     }
-    fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
         Ok(self.take(1, what)?[0])
     }
-    fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
+    pub(crate) fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
         let b = self.take(2, what)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
-    fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn u64(&mut self, what: &str) -> Result<u64, DecodeError> {
+    pub(crate) fn u64(&mut self, what: &str) -> Result<u64, DecodeError> {
         let b = self.take(8, what)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
         Ok(u64::from_le_bytes(a))
     }
-    fn string(&mut self, len: usize, what: &str) -> Result<String, DecodeError> {
+    pub(crate) fn string(&mut self, len: usize, what: &str) -> Result<String, DecodeError> {
         let b = self.take(len, what)?;
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
     }
-    fn key(&mut self) -> Result<Key, DecodeError> {
+    pub(crate) fn key(&mut self) -> Result<Key, DecodeError> {
         match self.u8("key tag")? {
             0 => Ok(Key::Int(self.u8("key")?)),
             1 => {
@@ -226,7 +226,7 @@ impl Reader<'_> {
             t => Err(DecodeError(format!("unknown key tag {t}"))),
         }
     }
-    fn version(&mut self) -> Result<Version, DecodeError> {
+    pub(crate) fn version(&mut self) -> Result<Version, DecodeError> {
         let ts = self.u64("timestamp")?;
         let value = match self.u8("value tag")? {
             0 => None,
