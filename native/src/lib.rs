@@ -1,1 +1,35 @@
+//! # ringside-native
+//!
+//! Real ringside nodes: one process per node, driving the core's
+//! [`ringside_core::Node`] with tokio and tokio-tungstenite, writing a real
+//! commit log, plus the tools around them. The `ringside` binary
+//! (`src/bin/ringside.rs`) is a thin clap front over these modules.
+//!
+//! ## Map
+//!
+//! - [`cluster_file`]: the cluster file (TOML): members, core settings, sync
+//!   policy, peer secret, allowed origins, bounds
+//! - [`commitlog`]: the commit log on disk: append, fsync, cut a torn tail,
+//!   compact by atomic rewrite
+//! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs
+//!   carried out in order, group commit before replies
+//! - [`transport`]: the listener (`/client`, `/peer`), Origin and secret
+//!   checks, bounds, outgoing peer connections
+//! - [`server`]: `ringside node`: wires log, driver, listener and signals
+//! - [`wsclient`]: a client connection to `/client`, for the tools below
+//! - [`supervisor`]: `ringside cluster up|kill|restart|stop|status|down`, by
+//!   recorded pids only
+//! - [`client`]: `ringside client`, the console
+//! - [`inspect`]: `ringside inspect`, every node side by side
+//! - [`bench`]: `ringside bench`, throughput and latency
 
+pub mod bench;
+pub mod client;
+pub mod cluster_file;
+pub mod commitlog;
+pub mod driver;
+pub mod inspect;
+pub mod server;
+pub mod supervisor;
+pub mod transport;
+pub mod wsclient;

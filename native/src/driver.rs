@@ -1,0 +1,511 @@
+//! The one loop that owns a [`Node`]: it takes inputs from the connections
+//! (through one bounded channel) and from its timers, feeds them to the
+//! node, and carries out the node's outputs in order.
+//!
+//! It runs on a thread of its own, not on the async runtime, because the
+//! commit log's `write` and `fdatasync` block: the connections' tasks keep
+//! running on the runtime while the disk works.
+//!
+//! **Group commit.** The loop takes a batch of inputs (whatever is queued,
+//! up to [`MAX_BATCH`]), handles them all, appends every `Persist` of the
+//! batch to the log, and then, with the `batch` sync policy, fsyncs once.
+//! Only after that do the batch's `Send`s, `Reply`s and events leave. So a
+//! `Persist` is durable before any `Send` or `Reply` that follows it, as the
+//! core's contract asks, and one fsync covers many writes under load.
+
+use crate::cluster_file::SyncPolicy;
+use crate::commitlog::CommitLog;
+use ringside_core::message::ErrorKind;
+use ringside_core::protocol::{
+    error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, NodeAddr,
+};
+use ringside_core::{ClientRef, EventKind, Input, Message, Micros, Node, NodeId, Output};
+use ringside_core::{Request, TimerId};
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+/// Inputs taken per batch at most, so a flood cannot starve the timers.
+pub const MAX_BATCH: usize = 512;
+/// Timers fired per loop turn at most.
+const MAX_TIMERS_PER_TURN: usize = 1024;
+
+/// What the connections tell the driver.
+pub enum DriverInput {
+    /// A client connection opened; frames for it go to `tx`.
+    ClientOpened {
+        conn: u64,
+        tx: mpsc::Sender<String>,
+        /// Requests of this connection not yet answered; the driver
+        /// decrements it as it sends each answer.
+        in_flight: Arc<AtomicUsize>,
+    },
+    ClientClosed {
+        conn: u64,
+    },
+    /// A data request (put, get, delete).
+    Request {
+        conn: u64,
+        id: u64,
+        request: Request,
+    },
+    Inspect {
+        conn: u64,
+        id: u64,
+    },
+    Subscribe {
+        conn: u64,
+        id: u64,
+    },
+    /// A message from a peer, already checked to come from `from`.
+    Peer {
+        from: NodeId,
+        msg: Message,
+    },
+    /// The outgoing connection to a peer was lost.
+    PeerLost(NodeId),
+    /// Finish the current batch, fsync, and stop.
+    Shutdown,
+}
+
+/// The driver's own settings (the node has its own in its config).
+pub struct DriverSettings {
+    pub addr: String,
+    pub nodes: Vec<NodeAddr>,
+    pub sync: SyncPolicy,
+    pub sync_period_ms: u64,
+    pub compact_min_records: u64,
+    /// Room kept in a client's frame queue for replies: events are dropped
+    /// for a subscriber whose queue has less room than this.
+    pub reply_room: usize,
+}
+
+struct Client {
+    tx: mpsc::Sender<String>,
+    in_flight: Arc<AtomicUsize>,
+    subscribed: bool,
+    /// Events not delivered because the subscriber read too slowly.
+    events_dropped: u64,
+}
+
+/// Something to do once the batch's records are durable.
+enum Action {
+    Send {
+        to: NodeId,
+        msg: Message,
+    },
+    /// A frame for one client; `answer` when it answers a counted request.
+    ToClient {
+        conn: u64,
+        text: String,
+        answer: bool,
+    },
+    Event(String),
+}
+
+/// The clock handed to the node: wall-clock microseconds since the UNIX
+/// epoch at start, advanced by a monotonic clock, so timestamps look like
+/// the protocol's examples but never jump backwards with the wall clock.
+pub struct Clock {
+    start_wall_us: Micros,
+    start: Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as Micros)
+            .unwrap_or(0);
+        Clock {
+            start_wall_us: wall,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn now_us(&self) -> Micros {
+        self.start_wall_us + self.start.elapsed().as_micros() as Micros
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// The loop that owns the node.
+pub struct Driver {
+    node: Node,
+    log: CommitLog,
+    settings: DriverSettings,
+    clock: Clock,
+    inbox: Receiver<DriverInput>,
+    peers: HashMap<NodeId, mpsc::Sender<Message>>,
+    clients: HashMap<u64, Client>,
+    timers: BTreeSet<(Micros, TimerId)>,
+    actions: Vec<Action>,
+    /// What each open request asked, for its log line.
+    asked: HashMap<ClientRef, (String, Instant)>,
+    last_sync: Instant,
+}
+
+impl Driver {
+    pub fn new(
+        node: Node,
+        log: CommitLog,
+        settings: DriverSettings,
+        inbox: Receiver<DriverInput>,
+        peers: HashMap<NodeId, mpsc::Sender<Message>>,
+    ) -> Driver {
+        Driver {
+            node,
+            log,
+            settings,
+            clock: Clock::new(),
+            inbox,
+            peers,
+            clients: HashMap::new(),
+            timers: BTreeSet::new(),
+            actions: Vec::new(),
+            asked: HashMap::new(),
+            last_sync: Instant::now(),
+        }
+    }
+
+    /// Runs until [`DriverInput::Shutdown`] or until every sender is gone.
+    /// An error means the commit log could not be written: the node stops
+    /// rather than acknowledge what it cannot keep.
+    pub fn run(mut self) -> io::Result<()> {
+        let now = self.clock.now_us();
+        self.node.handle(now, Input::Start);
+        self.drain();
+        self.flush()?;
+        loop {
+            let first = match self.next_wakeup() {
+                None => self.inbox.recv().ok(),
+                Some(wait) => match self.inbox.recv_timeout(wait) {
+                    Ok(x) => Some(x),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(DriverInput::Shutdown),
+                },
+            };
+            let mut stop = false;
+            if let Some(input) = first {
+                stop |= self.input(input);
+                for _ in 1..MAX_BATCH {
+                    match self.inbox.try_recv() {
+                        Ok(input) => stop |= self.input(input),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            stop = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            self.fire_timers();
+            self.flush()?;
+            self.maybe_compact()?;
+            if stop {
+                self.log.sync()?;
+                info!("stopped; commit log synced");
+                return Ok(());
+            }
+        }
+    }
+
+    /// How long the loop may sleep: until the next timer or periodic sync.
+    fn next_wakeup(&self) -> Option<Duration> {
+        let now = self.clock.now_us();
+        let timer = self
+            .timers
+            .first()
+            .map(|(at, _)| Duration::from_micros(at.saturating_sub(now)));
+        let sync = if self.settings.sync == SyncPolicy::Periodic && self.log.is_dirty() {
+            let period = Duration::from_millis(self.settings.sync_period_ms);
+            Some(period.saturating_sub(self.last_sync.elapsed()))
+        } else {
+            None
+        };
+        match (timer, sync) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Handles one input; true when it asks the loop to stop.
+    fn input(&mut self, input: DriverInput) -> bool {
+        let now = self.clock.now_us();
+        match input {
+            DriverInput::ClientOpened {
+                conn,
+                tx,
+                in_flight,
+            } => {
+                self.clients.insert(
+                    conn,
+                    Client {
+                        tx,
+                        in_flight,
+                        subscribed: false,
+                        events_dropped: 0,
+                    },
+                );
+            }
+            DriverInput::ClientClosed { conn } => {
+                if let Some(c) = self.clients.remove(&conn) {
+                    if c.events_dropped > 0 {
+                        info!(
+                            conn,
+                            "subscriber closed; {} events were dropped because it read too slowly",
+                            c.events_dropped
+                        );
+                    }
+                }
+            }
+            DriverInput::Request { conn, id, request } => {
+                let client = ClientRef { conn, req: id };
+                self.asked
+                    .insert(client, (request.to_string(), Instant::now()));
+                self.node.handle(now, Input::Client { client, request });
+                self.drain();
+            }
+            DriverInput::Inspect { conn, id } => {
+                let text = inspect_json(id, &self.inspect());
+                info!(conn, req = id, "inspect -> ok");
+                self.actions.push(Action::ToClient {
+                    conn,
+                    text,
+                    answer: true,
+                });
+            }
+            DriverInput::Subscribe { conn, id } => {
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.subscribed = true;
+                }
+                info!(conn, req = id, "subscribe -> ok");
+                self.actions.push(Action::ToClient {
+                    conn,
+                    text: ok_json(id),
+                    answer: true,
+                });
+            }
+            DriverInput::Peer { from, msg } => {
+                self.node.handle(now, Input::Message { from, msg });
+                self.drain();
+            }
+            DriverInput::PeerLost(peer) => {
+                self.node.handle(now, Input::PeerDisconnected(peer));
+                self.drain();
+            }
+            DriverInput::Shutdown => return true,
+        }
+        false
+    }
+
+    /// This node's state for `inspect`, with what only the driver knows.
+    pub fn inspect(&self) -> InspectNode {
+        let mut i = InspectNode::of(&self.node);
+        i.addr = self.settings.addr.clone();
+        i.log = LogStats {
+            records: self.log.records(),
+            bytes: self.log.bytes(),
+        };
+        i.nodes = self.settings.nodes.clone();
+        i
+    }
+
+    fn fire_timers(&mut self) {
+        for _ in 0..MAX_TIMERS_PER_TURN {
+            let now = self.clock.now_us();
+            match self.timers.first() {
+                Some(&(at, id)) if at <= now => {
+                    self.timers.pop_first();
+                    self.node.handle(now, Input::Timer(id));
+                    self.drain();
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Takes every output of the node: records go to the log's queue,
+    /// timers to the timer set, the rest waits in `actions` for the sync.
+    fn drain(&mut self) {
+        while let Some(out) = self.node.poll() {
+            match out {
+                Output::Persist(record) => self.log.append(&record),
+                Output::Timer { id, at } => {
+                    self.timers.insert((at, id));
+                }
+                Output::Send { to, msg } => self.actions.push(Action::Send { to, msg }),
+                Output::Reply { client, reply } => {
+                    let (what, since) = self
+                        .asked
+                        .remove(&client)
+                        .unwrap_or_else(|| ("request".into(), Instant::now()));
+                    let took_ms = since.elapsed().as_secs_f64() * 1000.0;
+                    match &reply {
+                        ringside_core::Reply::Error { kind, message } => info!(
+                            conn = client.conn,
+                            req = client.req,
+                            "{what} -> {kind}: {message} ({took_ms:.1} ms)"
+                        ),
+                        ringside_core::Reply::Written { ts } => info!(
+                            conn = client.conn,
+                            req = client.req,
+                            "{what} -> ok ts {ts} ({took_ms:.1} ms)"
+                        ),
+                        ringside_core::Reply::Read { kv } => info!(
+                            conn = client.conn,
+                            req = client.req,
+                            "{what} -> {} ({took_ms:.1} ms)",
+                            match kv {
+                                Some(kv) => format!("found, ts {}", kv.ts),
+                                None => "no value".to_string(),
+                            }
+                        ),
+                    }
+                    self.actions.push(Action::ToClient {
+                        conn: client.conn,
+                        text: reply_json(client.req, &reply),
+                        answer: true,
+                    });
+                }
+                Output::Event(e) => {
+                    match &e.kind {
+                        EventKind::Started {
+                            replayed,
+                            keys,
+                            hints,
+                            ..
+                        } => info!(
+                            "started: replayed {replayed} records, {keys} keys, {hints} hints"
+                        ),
+                        EventKind::PeerDown { peer, reason } => {
+                            info!("peer {peer} is down: {reason}")
+                        }
+                        EventKind::PeerUp { peer, restarted } => {
+                            info!(
+                                "peer {peer} is up{}",
+                                if *restarted { " (restarted)" } else { "" }
+                            )
+                        }
+                        EventKind::HintDropped {
+                            target,
+                            key,
+                            reason,
+                        } => warn!("hint for node {target}, key {key} dropped: {reason}"),
+                        EventKind::Compacted { records } => {
+                            info!("compacted the commit log to {records} records")
+                        }
+                        _ => {}
+                    }
+                    let text = event_json(&e);
+                    debug!(target: "ringside::event", "{text}");
+                    if self.clients.values().any(|c| c.subscribed) {
+                        self.actions.push(Action::Event(text));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes the batch's records durable per the policy, then lets the
+    /// batch's messages, replies and events go.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.log.has_pending() {
+            self.log.write_pending()?;
+            if self.settings.sync == SyncPolicy::Batch {
+                self.log.sync()?;
+                self.last_sync = Instant::now();
+            }
+        }
+        if self.settings.sync == SyncPolicy::Periodic
+            && self.log.is_dirty()
+            && self.last_sync.elapsed() >= Duration::from_millis(self.settings.sync_period_ms)
+        {
+            self.log.sync()?;
+            self.last_sync = Instant::now();
+        }
+        for action in std::mem::take(&mut self.actions) {
+            match action {
+                Action::Send { to, msg } => {
+                    if let Some(tx) = self.peers.get(&to) {
+                        // A full queue means the peer is slow or away; the
+                        // protocol copes with a lost message (retry, hint,
+                        // timeout), so dropping it keeps memory bounded.
+                        let _ = tx.try_send(msg);
+                    }
+                }
+                Action::ToClient { conn, text, answer } => {
+                    let gone = match self.clients.get(&conn) {
+                        Some(c) => {
+                            if answer {
+                                c.in_flight.fetch_sub(1, Ordering::Relaxed);
+                            }
+                            // Answers always fit: the connection has at
+                            // most max_in_flight of them outstanding and
+                            // events leave `reply_room` free.
+                            matches!(
+                                c.tx.try_send(text),
+                                Err(mpsc::error::TrySendError::Closed(_))
+                            )
+                        }
+                        None => false,
+                    };
+                    if gone {
+                        self.clients.remove(&conn);
+                    }
+                }
+                Action::Event(text) => {
+                    let room = self.settings.reply_room;
+                    for c in self.clients.values_mut().filter(|c| c.subscribed) {
+                        if c.tx.capacity() > room {
+                            let _ = c.tx.try_send(text.clone());
+                        } else {
+                            c.events_dropped += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites the log as a snapshot once it holds far more records than
+    /// the state needs.
+    fn maybe_compact(&mut self) -> io::Result<()> {
+        let live = (self.node.data().len() + self.node.hint_count()) as u64;
+        let limit = 4 * live + self.settings.compact_min_records;
+        if self.log.records() <= limit {
+            return Ok(());
+        }
+        let before = (self.log.records(), self.log.bytes());
+        let started = Instant::now();
+        let records = self.node.snapshot();
+        self.log.rewrite(&records)?;
+        info!(
+            "commit log compacted: {} records ({} bytes) -> {} records ({} bytes) in {:.1} ms",
+            before.0,
+            before.1,
+            self.log.records(),
+            self.log.bytes(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        // The snapshot's Compacted event.
+        self.drain();
+        self.flush()
+    }
+}
+
+/// The answer a connection gives itself when the driver cannot take more.
+pub fn overloaded(id: u64, why: &str) -> String {
+    error_json(Some(id), ErrorKind::Overloaded, why)
+}

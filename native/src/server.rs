@@ -1,0 +1,168 @@
+//! `ringside node`: one node in the foreground. Reads the cluster file,
+//! replays the commit log, binds its port, starts the driver thread, the
+//! listener and the peer senders, and stops cleanly on SIGTERM or Ctrl-C.
+
+use crate::cluster_file::ClusterFile;
+use crate::commitlog::CommitLog;
+use crate::driver::{Driver, DriverInput, DriverSettings};
+use crate::transport::{self, ServerSettings, PEER_QUEUE};
+use ringside_core::protocol::NodeAddr;
+use ringside_core::{Node, NodeId};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// Inputs queued for the driver at most; past it connections answer
+/// `Overloaded` (clients) or drop the message (peers).
+pub const INBOX: usize = 64 * 1024;
+
+/// How `ringside node` failed, with the exit code it maps to.
+#[derive(Debug)]
+pub enum NodeError {
+    /// The cluster file or the arguments are wrong (exit code 2).
+    Config(String),
+    /// Anything else (exit code 1).
+    Runtime(String),
+}
+
+pub struct NodeArgs {
+    pub id: NodeId,
+    pub cluster: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+/// Runs one node until SIGTERM or Ctrl-C.
+pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
+    let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
+    let me = file.node(args.id).map_err(NodeError::Config)?.clone();
+    let config = file.config_for(args.id).map_err(NodeError::Config)?;
+
+    let opened = CommitLog::open(&args.data_dir).map_err(|e| {
+        NodeError::Runtime(format!(
+            "cannot open the commit log in {}: {e}",
+            args.data_dir.display()
+        ))
+    })?;
+    let log = opened.log;
+    if opened.report.dropped_bytes > 0 {
+        warn!(
+            "commit log {}: {}; dropped {} bytes after the last good record (kept {} records, {} bytes) and truncated the file there",
+            log.path().display(),
+            opened.report.problem.as_deref().unwrap_or("bad tail"),
+            opened.report.dropped_bytes,
+            opened.records.len(),
+            opened.report.good_bytes
+        );
+    }
+    info!(
+        "node {} replaying {} records ({} bytes) from {}",
+        args.id,
+        opened.records.len(),
+        log.bytes(),
+        log.path().display()
+    );
+    let (node, recovery) = Node::recover(config, &opened.records);
+    drop(opened.records);
+    info!(
+        "recovered {} keys and {} hints",
+        recovery.keys, recovery.hints
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::Runtime(format!("cannot start the runtime: {e}")))?;
+
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&me.addr)
+            .await
+            .map_err(|e| NodeError::Runtime(format!("cannot listen on {}: {e}", me.addr)))?;
+        let (inbox_tx, inbox_rx) = std::sync::mpsc::sync_channel::<DriverInput>(INBOX);
+
+        let mut peers = HashMap::new();
+        for n in &file.nodes {
+            if n.id == me.id {
+                continue;
+            }
+            let (tx, rx) = mpsc::channel(PEER_QUEUE);
+            peers.insert(n.id, tx);
+            tokio::spawn(transport::peer_sender(
+                me.id,
+                n.id,
+                n.addr.clone(),
+                file.secret.clone(),
+                rx,
+                inbox_tx.clone(),
+            ));
+        }
+        let settings = DriverSettings {
+            addr: me.addr.clone(),
+            nodes: file
+                .nodes
+                .iter()
+                .map(|n| NodeAddr {
+                    node: n.id,
+                    addr: n.addr.clone(),
+                })
+                .collect(),
+            sync: file.sync,
+            sync_period_ms: file.sync_period_ms,
+            compact_min_records: file.compact_min_records,
+            reply_room: file.max_in_flight + 16,
+        };
+        let driver = Driver::new(node, log, settings, inbox_rx, peers);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("node-{}-driver", me.id))
+            .spawn(move || {
+                let _ = done_tx.send(driver.run());
+            })
+            .map_err(|e| NodeError::Runtime(format!("cannot start the driver thread: {e}")))?;
+
+        let server = Arc::new(ServerSettings {
+            me: me.id,
+            members: file.nodes.iter().map(|n| n.id).collect(),
+            secret: file.secret.clone(),
+            allowed_origins: file.allowed_origins.clone(),
+            max_connections: file.max_connections,
+            max_in_flight: file.max_in_flight,
+            max_frame_bytes: file.max_frame_bytes,
+        });
+        let listen = tokio::spawn(transport::serve(listener, server, inbox_tx.clone()));
+        info!(
+            "node {} serving /client and /peer on {} (sync: {:?})",
+            me.id, me.addr, file.sync
+        );
+
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| NodeError::Runtime(format!("cannot handle SIGTERM: {e}")))?;
+        tokio::pin!(done_rx);
+        let result = tokio::select! {
+            _ = sigterm.recv() => { info!("SIGTERM: stopping"); None }
+            _ = tokio::signal::ctrl_c() => { info!("Ctrl-C: stopping"); None }
+            r = &mut done_rx => Some(r),
+        };
+        listen.abort();
+        let result = match result {
+            Some(r) => r,
+            None => {
+                // Blocks the runtime briefly while the driver finishes.
+                let _ = inbox_tx.send(DriverInput::Shutdown);
+                done_rx.await
+            }
+        };
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                error!("commit log write failed, stopping: {e}");
+                Err(NodeError::Runtime(format!("commit log write failed: {e}")))
+            }
+            Err(_) => Err(NodeError::Runtime("the driver thread died".into())),
+        }
+    })?;
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    Ok(())
+}

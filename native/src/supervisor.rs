@@ -1,0 +1,484 @@
+//! `ringside cluster`: starts, crashes, restarts and stops a local cluster
+//! by the process ids it recorded itself, never by process name.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! <data-dir>/cluster.toml      the cluster file (mode 0600: it holds the secret)
+//! <data-dir>/node-N/commit.log node N's commit log
+//! <data-dir>/node-N/node.pid   the pid `cluster up`/`restart` started it as
+//! <data-dir>/node-N/node.log   its output
+//! ```
+//!
+//! A pid file is trusted only while `/proc/PID/cmdline` still shows
+//! `ringside node --id N ... --data-dir <data-dir>/node-N`: a pid whose
+//! process exited, or was reused by another program, is reported stale.
+
+use crate::cluster_file::ClusterFile;
+use crate::wsclient::Conn;
+use ringside_core::NodeId;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CLUSTER_FILE: &str = "cluster.toml";
+const PID_FILE: &str = "node.pid";
+const NODE_LOG: &str = "node.log";
+/// How long `up` and `restart` wait for a node to serve.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `stop` waits after SIGTERM before it uses SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A local cluster's data directory.
+pub struct Cluster {
+    pub dir: PathBuf,
+}
+
+/// What a node's pid file says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PidState {
+    /// No pid recorded.
+    None,
+    /// The recorded process is this node, alive.
+    Running(u32),
+    /// A pid is recorded but that process is gone or is something else.
+    Stale(u32, String),
+}
+
+impl Cluster {
+    /// The cluster in `dir`, made absolute so that recorded command lines
+    /// can be checked.
+    pub fn new(dir: &Path) -> Cluster {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Cluster { dir }
+    }
+
+    pub fn file_path(&self) -> PathBuf {
+        self.dir.join(CLUSTER_FILE)
+    }
+
+    pub fn node_dir(&self, id: NodeId) -> PathBuf {
+        self.dir.join(format!("node-{id}"))
+    }
+
+    pub fn load(&self) -> Result<ClusterFile, String> {
+        if !self.file_path().exists() {
+            return Err(format!(
+                "no cluster in {}: {} is missing (start one with `ringside cluster up --data-dir {}`)",
+                self.dir.display(),
+                CLUSTER_FILE,
+                self.dir.display()
+            ));
+        }
+        ClusterFile::load(&self.file_path())
+    }
+
+    /// Writes the cluster file if there is none (with a new secret), else
+    /// checks the given options agree with it; starts every node not
+    /// running; waits until all serve. Returns (id, pid, addr) per node.
+    pub fn up(
+        &self,
+        nodes: Option<usize>,
+        base_port: Option<u16>,
+    ) -> Result<Vec<(NodeId, u32, String)>, String> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let file = if self.file_path().exists() {
+            let f = self.load()?;
+            if let Some(n) = nodes {
+                if n != f.nodes.len() {
+                    return Err(format!(
+                        "{} already describes {} nodes, not {n}: use another --data-dir, or remove it",
+                        self.file_path().display(),
+                        f.nodes.len()
+                    ));
+                }
+            }
+            if let Some(p) = base_port {
+                if f.nodes.first().map(|n| n.addr.clone()) != Some(format!("127.0.0.1:{p}")) {
+                    return Err(format!(
+                        "{} already gives node addresses {:?}, not base port {p}",
+                        self.file_path().display(),
+                        f.nodes.iter().map(|n| &n.addr).collect::<Vec<_>>()
+                    ));
+                }
+            }
+            f
+        } else {
+            let n = nodes.unwrap_or(4);
+            if n == 0 || n > 64 {
+                return Err(format!("--nodes: 1 to 64 nodes, got {n}"));
+            }
+            let base = base_port.unwrap_or(9000);
+            if base as usize + n > 65536 {
+                return Err(format!("--base-port: {base} + {n} nodes passes port 65535"));
+            }
+            let f = ClusterFile::local(n, base, new_secret()?);
+            write_private(&self.file_path(), f.to_toml().as_bytes())?;
+            f
+        };
+        let mut started = vec![];
+        for n in &file.nodes {
+            if let PidState::Running(pid) = self.pid_state(n.id) {
+                started.push((n.id, pid, n.addr.clone(), None));
+                continue;
+            }
+            let child = self.spawn(n.id)?;
+            started.push((n.id, child.id(), n.addr.clone(), Some(child)));
+        }
+        let mut out = vec![];
+        for (id, pid, addr, child) in started {
+            if let Some(mut child) = child {
+                self.wait_serving(id, &addr, Some(&mut child))?;
+            }
+            out.push((id, pid, addr));
+        }
+        Ok(out)
+    }
+
+    /// Starts `ringside node` for `id` in the background and records its pid.
+    fn spawn(&self, id: NodeId) -> Result<Child, String> {
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the ringside executable: {e}"))?;
+        let dir = self.node_dir(id);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(NODE_LOG))
+            .map_err(|e| format!("cannot open {}: {e}", dir.join(NODE_LOG).display()))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| format!("cannot open the node log: {e}"))?;
+        let child = Command::new(exe)
+            .arg("node")
+            .arg("--id")
+            .arg(id.to_string())
+            .arg("--cluster")
+            .arg(self.file_path())
+            .arg("--data-dir")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            // Its own process group: a Ctrl-C in the terminal that ran
+            // `cluster up` does not reach the background nodes.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start node {id}: {e}"))?;
+        std::fs::write(dir.join(PID_FILE), format!("{}\n", child.id()))
+            .map_err(|e| format!("cannot record node {id}'s pid: {e}"))?;
+        Ok(child)
+    }
+
+    /// Waits until node `id` answers `inspect`, or its process exits, or
+    /// the deadline passes.
+    fn wait_serving(
+        &self,
+        id: NodeId,
+        addr: &str,
+        mut child: Option<&mut Child>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let rt = runtime()?;
+        loop {
+            if let Some(c) = child.as_deref_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    let _ = std::fs::remove_file(self.node_dir(id).join(PID_FILE));
+                    return Err(format!(
+                        "node {id} exited ({status}) before serving; its log {} ends:\n{}",
+                        self.node_dir(id).join(NODE_LOG).display(),
+                        self.log_tail(id, 10)
+                    ));
+                }
+            }
+            let ok = rt.block_on(async {
+                match Conn::connect(addr, Duration::from_millis(500)).await {
+                    Ok(mut c) => c.inspect(Duration::from_millis(1000)).await.is_ok(),
+                    Err(_) => false,
+                }
+            });
+            if ok {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "node {id} did not serve on {addr} within {} s; its log ends:\n{}",
+                    READY_TIMEOUT.as_secs(),
+                    self.log_tail(id, 10)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_tail(&self, id: NodeId, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.node_dir(id).join(NODE_LOG)).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// What node `id`'s pid file says, checked against `/proc`.
+    pub fn pid_state(&self, id: NodeId) -> PidState {
+        let path = self.node_dir(id).join(PID_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return PidState::None;
+        };
+        let Ok(pid) = text.trim().parse::<u32>() else {
+            return PidState::Stale(0, format!("{} does not hold a pid", path.display()));
+        };
+        match self.is_our_node(pid, id) {
+            Ok(()) => PidState::Running(pid),
+            Err(why) => PidState::Stale(pid, why),
+        }
+    }
+
+    /// True when `pid` is alive and is `ringside node --id <id>` on this
+    /// data directory.
+    fn is_our_node(&self, pid: u32, id: NodeId) -> Result<(), String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_err(|_| format!("process {pid} has exited"))?;
+        // The state follows the parenthesised command name.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.trim().chars().next());
+        if matches!(state, Some('Z') | Some('X')) {
+            return Err(format!("process {pid} has exited"));
+        }
+        let mut cmdline = Vec::new();
+        std::fs::File::open(format!("/proc/{pid}/cmdline"))
+            .and_then(|mut f| f.read_to_end(&mut cmdline))
+            .map_err(|_| format!("process {pid} has exited"))?;
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_ringside = args.first().is_some_and(|a| {
+            Path::new(a)
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
+        });
+        let node_dir = self.node_dir(id).to_string_lossy().into_owned();
+        let has = |flag: &str, value: &str| args.windows(2).any(|w| w[0] == flag && w[1] == value);
+        if is_ringside
+            && args.get(1).is_some_and(|a| a == "node")
+            && has("--id", &id.to_string())
+            && has("--data-dir", &node_dir)
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "pid {pid} now belongs to another program ({})",
+                args.join(" ").chars().take(80).collect::<String>()
+            ))
+        }
+    }
+
+    /// The pid of node `id`, running; an error saying why not otherwise.
+    fn running(&self, id: NodeId) -> Result<u32, String> {
+        match self.pid_state(id) {
+            PidState::Running(pid) => Ok(pid),
+            PidState::None => Err(format!("node {id} is not running (no pid recorded)")),
+            PidState::Stale(pid, why) => {
+                let _ = std::fs::remove_file(self.node_dir(id).join(PID_FILE));
+                Err(format!(
+                    "node {id} is not running: its recorded pid {pid} is stale ({why}); removed the pid file"
+                ))
+            }
+        }
+    }
+
+    /// SIGKILL: a crash. Returns the pid killed.
+    pub fn kill(&self, id: NodeId) -> Result<u32, String> {
+        self.load()?.node(id)?;
+        let pid = self.running(id)?;
+        signal(pid, libc::SIGKILL)?;
+        self.wait_gone(pid, id, Duration::from_secs(5))?;
+        let _ = std::fs::remove_file(self.node_dir(id).join(PID_FILE));
+        Ok(pid)
+    }
+
+    /// SIGTERM, then SIGKILL if it has not stopped in time. Returns the pid
+    /// and whether it stopped by itself.
+    pub fn stop(&self, id: NodeId) -> Result<(u32, bool), String> {
+        self.load()?.node(id)?;
+        let pid = self.running(id)?;
+        signal(pid, libc::SIGTERM)?;
+        let clean = self.wait_gone(pid, id, STOP_TIMEOUT).is_ok();
+        if !clean {
+            signal(pid, libc::SIGKILL)?;
+            self.wait_gone(pid, id, Duration::from_secs(5))?;
+        }
+        let _ = std::fs::remove_file(self.node_dir(id).join(PID_FILE));
+        Ok((pid, clean))
+    }
+
+    /// Stops node `id` if it runs, starts it again, and returns once it
+    /// serves (after replaying its log). Returns the new pid.
+    pub fn restart(&self, id: NodeId) -> Result<u32, String> {
+        let file = self.load()?;
+        let addr = file.node(id)?.addr.clone();
+        if let PidState::Running(_) = self.pid_state(id) {
+            self.stop(id)?;
+        }
+        let mut child = self.spawn(id)?;
+        self.wait_serving(id, &addr, Some(&mut child))?;
+        Ok(child.id())
+    }
+
+    /// Stops every node this directory records. Returns what it did, one
+    /// line per node.
+    pub fn down(&self) -> Result<Vec<String>, String> {
+        let file = self.load()?;
+        let mut lines = vec![];
+        let mut sent = vec![];
+        for n in &file.nodes {
+            match self.pid_state(n.id) {
+                PidState::Running(pid) => {
+                    signal(pid, libc::SIGTERM)?;
+                    sent.push((n.id, pid));
+                }
+                PidState::None => lines.push(format!("node {}: not running", n.id)),
+                PidState::Stale(pid, why) => {
+                    let _ = std::fs::remove_file(self.node_dir(n.id).join(PID_FILE));
+                    lines.push(format!(
+                        "node {}: stale pid {pid} ({why}); pid file removed",
+                        n.id
+                    ));
+                }
+            }
+        }
+        for (id, pid) in sent {
+            let clean = self.wait_gone(pid, id, STOP_TIMEOUT).is_ok();
+            if !clean {
+                signal(pid, libc::SIGKILL)?;
+                self.wait_gone(pid, id, Duration::from_secs(5))?;
+            }
+            let _ = std::fs::remove_file(self.node_dir(id).join(PID_FILE));
+            lines.push(format!(
+                "node {id}: stopped (pid {pid}){}",
+                if clean {
+                    ""
+                } else {
+                    " with SIGKILL after SIGTERM timed out"
+                }
+            ));
+        }
+        Ok(lines)
+    }
+
+    fn wait_gone(&self, pid: u32, id: NodeId, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while self.is_our_node(pid, id).is_ok() {
+            if Instant::now() > deadline {
+                return Err(format!("node {id} (pid {pid}) is still running"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// A `nodetool status`-like table.
+    pub fn status(&self) -> Result<String, String> {
+        let file = self.load()?;
+        let rt = runtime()?;
+        let mut out = format!(
+            "{:<4} {:<22} {:<6} {:<8} {:>8} {:>8}  {}\n",
+            "id", "address", "state", "pid", "keys", "hints", "note"
+        );
+        for n in &file.nodes {
+            let (pid, note) = match self.pid_state(n.id) {
+                PidState::Running(pid) => (pid.to_string(), String::new()),
+                PidState::None => ("-".into(), String::new()),
+                PidState::Stale(pid, why) => ("-".into(), format!("stale pid {pid}: {why}")),
+            };
+            let inspected = rt.block_on(async {
+                let mut c = Conn::connect(&n.addr, Duration::from_millis(700)).await?;
+                c.inspect(Duration::from_millis(1500)).await
+            });
+            let (state, keys, hints, note) = match inspected {
+                Ok((i, _)) => {
+                    let down: Vec<String> = i
+                        .peers
+                        .iter()
+                        .filter(|p| p.state != "up")
+                        .map(|p| p.node.to_string())
+                        .collect();
+                    let mut note = note;
+                    if !down.is_empty() {
+                        if !note.is_empty() {
+                            note.push_str("; ");
+                        }
+                        note.push_str(&format!("sees down: {}", down.join(",")));
+                    }
+                    (
+                        "up",
+                        i.data.len().to_string(),
+                        i.hints.len().to_string(),
+                        note,
+                    )
+                }
+                Err(_) => ("down", "-".into(), "-".into(), note),
+            };
+            out.push_str(&format!(
+                "{:<4} {:<22} {:<6} {:<8} {:>8} {:>8}  {}\n",
+                n.id, n.addr, state, pid, keys, hints, note
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
+    if pid <= 0 {
+        return Err(format!("refusing to signal pid {pid}"));
+    }
+    // SAFETY: kill(2) with a positive pid we verified through /proc just
+    // before; it touches no memory of ours.
+    let r = unsafe { libc::kill(pid, sig) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot signal pid {pid}: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+/// 32 hex digits from the OS's random source.
+pub fn new_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom for the cluster secret: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a file readable only by its owner (it holds the secret).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A small runtime for the command-line tools.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}

@@ -1,0 +1,546 @@
+//! The network side of a node: one listening port serving WebSocket paths
+//! `/client` (PROTOCOL.md) and `/peer` (node to node), and one outgoing
+//! connection per peer.
+//!
+//! - `/client` checks `Origin` when a browser sends one: localhost and
+//!   127.0.0.1 (any scheme and port) and the configured extra origins pass,
+//!   others get 403. Frames are bounded in size, and requests in flight per
+//!   connection; a bad frame gets a `BadRequest` and the connection stays.
+//! - `/peer` needs the cluster secret (header `x-ringside-secret`) and the
+//!   sender's id (`x-ringside-node`); others get 401. Messages are
+//!   `core::Message` as JSON text frames.
+
+use crate::driver::{overloaded, DriverInput};
+use futures_util::{SinkExt, StreamExt};
+use ringside_core::message::ErrorKind;
+use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
+use ringside_core::{Message, NodeId};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use tracing::{debug, info, warn};
+
+/// Header carrying the cluster secret on `/peer`.
+pub const SECRET_HEADER: &str = "x-ringside-secret";
+/// Header carrying the connecting node's id on `/peer`.
+pub const NODE_HEADER: &str = "x-ringside-node";
+/// Largest peer message. Anti-entropy batches can carry many values.
+pub const MAX_PEER_FRAME_BYTES: usize = 64 << 20;
+/// Messages queued for one peer at most; past it they are dropped.
+pub const PEER_QUEUE: usize = 16 * 1024;
+/// How long a connection may take to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the listener needs to know.
+pub struct ServerSettings {
+    pub me: NodeId,
+    pub members: Vec<NodeId>,
+    pub secret: String,
+    pub allowed_origins: Vec<String>,
+    pub max_connections: usize,
+    pub max_in_flight: usize,
+    pub max_frame_bytes: usize,
+}
+
+/// Room in a client's frame queue beyond its answers, for events.
+pub const EVENT_ROOM: usize = 1024;
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Arc<ServerSettings>,
+    inbox: SyncSender<DriverInput>,
+) {
+    let open = Arc::new(AtomicUsize::new(0));
+    let next_conn = Arc::new(AtomicU64::new(1));
+    loop {
+        let (stream, peer_addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        if open.load(Ordering::Relaxed) >= settings.max_connections {
+            warn!(
+                "refusing a connection from {peer_addr}: {} connections open (max_connections)",
+                settings.max_connections
+            );
+            drop(stream);
+            continue;
+        }
+        open.fetch_add(1, Ordering::Relaxed);
+        let open = open.clone();
+        let settings = settings.clone();
+        let inbox = inbox.clone();
+        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            connection(stream, conn, settings, inbox).await;
+            open.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// What the handshake decided the connection is.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Client,
+    Peer(NodeId),
+}
+
+async fn connection(
+    stream: TcpStream,
+    conn: u64,
+    settings: Arc<ServerSettings>,
+    inbox: SyncSender<DriverInput>,
+) {
+    let peer_addr = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    // Peek at the request line to pick the frame limit before the
+    // handshake: peers may send large anti-entropy batches, clients not.
+    let is_peer = peek_is_peer(&stream).await;
+    let max = if is_peer {
+        MAX_PEER_FRAME_BYTES
+    } else {
+        settings.max_frame_bytes
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    let mut kind = None;
+    // The handshake API's error type is an HTTP response, large by nature.
+    #[allow(clippy::result_large_err)]
+    let check = |req: &Request, resp: Response| {
+        let k = check_request(req, &settings).map_err(|e| *e)?;
+        kind = Some(k);
+        Ok(resp)
+    };
+    let ws = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)),
+    )
+    .await;
+    let ws = match ws {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            debug!("handshake with {peer_addr} failed: {e}");
+            return;
+        }
+        Err(_) => {
+            debug!("handshake with {peer_addr} timed out");
+            return;
+        }
+    };
+    match kind {
+        Some(Kind::Client) => client_connection(ws, conn, peer_addr, settings, inbox).await,
+        Some(Kind::Peer(from)) => peer_connection(ws, from, peer_addr, inbox).await,
+        None => {}
+    }
+}
+
+async fn peek_is_peer(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 10];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) if n >= buf.len() => return &buf[..] == b"GET /peer ",
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return false,
+            Ok(Ok(_)) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+fn reject(status: StatusCode, why: &str) -> Box<ErrorResponse> {
+    let mut r = ErrorResponse::new(Some(format!("{why}\n")));
+    *r.status_mut() = status;
+    Box::new(r)
+}
+
+/// Decides from the HTTP upgrade request whether to take the connection.
+fn check_request(req: &Request, s: &ServerSettings) -> Result<Kind, Box<ErrorResponse>> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    match req.uri().path() {
+        "/client" => {
+            if let Some(origin) = req.headers().get("origin") {
+                let origin = origin.to_str().unwrap_or("");
+                if !origin_allowed(origin, &s.allowed_origins) {
+                    warn!("refused /client from origin {origin:?}");
+                    return Err(reject(
+                        StatusCode::FORBIDDEN,
+                        &format!(
+                            "origin {origin:?} is not allowed (add it to allowed_origins in the cluster file)"
+                        ),
+                    ));
+                }
+            }
+            Ok(Kind::Client)
+        }
+        "/peer" => {
+            let secret = header(SECRET_HEADER).unwrap_or("");
+            if !constant_time_eq(secret.as_bytes(), s.secret.as_bytes()) {
+                warn!("refused /peer: missing or wrong cluster secret");
+                return Err(reject(
+                    StatusCode::UNAUTHORIZED,
+                    "/peer needs the cluster secret",
+                ));
+            }
+            let from = header(NODE_HEADER).and_then(|v| v.parse::<NodeId>().ok());
+            match from {
+                Some(id) if id != s.me && s.members.contains(&id) => Ok(Kind::Peer(id)),
+                _ => Err(reject(
+                    StatusCode::BAD_REQUEST,
+                    &format!("/peer needs {NODE_HEADER}: the id of another member"),
+                )),
+            }
+        }
+        other => Err(reject(
+            StatusCode::NOT_FOUND,
+            &format!("no such path {other:?}: use /client or /peer"),
+        )),
+    }
+}
+
+/// Localhost origins (any scheme and port) and the configured ones pass.
+pub fn origin_allowed(origin: &str, extra: &[String]) -> bool {
+    if extra.iter().any(|o| o.trim_end_matches('/') == origin) {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
+            _ => return false,
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some(_) => return false,
+            None => rest,
+        }
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+async fn client_connection(
+    ws: Ws,
+    conn: u64,
+    peer_addr: String,
+    settings: Arc<ServerSettings>,
+    inbox: SyncSender<DriverInput>,
+) {
+    debug!(conn, "client connected from {peer_addr}");
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::channel::<String>(settings.max_in_flight + EVENT_ROOM + 16);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let opened = DriverInput::ClientOpened {
+        conn,
+        tx: tx.clone(),
+        in_flight: in_flight.clone(),
+    };
+    if inbox.try_send(opened).is_err() {
+        let _ = sink
+            .send(WsMessage::Close(Some(CloseFrame {
+                code: CloseCode::Again,
+                reason: "node is overloaded".into(),
+            })))
+            .await;
+        return;
+    }
+    // The writer: frames from the driver and from this reader, in order.
+    let writer = tokio::spawn(async move {
+        while let Some(text) = rx.recv().await {
+            let close = text.is_empty();
+            let msg = if close {
+                WsMessage::Close(Some(CloseFrame {
+                    code: CloseCode::Size,
+                    reason: "frame larger than the limit".into(),
+                }))
+            } else {
+                WsMessage::text(text)
+            };
+            if sink.feed(msg).await.is_err() {
+                return;
+            }
+            if close {
+                let _ = sink.flush().await;
+                return;
+            }
+            // Write a burst with one flush.
+            while let Ok(text) = rx.try_recv() {
+                if sink.feed(WsMessage::text(text)).await.is_err() {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let max_in_flight = settings.max_in_flight;
+    let reply = |text: String| {
+        // The queue holds max_in_flight answers plus room: a client that
+        // stops reading loses these error frames, not the node its memory.
+        let _ = tx.try_send(text);
+    };
+    while let Some(frame) = stream.next().await {
+        let text = match frame {
+            Ok(WsMessage::Text(t)) => t,
+            Ok(WsMessage::Binary(_)) => {
+                reply(error_json(
+                    None,
+                    ErrorKind::BadRequest,
+                    "frame is binary: send each request as a JSON text frame",
+                ));
+                continue;
+            }
+            Ok(WsMessage::Close(_)) => break,
+            Ok(_) => continue,
+            Err(tungstenite::Error::Capacity(e)) => {
+                info!(conn, "closing: {e}");
+                reply(String::new());
+                break;
+            }
+            Err(tungstenite::Error::Utf8) => {
+                info!(conn, "closing: a text frame was not UTF-8");
+                break;
+            }
+            Err(e) => {
+                debug!(conn, "connection ended: {e}");
+                break;
+            }
+        };
+        let frame = match parse_request_frame(text.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                info!(conn, "bad request: {}", e.message);
+                reply(error_json(e.id, ErrorKind::BadRequest, &e.message));
+                continue;
+            }
+        };
+        let id = frame.id;
+        if in_flight.load(Ordering::Relaxed) >= max_in_flight {
+            reply(overloaded(
+                id,
+                &format!("this connection already has {max_in_flight} requests in flight (max_in_flight)"),
+            ));
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let input = match frame.op {
+            ClientOp::Data(request) => DriverInput::Request { conn, id, request },
+            ClientOp::Inspect => DriverInput::Inspect { conn, id },
+            ClientOp::Subscribe => DriverInput::Subscribe { conn, id },
+        };
+        match inbox.try_send(input) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                reply(overloaded(
+                    id,
+                    "the node's input queue is full; retry later",
+                ));
+            }
+            Err(TrySendError::Disconnected(_)) => break,
+        }
+    }
+    let _ = inbox.try_send(DriverInput::ClientClosed { conn });
+    drop(tx);
+    // Let queued answers (the close frame among them) go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    debug!(conn, "client {peer_addr} disconnected");
+}
+
+async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: SyncSender<DriverInput>) {
+    debug!("peer {from} connected from {peer_addr}");
+    let (_sink, mut stream) = ws.split();
+    while let Some(frame) = stream.next().await {
+        let text = match frame {
+            Ok(WsMessage::Text(t)) => t,
+            Ok(WsMessage::Close(_)) => break,
+            Ok(WsMessage::Binary(_)) => {
+                warn!("peer {from} sent a binary frame; ignored");
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                debug!("peer {from} connection ended: {e}");
+                break;
+            }
+        };
+        let msg: Message = match serde_json::from_str(text.as_str()) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!("peer {from} sent an unreadable message, ignored: {e}");
+                continue;
+            }
+        };
+        if msg.id.from != from {
+            warn!(
+                "peer {from} sent a message signed as node {}; ignored",
+                msg.id.from
+            );
+            continue;
+        }
+        match inbox.try_send(DriverInput::Peer { from, msg }) {
+            // A full queue drops the message: the protocol copes with loss.
+            Ok(()) | Err(TrySendError::Full(_)) => {}
+            Err(TrySendError::Disconnected(_)) => break,
+        }
+    }
+    debug!("peer {from} disconnected");
+}
+
+/// Keeps a connection to peer `to` at `addr` and sends it what the driver
+/// queues. While the peer is unreachable, queued messages are dropped (they
+/// would be stale) and connecting is retried with backoff. Losing an
+/// established connection is reported to the driver.
+pub async fn peer_sender(
+    me: NodeId,
+    to: NodeId,
+    addr: String,
+    secret: String,
+    mut rx: mpsc::Receiver<Message>,
+    inbox: SyncSender<DriverInput>,
+) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let ws = match connect_peer(me, &addr, &secret).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                debug!("cannot reach peer {to} at {addr}: {e}");
+                // Drop what queued while we could not connect.
+                loop {
+                    match rx.try_recv() {
+                        Ok(_) => {}
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => return,
+                    }
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+                continue;
+            }
+        };
+        info!("connected to peer {to} at {addr}");
+        backoff = Duration::from_millis(50);
+        let (mut sink, mut stream) = ws.split();
+        let lost = loop {
+            tokio::select! {
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { return };
+                    if feed(&mut sink, &msg).await.is_err() { break true; }
+                    let mut failed = false;
+                    while let Ok(msg) = rx.try_recv() {
+                        if feed(&mut sink, &msg).await.is_err() { failed = true; break; }
+                    }
+                    if failed || sink.flush().await.is_err() { break true; }
+                }
+                frame = stream.next() => {
+                    match frame {
+                        Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break true,
+                        Some(Ok(_)) => {}
+                    }
+                }
+            }
+        };
+        if lost {
+            info!("lost the connection to peer {to}");
+            let _ = inbox.try_send(DriverInput::PeerLost(to));
+        }
+    }
+}
+
+async fn feed<S>(sink: &mut S, msg: &Message) -> Result<(), ()>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    let text = serde_json::to_string(msg).map_err(|_| ())?;
+    sink.feed(WsMessage::text(text)).await.map_err(|_| ())
+}
+
+async fn connect_peer(me: NodeId, addr: &str, secret: &str) -> Result<Ws, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{addr}/peer")
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    let h = req.headers_mut();
+    h.insert(
+        SECRET_HEADER,
+        HeaderValue::from_str(secret).map_err(|e| e.to_string())?,
+    );
+    h.insert(NODE_HEADER, HeaderValue::from(me));
+    let stream = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_PEER_FRAME_BYTES))
+        .max_frame_size(Some(MAX_PEER_FRAME_BYTES));
+    let (ws, _) = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        tokio_tungstenite::client_async_with_config(req, stream, Some(config)),
+    )
+    .await
+    .map_err(|_| "handshake timed out".to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let none: Vec<String> = vec![];
+        for ok in [
+            "http://localhost",
+            "http://localhost:8080",
+            "https://127.0.0.1:3000",
+            "http://[::1]:9000",
+        ] {
+            assert!(origin_allowed(ok, &none), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example:80",
+            "null",
+            "file://",
+            "http://localhost:80/x",
+        ] {
+            assert!(!origin_allowed(bad, &none), "{bad}");
+        }
+        let extra = vec!["https://lab.example.org".to_string()];
+        assert!(origin_allowed("https://lab.example.org", &extra));
+        assert!(!origin_allowed("https://lab.example.org:1", &extra));
+    }
+}
