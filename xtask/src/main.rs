@@ -34,6 +34,9 @@ commands:
   setup           install what the tests and the demo need (wasm target, trunk,
                   wasm-bindgen-cli, chromium + chromedriver), skipping what is there
   sweep [N]       the simulator sweep with N seeds (default 100000)
+  fuzz [--seconds N] [TARGET...]
+                  run each cargo-fuzz target (client_frame, peer_message, commit_log)
+                  for N seconds (default 60), starting from the checked-in seed corpus
   help            this text
 
 test options:
@@ -55,6 +58,7 @@ fn main() {
         Some("demo") => demo(&args[1..]),
         Some("setup") => setup(true).map(|_| ()),
         Some("sweep") => sweep(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{HELP}");
             Ok(())
@@ -370,6 +374,56 @@ fn sweep(args: &[String]) -> Result<(), String> {
             "--nocapture",
         ])
         .env("RINGSIDE_SWEEP_SEEDS", n.to_string()))
+}
+
+const FUZZ_TARGETS: [&str; 3] = ["client_frame", "peer_message", "commit_log"];
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let mut seconds = 60u64;
+    let mut targets = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seconds" => {
+                let v = it.next().ok_or("fuzz: --seconds needs a number")?;
+                seconds = v
+                    .parse()
+                    .map_err(|_| format!("fuzz: --seconds: {v:?} is not a number"))?;
+            }
+            t if FUZZ_TARGETS.contains(&t) => targets.push(t.to_string()),
+            other => {
+                return Err(format!(
+                    "fuzz: unknown target or option {other:?} (targets: {})",
+                    FUZZ_TARGETS.join(", ")
+                ))
+            }
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.iter().map(|s| s.to_string()).collect();
+    }
+    if tool_version("cargo-fuzz").is_none() {
+        step("installing cargo-fuzz");
+        run(cargo().args(["install", "cargo-fuzz"]))?;
+    }
+    for t in &targets {
+        step(&format!("fuzzing {t} for {seconds} s"));
+        // New inputs go to a scratch corpus; the checked-in seeds stay as they are.
+        let scratch = PathBuf::from(format!("target/fuzz-corpus/{t}"));
+        fs::create_dir_all(&scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
+        let scratch = fs::canonicalize(&scratch).unwrap_or(scratch);
+        run(cargo()
+            .current_dir("core")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("PATH", path_with_cargo_bin())
+            .args(["fuzz", "run", "--sanitizer", "none", t])
+            .arg(&scratch)
+            .arg(format!("fuzz/corpus/{t}"))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}")))?;
+    }
+    println!("\nno crashes in {} target(s) x {seconds} s", targets.len());
+    Ok(())
 }
 
 fn free_port(preferred: u16) -> u16 {
