@@ -8,7 +8,7 @@
 //!   connection; a bad frame gets a `BadRequest` and the connection stays.
 //! - `/peer` needs the cluster secret (header `x-ringside-secret`) and the
 //!   sender's id (`x-ringside-node`); others get 401. Messages are
-//!   `core::Message` as JSON text frames.
+//!   `core::Message` in the core's binary codec, one per binary frame.
 
 use crate::driver::{overloaded, DriverInput};
 use futures_util::{SinkExt, StreamExt};
@@ -33,7 +33,7 @@ pub const SECRET_HEADER: &str = "x-ringside-secret";
 /// Header carrying the connecting node's id on `/peer`.
 pub const NODE_HEADER: &str = "x-ringside-node";
 /// Largest peer message. Anti-entropy batches can carry many values.
-pub const MAX_PEER_FRAME_BYTES: usize = 64 << 20;
+pub const MAX_PEER_FRAME_BYTES: usize = ringside_core::message::MAX_PEER_MESSAGE_BYTES;
 /// Messages queued for one peer at most; past it they are dropped.
 pub const PEER_QUEUE: usize = 16 * 1024;
 /// How long a connection may take to finish its handshake.
@@ -381,11 +381,11 @@ async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: SyncSen
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
     while let Some(frame) = stream.next().await {
-        let text = match frame {
-            Ok(WsMessage::Text(t)) => t,
+        let bytes = match frame {
+            Ok(WsMessage::Binary(b)) => b,
             Ok(WsMessage::Close(_)) => break,
-            Ok(WsMessage::Binary(_)) => {
-                warn!("peer {from} sent a binary frame; ignored");
+            Ok(WsMessage::Text(_)) => {
+                warn!("peer {from} sent a text frame; peers speak the binary codec; ignored");
                 continue;
             }
             Ok(_) => continue,
@@ -394,7 +394,7 @@ async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: SyncSen
                 break;
             }
         };
-        let msg: Message = match serde_json::from_str(text.as_str()) {
+        let msg = match Message::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
                 warn!("peer {from} sent an unreadable message, ignored: {e}");
@@ -481,8 +481,9 @@ async fn feed<S>(sink: &mut S, msg: &Message) -> Result<(), ()>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
-    let text = serde_json::to_string(msg).map_err(|_| ())?;
-    sink.feed(WsMessage::text(text)).await.map_err(|_| ())
+    sink.feed(WsMessage::binary(msg.encode()))
+        .await
+        .map_err(|_| ())
 }
 
 async fn connect_peer(me: NodeId, addr: &str, secret: &str) -> Result<Ws, String> {

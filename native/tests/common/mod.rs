@@ -1,0 +1,288 @@
+//! Shared helpers for the integration tests: a local cluster of real
+//! `ringside node` processes on free loopback ports, started and crashed
+//! through the `ringside cluster` commands, and a plain WebSocket client
+//! speaking PROTOCOL.md. A cluster is torn down when its guard drops, even
+//! when a test fails.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ringside");
+pub const SECRET: &str = "test-secret-0123456789abcdef";
+
+/// Settings for test clusters: a fast failure detector, no anti-entropy
+/// (so a test sees only the mechanism it is about).
+pub const FAST: &str = "heartbeat_interval_ms = 50\nfailure_timeout_ms = 400\nrequest_timeout_ms = 1000\nhint_retry_ms = 200\nanti_entropy_interval_ms = 0\n";
+
+/// `n` free loopback ports.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// Polls `cond` until it holds or `timeout` passes; panics with `what`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A running test cluster; dropping it stops every node.
+pub struct TestCluster {
+    pub dir: tempfile::TempDir,
+    pub addrs: Vec<String>,
+}
+
+impl TestCluster {
+    /// `n` nodes with the [`FAST`] settings plus `extra` (top-level keys
+    /// first, then a `[cluster]` table's lines after `cluster_extra`).
+    pub fn start(n: usize) -> TestCluster {
+        TestCluster::start_with(n, "", "")
+    }
+
+    pub fn start_with(n: usize, top: &str, cluster_extra: &str) -> TestCluster {
+        let c = TestCluster::configure(n, top, cluster_extra);
+        let out = c.ringside(&["cluster", "up"]);
+        assert!(out.status.success(), "cluster up failed: {}", text(&out));
+        c
+    }
+
+    /// Writes the cluster file without starting anything.
+    pub fn configure(n: usize, top: &str, cluster_extra: &str) -> TestCluster {
+        let dir = tempfile::Builder::new()
+            .prefix("ringside-test-")
+            .tempdir()
+            .unwrap();
+        let ports = free_ports(n);
+        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let mut file = format!("secret = \"{SECRET}\"\n{top}\n");
+        for (i, a) in addrs.iter().enumerate() {
+            file.push_str(&format!("[[node]]\nid = {i}\naddr = \"{a}\"\n"));
+        }
+        file.push_str(&format!("[cluster]\n{FAST}{cluster_extra}"));
+        std::fs::write(dir.path().join("cluster.toml"), file).unwrap();
+        TestCluster { dir, addrs }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn node_dir(&self, id: usize) -> PathBuf {
+        self.path().join(format!("node-{id}"))
+    }
+
+    /// Runs `ringside ARGS --data-dir DIR`.
+    pub fn ringside(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.path())
+            .output()
+            .expect("run ringside")
+    }
+
+    fn cluster_cmd(&self, action: &str, id: usize) {
+        let out = self.ringside(&["cluster", action, &id.to_string()]);
+        assert!(
+            out.status.success(),
+            "cluster {action} {id} failed: {}",
+            text(&out)
+        );
+    }
+
+    /// SIGKILL node `id`.
+    pub fn kill(&self, id: usize) {
+        self.cluster_cmd("kill", id);
+    }
+
+    /// Start (or restart) node `id`; returns once it serves.
+    pub fn restart(&self, id: usize) {
+        self.cluster_cmd("restart", id);
+    }
+
+    /// SIGTERM node `id`.
+    pub fn stop(&self, id: usize) {
+        self.cluster_cmd("stop", id);
+    }
+
+    pub fn client(&self, id: usize) -> Client {
+        Client::connect(&self.addrs[id]).unwrap_or_else(|e| panic!("node {id}: {e}"))
+    }
+
+    /// Node `id`'s `inspect` (the `node` object).
+    pub fn inspect(&self, id: usize) -> Value {
+        self.client(id).inspect()
+    }
+
+    /// Waits until node `observer` sees every node of `down` as down.
+    pub fn wait_sees_down(&self, observer: usize, down: &[usize]) {
+        wait_until(
+            &format!("node {observer} sees {down:?} down"),
+            Duration::from_secs(10),
+            || {
+                let n = self.inspect(observer);
+                down.iter().all(|d| peer_state(&n, *d) == "down")
+            },
+        );
+    }
+
+    /// Waits until node `observer` sees every node of `up` as up.
+    pub fn wait_sees_up(&self, observer: usize, up: &[usize]) {
+        wait_until(
+            &format!("node {observer} sees {up:?} up"),
+            Duration::from_secs(10),
+            || {
+                let n = self.inspect(observer);
+                up.iter().all(|d| peer_state(&n, *d) == "up")
+            },
+        );
+    }
+
+    pub fn log_text(&self, id: usize) -> String {
+        std::fs::read_to_string(self.node_dir(id).join("node.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(BIN)
+            .args(["cluster", "down", "--data-dir"])
+            .arg(self.path())
+            .output();
+        // Belt and braces: SIGKILL any node whose pid file survived.
+        for i in 0..self.addrs.len() {
+            if let Ok(pid) = std::fs::read_to_string(self.node_dir(i).join("node.pid")) {
+                if let Ok(pid) = pid.trim().parse::<i32>() {
+                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    if String::from_utf8_lossy(&cmd).contains(&*self.path().to_string_lossy()) {
+                        // SAFETY: kill(2) on a pid whose command line names this test's directory.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A peer's state in an `inspect` node object.
+pub fn peer_state(node: &Value, peer: usize) -> String {
+    node["peers"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["node"] == json!(peer)))
+        .and_then(|p| p["state"].as_str())
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// The value a node stores for `key` (None when absent or a tombstone).
+pub fn stored(node: &Value, key: Value) -> Option<String> {
+    node["data"]
+        .as_array()?
+        .iter()
+        .find(|kv| kv["key"] == key)
+        .and_then(|kv| kv["value"].as_str().map(str::to_string))
+}
+
+/// A plain PROTOCOL.md client over a blocking WebSocket.
+pub struct Client {
+    pub ws: WebSocket<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Client {
+    pub fn connect(addr: &str) -> Result<Client, String> {
+        let (ws, _) =
+            tungstenite::connect(format!("ws://{addr}/client")).map_err(|e| e.to_string())?;
+        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        }
+        Ok(Client { ws, next_id: 1 })
+    }
+
+    /// Sends a raw text frame.
+    pub fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).expect("send");
+    }
+
+    /// The next reply frame (events skipped).
+    pub fn recv(&mut self) -> Value {
+        loop {
+            match self.ws.read().expect("read a frame") {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("reply is JSON");
+                    if v.get("event").is_none() {
+                        return v;
+                    }
+                }
+                Message::Close(c) => panic!("connection closed: {c:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `req` (an object without `id`) and returns its reply.
+    pub fn call(&mut self, mut req: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        req["id"] = json!(id);
+        self.send_text(&req.to_string());
+        loop {
+            let v = self.recv();
+            if v["id"] == json!(id) {
+                return v;
+            }
+        }
+    }
+
+    pub fn put(&mut self, key: Value, value: &str, cl: &str) -> Value {
+        self.call(json!({"op": "put", "key": key, "value": value, "cl": cl}))
+    }
+
+    pub fn get(&mut self, key: Value, cl: &str) -> Value {
+        self.call(json!({"op": "get", "key": key, "cl": cl}))
+    }
+
+    pub fn inspect(&mut self) -> Value {
+        let r = self.call(json!({"op": "inspect"}));
+        assert_eq!(r["ok"], json!(true), "inspect failed: {r}");
+        r["node"].clone()
+    }
+}
+
+/// The error kind of a reply, or "ok".
+pub fn outcome(reply: &Value) -> String {
+    if reply["ok"] == json!(true) {
+        "ok".into()
+    } else {
+        reply["error"]["kind"].as_str().unwrap_or("?").to_string()
+    }
+}
