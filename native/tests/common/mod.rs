@@ -249,6 +249,29 @@ impl Client {
         }
     }
 
+    /// Like [`Client::call`] but returns an error instead of panicking
+    /// when the connection fails.
+    pub fn try_call(&mut self, mut req: Value) -> Result<Value, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        req["id"] = json!(id);
+        self.ws
+            .send(Message::text(req.to_string()))
+            .map_err(|e| e.to_string())?;
+        loop {
+            match self.ws.read().map_err(|e| e.to_string())? {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(t.as_str()).map_err(|e| e.to_string())?;
+                    if v["id"] == json!(id) {
+                        return Ok(v);
+                    }
+                }
+                Message::Close(c) => return Err(format!("closed: {c:?}")),
+                _ => {}
+            }
+        }
+    }
+
     /// Sends `req` (an object without `id`) and returns its reply.
     pub fn call(&mut self, mut req: Value) -> Value {
         let id = self.next_id;
