@@ -1,0 +1,232 @@
+//! The command-line tools a teacher uses: the console, `cluster status`
+//! with stale pid files, the inspector, config errors and the bench.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Shows that `ringside client --exec` runs lines in the seed's syntax,
+/// prints readable replies, reports a bad line in one line and goes on,
+/// and exits nonzero when a line failed.
+#[test]
+fn console_exec_runs_seed_syntax() {
+    let c = TestCluster::start(4);
+    let out = c.ringside(&[
+        "client",
+        "--node",
+        "1",
+        "--exec",
+        "put 137 value137 quorum",
+        "--exec",
+        "get 137 quorum",
+        "--exec",
+        "delete 137 all",
+        "--exec",
+        "get 137 one",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[0].starts_with("ok (ts "), "{s}");
+    assert!(lines[1].starts_with("137 = value137 (ts "), "{s}");
+    assert!(lines[2].starts_with("ok (ts "), "{s}");
+    assert_eq!(lines[3], "(no value)", "{s}");
+
+    let out = c.ringside(&[
+        "client",
+        "--exec",
+        "get 137 some",
+        "--exec",
+        "frob",
+        "--exec",
+        "put 1 one",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let s = stdout(&out);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("some"),
+        "{s}"
+    );
+    assert!(lines[1].starts_with("error: unknown command"), "{s}");
+    assert!(lines[2].starts_with("ok (ts "), "{s}");
+
+    let out = c.ringside(&["client", "--json", "--exec", "get 1 quorum"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["kv"]["value"], json!("one"));
+}
+
+/// Shows that the console reads lines from standard input (no terminal)
+/// and stops at `exit`.
+#[test]
+fn console_reads_stdin_until_exit() {
+    let c = TestCluster::start(4);
+    let mut child = Command::new(BIN)
+        .args(["client", "--node", "2", "--data-dir"])
+        .arg(c.path())
+        .env("HOME", c.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"put 9 nine quorum\nhelp\nget 9 quorum\nexit\nget 9 one\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let s = stdout(&out);
+    assert!(s.contains("9 = nine (ts "), "{}", text(&out));
+    assert!(s.contains("put KEY VALUE"), "{s}");
+    assert_eq!(s.matches("9 = nine").count(), 1, "stopped at exit: {s}");
+}
+
+/// Shows that `cluster status` reports up and down nodes with keys and
+/// hints, and that a pid file naming another program is detected as stale
+/// and never signalled.
+#[test]
+fn status_and_stale_pid_files() {
+    let c = TestCluster::start(4);
+    assert_eq!(outcome(&c.client(0).put(json!(200), "x", "ALL")), "ok");
+    c.kill(3);
+    c.wait_sees_down(0, &[3]);
+    assert_eq!(outcome(&c.client(0).put(json!(201), "y", "QUORUM")), "ok");
+    let out = c.ringside(&["cluster", "status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    let row = |id: &str| {
+        s.lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no row for {id}: {s}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("0")[2], "up", "{s}");
+    assert_eq!(row("0")[4], "2", "keys on node 0: {s}");
+    assert_eq!(row("0")[5], "1", "hints on node 0: {s}");
+    assert_eq!(row("3")[2], "down", "{s}");
+
+    // A pid file pointing at this test process: not a ringside node.
+    let me = std::process::id();
+    std::fs::write(c.node_dir(3).join("node.pid"), format!("{me}\n")).unwrap();
+    let s = stdout(&c.ringside(&["cluster", "status"]));
+    assert!(s.contains(&format!("stale pid {me}")), "{s}");
+    let out = c.ringside(&["cluster", "kill", "3"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("stale"), "{}", text(&out));
+    // And a pid of a process that has exited.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(c.node_dir(3).join("node.pid"), format!("{gone_pid}\n")).unwrap();
+    let out = c.ringside(&["cluster", "stop", "3"]);
+    assert!(text(&out).contains("exited"), "{}", text(&out));
+    c.restart(3);
+    let s = stdout(&c.ringside(&["cluster", "status"]));
+    assert_eq!(s.matches(" up ").count(), 4, "{s}");
+}
+
+/// Shows that `ringside inspect` lays the nodes side by side, flags a key
+/// whose replicas disagree, and shows an unreachable node as down.
+#[test]
+fn inspect_flags_disagreeing_replicas() {
+    let c = TestCluster::start(4);
+    assert_eq!(outcome(&c.client(0).put(json!(10), "same", "ALL")), "ok");
+    c.kill(2);
+    c.wait_sees_down(1, &[2]);
+    assert_eq!(outcome(&c.client(1).put(json!(137), "v", "QUORUM")), "ok");
+    // Node 1 holds the hint for node 2; it crashes before handing it off.
+    c.kill(1);
+    c.restart(2);
+    let out = c.ringside(&["inspect"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    let line137 = s.lines().find(|l| l.starts_with("137")).unwrap_or("");
+    assert!(line137.contains("disagree"), "{s}");
+    let line10 = s.lines().find(|l| l.starts_with("10 ")).unwrap_or("");
+    assert!(!line10.contains("<<"), "{s}");
+    assert!(s.contains("node 1: down"), "{s}");
+
+    let out = c.ringside(&["inspect", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["flagged"][0]["key"], json!(137), "{v}");
+    assert_eq!(v["nodes"][1]["up"], json!(false));
+
+    // From one address, the others are found through its inspect.
+    let out = Command::new(BIN)
+        .args(["inspect", "--addr", &c.addrs[0]])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("node 3"), "{}", text(&out));
+}
+
+/// Shows that a bad cluster file stops `ringside node` with exit code 2 and
+/// an error naming the field.
+#[test]
+fn bad_cluster_file_exits_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("secret = \"0123456789abcdef0\"\n[[node]]\nid = 0\naddr = \"127.0.0.1:1\"\n[cluster]\nrf = 3\n", "rf"),
+        ("secret = \"0123456789abcdef0\"\n[[node]]\nid = 0\naddr = \"127.0.0.1:1\"\n[cluster]\nheartbeat_ms = 3\n", "heartbeat_ms"),
+        ("secret = \"0123456789abcdef0\"\n[[node]]\nid = 0\naddr = \"here\"\n", "addr"),
+        ("[[node]]\nid = 0\naddr = \"127.0.0.1:1\"\n", "secret"),
+        ("secret = \"0123456789abcdef0\"\n[[node]]\nid = 1\naddr = \"127.0.0.1:1\"\n", "node 0"),
+    ];
+    for (file, needle) in cases {
+        let path = dir.path().join("cluster.toml");
+        std::fs::write(&path, file).unwrap();
+        let out = Command::new(BIN)
+            .args(["node", "--id", "0", "--cluster"])
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.path().join("node-0"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}\n{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{file}\n=> {err}");
+    }
+}
+
+/// Shows that the periodic sync policy serves, and that a process crash
+/// (not a power loss) loses nothing under it.
+#[test]
+fn periodic_sync_survives_a_process_crash() {
+    let c = TestCluster::start_with(4, "sync = \"periodic\"\nsync_period_ms = 20", "");
+    let mut cl = c.client(0);
+    for k in 0..20 {
+        assert_eq!(outcome(&cl.put(json!(k), "p", "ONE")), "ok");
+    }
+    c.kill(0);
+    c.restart(0);
+    let n0 = c.inspect(0);
+    assert_eq!(n0["data"].as_array().unwrap().len(), 20, "{n0}");
+}
+
+/// Shows that `ringside bench` runs against a running cluster and reports
+/// throughput and latency percentiles.
+#[test]
+fn bench_reports_throughput_and_latency() {
+    let c = TestCluster::start(4);
+    let out = c.ringside(&["bench", "--ops", "100", "--clients", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    for phase in ["put:", "get:"] {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with(phase))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(line.contains("200 ok, 0 failed"), "{s}");
+        assert!(line.contains("p50") && line.contains("p99"), "{s}");
+    }
+}
