@@ -28,7 +28,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Level};
 
 /// Inputs taken per batch at most, so a flood cannot starve the timers.
 pub const MAX_BATCH: usize = 512;
@@ -407,10 +407,13 @@ impl Driver {
                         }
                         _ => {}
                     }
-                    let text = event_json(&e);
-                    debug!(target: "ringside::event", "{text}");
-                    if self.clients.values().any(|c| c.subscribed) {
-                        self.actions.push(Action::Event(text));
+                    let subscribers = self.clients.values().any(|c| c.subscribed);
+                    if subscribers || tracing::enabled!(target: "ringside::event", Level::DEBUG) {
+                        let text = event_json(&e);
+                        debug!(target: "ringside::event", "{text}");
+                        if subscribers {
+                            self.actions.push(Action::Event(text));
+                        }
                     }
                 }
             }

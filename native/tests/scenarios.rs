@@ -171,3 +171,43 @@ fn hints_survive_a_coordinator_crash() {
         },
     );
 }
+
+/// Shows that a subscriber gets the node's events in order: numbered per
+/// node, with the request received and answered and the record persisted.
+#[test]
+fn subscribers_get_events_in_order() {
+    let c = TestCluster::start(4);
+    let mut sub = c.client(2);
+    let r = sub.call(json!({"op": "subscribe"}));
+    assert_eq!(r, json!({"id": 1, "ok": true}));
+    assert_eq!(
+        outcome(&c.client(2).put(json!(137), "seen", "QUORUM")),
+        "ok"
+    );
+    let mut kinds = vec![];
+    let mut last_seq = 0;
+    wait_until("the put's events arrive", Duration::from_secs(5), || {
+        let frame = match sub.ws.read() {
+            Ok(tungstenite::Message::Text(t)) => {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap()
+            }
+            _ => return false,
+        };
+        let e = &frame["event"];
+        assert_eq!(e["node"], json!(2), "{frame}");
+        let seq = e["seq"].as_u64().unwrap();
+        assert!(seq > last_seq, "seq {seq} after {last_seq}");
+        last_seq = seq;
+        assert!(e["ts"].as_u64().unwrap() > 0);
+        kinds.push(e["kind"].as_str().unwrap().to_string());
+        kinds.iter().any(|k| k == "request_answered")
+    });
+    for k in [
+        "request_received",
+        "record_persisted",
+        "write_applied",
+        "message_sent",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "no {k} in {kinds:?}");
+    }
+}
