@@ -131,11 +131,26 @@ impl Cluster {
             started.push((n.id, child.id(), n.addr.clone(), Some(child)));
         }
         let mut out = vec![];
+        let mut failure = None;
+        let fresh: Vec<NodeId> = started
+            .iter()
+            .filter(|s| s.3.is_some())
+            .map(|s| s.0)
+            .collect();
         for (id, pid, addr, child) in started {
             if let Some(mut child) = child {
-                self.wait_serving(id, &addr, Some(&mut child))?;
+                if let Err(e) = self.wait_serving(id, &addr, Some(&mut child)) {
+                    failure.get_or_insert(e);
+                }
             }
             out.push((id, pid, addr));
+        }
+        if let Some(e) = failure {
+            // Leave nothing half up: stop what this call started.
+            for id in fresh {
+                let _ = self.stop(id);
+            }
+            return Err(format!("{e}\n(stopped the nodes this command had started)"));
         }
         Ok(out)
     }
