@@ -230,3 +230,72 @@ fn bench_reports_throughput_and_latency() {
         assert!(line.contains("p50") && line.contains("p99"), "{s}");
     }
 }
+
+/// Shows that `cluster up` writes a private cluster file with a generated
+/// secret, prints one line per node, and `cluster down` stops them all.
+#[test]
+fn cluster_up_writes_a_private_file_and_down_stops_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Two consecutive free ports.
+    let base = (0..50)
+        .find_map(|_| {
+            let p = free_ports(1)[0];
+            let next = std::net::TcpListener::bind(("127.0.0.1", p.checked_add(1)?)).ok()?;
+            drop(next);
+            Some(p)
+        })
+        .expect("two consecutive free ports");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "cluster",
+        "up",
+        "--nodes",
+        "2",
+        "--base-port",
+        &base.to_string(),
+    ]);
+    let guard = scopeguard(dir.path().to_path_buf());
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    assert!(
+        s.contains("node 0  pid ") && s.contains(&format!("port {base}")),
+        "{s}"
+    );
+    assert!(s.contains(&format!("port {}", base + 1)), "{s}");
+    let file = dir.path().join("cluster.toml");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let toml = std::fs::read_to_string(&file).unwrap();
+    let secret = toml.lines().find(|l| l.starts_with("secret")).unwrap();
+    assert!(secret.len() > 30, "{secret}");
+    let out = run(&["cluster", "down"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(stdout(&out).matches("stopped").count(), 2, "{}", text(&out));
+    drop(guard);
+}
+
+/// Runs `cluster down` on drop, so a failed assertion leaves no nodes.
+struct DownOnDrop(std::path::PathBuf);
+
+fn scopeguard(dir: std::path::PathBuf) -> DownOnDrop {
+    DownOnDrop(dir)
+}
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new(BIN)
+            .args(["cluster", "down", "--data-dir"])
+            .arg(&self.0)
+            .output();
+    }
+}
