@@ -15,6 +15,7 @@
 
 use crate::cluster_file::SyncPolicy;
 use crate::commitlog::CommitLog;
+use crate::transport::PeerQueue;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
     error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, NodeAddr,
@@ -146,7 +147,7 @@ pub struct Driver {
     settings: DriverSettings,
     clock: Clock,
     inbox: Receiver<DriverInput>,
-    peers: HashMap<NodeId, mpsc::Sender<Message>>,
+    peers: HashMap<NodeId, PeerQueue>,
     clients: HashMap<u64, Client>,
     timers: BTreeSet<(Micros, TimerId)>,
     actions: Vec<Action>,
@@ -161,7 +162,7 @@ impl Driver {
         log: CommitLog,
         settings: DriverSettings,
         inbox: Receiver<DriverInput>,
-        peers: HashMap<NodeId, mpsc::Sender<Message>>,
+        peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
         Driver {
             node,
@@ -440,11 +441,13 @@ impl Driver {
         for action in std::mem::take(&mut self.actions) {
             match action {
                 Action::Send { to, msg } => {
-                    if let Some(tx) = self.peers.get(&to) {
+                    if let Some(q) = self.peers.get(&to) {
                         // A full queue means the peer is slow or away; the
                         // protocol copes with a lost message (retry, hint,
                         // timeout), so dropping it keeps memory bounded.
-                        let _ = tx.try_send(msg);
+                        if !q.push(&msg) {
+                            debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
+                        }
                     }
                 }
                 Action::ToClient { conn, text, answer } => {

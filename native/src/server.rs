@@ -5,13 +5,12 @@
 use crate::cluster_file::ClusterFile;
 use crate::commitlog::CommitLog;
 use crate::driver::{Driver, DriverInput, DriverSettings};
-use crate::transport::{self, ServerSettings, PEER_QUEUE};
+use crate::transport::{self, ServerSettings};
 use ringside_core::protocol::NodeAddr;
 use ringside_core::{Node, NodeId};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 /// Inputs queued for the driver at most; past it connections answer
@@ -87,7 +86,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             if n.id == me.id {
                 continue;
             }
-            let (tx, rx) = mpsc::channel(PEER_QUEUE);
+            let (tx, rx) = transport::peer_queue();
             peers.insert(n.id, tx);
             tokio::spawn(transport::peer_sender(
                 me.id,

@@ -36,6 +36,64 @@ pub const NODE_HEADER: &str = "x-ringside-node";
 pub const MAX_PEER_FRAME_BYTES: usize = ringside_core::message::MAX_PEER_MESSAGE_BYTES;
 /// Messages queued for one peer at most; past it they are dropped.
 pub const PEER_QUEUE: usize = 16 * 1024;
+/// Bytes queued for one peer at most (values can be 1 MiB each).
+pub const PEER_QUEUE_BYTES: usize = 64 << 20;
+
+/// The driver's end of one peer's outgoing queue, bounded by count and by
+/// bytes. Messages are encoded here, so the bound is exact.
+pub struct PeerQueue {
+    tx: mpsc::Sender<Vec<u8>>,
+    bytes: Arc<AtomicUsize>,
+}
+
+/// The peer sender's end of the queue.
+pub struct PeerQueueRx {
+    rx: mpsc::Receiver<Vec<u8>>,
+    bytes: Arc<AtomicUsize>,
+}
+
+/// A new outgoing queue for one peer.
+pub fn peer_queue() -> (PeerQueue, PeerQueueRx) {
+    let (tx, rx) = mpsc::channel(PEER_QUEUE);
+    let bytes = Arc::new(AtomicUsize::new(0));
+    (
+        PeerQueue {
+            tx,
+            bytes: bytes.clone(),
+        },
+        PeerQueueRx { rx, bytes },
+    )
+}
+
+impl PeerQueue {
+    /// Queues a message; false when it was dropped because the queue is
+    /// full (the peer is slow or away; the protocol copes with loss).
+    pub fn push(&self, msg: &Message) -> bool {
+        let frame = msg.encode();
+        let n = frame.len();
+        if self.bytes.fetch_add(n, Ordering::Relaxed) + n > PEER_QUEUE_BYTES
+            || self.tx.try_send(frame).is_err()
+        {
+            self.bytes.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+impl PeerQueueRx {
+    async fn recv(&mut self) -> Option<Vec<u8>> {
+        let f = self.rx.recv().await?;
+        self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        Some(f)
+    }
+
+    fn try_recv(&mut self) -> Result<Vec<u8>, mpsc::error::TryRecvError> {
+        let f = self.rx.try_recv()?;
+        self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
+        Ok(f)
+    }
+}
 /// How long a connection may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -426,7 +484,7 @@ pub async fn peer_sender(
     to: NodeId,
     addr: String,
     secret: String,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: PeerQueueRx,
     inbox: SyncSender<DriverInput>,
 ) {
     let mut backoff = Duration::from_millis(50);
@@ -455,10 +513,10 @@ pub async fn peer_sender(
             tokio::select! {
                 msg = rx.recv() => {
                     let Some(msg) = msg else { return };
-                    if feed(&mut sink, &msg).await.is_err() { break true; }
+                    if feed(&mut sink, msg).await.is_err() { break true; }
                     let mut failed = false;
                     while let Ok(msg) = rx.try_recv() {
-                        if feed(&mut sink, &msg).await.is_err() { failed = true; break; }
+                        if feed(&mut sink, msg).await.is_err() { failed = true; break; }
                     }
                     if failed || sink.flush().await.is_err() { break true; }
                 }
@@ -477,13 +535,11 @@ pub async fn peer_sender(
     }
 }
 
-async fn feed<S>(sink: &mut S, msg: &Message) -> Result<(), ()>
+async fn feed<S>(sink: &mut S, frame: Vec<u8>) -> Result<(), ()>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
-    sink.feed(WsMessage::binary(msg.encode()))
-        .await
-        .map_err(|_| ())
+    sink.feed(WsMessage::binary(frame)).await.map_err(|_| ())
 }
 
 async fn connect_peer(me: NodeId, addr: &str, secret: &str) -> Result<Ws, String> {
