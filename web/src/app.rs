@@ -1,0 +1,222 @@
+//! The root component: owns the [`Model`], ticks it on every animation
+//! frame, shares the view with the panels through a context, and keeps
+//! the URL's fragment in step with the run (the share link).
+
+use crate::backend::simulated::{parse_fragment, Fragment};
+use crate::components::{
+    controls::Controls, hints::HintBoard, log::EventLog, replica::Replicas, ring::RingView,
+    scenario::ScenarioPanel, timeline::Requests,
+};
+use crate::model::{Cmd, Model, Ui};
+use crate::state::ClusterView;
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// What every panel can reach: the view, the display choices, and a way
+/// to ask for things. Compared by pointer: a new frame is a new view.
+#[derive(Clone)]
+pub struct Ctx {
+    pub view: Rc<ClusterView>,
+    pub ui: Rc<Ui>,
+    pub send: Callback<Cmd>,
+    pub speed: f64,
+    pub playing: bool,
+}
+
+impl PartialEq for Ctx {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &other.view)
+            && Rc::ptr_eq(&self.ui, &other.ui)
+            && self.speed == other.speed
+            && self.playing == other.playing
+    }
+}
+
+/// The page's fragment and query together (`?speed=20#seed=7&script=...`).
+fn url_fragment() -> Fragment {
+    let Some(loc) = web_sys::window().map(|w| w.location()) else {
+        return Fragment::default();
+    };
+    let hash = loc.hash().unwrap_or_default();
+    let search = loc.search().unwrap_or_default();
+    let joined = format!(
+        "{}&{}",
+        hash.trim_start_matches('#'),
+        search.trim_start_matches('?')
+    );
+    match parse_fragment(&joined) {
+        Ok(f) => f,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("ignoring the link: {e}").into());
+            Fragment::default()
+        }
+    }
+}
+
+fn write_fragment(fragment: &str) {
+    let Some(w) = web_sys::window() else {
+        return;
+    };
+    if let Ok(h) = w.history() {
+        let url = format!("#{fragment}");
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+#[function_component]
+pub fn App() -> Html {
+    let model = use_mut_ref(|| Model::from_fragment(url_fragment()));
+    let redraw = use_force_update();
+
+    // The animation loop: advance the clock, redraw, ask for the next frame.
+    {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        use_effect_with((), move |_| {
+            let handle: Rc<RefCell<Option<gloo::render::AnimationFrame>>> =
+                Rc::new(RefCell::new(None));
+            fn schedule(
+                model: Rc<RefCell<Model>>,
+                redraw: UseForceUpdateHandle,
+                slot: Rc<RefCell<Option<gloo::render::AnimationFrame>>>,
+            ) {
+                let next = slot.clone();
+                let frame = gloo::render::request_animation_frame(move |ts| {
+                    {
+                        let mut m = model.borrow_mut();
+                        let t0 = now_ms();
+                        m.frame(ts);
+                        m.fps.frame_work_ms = 0.9 * m.fps.frame_work_ms + 0.1 * (now_ms() - t0);
+                        if m.link_dirty {
+                            m.link_dirty = false;
+                            if let Some(f) = m.fragment() {
+                                write_fragment(&f);
+                            }
+                        }
+                    }
+                    redraw.force_update();
+                    schedule(model, redraw, next);
+                });
+                *slot.borrow_mut() = Some(frame);
+            }
+            schedule(model, redraw, handle.clone());
+            move || {
+                handle.borrow_mut().take();
+            }
+        });
+    }
+
+    let send = {
+        let model = model.clone();
+        let redraw = redraw.clone();
+        use_callback((), move |cmd: Cmd, _| {
+            model.borrow_mut().handle(cmd);
+            redraw.force_update();
+        })
+    };
+
+    // Keyboard: space plays/pauses, "." steps, "/" focuses the command line.
+    {
+        let send = send.clone();
+        use_effect_with((), move |_| {
+            let doc = gloo::utils::document();
+            let listener = gloo::events::EventListener::new(&doc, "keydown", move |e| {
+                let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else {
+                    return;
+                };
+                let in_field = e
+                    .target()
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                    .is_some_and(|el| {
+                        matches!(
+                            el.tag_name().as_str(),
+                            "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"
+                        )
+                    });
+                if in_field || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                match e.key().as_str() {
+                    " " => {
+                        e.prevent_default();
+                        send.emit(Cmd::TogglePlay);
+                    }
+                    "." => send.emit(Cmd::Step),
+                    "/" => {
+                        e.prevent_default();
+                        if let Some(el) = gloo::utils::document().get_element_by_id("console") {
+                            if let Ok(el) =
+                                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+                            {
+                                let _ = el.focus();
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            });
+            move || drop(listener)
+        });
+    }
+
+    let m = model.borrow();
+    let ctx = Ctx {
+        view: m.view.clone(),
+        ui: m.ui.clone(),
+        send: send.clone(),
+        speed: m.speed,
+        playing: m.playing,
+    };
+    let class = classes!("app", m.ui.large_text.then_some("large"));
+    let runner = m.runner.clone();
+    let fps = m.ui.fps.then(|| {
+        let wires = m.view.wires.len();
+        html! {
+            <div class="fps" data-testid="fps">
+                { format!("{:.0} fps · {:.1} ms/frame of work · {} nodes · {} messages in flight",
+                    m.fps.fps, m.fps.frame_work_ms, m.view.nodes.len(), wires) }
+            </div>
+        }
+    });
+    let share = m.fragment().map(|f| format!("#{f}"));
+    drop(m);
+
+    html! {
+        <ContextProvider<Ctx> context={ctx}>
+            <div {class}>
+                <header>
+                    <h1>{"ringside"}</h1>
+                    <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
+                    if let Some(href) = share {
+                        <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
+                    }
+                </header>
+                { fps }
+                <Controls />
+                if let Some(r) = runner {
+                    <ScenarioPanel runner={r} />
+                }
+                <main>
+                    <section class="left">
+                        <RingView />
+                        <HintBoard />
+                    </section>
+                    <section class="right">
+                        <Replicas />
+                    </section>
+                </main>
+                <section class="bottom">
+                    <Requests />
+                    <EventLog />
+                </section>
+            </div>
+        </ContextProvider<Ctx>>
+    }
+}

@@ -1,0 +1,32 @@
+//! Where the page's events come from. A backend owns a cluster (or a
+//! recording of one), moves it forward when the page asks, carries out
+//! actions, and reports everything as [`Update`]s for the
+//! [`crate::state::ClusterView`] reducer. Panels never see a backend.
+//!
+//! - [`simulated`]: `core::sim` running in the page, from a seed.
+//! - [`replay`]: a trace recorded by `ringside sim --trace FILE`, replayed.
+//!
+//! A live backend (a real cluster over WebSocket) is the same trait: its
+//! `advance` turns the frames received since the last call into updates,
+//! and its `act` sends requests or asks the supervisor to crash a node.
+
+pub mod replay;
+pub mod simulated;
+
+use crate::state::{Topology, Update};
+use ringside_core::sim::Action;
+use ringside_core::Micros;
+
+/// A source of cluster events. See the module docs.
+pub trait Backend {
+    fn topology(&self) -> Topology;
+    /// Moves the clock forward by `by_us` and reports what happened.
+    fn advance(&mut self, by_us: Micros) -> Vec<Update>;
+    /// Moves to the next thing that happens, whenever it is.
+    fn step(&mut self) -> Vec<Update>;
+    /// Does what a person (or a scenario) asked.
+    fn act(&mut self, action: Action) -> Result<Vec<Update>, String>;
+    /// The actions so far with their times, when the run can be shared
+    /// (a simulated run replays from its seed and this script).
+    fn script(&self) -> Option<&[(Micros, Action)]>;
+}

@@ -1,0 +1,48 @@
+//! The panels. Each renders from the [`crate::app::Ctx`] (the view, the
+//! display choices) and asks for things with `Cmd`s; none knows where the
+//! events come from.
+//!
+//! - [`ring`]: the token ring, nodes, key marks, messages in flight
+//! - [`replica`]: one panel per node: data, commit-log tail, hints, peers
+//! - [`hints`]: hints held across the cluster, at a glance
+//! - [`timeline`]: the request list and a request's sequence diagram
+//! - [`log`]: the event log in plain words, filterable
+//! - [`controls`]: requests, faults, network, clock, cluster, traces
+//! - [`scenario`]: the guided scenario on screen
+
+pub mod controls;
+pub mod hints;
+pub mod log;
+pub mod replica;
+pub mod ring;
+pub mod scenario;
+pub mod timeline;
+
+use ringside_core::NodeId;
+
+/// A colour per node, readable on a projector and distinct for 16 nodes.
+pub fn node_color(id: NodeId) -> &'static str {
+    const PALETTE: [&str; 16] = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+        "#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
+    ];
+    PALETTE[id as usize % PALETTE.len()]
+}
+
+/// A message kind, short, for labels on the ring.
+pub fn short_kind(kind: &str) -> &'static str {
+    match kind {
+        "write" => "write",
+        "write_ack" => "ack",
+        "read" => "read",
+        "read_reply" => "reply",
+        "read_repair" => "repair",
+        "read_repair_ack" => "repair ack",
+        "hint" => "hint",
+        "hint_ack" => "hint ack",
+        "heartbeat" => "♥",
+        "sync_digest" => "digest",
+        "sync_data" => "sync",
+        _ => "msg",
+    }
+}

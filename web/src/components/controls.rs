@@ -1,0 +1,355 @@
+//! Everything a person can do: the clock (play, pause, step, speed), the
+//! command line and the request form, faults (crash and restart are on
+//! each replica panel; links, partitions, latency, drops here), the
+//! cluster's settings, guided scenarios, and loading a trace.
+
+use crate::app::Ctx;
+use crate::backend::simulated::Settings;
+use crate::model::{Cmd, SPEEDS};
+use crate::scenario;
+use ringside_core::sim::Action;
+use ringside_core::{Consistency, Key, Request};
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+fn input_value(r: &NodeRef) -> String {
+    r.cast::<web_sys::HtmlInputElement>()
+        .map(|i| i.value())
+        .or_else(|| r.cast::<web_sys::HtmlSelectElement>().map(|s| s.value()))
+        .unwrap_or_default()
+}
+
+#[function_component]
+pub fn Controls() -> Html {
+    let ctx = use_context::<Ctx>().expect("Ctx");
+    let view = &ctx.view;
+    let send = ctx.send.clone();
+    let nodes = view.topo.nodes.clone();
+
+    // ----- clock -----
+    let play = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::TogglePlay))
+    };
+    let step = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Step))
+    };
+    let speed = {
+        let send = send.clone();
+        Callback::from(move |e: Event| {
+            let s: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(v) = s.value().parse::<f64>() {
+                send.emit(Cmd::Speed(v));
+            }
+        })
+    };
+    let mut speeds: Vec<f64> = SPEEDS.to_vec();
+    if !speeds.contains(&ctx.speed) {
+        speeds.push(ctx.speed);
+        speeds.sort_by(f64::total_cmp);
+    }
+    let speed_options = speeds.iter().map(|s| {
+        html! { <option value={s.to_string()} selected={*s == ctx.speed}>{ format!("{s}×") }</option> }
+    });
+
+    // ----- command line -----
+    let console_ref = use_node_ref();
+    let on_console = {
+        let send = send.clone();
+        let r = console_ref.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(i) = r.cast::<web_sys::HtmlInputElement>() {
+                send.emit(Cmd::Console(i.value()));
+                i.set_value("");
+            }
+        })
+    };
+    let coord_pick = {
+        let send = send.clone();
+        Callback::from(move |e: Event| {
+            let s: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(n) = s.value().parse() {
+                send.emit(Cmd::Coordinator(n));
+            }
+        })
+    };
+    let coord_options = nodes.iter().map(|n| {
+        html! { <option value={n.to_string()} selected={*n == ctx.ui.coordinator}>{ format!("node {n}") }</option> }
+    });
+    let reply = ctx.ui.console_reply.clone().map(|(ok, text)| {
+        html! { <div class={classes!("console-reply", (!ok).then_some("error"))} data-testid="console-reply">{ text }</div> }
+    });
+
+    // ----- request form -----
+    let (op_ref, key_ref, val_ref, cl_ref) = (
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+    );
+    let on_form = {
+        let send = send.clone();
+        let refs = (
+            op_ref.clone(),
+            key_ref.clone(),
+            val_ref.clone(),
+            cl_ref.clone(),
+        );
+        let coordinator = ctx.ui.coordinator;
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (op, key, value, cl) = (
+                input_value(&refs.0),
+                input_value(&refs.1),
+                input_value(&refs.2),
+                input_value(&refs.3),
+            );
+            let built = (|| -> Result<Request, String> {
+                let key = Key::parse_console(key.trim())?;
+                let cl = Consistency::parse(&cl)?;
+                Ok(match op.as_str() {
+                    "get" => Request::Get { key, cl },
+                    "delete" => Request::Delete { key, cl },
+                    _ => Request::Put { key, value, cl },
+                })
+            })();
+            match built {
+                Ok(request) => send.emit(Cmd::Act(Action::Submit {
+                    node: coordinator,
+                    request,
+                })),
+                Err(e) => send.emit(Cmd::Notice(e)),
+            }
+        })
+    };
+    let levels = Consistency::ALL_LEVELS.iter().map(|l| {
+        html! { <option value={l.name()} selected={*l == Consistency::Quorum}>{ l.name() }</option> }
+    });
+
+    // ----- network and links -----
+    let (a_ref, b_ref, part_ref) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let link = |cut: bool, a: NodeRef, b: NodeRef| {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (a, b) = (input_value(&a), input_value(&b));
+            if let (Ok(a), Ok(b)) = (a.parse(), b.parse()) {
+                send.emit(Cmd::Act(if cut {
+                    Action::Cut { a, b }
+                } else {
+                    Action::Heal { a, b }
+                }));
+            }
+        })
+    };
+    let cut_link = link(true, a_ref.clone(), b_ref.clone());
+    let heal_link = link(false, a_ref.clone(), b_ref.clone());
+    let heal_all = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Act(Action::HealAll)))
+    };
+    let partition = {
+        let send = send.clone();
+        let r = part_ref.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            send.emit(Cmd::Console(format!("partition {}", input_value(&r))));
+        })
+    };
+    let node_opts = |sel: usize| {
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| html! { <option value={n.to_string()} selected={i == sel}>{ format!("node {n}") }</option> })
+            .collect::<Html>()
+    };
+    let net = view.net.clone().unwrap_or_default();
+    let net = if view.net.is_none() {
+        ringside_core::sim::NetConfig {
+            latency_min_us: 10_000,
+            latency_max_us: 30_000,
+            drop_probability: 0.0,
+        }
+    } else {
+        net
+    };
+    let (lmin_ref, lmax_ref, drop_ref) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let on_net = {
+        let send = send.clone();
+        let refs = (lmin_ref.clone(), lmax_ref.clone(), drop_ref.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let min = input_value(&refs.0).parse::<u64>();
+            let max = input_value(&refs.1).parse::<u64>();
+            let drop = input_value(&refs.2).parse::<f64>();
+            match (min, max, drop) {
+                (Ok(min), Ok(max), Ok(drop)) => {
+                    send.emit(Cmd::Act(Action::SetLatency {
+                        min_us: min * 1000,
+                        max_us: max * 1000,
+                    }));
+                    send.emit(Cmd::Act(Action::SetDropProbability { p: drop / 100.0 }));
+                }
+                _ => send.emit(Cmd::Notice("latency and drop rate: numbers, please".into())),
+            }
+        })
+    };
+
+    // ----- cluster -----
+    let (seed_ref, n_ref, rf_ref, part_kind_ref, vn_ref) = (
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+    );
+    let on_reset = {
+        let send = send.clone();
+        let refs = (
+            seed_ref.clone(),
+            n_ref.clone(),
+            rf_ref.clone(),
+            part_kind_ref.clone(),
+            vn_ref.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let num = |r: &NodeRef| input_value(r).trim().parse::<u64>();
+            match (num(&refs.0), num(&refs.1), num(&refs.2), num(&refs.4)) {
+                (Ok(seed), Ok(n), Ok(rf), Ok(vn)) => {
+                    let vnodes = (input_value(&refs.3) == "murmur3").then_some(vn as u32);
+                    send.emit(Cmd::Reset(Settings {
+                        seed,
+                        nodes: n as usize,
+                        rf: rf as usize,
+                        vnodes,
+                    }));
+                }
+                _ => send.emit(Cmd::Notice(
+                    "seed, nodes, RF and vnodes must be numbers".into(),
+                )),
+            }
+        })
+    };
+    let topo = &view.topo;
+    let murmur = matches!(topo.partitioner, ringside_core::Partitioner::Murmur3 { .. });
+    let vnodes = match topo.partitioner {
+        ringside_core::Partitioner::Murmur3 { vnodes } => vnodes,
+        _ => 8,
+    };
+    let seed = topo
+        .source
+        .split("seed ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or("7")
+        .to_string();
+
+    // ----- scenarios -----
+    let scenarios = scenario::all().into_iter().map(|s| {
+        let send = send.clone();
+        let id = s.id;
+        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.to_string())));
+        html! { <button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button> }
+    });
+
+    // ----- trace file -----
+    let reader: Rc<RefCell<Option<gloo::file::callbacks::FileReader>>> = use_mut_ref(|| None);
+    let on_file = {
+        let send = send.clone();
+        let reader = reader.clone();
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            let file = gloo::file::File::from(file);
+            let name = file.name();
+            let send = send.clone();
+            let task = gloo::file::callbacks::read_as_text(&file, move |res| match res {
+                Ok(text) => send.emit(Cmd::LoadTrace { name, text }),
+                Err(e) => send.emit(Cmd::Notice(format!("could not read {name}: {e}"))),
+            });
+            *reader.borrow_mut() = Some(task);
+        })
+    };
+
+    // ----- display -----
+    let toggle = |on: bool, make: fn(bool) -> Cmd| {
+        let send = send.clone();
+        Callback::from(move |_: Event| send.emit(make(!on)))
+    };
+
+    html! {
+        <nav class="controls" aria-label="controls">
+            <div class="group clock">
+                <button data-testid="play" onclick={play} title="space">{ if ctx.playing { "pause" } else { "play" } }</button>
+                <button data-testid="step" onclick={step} title="next event (key: .)">{"step"}</button>
+                <label>{"speed "}
+                    <select data-testid="speed" onchange={speed} aria-label="simulated time per real second">{ for speed_options }</select>
+                </label>
+                <span class="source" data-testid="source">{ &view.topo.source }</span>
+            </div>
+            <form class="group console" onsubmit={on_console}>
+                <label>{"via "}<select onchange={coord_pick} aria-label="coordinator">{ for coord_options }</select></label>
+                <input id="console" data-testid="console" ref={console_ref} type="text" autocomplete="off" spellcheck="false"
+                    placeholder="put 137 value137 quorum   (or: get 137 one · crash 3 · help)" aria-label="command line"
+                    title={crate::console::HELP} />
+                <button type="submit">{"run"}</button>
+                { for reply }
+            </form>
+            <form class="group request-form" onsubmit={on_form} aria-label="send a request">
+                <select ref={op_ref} aria-label="operation">
+                    <option value="put" selected={true}>{"put"}</option><option value="get">{"get"}</option><option value="delete">{"delete"}</option>
+                </select>
+                <input ref={key_ref} type="text" value="137" size="5" aria-label="key" />
+                <input ref={val_ref} type="text" value="hello" size="10" aria-label="value" />
+                <select ref={cl_ref} aria-label="consistency level">{ for levels }</select>
+                <button type="submit">{ format!("send via node {}", ctx.ui.coordinator) }</button>
+            </form>
+            <div class="group links">
+                <select ref={a_ref} aria-label="link end A">{ node_opts(0) }</select>
+                <select ref={b_ref} aria-label="link end B">{ node_opts(1) }</select>
+                <button onclick={cut_link}>{"cut link"}</button>
+                <button onclick={heal_link}>{"heal link"}</button>
+                <button onclick={heal_all}>{"heal all"}</button>
+                <form onsubmit={partition}>
+                    <input ref={part_ref} type="text" size="9" placeholder="0 1 | 2 3" aria-label="partition: two sides separated by |" />
+                    <button type="submit">{"partition"}</button>
+                </form>
+            </div>
+            <form class="group net" onsubmit={on_net} aria-label="network">
+                <label>{"latency "}<input ref={lmin_ref} type="number" min="0" size="4" value={(net.latency_min_us / 1000).to_string()} aria-label="minimum latency (ms)" /></label>
+                <label>{"– "}<input ref={lmax_ref} type="number" min="0" size="4" value={(net.latency_max_us / 1000).to_string()} aria-label="maximum latency (ms)" />{" ms"}</label>
+                <label>{" drop "}<input ref={drop_ref} type="number" min="0" max="100" size="3" value={format!("{}", net.drop_probability * 100.0)} aria-label="drop rate (%)" />{" %"}</label>
+                <button type="submit">{"set network"}</button>
+            </form>
+            <form class="group cluster" onsubmit={on_reset} aria-label="cluster settings">
+                <label>{"seed "}<input ref={seed_ref} type="number" min="0" value={seed} size="6" /></label>
+                <label>{"nodes "}<input ref={n_ref} type="number" min="1" max="16" value={topo.nodes.len().to_string()} size="3" /></label>
+                <label>{"RF "}<input ref={rf_ref} type="number" min="1" max="16" value={topo.rf.to_string()} size="2" /></label>
+                <select ref={part_kind_ref} aria-label="partitioner">
+                    <option value="byte" selected={!murmur}>{"ByteOrdered"}</option>
+                    <option value="murmur3" selected={murmur}>{"Murmur3 + vnodes"}</option>
+                </select>
+                <label>{"vnodes "}<input ref={vn_ref} type="number" min="1" max="64" value={vnodes.to_string()} size="3" /></label>
+                <button type="submit" data-testid="reset">{"reset cluster"}</button>
+            </form>
+            <div class="group scenarios" aria-label="guided scenarios">
+                <span>{"Guided: "}</span>
+                { for scenarios }
+            </div>
+            <div class="group display">
+                <label>{"replay a trace (ringside sim --trace) "}<input type="file" accept=".jsonl,.json,.txt" onchange={on_file} /></label>
+                <label><input type="checkbox" checked={ctx.ui.heartbeats} onchange={toggle(ctx.ui.heartbeats, Cmd::Heartbeats)} />{" heartbeats"}</label>
+                <label><input type="checkbox" checked={ctx.ui.large_text} onchange={toggle(ctx.ui.large_text, Cmd::LargeText)} />{" large text"}</label>
+                <label><input type="checkbox" checked={ctx.ui.fps} onchange={toggle(ctx.ui.fps, Cmd::Fps)} />{" FPS"}</label>
+            </div>
+            if let Some(n) = &view.notice {
+                <div class="notice" data-testid="notice" role="status">{ n }</div>
+            }
+        </nav>
+    }
+}

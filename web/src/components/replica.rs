@@ -1,0 +1,191 @@
+//! One panel per node: its data (the newest version highlighted where the
+//! replicas of a key differ), the tail of its commit log, the hints it
+//! holds, what its failure detector thinks of its peers, and its buttons.
+
+use super::node_color;
+use crate::app::Ctx;
+use crate::model::Cmd;
+use crate::state::{ClusterView, NodeState, NodeView};
+use ringside_core::sim::Action;
+use ringside_core::{Key, Version};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// For every key whose replicas differ, the newest version among them.
+pub fn differing(view: &ClusterView) -> BTreeMap<Key, Version> {
+    view.keys()
+        .into_iter()
+        .filter_map(|k| view.newest_if_differs(&k).map(|v| (k, v)))
+        .collect()
+}
+
+#[function_component]
+pub fn Replicas() -> Html {
+    let ctx = use_context::<Ctx>().expect("Ctx");
+    let view = ctx.view.clone();
+    let differs = {
+        let view = view.clone();
+        use_memo(view.version, move |_| differing(&view))
+    };
+    let panels = view.nodes.values().map(|n| {
+        html! {
+            <ReplicaPanel
+                key={n.id}
+                node={n.clone()}
+                state={view.node_state(n.id)}
+                differs={differs.clone()}
+                selected={ctx.ui.selected_key.clone()}
+                coordinator={ctx.ui.coordinator == n.id}
+                send={ctx.send.clone()} />
+        }
+    });
+    html! {
+        <div class="replicas" data-testid="replicas">
+            { for panels }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PanelProps {
+    pub node: Rc<NodeView>,
+    pub state: NodeState,
+    pub differs: Rc<BTreeMap<Key, Version>>,
+    pub selected: Option<Key>,
+    pub coordinator: bool,
+    pub send: Callback<Cmd>,
+}
+
+fn show_value(v: &Version) -> String {
+    match &v.value {
+        Some(s) if s.chars().count() > 20 => format!("{}…", s.chars().take(20).collect::<String>()),
+        Some(s) => s.clone(),
+        None => "(deleted)".into(),
+    }
+}
+
+#[function_component]
+pub fn ReplicaPanel(p: &PanelProps) -> Html {
+    let n = &p.node;
+    let id = n.id;
+    let send = p.send.clone();
+    let act = move |a: Action| {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Act(a.clone())))
+    };
+    let button = if p.state == NodeState::Down {
+        html! { <button class="restart" data-testid={format!("restart-{id}")} onclick={act(Action::Restart { node: id })}
+        title="start it again: it replays its commit log">{"restart"}</button> }
+    } else {
+        html! { <button class="crash" data-testid={format!("crash-{id}")} onclick={act(Action::Crash { node: id })}
+        title="kill the process: memory and unsynced records are lost">{"crash"}</button> }
+    };
+    let coord = {
+        let send = p.send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Coordinator(id)))
+    };
+    let skew = {
+        let send = p.send.clone();
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            match input.value().trim().parse::<i64>() {
+                Ok(ms) => send.emit(Cmd::Act(Action::SetSkew {
+                    node: id,
+                    skew_us: ms.saturating_mul(1000),
+                })),
+                Err(_) => input.set_value(""),
+            }
+        })
+    };
+
+    let rows = n.data.iter().map(|(k, v)| {
+        let newest = p.differs.get(k);
+        let class = classes!(
+            newest.map(|nv| if nv == v { "newest" } else { "stale" }),
+            (p.selected.as_ref() == Some(k)).then_some("selected"),
+            v.is_tombstone().then_some("tombstone")
+        );
+        let pick = {
+            let send = p.send.clone();
+            let k = k.clone();
+            Callback::from(move |_: MouseEvent| send.emit(Cmd::SelectKey(Some(k.clone()))))
+        };
+        let mark = match newest {
+            Some(nv) if nv == v => "newest",
+            Some(_) => "older",
+            None => "",
+        };
+        html! {
+            <tr {class} data-key={k.to_string()} data-value={v.value.clone().unwrap_or_default()} onclick={pick}>
+                <td class="k">{ k.to_string() }</td>
+                <td class="v">{ show_value(v) }</td>
+                <td class="ts" title="timestamp (µs) set by the coordinator">{ v.ts }</td>
+                <td class="mark">{ mark }</td>
+            </tr>
+        }
+    });
+    let log = n.log_tail.iter().rev().map(|r| {
+        html! {
+            <li data-lsn={r.lsn.to_string()} class={classes!((!r.synced).then_some("unsynced"))}>
+                <span class="lsn">{ format!("#{}", r.lsn) }</span>
+                { format!(" {} ", r.record) }
+                <span class="synced">{ if r.synced { "synced" } else { "not synced" } }</span>
+            </li>
+        }
+    });
+    let hints = n.hints.values().map(|h| {
+        html! {
+            <li data-hint-target={h.target.to_string()} data-key={h.key.to_string()}>
+                <span class="swatch" style={format!("background:{}", node_color(h.target))}></span>
+                { format!("for node {}: key {}", h.target, h.key) }
+            </li>
+        }
+    });
+    let peers = n.peers.iter().map(|(peer, up)| {
+        html! {
+            <span class={classes!("peer", if *up { "up" } else { "down" })} data-peer={peer.to_string()}>
+                { format!("{peer} {}", if *up { "up" } else { "down" }) }
+            </span>
+        }
+    });
+    let note = match p.state {
+        NodeState::Down => Some("crashed: its memory is gone. Shown greyed: what it held. Its commit log on disk is kept and replayed at restart.".to_string()),
+        NodeState::Recovering => Some(format!(
+            "restarted: replayed {} records from its commit log; waiting for every live peer to see it up",
+            n.replayed.unwrap_or(0)
+        )),
+        NodeState::Partitioned => Some("some of its links are cut".to_string()),
+        NodeState::Up => None,
+    };
+
+    html! {
+        <section class={classes!("replica", p.state.class(), p.coordinator.then_some("coordinator"))}
+                 data-replica={id.to_string()} style={format!("--node-color:{}", node_color(id))}>
+            <header>
+                <h3>{ format!("node {id}") }</h3>
+                <span class="badge">{ p.state.class() }</span>
+                { button }
+                <button class="coord" onclick={coord} aria-pressed={p.coordinator.to_string()}
+                    title="send the page's requests through this node">{ if p.coordinator { "coordinator ✓" } else { "coordinate" } }</button>
+            </header>
+            if let Some(note) = note { <p class="note">{ note }</p> }
+            <h4>{ format!("data ({} keys)", n.data.len()) }</h4>
+            if n.data.is_empty() {
+                <p class="empty">{"no data"}</p>
+            } else {
+                <table class="data"><tbody>{ for rows }</tbody></table>
+            }
+            <h4>{ format!("commit log ({} records, newest first)", n.log_len) }</h4>
+            <ul class="log-tail">{ for log }</ul>
+            <h4>{ format!("hints held ({})", n.hints.len()) }</h4>
+            <ul class="hints" data-testid={format!("hints-{id}")}>{ for hints }</ul>
+            <h4>{"failure detector"}</h4>
+            <div class="peers">{ for peers }</div>
+            <label class="skew">{"clock skew (ms) "}
+                <input type="number" step="100" value={(n.skew_us / 1000).to_string()} onchange={skew}
+                    aria-label={format!("clock skew of node {id} in milliseconds")} />
+            </label>
+        </section>
+    }
+}

@@ -1,0 +1,335 @@
+//! The token ring: each node's primary ranges coloured, the nodes at their
+//! tokens, the keys that hold data as marks, messages flying along chords,
+//! lost messages falling away, cut links, and hints piling up.
+
+use super::{node_color, short_kind};
+use crate::app::Ctx;
+use crate::model::Cmd;
+use crate::state::{ClusterView, FALL_US};
+use ringside_core::{Key, NodeId, Partitioner, Token};
+use std::collections::BTreeMap;
+use std::f64::consts::TAU;
+use yew::prelude::*;
+
+const SIZE: f64 = 640.0;
+const C: f64 = SIZE / 2.0;
+const R: f64 = 225.0;
+const NODE_R: f64 = 30.0;
+
+/// A token as a fraction of the ring, `0.0..1.0`, clockwise from the top.
+pub fn token_frac(t: Token) -> f64 {
+    t.0 as f64 / 18_446_744_073_709_551_616.0
+}
+
+/// The point at fraction `f` of the ring, at radius `r`.
+pub fn at(f: f64, r: f64) -> (f64, f64) {
+    let a = f * TAU;
+    (C + r * a.sin(), C - r * a.cos())
+}
+
+/// Where each node is drawn: at its token (byte-ordered, one token each),
+/// or evenly around the ring (Murmur3: many tokens each, drawn as ticks).
+pub fn node_positions(view: &ClusterView) -> BTreeMap<NodeId, (f64, f64)> {
+    let nodes = &view.topo.nodes;
+    match view.ring.partitioner() {
+        Partitioner::ByteOrdered { .. } => view
+            .ring
+            .tokens()
+            .iter()
+            .map(|(t, n)| (*n, at(token_frac(*t), R)))
+            .collect(),
+        Partitioner::Murmur3 { .. } => nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, at((i as f64 + 0.5) / nodes.len() as f64, R + 55.0)))
+            .collect(),
+    }
+}
+
+fn arc(start: f64, end: f64, r: f64) -> String {
+    let mut len = end - start;
+    if len <= 0.0 {
+        len += 1.0;
+    }
+    let (x1, y1) = at(start, r);
+    let (x2, y2) = at(start + len.min(0.9999), r);
+    let large = if len > 0.5 { 1 } else { 0 };
+    format!("M {x1:.1} {y1:.1} A {r} {r} 0 {large} 1 {x2:.1} {y2:.1}")
+}
+
+fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
+    (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
+}
+
+/// A point `NODE_R` inside the chord from `a` to `b`, so messages leave
+/// and reach the node's edge rather than its centre.
+fn trim(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
+    let d = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
+    let k = (NODE_R / d).min(0.45);
+    (lerp(a, b, k), lerp(a, b, 1.0 - k))
+}
+
+#[function_component]
+pub fn RingView() -> Html {
+    let ctx = use_context::<Ctx>().expect("Ctx");
+    let view = &ctx.view;
+    let pos = node_positions(view);
+    let selected = ctx.ui.selected_key.clone();
+    let sel_replicas = selected
+        .as_ref()
+        .map(|k| view.replicas(k))
+        .unwrap_or_default();
+
+    // Primary ranges.
+    let tokens = view.ring.tokens();
+    let many = tokens.len() > view.topo.nodes.len();
+    let ranges = tokens.iter().enumerate().map(|(i, (t, n))| {
+        let prev = tokens[(i + tokens.len() - 1) % tokens.len()].0;
+        let d = arc(token_frac(prev), token_frac(*t), R);
+        let lit = sel_replicas.first() == Some(n);
+        let class = classes!("range", lit.then_some("lit"));
+        let tick = many.then(|| {
+            let (x1, y1) = at(token_frac(*t), R - 10.0);
+            let (x2, y2) = at(token_frac(*t), R + 10.0);
+            html! { <line class="vnode-tick" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} stroke={node_color(*n)} /> }
+        });
+        html! {
+            <>
+                <path {class} d={d} stroke={node_color(*n)}>
+                    <title>{ format!("node {n}'s range, up to token {t}") }</title>
+                </path>
+                { for tick }
+            </>
+        }
+    });
+
+    // Cut links.
+    let cuts = view.cut.iter().filter_map(|(a, b)| {
+        let (pa, pb) = (pos.get(a)?, pos.get(b)?);
+        let mid = lerp(*pa, *pb, 0.5);
+        Some(html! {
+            <g class="cut" data-cut={format!("{a}-{b}")}>
+                <line x1={pa.0.to_string()} y1={pa.1.to_string()} x2={pb.0.to_string()} y2={pb.1.to_string()} />
+                <text x={mid.0.to_string()} y={mid.1.to_string()}>{"✂ cut"}</text>
+            </g>
+        })
+    });
+
+    // Lines from the selected key to its replicas.
+    let key_lines = selected.as_ref().map(|k| {
+        let f = token_frac(view.ring.token_of(k));
+        let kp = at(f, R);
+        sel_replicas
+            .iter()
+            .filter_map(|r| pos.get(r))
+            .map(|p| html! { <line class="key-line" x1={kp.0.to_string()} y1={kp.1.to_string()} x2={p.0.to_string()} y2={p.1.to_string()} /> })
+            .collect::<Html>()
+    });
+
+    // Keys holding data.
+    let send = ctx.send.clone();
+    let keys = view.keys().into_iter().map(|k| {
+        let f = token_frac(view.ring.token_of(&k));
+        let (x1, y1) = at(f, R - 14.0);
+        let (x2, y2) = at(f, R + 14.0);
+        let differs = view.newest_if_differs(&k).is_some();
+        let sel = selected.as_ref() == Some(&k);
+        let class = classes!("key-mark", differs.then_some("differs"), sel.then_some("selected"));
+        let pick = {
+            let send = send.clone();
+            let k = k.clone();
+            Callback::from(move |_: MouseEvent| send.emit(Cmd::SelectKey(if sel { None } else { Some(k.clone()) })))
+        };
+        let enter = {
+            let send = send.clone();
+            let k = k.clone();
+            Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                send.emit(Cmd::SelectKey(Some(k.clone())));
+            })
+        };
+        let hover = {
+            let send = send.clone();
+            let k = k.clone();
+            Callback::from(move |_: MouseEvent| send.emit(Cmd::SelectKey(Some(k.clone()))))
+        };
+        html! {
+            <g {class} data-key={k.to_string()} tabindex="0" onclick={pick} onkeydown={enter} onmouseenter={hover}
+               role="button" aria-label={format!("key {k}: show its replicas")}>
+                <line x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                <title>{ format!("key {k} (token {}): replicas {:?}{}", view.ring.token_of(&k), view.replicas(&k),
+                    if differs { "; replicas differ" } else { "" }) }</title>
+            </g>
+        }
+    });
+    let key_label = selected.as_ref().map(|k| {
+        let f = token_frac(view.ring.token_of(k));
+        let (x, y) = at(f, R - 34.0);
+        html! { <text class="key-label" x={x.to_string()} y={y.to_string()}>{ format!("key {k}") }</text> }
+    });
+
+    // Messages in flight.
+    let now = view.now_us;
+    let wires = view
+        .wires
+        .iter()
+        .filter(|w| ctx.ui.heartbeats || w.kind != "heartbeat")
+        .filter_map(|w| {
+            let (a, b) = trim(*pos.get(&w.from)?, *pos.get(&w.to)?);
+            let p = w.progress(now);
+            let (x, y) = lerp(a, b, p);
+            let class = classes!("wire", w.kind, w.doomed.then_some("doomed"));
+            let label = match &w.key {
+                Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
+                _ => short_kind(w.kind).to_string(),
+            };
+            Some(html! {
+                <g {class} data-wire={w.kind}>
+                    <line class="trail" x1={a.0.to_string()} y1={a.1.to_string()} x2={x.to_string()} y2={y.to_string()} />
+                    <circle cx={x.to_string()} cy={y.to_string()} r="7" />
+                    <text x={(x + 9.0).to_string()} y={(y - 8.0).to_string()}>{ label }</text>
+                </g>
+            })
+        });
+    let falls = view
+        .falls
+        .iter()
+        .filter(|f| ctx.ui.heartbeats || f.kind != "heartbeat")
+        .filter_map(|f| {
+            let (a, b) = trim(*pos.get(&f.from)?, *pos.get(&f.to)?);
+            let (x, y) = lerp(a, b, 0.8);
+            let age = (now.saturating_sub(f.at) as f64 / FALL_US as f64).clamp(0.0, 1.0);
+            let y = y + 70.0 * age * age;
+            Some(html! {
+                <g class="fall" opacity={format!("{:.2}", 1.0 - age)}>
+                    <circle cx={x.to_string()} cy={y.to_string()} r="7" />
+                    <text x={(x + 9.0).to_string()} y={(y + 4.0).to_string()}>{ format!("✕ {} lost", short_kind(f.kind)) }</text>
+                    <title>{ f.reason.clone() }</title>
+                </g>
+            })
+        });
+
+    // Nodes.
+    let nodes = view.nodes.values().filter_map(|n| {
+        let (x, y) = *pos.get(&n.id)?;
+        let state = view.node_state(n.id);
+        let is_replica = sel_replicas.contains(&n.id);
+        let class = classes!("ring-node", state.class(), is_replica.then_some("replica"));
+        // Hints pile up as little cards beside the node, in the target's colour.
+        let (ox, oy) = {
+            let d = ((x - C).powi(2) + (y - C).powi(2)).sqrt().max(1.0);
+            ((x - C) / d, (y - C) / d)
+        };
+        let cards = n.hints.values().take(12).enumerate().map(|(i, h)| {
+            let cx = x + ox * (NODE_R + 14.0 + i as f64 * 9.0) - 6.0;
+            let cy = y + oy * (NODE_R + 14.0 + i as f64 * 9.0) - 4.0;
+            html! { <rect class="hint-card" x={cx.to_string()} y={cy.to_string()} width="12" height="8" fill={node_color(h.target)}>
+                <title>{ format!("hint for node {}: key {}", h.target, h.key) }</title></rect> }
+        });
+        let hint_text = (!n.hints.is_empty()).then(|| {
+            let (tx, ty) = (x + ox * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0), y + oy * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0));
+            html! { <text class="hint-count" x={tx.to_string()} y={ty.to_string()}>{ format!("{} hint{}", n.hints.len(), if n.hints.len() == 1 { "" } else { "s" }) }</text> }
+        });
+        let skew = (n.skew_us != 0).then(|| html! {
+            <text class="skew" x={x.to_string()} y={(y + NODE_R + 28.0).to_string()}>{ format!("clock {:+} ms", n.skew_us / 1000) }</text>
+        });
+        let send = send.clone();
+        let id = n.id;
+        let pick = Callback::from(move |_: MouseEvent| send.emit(Cmd::Coordinator(id)));
+        Some(html! {
+            <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick}>
+                <circle cx={x.to_string()} cy={y.to_string()} r={NODE_R.to_string()} stroke={node_color(n.id)} />
+                <text class="name" x={x.to_string()} y={(y + 2.0).to_string()}>{ format!("node {}", n.id) }</text>
+                <text class="state" x={x.to_string()} y={(y + 14.0).to_string()}>{ state.class() }</text>
+                { for cards }
+                { for hint_text }
+                { for skew }
+                <title>{ format!("node {}: {} (click: make it the coordinator)", n.id, state.class()) }</title>
+            </g>
+        })
+    });
+
+    let clock = html! {
+        <text class="clock" x="10" y="24">{ format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) }</text>
+    };
+    let legend = if view.keys().is_empty() {
+        "no keys yet: try put 137 hello quorum"
+    } else {
+        "hover or click a key mark to see its replicas"
+    };
+
+    html! {
+        <div class="ring-wrap">
+            <svg class="ring" data-testid="ring" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
+                 aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
+                <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
+                { for ranges }
+                { for cuts }
+                { for key_lines }
+                { for keys }
+                { for key_label }
+                { for nodes }
+                { for wires }
+                { for falls }
+                { clock }
+                <text class="legend" x="10" y={(SIZE - 10.0).to_string()}>{ legend }</text>
+            </svg>
+        </div>
+    }
+}
+
+/// The key marks' token positions, for tests.
+#[allow(dead_code)]
+pub fn key_fracs(view: &ClusterView) -> Vec<(Key, f64)> {
+    view.keys()
+        .into_iter()
+        .map(|k| {
+            let f = token_frac(view.ring.token_of(&k));
+            (k, f)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Topology;
+
+    fn view(p: Partitioner, n: u32) -> ClusterView {
+        let nodes: Vec<NodeId> = (0..n).collect();
+        ClusterView::new(Topology {
+            nodes,
+            rf: 3,
+            partitioner: p,
+            source: "test".into(),
+            failure_timeout_ms: 450,
+        })
+    }
+
+    #[test]
+    fn classic_nodes_sit_at_their_tokens() {
+        let v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        let p = node_positions(&v);
+        // Node 3's token is the top of the ring, node 1's the bottom.
+        assert!((p[&3].0 - C).abs() < 1.0 && p[&3].1 < C);
+        assert!((p[&1].0 - C).abs() < 1.0 && p[&1].1 > C);
+        assert!(p[&0].0 > C, "node 0 at three o'clock");
+        // Key 137 is in node 2's range: between node 1 (bottom) and node 2 (left).
+        let f = token_frac(v.ring.token_of(&Key::Int(137)));
+        assert!(f > 0.5 && f < 0.75, "{f}");
+    }
+
+    #[test]
+    fn vnode_rings_place_every_node() {
+        let v = view(Partitioner::murmur3(8), 16);
+        assert_eq!(node_positions(&v).len(), 16);
+        assert_eq!(v.ring.tokens().len(), 128);
+    }
+
+    #[test]
+    fn arcs_wrap_around_the_top() {
+        let d = arc(0.9, 0.1, R);
+        assert!(d.contains(" 0 0 1 "), "a short arc across the top: {d}");
+        assert!(arc(0.1, 0.8, R).contains(" 0 1 1 "));
+    }
+}

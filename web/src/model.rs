@@ -1,0 +1,451 @@
+//! The page's model, apart from the component that ticks it (as in Yew's
+//! `boids` example): the backend, the [`ClusterView`] it feeds, the
+//! scenario runner, the clock's speed, and what the person has selected.
+//!
+//! The model owns the reducer state and hands panels an immutable
+//! `Rc<ClusterView>`: the frame loop and the scenario runner must read the
+//! view right after updating it, in the same frame, which a Yew reducer
+//! handle (a snapshot taken at render time) does not allow.
+
+use crate::backend::replay::{parse_trace, Replay};
+use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
+use crate::backend::Backend;
+use crate::console::{self, Line};
+use crate::scenario::{self, Runner};
+use crate::state::{ClusterView, LogKind, Update};
+use ringside_core::sim::Action;
+use ringside_core::{ClientRef, Key, NodeId};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// Speeds offered: simulated seconds per wall-clock second.
+pub const SPEEDS: [f64; 8] = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0];
+pub const DEFAULT_SPEED: f64 = 0.1;
+
+/// What a person can ask of the page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    Act(Action),
+    /// A command-line line.
+    Console(String),
+    TogglePlay,
+    Step,
+    Speed(f64),
+    Reset(Settings),
+    /// Start a guided scenario (by id) on a fresh classic cluster.
+    Scenario(String),
+    ScenarioNext,
+    ScenarioAuto(bool),
+    ScenarioClose,
+    LoadTrace {
+        name: String,
+        text: String,
+    },
+    Coordinator(NodeId),
+    SelectKey(Option<Key>),
+    SelectRequest(Option<ClientRef>),
+    ToggleKind(LogKind),
+    LogNode(Option<NodeId>),
+    Heartbeats(bool),
+    LargeText(bool),
+    Fps(bool),
+    /// Tell the person something (a form they filled in wrongly, ...).
+    Notice(String),
+}
+
+/// Choices that change only what is shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ui {
+    pub coordinator: NodeId,
+    pub selected_key: Option<Key>,
+    pub selected_request: Option<ClientRef>,
+    pub hidden_kinds: BTreeSet<LogKind>,
+    pub log_node: Option<NodeId>,
+    pub heartbeats: bool,
+    pub large_text: bool,
+    pub fps: bool,
+    /// The last command line's echo or error.
+    pub console_reply: Option<(bool, String)>,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui {
+            coordinator: 0,
+            selected_key: None,
+            selected_request: None,
+            hidden_kinds: [LogKind::Message].into_iter().collect(),
+            log_node: None,
+            heartbeats: false,
+            large_text: false,
+            fps: false,
+            console_reply: None,
+        }
+    }
+}
+
+/// Frames per second, averaged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fps {
+    last_ms: Option<f64>,
+    pub fps: f64,
+    pub frame_work_ms: f64,
+}
+
+impl Fps {
+    pub fn tick(&mut self, now_ms: f64) {
+        if let Some(last) = self.last_ms {
+            let dt = (now_ms - last).max(0.1);
+            self.fps = if self.fps == 0.0 {
+                1000.0 / dt
+            } else {
+                0.9 * self.fps + 0.1 * (1000.0 / dt)
+            };
+        }
+        self.last_ms = Some(now_ms);
+    }
+}
+
+pub struct Model {
+    backend: Box<dyn Backend>,
+    /// Set while the backend is the simulator (share links need it).
+    settings: Option<Settings>,
+    pub view: Rc<ClusterView>,
+    pub runner: Option<Runner>,
+    pub speed: f64,
+    pub playing: bool,
+    pub ui: Rc<Ui>,
+    pub fps: Fps,
+    last_wall_ms: Option<f64>,
+    /// The share link changed since the page last wrote it to the URL.
+    pub link_dirty: bool,
+}
+
+impl Model {
+    /// A page opened with this fragment: the seed's cluster with the
+    /// script replayed, and `speed=`, `scenario=`, `paused` honoured.
+    pub fn from_fragment(f: Fragment) -> Model {
+        let (backend, init) = SimBackend::replay(f.settings.clone(), f.script.clone());
+        let mut m = Model::with(Box::new(backend), Some(f.settings.clone()), init);
+        if let Some(speed) = f.param("speed").and_then(|s| s.parse::<f64>().ok()) {
+            if speed.is_finite() && speed > 0.0 {
+                m.speed = speed.min(1000.0);
+            }
+        }
+        if f.param("paused").is_some() {
+            m.playing = false;
+        }
+        if let Some(id) = f.param("scenario") {
+            let id = id.to_string();
+            m.handle(Cmd::Scenario(id));
+        }
+        m
+    }
+
+    fn with(backend: Box<dyn Backend>, settings: Option<Settings>, init: Vec<Update>) -> Model {
+        let mut view = ClusterView::new(backend.topology());
+        view.apply_all(init);
+        Model {
+            backend,
+            settings,
+            view: Rc::new(view),
+            runner: None,
+            speed: DEFAULT_SPEED,
+            playing: true,
+            ui: Rc::new(Ui::default()),
+            fps: Fps::default(),
+            last_wall_ms: None,
+            link_dirty: true,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn settings(&self) -> Option<&Settings> {
+        self.settings.as_ref()
+    }
+
+    /// The share link's fragment, when the run can be shared.
+    pub fn fragment(&self) -> Option<String> {
+        let s = self.settings.as_ref()?;
+        Some(to_fragment(s, self.backend.script()?))
+    }
+
+    fn apply(&mut self, updates: Vec<Update>) {
+        if !updates.is_empty() {
+            Rc::make_mut(&mut self.view).apply_all(updates);
+        }
+    }
+
+    fn ui(&mut self) -> &mut Ui {
+        Rc::make_mut(&mut self.ui)
+    }
+
+    fn act(&mut self, action: Action) {
+        match self.backend.act(action) {
+            Ok(u) => {
+                self.apply(u);
+                self.link_dirty = true;
+            }
+            Err(e) => self.apply(vec![Update::Notice(e)]),
+        }
+    }
+
+    /// One animation frame at wall-clock `now_ms`.
+    pub fn frame(&mut self, now_ms: f64) {
+        self.fps.tick(now_ms);
+        let dt_ms = self
+            .last_wall_ms
+            .map_or(0.0, |l| (now_ms - l).clamp(0.0, 100.0));
+        self.last_wall_ms = Some(now_ms);
+        if self.playing {
+            let fast = self.runner.as_ref().is_some_and(Runner::fast_forward);
+            let speed = if fast {
+                self.speed.max(1.0)
+            } else {
+                self.speed
+            };
+            let us = (dt_ms * 1000.0 * speed).round() as u64;
+            let u = self.backend.advance(us);
+            self.apply(u);
+        }
+        self.run_scenario();
+    }
+
+    fn run_scenario(&mut self) {
+        for _ in 0..8 {
+            let Some(r) = self.runner.as_mut() else {
+                return;
+            };
+            let actions = r.poll(&self.view);
+            if actions.is_empty() {
+                return;
+            }
+            for a in actions {
+                self.act(a);
+            }
+        }
+    }
+
+    fn reset(&mut self, settings: Settings) {
+        if let Err(e) = settings.validate() {
+            self.apply(vec![Update::Notice(e)]);
+            return;
+        }
+        let (b, init) = SimBackend::new(settings.clone());
+        let ui = (*self.ui).clone();
+        let (speed, playing) = (self.speed, self.playing);
+        *self = Model::with(Box::new(b), Some(settings), init);
+        self.ui = Rc::new(Ui {
+            selected_key: None,
+            selected_request: None,
+            coordinator: 0,
+            console_reply: None,
+            ..ui
+        });
+        self.speed = speed;
+        self.playing = playing;
+    }
+
+    pub fn handle(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Act(a) => self.act(a),
+            Cmd::Console(line) => match console::parse(&line, self.ui.coordinator) {
+                Ok(Line::Act(a)) => {
+                    let before = self.view.notice.clone();
+                    self.act(a);
+                    let refused = self.view.notice != before;
+                    let reply = if refused {
+                        (false, self.view.notice.clone().unwrap_or_default())
+                    } else {
+                        (true, format!("> {}", line.trim()))
+                    };
+                    self.ui().console_reply = Some(reply);
+                }
+                Ok(Line::Help) => self.ui().console_reply = Some((true, console::HELP.into())),
+                Ok(Line::Empty) => {}
+                Err(e) => self.ui().console_reply = Some((false, e)),
+            },
+            Cmd::TogglePlay => self.playing = !self.playing,
+            Cmd::Step => {
+                self.playing = false;
+                // One event; heartbeats do not count unless they are shown.
+                for _ in 0..500 {
+                    let u = self.backend.step();
+                    let interesting = u.iter().any(|u| match u {
+                        Update::Trace(e) => self.ui.heartbeats || !is_heartbeat(e),
+                        _ => false,
+                    });
+                    self.apply(u);
+                    if interesting {
+                        break;
+                    }
+                }
+                self.run_scenario();
+            }
+            Cmd::Speed(s) if s.is_finite() && s > 0.0 => self.speed = s,
+            Cmd::Speed(_) => {}
+            Cmd::Reset(s) => self.reset(s),
+            Cmd::Scenario(id) => match scenario::all().into_iter().find(|s| s.id == id) {
+                Some(s) => {
+                    let seed = self.settings.as_ref().map_or(7, |s| s.seed);
+                    self.reset(Settings {
+                        seed,
+                        ..Settings::default()
+                    });
+                    self.runner = Some(Runner::new(s));
+                    self.playing = true;
+                    self.run_scenario();
+                }
+                None => self.apply(vec![Update::Notice(format!("no scenario named {id:?}"))]),
+            },
+            Cmd::ScenarioNext => {
+                if let Some(r) = self.runner.as_mut() {
+                    r.next();
+                }
+                self.run_scenario();
+            }
+            Cmd::ScenarioAuto(on) => {
+                if let Some(r) = self.runner.as_mut() {
+                    r.auto = on;
+                }
+            }
+            Cmd::ScenarioClose => self.runner = None,
+            Cmd::LoadTrace { name, text } => match parse_trace(&text) {
+                Ok((entries, skipped)) => {
+                    let (b, init) = Replay::new(&name, entries);
+                    let (speed, ui) = (self.speed, self.ui.clone());
+                    *self = Model::with(Box::new(b), None, init);
+                    self.speed = speed;
+                    self.ui = ui;
+                    if skipped > 0 {
+                        let n = format!(
+                            "{skipped} lines of {name} were not trace entries and were skipped"
+                        );
+                        self.apply(vec![Update::Notice(n)]);
+                    }
+                }
+                Err(e) => self.apply(vec![Update::Notice(format!("{name}: {e}"))]),
+            },
+            Cmd::Coordinator(n) => self.ui().coordinator = n,
+            Cmd::SelectKey(k) => self.ui().selected_key = k,
+            Cmd::SelectRequest(c) => self.ui().selected_request = c,
+            Cmd::ToggleKind(k) => {
+                let ui = self.ui();
+                if !ui.hidden_kinds.remove(&k) {
+                    ui.hidden_kinds.insert(k);
+                }
+            }
+            Cmd::LogNode(n) => self.ui().log_node = n,
+            Cmd::Heartbeats(on) => self.ui().heartbeats = on,
+            Cmd::LargeText(on) => self.ui().large_text = on,
+            Cmd::Fps(on) => self.ui().fps = on,
+            Cmd::Notice(text) => self.apply(vec![Update::Notice(text)]),
+        }
+    }
+}
+
+fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
+    use ringside_core::io::EventKind;
+    use ringside_core::sim::{SimEvent, TraceWhat};
+    match &e.what {
+        TraceWhat::Node { event } => match &event.kind {
+            EventKind::MessageSent { msg_kind, .. }
+            | EventKind::MessageReceived { msg_kind, .. } => msg_kind == "heartbeat",
+            _ => false,
+        },
+        TraceWhat::Sim { event } => {
+            matches!(event, SimEvent::MessageDropped { msg_kind, .. } if msg_kind == "heartbeat")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::simulated::parse_fragment;
+
+    fn model() -> Model {
+        Model::from_fragment(Fragment::default())
+    }
+
+    fn run(m: &mut Model, wall_ms: f64) {
+        let start = m.last_wall_ms.unwrap_or(0.0);
+        let mut t = start;
+        while t < start + wall_ms {
+            t += 16.0;
+            m.frame(t);
+        }
+    }
+
+    #[test]
+    fn the_command_line_writes_through_the_chosen_coordinator() {
+        let mut m = model();
+        m.handle(Cmd::Speed(1.0));
+        m.handle(Cmd::Console("put 137 v quorum".into()));
+        assert!(m.ui.console_reply.as_ref().unwrap().0);
+        run(&mut m, 500.0);
+        for n in [2, 3, 0] {
+            assert!(
+                m.view.nodes[&n].data.contains_key(&Key::Int(137)),
+                "node {n}"
+            );
+        }
+        m.handle(Cmd::Console("put 999 v".into()));
+        let (ok, text) = m.ui.console_reply.clone().unwrap();
+        assert!(!ok && text.contains("key"), "{text}");
+    }
+
+    #[test]
+    fn the_share_link_reproduces_the_run() {
+        let mut m = model();
+        m.handle(Cmd::Speed(1.0));
+        run(&mut m, 100.0);
+        m.handle(Cmd::Act(Action::Crash { node: 3 }));
+        run(&mut m, 1_000.0);
+        m.handle(Cmd::Console("put 137 x quorum".into()));
+        run(&mut m, 300.0);
+        assert_eq!(m.view.nodes[&0].hints.len(), 1);
+        let link = m.fragment().unwrap();
+        let mut again = Model::from_fragment(parse_fragment(&link).unwrap());
+        // The replay stops at the last action: the put was just sent, and
+        // node 0, knowing node 3 down, already holds its hint.
+        assert_eq!(again.view.nodes[&0].hints.len(), 1);
+        assert_eq!(again.view.requests.len(), 1);
+        assert_eq!(again.view.requests[0].outcome.label(), "pending");
+        again.handle(Cmd::Speed(1.0));
+        run(&mut again, 300.0);
+        assert_eq!(again.view.requests[0].outcome.label(), "ok");
+        assert_eq!(again.view.nodes[&2].data, m.view.nodes[&2].data);
+    }
+
+    #[test]
+    fn a_scenario_from_the_url_runs_to_the_end() {
+        let f = parse_fragment("speed=3&scenario=hinted-handoff").unwrap();
+        let mut m = Model::from_fragment(f);
+        run(&mut m, 20_000.0);
+        let r = m.runner.as_ref().unwrap();
+        assert!(r.done(), "{:?}", r.phase);
+        assert!(r.all_ok(), "{:?}", r.checks);
+    }
+
+    #[test]
+    fn stepping_skips_heartbeats_and_pauses() {
+        let mut m = model();
+        m.handle(Cmd::Console("put 1 a".into()));
+        let before = m.view.log_count;
+        m.handle(Cmd::Step);
+        assert!(!m.playing);
+        assert!(m.view.log_count > before);
+    }
+
+    #[test]
+    fn a_bad_trace_leaves_the_simulator_running() {
+        let mut m = model();
+        m.handle(Cmd::LoadTrace {
+            name: "x.txt".into(),
+            text: "hello".into(),
+        });
+        assert!(m.view.notice.as_ref().unwrap().contains("x.txt"));
+        assert!(m.settings().is_some());
+    }
+}
