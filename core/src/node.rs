@@ -21,6 +21,9 @@ const HINTS_PER_ROUND: usize = 256;
 const AE_BUCKETS: u32 = 64;
 /// Versions one anti-entropy message carries at most.
 const AE_MAX_ENTRIES: usize = 2_000;
+/// Bytes of values one anti-entropy message carries, about, at most (one
+/// more version may pass it), far under the peer message limit.
+const AE_MAX_BYTES: usize = 8 << 20;
 
 /// What [`Node::recover`] rebuilt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,11 +515,10 @@ impl Node {
                 let mut acked = vec![];
                 let mut sent = vec![];
                 let mut hinted = 0;
+                // Remote writes go out first: they depend on no record of
+                // ours, so the replicas' fsyncs overlap with our own.
                 for &r in &replicas {
-                    if r == me && live.contains(&r) {
-                        self.store(&key, &version, "client write");
-                        acked.push(me);
-                    } else if live.contains(&r) {
+                    if r != me && live.contains(&r) {
                         self.send(
                             r,
                             Msg::Write {
@@ -526,7 +528,15 @@ impl Node {
                             },
                         );
                         sent.push(r);
-                    } else if self.store_hint(r, &key, &version, HintReason::Down) {
+                    }
+                }
+                for &r in &replicas {
+                    if r == me && live.contains(&r) {
+                        self.store(&key, &version, "client write");
+                        acked.push(me);
+                    } else if !live.contains(&r)
+                        && self.store_hint(r, &key, &version, HintReason::Down)
+                    {
                         hinted += 1;
                     }
                 }
@@ -1069,14 +1079,22 @@ impl Node {
             .collect()
     }
 
+    /// This node's versions in `buckets` shared with `peer`, bounded by
+    /// count and by bytes so the message stays under the peer limit; what
+    /// does not fit goes in a later round.
     fn entries_in(&self, peer: NodeId, buckets: &[u32]) -> Vec<(Key, Version)> {
-        self.mem
-            .data
-            .iter()
-            .filter(|(k, _)| buckets.contains(&Self::bucket_of(k)) && self.shared_with(peer, k))
-            .take(AE_MAX_ENTRIES)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        let mut bytes = 0usize;
+        let mut out = Vec::new();
+        for (k, v) in &self.mem.data {
+            if out.len() >= AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES {
+                break;
+            }
+            if buckets.contains(&Self::bucket_of(k)) && self.shared_with(peer, k) {
+                bytes += 32 + k.bytes().len() + v.value.as_ref().map_or(0, String::len);
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        out
     }
 
     fn start_anti_entropy(&mut self) {

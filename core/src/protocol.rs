@@ -217,6 +217,12 @@ pub struct InspectNode {
     /// The partitioner (extension), as in the cluster file.
     #[serde(default)]
     pub partitioner: Option<crate::ring::Partitioner>,
+    /// Client requests being worked on (extension).
+    #[serde(default)]
+    pub pending_requests: usize,
+    /// This incarnation's start time (extension): it changes on restart.
+    #[serde(default)]
+    pub generation: Micros,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -298,6 +304,8 @@ impl InspectNode {
             nodes: vec![],
             rf: node.ring().rf(),
             partitioner: Some(node.ring().partitioner().clone()),
+            pending_requests: node.pending_requests(),
+            generation: node.generation(),
         }
     }
 }

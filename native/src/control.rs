@@ -65,7 +65,12 @@ fn token_matches(given: &str, expected: &str) -> bool {
 }
 
 /// Serves until the task ends.
-pub async fn serve(listener: TcpListener, cluster: Arc<Cluster>, token: Arc<String>, extra_origins: Arc<Vec<String>>) {
+pub async fn serve(
+    listener: TcpListener,
+    cluster: Arc<Cluster>,
+    token: Arc<String>,
+    extra_origins: Arc<Vec<String>>,
+) {
     let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         let (stream, from) = match listener.accept().await {
@@ -81,7 +86,12 @@ pub async fn serve(listener: TcpListener, cluster: Arc<Cluster>, token: Arc<Stri
             continue;
         }
         open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (cluster, token, extra, open) = (cluster.clone(), token.clone(), extra_origins.clone(), open.clone());
+        let (cluster, token, extra, open) = (
+            cluster.clone(),
+            token.clone(),
+            extra_origins.clone(),
+            open.clone(),
+        );
         tokio::spawn(async move {
             connection(stream, cluster, token, extra).await;
             open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -89,7 +99,14 @@ pub async fn serve(listener: TcpListener, cluster: Arc<Cluster>, token: Arc<Stri
     }
 }
 
-async fn connection(stream: TcpStream, cluster: Arc<Cluster>, token: Arc<String>, extra: Arc<Vec<String>>) {
+async fn connection(
+    stream: TcpStream,
+    cluster: Arc<Cluster>,
+    token: Arc<String>,
+    extra: Arc<Vec<String>>,
+) {
+    // tungstenite's handshake callback dictates this error type.
+    #[allow(clippy::result_large_err)]
     let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let refuse = |code: StatusCode, why: &str| {
             let mut r = ErrorResponse::new(Some(why.to_string()));
@@ -97,7 +114,10 @@ async fn connection(stream: TcpStream, cluster: Arc<Cluster>, token: Arc<String>
             r
         };
         if req.uri().path() != "/control" {
-            return Err(refuse(StatusCode::NOT_FOUND, "the control endpoint is /control"));
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "the control endpoint is /control",
+            ));
         }
         if let Some(origin) = req.headers().get("origin") {
             let origin = origin.to_str().unwrap_or("");
@@ -144,11 +164,21 @@ async fn connection(stream: TcpStream, cluster: Arc<Cluster>, token: Arc<String>
 pub async fn handle(text: &str, cluster: &Arc<Cluster>, token: &str) -> String {
     let v: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return error_json(None, ErrorKind::BadRequest, &format!("frame is not JSON: {e}")),
+        Err(e) => {
+            return error_json(
+                None,
+                ErrorKind::BadRequest,
+                &format!("frame is not JSON: {e}"),
+            )
+        }
     };
     let id = v.get("id").and_then(Value::as_u64);
     let Some(id) = id else {
-        return error_json(None, ErrorKind::BadRequest, "id: missing or not a non-negative integer");
+        return error_json(
+            None,
+            ErrorKind::BadRequest,
+            "id: missing or not a non-negative integer",
+        );
     };
     let given = v.get("token").and_then(Value::as_str).unwrap_or("");
     if !token_matches(given, token) {
@@ -165,14 +195,22 @@ pub async fn handle(text: &str, cluster: &Arc<Cluster>, token: &str) -> String {
         "status" => tokio::task::spawn_blocking(move || status(&cl)).await,
         "kill" | "restart" | "stop" => {
             let Some(node) = node.and_then(|n| u32::try_from(n).ok()) else {
-                return error_json(Some(id), ErrorKind::BadRequest, "node: missing or not a node id");
+                return error_json(
+                    Some(id),
+                    ErrorKind::BadRequest,
+                    "node: missing or not a node id",
+                );
             };
             let op = op.to_string();
             info!("control: {op} node {node}");
             tokio::task::spawn_blocking(move || match op.as_str() {
                 "kill" => cl.kill(node).map(|pid| json!({"node": node, "pid": pid})),
-                "stop" => cl.stop(node).map(|(pid, clean)| json!({"node": node, "pid": pid, "clean": clean})),
-                _ => cl.restart(node).map(|pid| json!({"node": node, "pid": pid})),
+                "stop" => cl
+                    .stop(node)
+                    .map(|(pid, clean)| json!({"node": node, "pid": pid, "clean": clean})),
+                _ => cl
+                    .restart(node)
+                    .map(|pid| json!({"node": node, "pid": pid})),
             })
             .await
         }
@@ -194,7 +232,11 @@ pub async fn handle(text: &str, cluster: &Arc<Cluster>, token: &str) -> String {
             body.to_string()
         }
         Ok(Err(msg)) => error_json(Some(id), ErrorKind::BadRequest, &msg),
-        Err(e) => error_json(Some(id), ErrorKind::Internal, &format!("control task failed: {e}")),
+        Err(e) => error_json(
+            Some(id),
+            ErrorKind::Internal,
+            &format!("control task failed: {e}"),
+        ),
     }
 }
 
@@ -241,11 +283,21 @@ mod tests {
         let cluster = Arc::new(Cluster::new(dir.path()));
         let r = handle(r#"{"id":1,"op":"kill","node":1}"#, &cluster, "secret").await;
         assert!(r.contains("Unauthorized"), "{r}");
-        let r = handle(r#"{"id":1,"op":"kill","node":1,"token":"nope"}"#, &cluster, "secret").await;
+        let r = handle(
+            r#"{"id":1,"op":"kill","node":1,"token":"nope"}"#,
+            &cluster,
+            "secret",
+        )
+        .await;
         assert!(r.contains("Unauthorized"), "{r}");
         let r = handle("nope", &cluster, "secret").await;
         assert!(r.contains("BadRequest"), "{r}");
-        let r = handle(r#"{"id":2,"op":"frob","token":"secret"}"#, &cluster, "secret").await;
+        let r = handle(
+            r#"{"id":2,"op":"frob","token":"secret"}"#,
+            &cluster,
+            "secret",
+        )
+        .await;
         assert!(r.contains("unknown op"), "{r}");
     }
 }

@@ -22,14 +22,20 @@
 //! - [`client`]: `ringside client`, the console
 //! - [`inspect`]: `ringside inspect`, every node side by side
 //! - [`bench`]: `ringside bench`, throughput and latency
+//! - [`control`]: the loopback, token-guarded control endpoint the web page
+//!   uses to crash, restart and stop nodes (`ringside cluster control`)
+//! - [`sim_cmd`]: `ringside sim`, the core simulator headless: runs, traces,
+//!   sweeps, speed
 
 pub mod bench;
 pub mod client;
 pub mod cluster_file;
 pub mod commitlog;
+pub mod control;
 pub mod driver;
 pub mod inspect;
 pub mod server;
+pub mod sim_cmd;
 pub mod supervisor;
 pub mod transport;
 pub mod wsclient;

@@ -88,7 +88,7 @@ pub fn run(args: SimArgs) -> i32 {
             }
         }
     }
-    match report.verdict {
+    match &report.verdict {
         Ok(s) => {
             println!(
                 "verdict: ok (durability, quorum-freshness, convergence, no-invented-values) over {} requests: {} ok, {} unavailable, {} timeout, {} no reply",
@@ -105,7 +105,10 @@ pub fn run(args: SimArgs) -> i32 {
 }
 
 fn print_nodes(sim: &Sim) {
-    println!("{:>4}  {:<5}  {:>5}  {:>5}  {:>7}", "node", "state", "keys", "hints", "records");
+    println!(
+        "{:>4}  {:<5}  {:>5}  {:>5}  {:>7}",
+        "node", "state", "keys", "hints", "records"
+    );
     for id in sim.node_ids() {
         let records = sim.disk(id).len();
         match sim.node(id) {
@@ -117,7 +120,10 @@ fn print_nodes(sim: &Sim) {
                 n.hint_count(),
                 records
             ),
-            None => println!("{:>4}  {:<5}  {:>5}  {:>5}  {:>7}", id, "down", "-", "-", records),
+            None => println!(
+                "{:>4}  {:<5}  {:>5}  {:>5}  {:>7}",
+                id, "down", "-", "-", records
+            ),
         }
     }
 }
@@ -145,11 +151,14 @@ fn sweep(args: &SimArgs, n: u64) -> i32 {
     for (i, seed) in (args.seed..args.seed.saturating_add(n)).enumerate() {
         let (_, report) = random_run(seed, &opts);
         faults += report.faults;
-        match report.verdict {
+        match &report.verdict {
             Ok(s) => ops += s.ops,
             Err(v) => {
                 failures += 1;
-                eprintln!("\nseed {seed}: {v}\n  replay: {}", report.replay_command(&opts));
+                eprintln!(
+                    "\nseed {seed}: {v}\n  replay: {}",
+                    report.replay_command(&opts)
+                );
                 if failures >= 10 {
                     eprintln!("stopping after 10 violations");
                     break;

@@ -8,6 +8,9 @@
 //! <data-dir>/node-N/commit.log node N's commit log
 //! <data-dir>/node-N/node.pid   the pid `cluster up`/`restart` started it as
 //! <data-dir>/node-N/node.log   its output
+//! <data-dir>/control.token     the control endpoint's token (mode 0600)
+//! <data-dir>/control.addr      where the control endpoint listens
+//! <data-dir>/control.pid       its pid; control.log its output
 //! ```
 //!
 //! A pid file is trusted only while `/proc/PID/cmdline` still shows
@@ -153,6 +156,168 @@ impl Cluster {
             return Err(format!("{e}\n(stopped the nodes this command had started)"));
         }
         Ok(out)
+    }
+
+    /// The control token, made (mode 0600) if there is none yet.
+    pub fn control_token(&self) -> Result<String, String> {
+        let path = self.dir.join(crate::control::TOKEN_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            _ => {
+                let t = new_secret()?;
+                write_private(&path, format!("{t}\n").as_bytes())?;
+                Ok(t)
+            }
+        }
+    }
+
+    /// What the control pid file says, checked against `/proc` as for nodes.
+    pub fn control_state(&self) -> PidState {
+        let path = self.dir.join(crate::control::PID_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return PidState::None;
+        };
+        let Ok(pid) = text.trim().parse::<u32>() else {
+            return PidState::Stale(0, format!("{} does not hold a pid", path.display()));
+        };
+        match self.is_our_process(pid, &["cluster", "control"], &self.dir) {
+            Ok(()) => PidState::Running(pid),
+            Err(why) => PidState::Stale(pid, why),
+        }
+    }
+
+    /// Starts the control endpoint in the background unless it runs;
+    /// returns its pid, address and token once it listens.
+    pub fn start_control(&self) -> Result<(u32, String, String), String> {
+        let token = self.control_token()?;
+        let addr_path = self.dir.join(crate::control::ADDR_FILE);
+        if let PidState::Running(pid) = self.control_state() {
+            if let Ok(addr) = std::fs::read_to_string(&addr_path) {
+                return Ok((pid, addr.trim().to_string(), token));
+            }
+        }
+        let _ = std::fs::remove_file(&addr_path);
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the ringside executable: {e}"))?;
+        let log_path = self.dir.join("control.log");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| format!("cannot open the control log: {e}"))?;
+        let mut child = Command::new(exe)
+            .args(["cluster", "control", "--data-dir"])
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start the control endpoint: {e}"))?;
+        std::fs::write(
+            self.dir.join(crate::control::PID_FILE),
+            format!("{}\n", child.id()),
+        )
+        .map_err(|e| format!("cannot record the control endpoint's pid: {e}"))?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(&addr_path) {
+                if !addr.trim().is_empty() {
+                    return Ok((child.id(), addr.trim().to_string(), token));
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let _ = std::fs::remove_file(self.dir.join(crate::control::PID_FILE));
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!(
+                    "the control endpoint exited ({status}); {} ends:\n{}",
+                    log_path.display(),
+                    log.lines()
+                        .rev()
+                        .take(5)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err("the control endpoint did not start listening in time".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the control endpoint if it runs; a line saying what happened.
+    pub fn stop_control(&self) -> Option<String> {
+        let pid_path = self.dir.join(crate::control::PID_FILE);
+        let line = match self.control_state() {
+            PidState::None => return None,
+            PidState::Stale(pid, why) => {
+                format!("control endpoint: stale pid {pid} ({why}); pid file removed")
+            }
+            PidState::Running(pid) => {
+                let _ = signal(pid, libc::SIGTERM);
+                let deadline = Instant::now() + STOP_TIMEOUT;
+                while self
+                    .is_our_process(pid, &["cluster", "control"], &self.dir)
+                    .is_ok()
+                {
+                    if Instant::now() > deadline {
+                        let _ = signal(pid, libc::SIGKILL);
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                format!("control endpoint: stopped (pid {pid})")
+            }
+        };
+        let _ = std::fs::remove_file(pid_path);
+        let _ = std::fs::remove_file(self.dir.join(crate::control::ADDR_FILE));
+        Some(line)
+    }
+
+    /// True when `pid` is alive and is `ringside <words...> ... --data-dir <dir>`.
+    fn is_our_process(&self, pid: u32, words: &[&str], dir: &Path) -> Result<(), String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_err(|_| format!("process {pid} has exited"))?;
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.trim().chars().next());
+        if matches!(state, Some('Z') | Some('X')) {
+            return Err(format!("process {pid} has exited"));
+        }
+        let mut cmdline = Vec::new();
+        std::fs::File::open(format!("/proc/{pid}/cmdline"))
+            .and_then(|mut f| f.read_to_end(&mut cmdline))
+            .map_err(|_| format!("process {pid} has exited"))?;
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_ringside = args.first().is_some_and(|a| {
+            Path::new(a)
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
+        });
+        let dir = dir.to_string_lossy().into_owned();
+        let words_match = words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| args.get(i + 1).is_some_and(|a| a == w));
+        let has_dir = args.windows(2).any(|w| w[0] == "--data-dir" && w[1] == dir);
+        if is_ringside && words_match && has_dir {
+            Ok(())
+        } else {
+            Err(format!(
+                "pid {pid} now belongs to another program ({})",
+                args.join(" ").chars().take(80).collect::<String>()
+            ))
+        }
     }
 
     /// Starts `ringside node` for `id` in the background and records its pid.
@@ -351,6 +516,9 @@ impl Cluster {
     pub fn down(&self) -> Result<Vec<String>, String> {
         let file = self.load()?;
         let mut lines = vec![];
+        if let Some(l) = self.stop_control() {
+            lines.push(l);
+        }
         let mut sent = vec![];
         for n in &file.nodes {
             match self.pid_state(n.id) {

@@ -280,7 +280,15 @@ fn cluster_up_writes_a_private_file_and_down_stops_all() {
     assert!(secret.len() > 30, "{secret}");
     let out = run(&["cluster", "down"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(stdout(&out).matches("stopped").count(), 2, "{}", text(&out));
+    let said = stdout(&out);
+    assert_eq!(said.matches("node ").count(), 2, "{}", text(&out));
+    assert_eq!(
+        said.matches(": stopped").count(),
+        3,
+        "two nodes and the control endpoint: {}",
+        text(&out)
+    );
+    assert!(said.contains("control endpoint: stopped"), "{said}");
     drop(guard);
 }
 

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
 use ringside_native::server::{NodeArgs, NodeError};
 use ringside_native::supervisor::Cluster;
-use ringside_native::{bench, client, inspect, server};
+use ringside_native::{bench, client, control, inspect, server, sim_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,6 +69,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the simulated cluster headless: one seeded run, a sweep of
+    /// many seeds, or a speed measurement.
+    Sim(sim_cmd::SimArgs),
     /// Measure put and get throughput and latency.
     Bench {
         /// A running cluster's data directory; without it, bench starts
@@ -130,10 +133,19 @@ enum ClusterAction {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
-    /// Stop every node this data directory recorded.
+    /// Stop every node this data directory recorded (and the control endpoint).
     Down {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+    },
+    /// Serve the control endpoint in the foreground (`up` starts it in the
+    /// background): loopback only, every request needs the control token.
+    Control {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// Where to listen; loopback only (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
     },
 }
 
@@ -168,7 +180,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Cluster {
+            action: ClusterAction::Control { data_dir, addr },
+        } => report(serve_control(&data_dir, addr)),
         Command::Cluster { action } => report(cluster(action)),
+        Command::Sim(args) => match sim_cmd::run(args) {
+            0 => ExitCode::SUCCESS,
+            code => ExitCode::from(code.clamp(1, 255) as u8),
+        },
         Command::Client {
             node,
             data_dir,
@@ -255,7 +274,12 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
                 let port = addr.rsplit(':').next().unwrap_or("");
                 out.push_str(&format!("node {id}  pid {pid}  port {port}  ({addr})\n"));
             }
-            out.push_str(&format!("cluster file: {}", c.file_path().display()));
+            out.push_str(&format!("cluster file: {}\n", c.file_path().display()));
+            let (pid, addr, _token) = c.start_control()?;
+            out.push_str(&format!(
+                "control endpoint: ws://{addr}/control  pid {pid}  (token in {})",
+                c.dir.join(control::TOKEN_FILE).display()
+            ));
             Ok(out)
         }
         ClusterAction::Kill { id, data_dir } => {
@@ -281,7 +305,46 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
             .status()
             .map(|s| s.trim_end().to_string()),
         ClusterAction::Down { data_dir } => Cluster::new(&data_dir).down().map(|l| l.join("\n")),
+        ClusterAction::Control { data_dir, addr } => serve_control(&data_dir, addr),
     }
+}
+
+/// `ringside cluster control`: serves until SIGTERM or Ctrl-C.
+fn serve_control(data_dir: &std::path::Path, addr: std::net::SocketAddr) -> Result<String, String> {
+    control::check_loopback(&addr)?;
+    let cluster = Cluster::new(data_dir);
+    let file = cluster.load()?;
+    let token = cluster.control_token()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        std::fs::write(cluster.dir.join(control::ADDR_FILE), format!("{local}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", control::ADDR_FILE))?;
+        eprintln!("control endpoint listening on ws://{local}/control");
+        let server = control::serve(
+            listener,
+            std::sync::Arc::new(cluster),
+            std::sync::Arc::new(token),
+            std::sync::Arc::new(file.allowed_origins.clone()),
+        );
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        tokio::select! {
+            _ = server => {}
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok("control endpoint stopped".to_string())
+    })
 }
 
 fn report(r: Result<String, String>) -> ExitCode {

@@ -169,9 +169,13 @@ impl Drop for TestCluster {
             .args(["cluster", "down", "--data-dir"])
             .arg(self.path())
             .output();
-        // Belt and braces: SIGKILL any node whose pid file survived.
-        for i in 0..self.addrs.len() {
-            if let Ok(pid) = std::fs::read_to_string(self.node_dir(i).join("node.pid")) {
+        // Belt and braces: SIGKILL any node (or control endpoint) whose pid
+        // file survived.
+        let pid_files = (0..self.addrs.len())
+            .map(|i| self.node_dir(i).join("node.pid"))
+            .chain(std::iter::once(self.path().join("control.pid")));
+        for pid_file in pid_files {
+            if let Ok(pid) = std::fs::read_to_string(pid_file) {
                 if let Ok(pid) = pid.trim().parse::<i32>() {
                     let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                     if String::from_utf8_lossy(&cmd).contains(&*self.path().to_string_lossy()) {
