@@ -13,8 +13,19 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use yew::prelude::*;
 
-/// What every panel can reach: the view, the display choices, and a way
-/// to ask for things. Compared by pointer: a new frame is a new view.
+/// The view as of this animation frame, for what moves (the ring).
+#[derive(Clone)]
+pub struct Live(pub Rc<ClusterView>);
+
+impl PartialEq for Live {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// What every panel can reach: the view (refreshed a few times a second
+/// while playing, see [`crate::model::PANEL_REFRESH_MS`]), the display
+/// choices, and a way to ask for things. Compared by pointer.
 #[derive(Clone)]
 pub struct Ctx {
     pub view: Rc<ClusterView>,
@@ -94,11 +105,8 @@ pub fn App() -> Html {
                         let t0 = now_ms();
                         m.frame(ts);
                         m.fps.frame_work_ms = 0.9 * m.fps.frame_work_ms + 0.1 * (now_ms() - t0);
-                        if m.link_dirty {
-                            m.link_dirty = false;
-                            if let Some(f) = m.fragment() {
-                                write_fragment(&f);
-                            }
+                        if let Some(f) = m.refresh_link(ts) {
+                            write_fragment(&f);
                         }
                     }
                     redraw.force_update();
@@ -166,9 +174,23 @@ pub fn App() -> Html {
         });
     }
 
+    let render_start = now_ms();
+    model.borrow_mut().fps.render_start_ms = render_start;
+    // Every render: how long it took to render and patch the page.
+    {
+        let model = model.clone();
+        use_effect(move || {
+            if let Ok(mut m) = model.try_borrow_mut() {
+                let took = now_ms() - m.fps.render_start_ms;
+                m.fps.render_ms = 0.9 * m.fps.render_ms + 0.1 * took;
+            }
+        });
+    }
+    let panels = model.borrow_mut().refresh_panels(render_start);
     let m = model.borrow();
+    let live = Live(m.view.clone());
     let ctx = Ctx {
-        view: m.view.clone(),
+        view: panels,
         ui: m.ui.clone(),
         send: send.clone(),
         speed: m.speed,
@@ -180,22 +202,26 @@ pub fn App() -> Html {
         let wires = m.view.wires.len();
         html! {
             <div class="fps" data-testid="fps">
-                { format!("{:.0} fps · {:.1} ms/frame of work · {} nodes · {} messages in flight",
-                    m.fps.fps, m.fps.frame_work_ms, m.view.nodes.len(), wires) }
+                { format!("{:.0} fps · model {:.1} ms · render {:.1} ms per frame · {} nodes · {} messages in flight",
+                    m.fps.fps, m.fps.frame_work_ms, m.fps.render_ms, m.view.nodes.len(), wires) }
             </div>
         }
     });
-    let share = m.fragment().map(|f| format!("#{f}"));
+    let share = m.share.as_ref().map(|f| format!("#{f}"));
+    let shareable = m.settings_known();
     drop(m);
 
     html! {
         <ContextProvider<Ctx> context={ctx}>
+        <ContextProvider<Live> context={live}>
             <div {class}>
                 <header>
                     <h1>{"ringside"}</h1>
                     <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
                     if let Some(href) = share {
                         <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
+                    } else if shareable {
+                        <span class="share">{"this run is too long to share as a link"}</span>
                     }
                 </header>
                 { fps }
@@ -217,6 +243,7 @@ pub fn App() -> Html {
                     <EventLog />
                 </section>
             </div>
+        </ContextProvider<Live>>
         </ContextProvider<Ctx>>
     }
 }

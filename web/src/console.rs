@@ -7,12 +7,15 @@ use ringside_core::sim::Action;
 use ringside_core::NodeId;
 
 /// Shown by `help` and as the input's title.
-pub const HELP: &str = "put KEY VALUE [LEVEL] · get KEY [LEVEL] · delete KEY [LEVEL] · prefix @N to choose the coordinator (@2 get 137 quorum) · crash N · restart N · cut A B · heal A B · heal · partition 0 1 | 2 3 · skew N MS · latency MIN MAX (ms) · drop PERCENT";
+pub const HELP: &str = "put KEY VALUE [LEVEL] · get KEY [LEVEL] · delete KEY [LEVEL] · prefix @N to choose the coordinator (@2 get 137 quorum) · crash N · restart N · cut A B · heal A B · heal · partition 0 1 | 2 3 · skew N MS · latency MIN MAX (ms) · drop PERCENT · load RATE (random requests per simulated second; load 0 stops)";
 
 /// What a line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
     Act(Action),
+    /// Start (or with 0, stop) a random workload of this many requests
+    /// per simulated second.
+    Load(f64),
     Help,
     Empty,
 }
@@ -103,6 +106,15 @@ pub fn parse(line: &str, coordinator: NodeId) -> Result<Line, String> {
                 p: p as f64 / 100.0,
             })
         }
+        "load" => {
+            let rate = num(1, "requests per simulated second")?;
+            if rate > 5_000 {
+                return Err(format!(
+                    "load: at most 5000 requests per simulated second, got {rate}"
+                ));
+            }
+            Ok(Line::Load(rate as f64))
+        }
         _ => match parse_console_line(rest)? {
             ConsoleCommand::Data(request) => act(Action::Submit { node, request }),
             ConsoleCommand::Help => Ok(Line::Help),
@@ -166,6 +178,7 @@ mod tests {
         );
         assert_eq!(parse("", 0), Ok(Line::Empty));
         assert_eq!(parse("help", 0), Ok(Line::Help));
+        assert_eq!(parse("load 200", 0), Ok(Line::Load(200.0)));
     }
 
     #[test]

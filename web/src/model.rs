@@ -13,14 +13,70 @@ use crate::backend::Backend;
 use crate::console::{self, Line};
 use crate::scenario::{self, Runner};
 use crate::state::{ClusterView, LogKind, Update};
-use ringside_core::sim::Action;
-use ringside_core::{ClientRef, Key, NodeId};
+use ringside_core::sim::{Action, Rng};
+use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// Speeds offered: simulated seconds per wall-clock second.
 pub const SPEEDS: [f64; 8] = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0];
 pub const DEFAULT_SPEED: f64 = 0.1;
+/// How often (wall clock) the panels other than the ring are redrawn
+/// while the clock runs: text need not move at 60 frames a second, and
+/// redrawing sixteen replica panels every frame is what slows a page.
+pub const PANEL_REFRESH_MS: f64 = 150.0;
+/// A share link longer than this is not written to the URL (a long run
+/// under load): browsers and chat tools cut long links.
+pub const MAX_LINK_CHARS: usize = 30_000;
+
+/// A random workload, for watching a busy cluster (and measuring the
+/// frame rate). Its requests are ordinary actions: they are in the script.
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub rate: f64,
+    debt: f64,
+    rng: Rng,
+    n: u64,
+}
+
+impl Load {
+    fn new(rate: f64, seed: u64) -> Load {
+        Load {
+            rate,
+            debt: 0.0,
+            rng: Rng::new(seed ^ 0x10ad),
+            n: 0,
+        }
+    }
+
+    /// The requests due after `us` more simulated microseconds.
+    fn due(&mut self, us: Micros, nodes: &[NodeId]) -> Vec<Action> {
+        self.debt += us as f64 / 1e6 * self.rate;
+        let mut out = Vec::new();
+        while self.debt >= 1.0 && out.len() < 1_000 {
+            self.debt -= 1.0;
+            self.n += 1;
+            let node = self.rng.pick(nodes).unwrap_or(0);
+            let key = Key::Int(self.rng.range(0, 255) as u8);
+            let cl = if self.rng.chance(0.7) {
+                Consistency::Quorum
+            } else {
+                Consistency::One
+            };
+            let request = if self.rng.chance(0.5) {
+                Request::Put {
+                    key,
+                    value: format!("load{}", self.n),
+                    cl,
+                }
+            } else {
+                Request::Get { key, cl }
+            };
+            out.push(Action::Submit { node, request });
+        }
+        out
+    }
+}
 
 /// What a person can ask of the page.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +105,8 @@ pub enum Cmd {
     Heartbeats(bool),
     LargeText(bool),
     Fps(bool),
+    /// A random workload of this many requests per simulated second.
+    Load(f64),
     /// Tell the person something (a form they filled in wrongly, ...).
     Notice(String),
 }
@@ -89,7 +147,12 @@ impl Default for Ui {
 pub struct Fps {
     last_ms: Option<f64>,
     pub fps: f64,
+    /// Time spent moving the model per frame (simulation + reducer).
     pub frame_work_ms: f64,
+    /// Time Yew spends rendering and patching the page per frame.
+    pub render_ms: f64,
+    /// When the current render began.
+    pub render_start_ms: f64,
 }
 
 impl Fps {
@@ -111,14 +174,22 @@ pub struct Model {
     /// Set while the backend is the simulator (share links need it).
     settings: Option<Settings>,
     pub view: Rc<ClusterView>,
+    /// The view as the panels last drew it (see [`PANEL_REFRESH_MS`]).
+    pub panel_view: Rc<ClusterView>,
+    panel_at_ms: f64,
     pub runner: Option<Runner>,
     pub speed: f64,
     pub playing: bool,
     pub ui: Rc<Ui>,
     pub fps: Fps,
+    pub load: Option<Load>,
     last_wall_ms: Option<f64>,
     /// The share link changed since the page last wrote it to the URL.
-    pub link_dirty: bool,
+    link_dirty: bool,
+    /// When (wall clock, ms) the page last wrote the link.
+    link_written_ms: f64,
+    /// The share link's fragment as last written, if shareable.
+    pub share: Option<String>,
 }
 
 impl Model {
@@ -131,6 +202,12 @@ impl Model {
             if speed.is_finite() && speed > 0.0 {
                 m.speed = speed.min(1000.0);
             }
+        }
+        if f.param("fps").is_some() {
+            m.ui().fps = true;
+        }
+        if let Some(rate) = f.param("load").and_then(|s| s.parse::<f64>().ok()) {
+            m.handle(Cmd::Load(rate));
         }
         if f.param("paused").is_some() {
             m.playing = false;
@@ -145,29 +222,70 @@ impl Model {
     fn with(backend: Box<dyn Backend>, settings: Option<Settings>, init: Vec<Update>) -> Model {
         let mut view = ClusterView::new(backend.topology());
         view.apply_all(init);
+        let view = Rc::new(view);
         Model {
             backend,
             settings,
-            view: Rc::new(view),
+            panel_view: view.clone(),
+            panel_at_ms: f64::NEG_INFINITY,
+            view,
             runner: None,
             speed: DEFAULT_SPEED,
             playing: true,
             ui: Rc::new(Ui::default()),
             fps: Fps::default(),
+            load: None,
             last_wall_ms: None,
             link_dirty: true,
+            link_written_ms: f64::NEG_INFINITY,
+            share: None,
         }
     }
 
     #[cfg(test)]
-    pub fn settings(&self) -> Option<&Settings> {
+    fn settings(&self) -> Option<&Settings> {
         self.settings.as_ref()
     }
 
     /// The share link's fragment, when the run can be shared.
     pub fn fragment(&self) -> Option<String> {
         let s = self.settings.as_ref()?;
-        Some(to_fragment(s, self.backend.script()?))
+        let script = self.backend.script()?;
+        // Cheap bound first: an action is at least ~40 characters.
+        if script.len() * 40 > MAX_LINK_CHARS {
+            return None;
+        }
+        let f = to_fragment(s, script);
+        (f.len() <= MAX_LINK_CHARS).then_some(f)
+    }
+
+    /// The view for the panels: the live one at most every
+    /// [`PANEL_REFRESH_MS`] while playing, at once after a command or
+    /// while paused.
+    pub fn refresh_panels(&mut self, now_ms: f64) -> Rc<ClusterView> {
+        let due = !self.playing || now_ms - self.panel_at_ms >= PANEL_REFRESH_MS;
+        if due && !Rc::ptr_eq(&self.panel_view, &self.view) {
+            self.panel_view = self.view.clone();
+            self.panel_at_ms = now_ms;
+        }
+        self.panel_view.clone()
+    }
+
+    /// True when the run comes from settings (the simulator), not a trace.
+    pub fn settings_known(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    /// At most every half second (wall clock), recomputes the share link
+    /// if the run changed; returns it when the URL should be rewritten.
+    pub fn refresh_link(&mut self, now_ms: f64) -> Option<String> {
+        if !self.link_dirty || now_ms - self.link_written_ms < 500.0 {
+            return None;
+        }
+        self.link_dirty = false;
+        self.link_written_ms = now_ms;
+        self.share = self.fragment();
+        self.share.clone()
     }
 
     fn apply(&mut self, updates: Vec<Update>) {
@@ -207,6 +325,11 @@ impl Model {
             let us = (dt_ms * 1000.0 * speed).round() as u64;
             let u = self.backend.advance(us);
             self.apply(u);
+            if let Some(load) = self.load.as_mut() {
+                for a in load.due(us, &self.view.topo.nodes) {
+                    self.act(a);
+                }
+            }
         }
         self.run_scenario();
     }
@@ -247,9 +370,15 @@ impl Model {
     }
 
     pub fn handle(&mut self, cmd: Cmd) {
+        // What a person did shows at once.
+        self.panel_at_ms = f64::NEG_INFINITY;
         match cmd {
             Cmd::Act(a) => self.act(a),
             Cmd::Console(line) => match console::parse(&line, self.ui.coordinator) {
+                Ok(Line::Load(rate)) => {
+                    self.handle(Cmd::Load(rate));
+                    self.ui().console_reply = Some((true, format!("> {}", line.trim())));
+                }
                 Ok(Line::Act(a)) => {
                     let before = self.view.notice.clone();
                     self.act(a);
@@ -339,6 +468,11 @@ impl Model {
             Cmd::Heartbeats(on) => self.ui().heartbeats = on,
             Cmd::LargeText(on) => self.ui().large_text = on,
             Cmd::Fps(on) => self.ui().fps = on,
+            Cmd::Load(rate) => {
+                let seed = self.settings.as_ref().map_or(7, |s| s.seed);
+                self.load =
+                    (rate.is_finite() && rate > 0.0).then(|| Load::new(rate.min(5_000.0), seed));
+            }
             Cmd::Notice(text) => self.apply(vec![Update::Notice(text)]),
         }
     }
@@ -436,6 +570,23 @@ mod tests {
         m.handle(Cmd::Step);
         assert!(!m.playing);
         assert!(m.view.log_count > before);
+    }
+
+    #[test]
+    fn a_load_sends_requests_at_its_rate_and_long_runs_stop_sharing() {
+        let mut m = model();
+        m.handle(Cmd::Speed(1.0));
+        m.handle(Cmd::Console("load 200".into()));
+        run(&mut m, 1_000.0);
+        let n = m.view.requests.len();
+        assert!(
+            (150..=200).contains(&n),
+            "{n} requests in a simulated second"
+        );
+        run(&mut m, 1_000.0);
+        assert!(m.fragment().is_none(), "too long to share");
+        m.handle(Cmd::Load(0.0));
+        assert!(m.load.is_none());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! it shows the 4-node ring, a `put 137 v quorum` typed into its command
 //! line lands on nodes 2, 3 and 0, crashing node 3 and writing again leaves
 //! a hint for node 3 on the coordinator, restarting node 3 delivers it, and
-//! the hinted-handoff guided scenario runs to its end.
+//! the hinted-handoff guided scenario runs to its end; and 16 nodes under a
+//! random load keep drawing (the frame rate is printed).
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output; `cargo xtask test` sets
 //! it), and `CHROMEDRIVER` / `CHROMIUM` (default: /usr/bin/chromedriver,
@@ -468,4 +469,32 @@ fn the_page_shows_replicas_hints_and_handoff() {
         "{hash}"
     );
     s.screenshot(&art.join("web-scenario-hinted-handoff.png"));
+
+    // 16 nodes with vnodes under a random load: the page keeps drawing.
+    // The frame rate is printed (headless Chromium renders in software,
+    // so it is a floor for a real browser).
+    let url = format!(
+        "http://127.0.0.1:{}/?speed=0.3&fps=1&load=300#seed=7&nodes=16&rf=3&vnodes=8",
+        server.port
+    );
+    s.call("POST", "/url", Some(json!({ "url": url })));
+    s.wait("16 nodes on the ring", &art, |s| {
+        s.count("[data-testid=ring-node]") == 16
+    });
+    thread::sleep(Duration::from_secs(6));
+    let overlay = s.js("return document.querySelector('[data-testid=fps]').innerText");
+    let overlay = overlay.as_str().unwrap_or("").to_string();
+    println!("16 nodes under load: {overlay}");
+    s.screenshot(&art.join("web-16-nodes-under-load.png"));
+    let fps: f64 = overlay
+        .split_whitespace()
+        .next()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0.0);
+    // A floor, not a benchmark: the test machine may be busy.
+    assert!(fps >= 2.0, "the page stalls under load: {overlay}");
+    assert!(
+        s.count("[data-testid=request]") > 50,
+        "the load sends requests"
+    );
 }

@@ -3,12 +3,13 @@
 //! lost messages falling away, cut links, and hints piling up.
 
 use super::{node_color, short_kind};
-use crate::app::Ctx;
+use crate::app::{Ctx, Live};
 use crate::model::Cmd;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{Key, NodeId, Partitioner, Token};
 use std::collections::BTreeMap;
 use std::f64::consts::TAU;
+use std::rc::Rc;
 use yew::prelude::*;
 
 const SIZE: f64 = 640.0;
@@ -69,16 +70,35 @@ fn trim(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
     (lerp(a, b, k), lerp(a, b, 1.0 - k))
 }
 
+/// The view the panels draw, compared by pointer: the ring's still parts
+/// (ranges, keys, cuts) redraw only when it changes, not every frame.
+#[derive(Clone)]
+pub struct Panels(pub Rc<ClusterView>);
+
+impl PartialEq for Panels {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct StillProps {
+    pub view: Panels,
+    pub selected: Option<Key>,
+    pub send: Callback<Cmd>,
+}
+
+/// Ranges, cut links, key marks and the selected key's replicas.
 #[function_component]
-pub fn RingView() -> Html {
-    let ctx = use_context::<Ctx>().expect("Ctx");
-    let view = &ctx.view;
+pub fn RingStill(p: &StillProps) -> Html {
+    let view = &p.view.0;
     let pos = node_positions(view);
-    let selected = ctx.ui.selected_key.clone();
+    let selected = p.selected.clone();
     let sel_replicas = selected
         .as_ref()
         .map(|k| view.replicas(k))
         .unwrap_or_default();
+    let send = p.send.clone();
 
     // Primary ranges.
     let tokens = view.ring.tokens();
@@ -127,7 +147,6 @@ pub fn RingView() -> Html {
     });
 
     // Keys holding data.
-    let send = ctx.send.clone();
     let keys = view.keys().into_iter().map(|k| {
         let f = token_frac(view.ring.token_of(&k));
         let (x1, y1) = at(f, R - 14.0);
@@ -168,13 +187,41 @@ pub fn RingView() -> Html {
         html! { <text class="key-label" x={x.to_string()} y={y.to_string()}>{ format!("key {k}") }</text> }
     });
 
+    html! {
+        <g class="still">
+            { for ranges }
+            { for cuts }
+            { for key_lines }
+            { for keys }
+            { for key_label }
+        </g>
+    }
+}
+
+#[function_component]
+pub fn RingView() -> Html {
+    let ctx = use_context::<Ctx>().expect("Ctx");
+    let live = use_context::<Live>().expect("Live");
+    let view = &live.0;
+    let pos = node_positions(view);
+    let selected = ctx.ui.selected_key.clone();
+    let sel_replicas = selected
+        .as_ref()
+        .map(|k| view.replicas(k))
+        .unwrap_or_default();
+    let send = ctx.send.clone();
+
     // Messages in flight.
     let now = view.now_us;
-    let wires = view
+    let shown: Vec<_> = view
         .wires
         .iter()
         .filter(|w| ctx.ui.heartbeats || w.kind != "heartbeat")
-        .filter_map(|w| {
+        .collect();
+    // Past this many messages, labels are noise (and text is the costliest
+    // thing to redraw every frame): the colours still tell the kinds apart.
+    let labelled = shown.len() <= 40;
+    let wires = shown.into_iter().filter_map(|w| {
             let (a, b) = trim(*pos.get(&w.from)?, *pos.get(&w.to)?);
             let p = w.progress(now);
             let (x, y) = lerp(a, b, p);
@@ -187,7 +234,9 @@ pub fn RingView() -> Html {
                 <g {class} data-wire={w.kind}>
                     <line class="trail" x1={a.0.to_string()} y1={a.1.to_string()} x2={x.to_string()} y2={y.to_string()} />
                     <circle cx={x.to_string()} cy={y.to_string()} r="7" />
-                    <text x={(x + 9.0).to_string()} y={(y - 8.0).to_string()}>{ label }</text>
+                    if labelled {
+                        <text x={(x + 9.0).to_string()} y={(y - 8.0).to_string()}>{ label }</text>
+                    }
                 </g>
             })
         });
@@ -252,7 +301,7 @@ pub fn RingView() -> Html {
     let clock = html! {
         <text class="clock" x="10" y="24">{ format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) }</text>
     };
-    let legend = if view.keys().is_empty() {
+    let legend = if view.nodes.values().all(|n| n.data.is_empty()) {
         "no keys yet: try put 137 hello quorum"
     } else {
         "hover or click a key mark to see its replicas"
@@ -263,11 +312,7 @@ pub fn RingView() -> Html {
             <svg class="ring" data-testid="ring" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
                  aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
-                { for ranges }
-                { for cuts }
-                { for key_lines }
-                { for keys }
-                { for key_label }
+                <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
                 { for nodes }
                 { for wires }
                 { for falls }
