@@ -113,15 +113,20 @@ pub enum EventKind {
     MessageSent {
         msg: MsgId,
         to: NodeId,
-        #[serde(rename = "msg_kind")]
         msg_kind: String,
         key: Option<Key>,
+        /// The coordinator operation it belongs to (on the coordinator
+        /// that started it), for sequence diagrams.
+        #[serde(default)]
+        op: Option<OpId>,
     },
     MessageReceived {
         msg: MsgId,
         from: NodeId,
         msg_kind: String,
         key: Option<Key>,
+        #[serde(default)]
+        op: Option<OpId>,
     },
     /// A record handed to the commit log; `lsn` numbers records per node.
     RecordPersisted {

@@ -102,6 +102,19 @@ impl Msg {
         }
     }
 
+    /// The coordinator operation the message belongs to, when it does.
+    pub fn op(&self) -> Option<OpId> {
+        match self {
+            Msg::Write { op, .. }
+            | Msg::WriteAck { op }
+            | Msg::Read { op, .. }
+            | Msg::ReadReply { op, .. }
+            | Msg::Repair { op, .. }
+            | Msg::RepairAck { op } => Some(*op),
+            _ => None,
+        }
+    }
+
     /// The key the message is about, when there is one.
     pub fn key(&self) -> Option<&Key> {
         match self {

@@ -293,6 +293,7 @@ impl Node {
             to,
             msg_kind: body.kind().to_string(),
             key: body.key().cloned(),
+            op: body.op(),
         });
         self.out.push_back(Output::Send {
             to,
@@ -769,6 +770,7 @@ impl Node {
             from,
             msg_kind: msg.body.kind().to_string(),
             key: msg.body.key().cloned(),
+            op: msg.body.op(),
         });
         self.heard_from(from, msg.id.gen);
         match msg.body {

@@ -253,7 +253,7 @@ pub struct DiskRecord {
 }
 
 /// A message on the wire, for drawing.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InFlight {
     pub msg: MsgId,
     pub from: NodeId,

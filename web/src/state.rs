@@ -608,6 +608,7 @@ impl ClusterView {
                 to,
                 msg_kind,
                 key,
+                ..
             } => {
                 let kind = intern_kind(&msg_kind);
                 if kind != "heartbeat" {

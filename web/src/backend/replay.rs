@@ -103,6 +103,7 @@ impl Replay {
                     to,
                     msg_kind,
                     key,
+                    ..
                 } = &event.kind
                 {
                     let arrive_at = self.arrivals.get(msg).copied().unwrap_or(e.at + 5_000);
