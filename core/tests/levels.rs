@@ -1,0 +1,142 @@
+//! Each consistency level's Unavailable rule, checked against every number
+//! of live replicas, and recovery of a node from its log records.
+
+use ringside_core::check::Outcome;
+use ringside_core::sim::{get, put, Action, Sim, SimConfig};
+use ringside_core::storage::Record;
+use ringside_core::{ClusterConfig, Config, Consistency, ErrorKind, Key, Node, Version};
+
+fn outcome_of(sim: &mut Sim, request: ringside_core::Request) -> Outcome {
+    // Node 1 coordinates: it is not a replica of key 137 ([2, 3, 0]).
+    let c = sim.submit(1, request);
+    sim.run_until_answered(5_000_000);
+    sim.history()
+        .ops
+        .iter()
+        .find(|o| o.client == c)
+        .unwrap()
+        .outcome
+        .clone()
+}
+
+#[test]
+fn every_level_is_unavailable_exactly_when_too_few_replicas_are_live() {
+    let replicas = [2u32, 3, 0];
+    for down in 0..=3usize {
+        let live = 3 - down;
+        for cl in Consistency::ALL_LEVELS {
+            let mut sim = Sim::new(SimConfig::classic(11));
+            for &n in &replicas[..down] {
+                sim.apply(Action::Crash { node: n });
+            }
+            sim.run_for(1_000_000);
+            let needed = cl.required(3);
+            let w = outcome_of(&mut sim, put(137, "v", cl));
+            if live >= needed {
+                assert!(w.is_ok(), "put at {cl} with {live} live: {w:?}");
+            } else {
+                assert!(
+                    matches!(
+                        w,
+                        Outcome::Error {
+                            kind: ErrorKind::Unavailable,
+                            ..
+                        }
+                    ),
+                    "put at {cl} with {live} live: {w:?}"
+                );
+            }
+            let r = outcome_of(&mut sim, get(137, cl));
+            if cl == Consistency::Any {
+                assert!(
+                    matches!(
+                        r,
+                        Outcome::Error {
+                            kind: ErrorKind::BadRequest,
+                            ..
+                        }
+                    ),
+                    "{r:?}"
+                );
+            } else if live >= needed {
+                assert!(r.is_ok(), "get at {cl} with {live} live: {r:?}");
+            } else {
+                assert!(
+                    matches!(
+                        r,
+                        Outcome::Error {
+                            kind: ErrorKind::Unavailable,
+                            ..
+                        }
+                    ),
+                    "get at {cl} with {live} live: {r:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_level_beyond_the_replication_factor_is_unavailable() {
+    let mut c = SimConfig::classic(5);
+    c.cluster.rf = 2;
+    let mut sim = Sim::new(c);
+    let o = outcome_of(&mut sim, put(137, "v", Consistency::Three));
+    match o {
+        Outcome::Error {
+            kind: ErrorKind::Unavailable,
+            message,
+        } => {
+            assert!(message.contains("replication factor"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn recovery_rebuilds_data_and_hints_from_records() {
+    let v = |ts, s: &str| Version {
+        ts,
+        value: Some(s.to_string()),
+    };
+    let records = vec![
+        Record::Write {
+            key: Key::Int(1),
+            version: v(5, "new"),
+        },
+        Record::Write {
+            key: Key::Int(1),
+            version: v(3, "old"),
+        },
+        Record::Write {
+            key: Key::Int(2),
+            version: Version { ts: 9, value: None },
+        },
+        Record::Hint {
+            id: 7,
+            target: 3,
+            key: Key::Int(137),
+            version: v(4, "h"),
+            created_us: 4,
+        },
+        Record::Hint {
+            id: 8,
+            target: 3,
+            key: Key::Int(138),
+            version: v(4, "h2"),
+            created_us: 4,
+        },
+        Record::HintDone { id: 7 },
+    ];
+    let (node, rec) = Node::recover(Config::new(0, ClusterConfig::classic(4)), &records);
+    assert_eq!(rec.records, 6);
+    assert_eq!(rec.keys, 2);
+    assert_eq!(rec.hints, 1);
+    assert_eq!(
+        node.get_local(&Key::Int(1)).unwrap().value.as_deref(),
+        Some("new")
+    );
+    assert!(node.get_local(&Key::Int(2)).unwrap().is_tombstone());
+    let hints: Vec<u64> = node.hints().map(|h| h.id).collect();
+    assert_eq!(hints, vec![8]);
+}
