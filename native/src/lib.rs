@@ -22,12 +22,15 @@
 //! - [`client`]: `ringside client`, the console
 //! - [`inspect`]: `ringside inspect`, every node side by side
 //! - [`bench`]: `ringside bench`, throughput and latency
+//! - [`chaos`]: `ringside chaos`, a real cluster under clients and a
+//!   nemesis (kill, stop, pause, restart), its history checked
 //! - [`control`]: the loopback, token-guarded control endpoint the web page
 //!   uses to crash, restart and stop nodes (`ringside cluster control`)
 //! - [`sim_cmd`]: `ringside sim`, the core simulator headless: runs, traces,
 //!   sweeps, speed
 
 pub mod bench;
+pub mod chaos;
 pub mod client;
 pub mod cluster_file;
 pub mod commitlog;

@@ -92,6 +92,9 @@ impl Cluster {
             .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         let file = if self.file_path().exists() {
             let f = self.load()?;
+            // It holds the secret: a file written by hand or copied may
+            // have been left readable by others.
+            make_private(&self.file_path())?;
             if let Some(n) = nodes {
                 if n != f.nodes.len() {
                     return Err(format!(
@@ -162,7 +165,10 @@ impl Cluster {
     pub fn control_token(&self) -> Result<String, String> {
         let path = self.dir.join(crate::control::TOKEN_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            Ok(t) if !t.trim().is_empty() => {
+                make_private(&path)?;
+                Ok(t.trim().to_string())
+            }
             _ => {
                 let t = new_secret()?;
                 write_private(&path, format!("{t}\n").as_bytes())?;
@@ -656,6 +662,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Makes an existing file readable and writable by its owner only (mode
+/// 0600) if it is not already.
+pub fn make_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make {} private (mode 0600): {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// A small runtime for the command-line tools.

@@ -11,6 +11,8 @@
 //! Installs are idempotent: each tool is checked (and its version
 //! compared) before anything is installed.
 
+mod chaos;
+
 use std::env;
 use std::ffi::OsStr;
 use std::fs;
@@ -37,6 +39,9 @@ commands:
   fuzz [--seconds N] [TARGET...]
                   run each cargo-fuzz target (client_frame, peer_message, commit_log)
                   for N seconds (default 60), starting from the checked-in seed corpus
+  chaos [--minutes M] [--seed S] [--nodes N] [--clients C]
+                  a real release-built cluster under clients while a nemesis kills,
+                  stops, pauses and restarts nodes; the history is checked (default 5 min)
   help            this text
 
 test options:
@@ -59,6 +64,7 @@ fn main() {
         Some("setup") => setup(true).map(|_| ()),
         Some("sweep") => sweep(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{HELP}");
             Ok(())

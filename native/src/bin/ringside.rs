@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
 use ringside_native::server::{NodeArgs, NodeError};
 use ringside_native::supervisor::Cluster;
-use ringside_native::{bench, client, control, inspect, server, sim_cmd};
+use ringside_native::{bench, chaos, client, control, inspect, server, sim_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,6 +72,9 @@ enum Command {
     /// Run the simulated cluster headless: one seeded run, a sweep of
     /// many seeds, or a speed measurement.
     Sim(sim_cmd::SimArgs),
+    /// A real local cluster under concurrent clients while a nemesis kills,
+    /// stops, pauses and restarts nodes; the history is checked at the end.
+    Chaos(chaos::ChaosArgs),
     /// Measure put and get throughput and latency.
     Bench {
         /// A running cluster's data directory; without it, bench starts
@@ -185,6 +188,10 @@ fn main() -> ExitCode {
         } => report(serve_control(&data_dir, addr)),
         Command::Cluster { action } => report(cluster(action)),
         Command::Sim(args) => match sim_cmd::run(args) {
+            0 => ExitCode::SUCCESS,
+            code => ExitCode::from(code.clamp(1, 255) as u8),
+        },
+        Command::Chaos(args) => match chaos::run(args) {
             0 => ExitCode::SUCCESS,
             code => ExitCode::from(code.clamp(1, 255) as u8),
         },
@@ -365,7 +372,14 @@ fn report(r: Result<String, String>) -> ExitCode {
 /// Logs to stderr; `RUST_LOG` overrides the default (info).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        // tungstenite traces each handshake request whole, and a peer's
+        // carries the cluster secret: never below debug there.
+        .add_directive(
+            "tungstenite::handshake=debug"
+                .parse()
+                .expect("a valid directive"),
+        );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,0 +1,929 @@
+//! `ringside chaos`: a real local cluster under concurrent clients while a
+//! seeded nemesis kills (SIGKILL), stops (SIGTERM), pauses (SIGSTOP),
+//! resumes (SIGCONT) and restarts node processes at random. Every client
+//! operation is recorded with its invocation and completion time into a
+//! [`History`]; when the nemesis stops, every node is brought back, hints
+//! drain and anti-entropy runs, every node's state is read with `inspect`
+//! into a [`FinalState`], and [`ringside_core::check::check`] judges the
+//! run (no invented values, quorum freshness, durability, convergence).
+//!
+//! The client workload ([`run_clients`]) and the settling phase
+//! ([`settle`]) take plain addresses, so tests that place nodes elsewhere
+//! (network namespaces) reuse them with a nemesis of their own.
+//!
+//! Processes are acted on by the pids the supervisor recorded, never by
+//! name; paused pids are tracked and always resumed, also when the run
+//! fails or panics ([`ChaosGuard`]).
+
+use crate::cluster_file::ClusterFile;
+use crate::supervisor::{new_secret, write_private, Cluster, PidState};
+use crate::wsclient::{Answer, Conn};
+use clap::Args;
+use ringside_core::check::{check, FinalState, History, HistoryOp, Outcome, Summary, Violation};
+use ringside_core::protocol::{InspectNode, ServerFrame};
+use ringside_core::sim::Rng;
+use ringside_core::{
+    ClientRef, Consistency, ErrorKind, Key, Micros, NodeId, Reply, Request, Ring, Version,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Options of `ringside chaos`.
+#[derive(Args, Debug, Clone)]
+pub struct ChaosArgs {
+    /// Nodes in the cluster.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub nodes: u64,
+    /// Concurrent clients (each one request at a time, moving between coordinators).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub clients: u64,
+    /// How long the nemesis and the clients run, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Seed of the nemesis's and the clients' choices (default: from the clock; printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keys the clients use (few keys: many conflicts).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..))]
+    pub keys: u8,
+    /// Longest wait, in seconds, for hints to drain and replicas to agree
+    /// once every node is back.
+    #[arg(long, default_value_t = 60)]
+    pub settle_seconds: u64,
+    /// Where the cluster lives (a new temporary directory by default; kept
+    /// when the run fails).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Faults injected, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    pub kill: usize,
+    pub stop: usize,
+    pub pause: usize,
+    pub resume: usize,
+    pub restart: usize,
+}
+
+impl FaultCounts {
+    /// Faults proper: kills, stops and pauses (resumes and restarts heal).
+    pub fn faults(&self) -> usize {
+        self.kill + self.stop + self.pause
+    }
+}
+
+impl std::fmt::Display for FaultCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} faults (kill {}, stop {}, pause {}), healed by resume {}, restart {}",
+            self.faults(),
+            self.kill,
+            self.stop,
+            self.pause,
+            self.resume,
+            self.restart
+        )
+    }
+}
+
+/// What the client workload does.
+#[derive(Clone, Debug)]
+pub struct WorkloadOptions {
+    pub clients: usize,
+    pub seed: u64,
+    /// The keys drawn from.
+    pub keys: Vec<Key>,
+    /// How long a client waits for a reply before it records `NoReply`
+    /// and drops the connection. Longer than the node's request timeout,
+    /// so a live coordinator always answers first.
+    pub reply_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl WorkloadOptions {
+    pub fn new(clients: usize, seed: u64, keys: Vec<Key>) -> WorkloadOptions {
+        WorkloadOptions {
+            clients,
+            seed,
+            keys,
+            reply_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `n` integer keys spread over the byte-ordered ring, so every node owns
+/// some (keys `0..n` would all belong to node 0).
+pub fn spread_keys(n: u8) -> Vec<Key> {
+    let n = n.max(1) as u32;
+    (0..n)
+        .map(|i| Key::Int(((i * 256 / n + 5) % 256) as u8))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Microseconds since `epoch`: the history's clock, shared by every client.
+fn since(epoch: Instant) -> Micros {
+    epoch.elapsed().as_micros() as Micros
+}
+
+/// Clients running in the background; [`Clients::finish`] stops them and
+/// returns the history.
+pub struct Clients {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<History>>,
+}
+
+impl Clients {
+    /// Stops the clients (each finishes its request in flight, bounded by
+    /// the reply timeout) and returns every operation in invocation order.
+    pub fn finish(mut self) -> History {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Clients {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Starts `opts.clients` clients against `nodes` (id, address), each
+/// sending one request at a time to a random coordinator: puts with values
+/// unique per put, gets and deletes at random levels, on random keys.
+pub fn run_clients(nodes: Vec<(NodeId, String)>, opts: WorkloadOptions, epoch: Instant) -> Clients {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("chaos-clients".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(_) => return History::default(),
+            };
+            let nodes = Arc::new(nodes);
+            let mut ops: Vec<HistoryOp> = rt.block_on(async {
+                let tasks: Vec<_> = (0..opts.clients)
+                    .map(|i| {
+                        tokio::spawn(client_loop(
+                            i,
+                            nodes.clone(),
+                            opts.clone(),
+                            stop2.clone(),
+                            epoch,
+                        ))
+                    })
+                    .collect();
+                let mut all = vec![];
+                for t in tasks {
+                    if let Ok(ops) = t.await {
+                        all.extend(ops);
+                    }
+                }
+                all
+            });
+            ops.sort_by_key(|o| o.invoke_us);
+            History { ops }
+        })
+        .expect("spawn the client thread");
+    Clients {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+const WRITE_LEVELS: [Consistency; 6] = [
+    Consistency::One,
+    Consistency::Two,
+    Consistency::Quorum,
+    Consistency::Quorum,
+    Consistency::All,
+    Consistency::Any,
+];
+const READ_LEVELS: [Consistency; 5] = [
+    Consistency::One,
+    Consistency::Two,
+    Consistency::Quorum,
+    Consistency::Quorum,
+    Consistency::All,
+];
+
+async fn client_loop(
+    idx: usize,
+    nodes: Arc<Vec<(NodeId, String)>>,
+    opts: WorkloadOptions,
+    stop: Arc<AtomicBool>,
+    epoch: Instant,
+) -> Vec<HistoryOp> {
+    let mut rng = Rng::new(opts.seed ^ (0xc11e_0000 + idx as u64));
+    let mut ops = vec![];
+    let mut conn: Option<(NodeId, Conn)> = None;
+    let mut seq = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        if conn.is_none() {
+            let (id, addr) = &nodes[rng.range(0, nodes.len() as u64 - 1) as usize];
+            match Conn::connect(addr, opts.connect_timeout).await {
+                Ok(c) => conn = Some((*id, c)),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            }
+        }
+        let Some((node, c)) = conn.as_mut() else {
+            continue;
+        };
+        let node = *node;
+        seq += 1;
+        let key = opts.keys[rng.range(0, opts.keys.len() as u64 - 1) as usize].clone();
+        let roll = rng.range(0, 99);
+        let request = if roll < 45 {
+            Request::Put {
+                key,
+                value: format!("s{}c{idx}n{seq}", opts.seed),
+                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
+            }
+        } else if roll < 90 {
+            Request::Get {
+                key,
+                cl: rng.pick(&READ_LEVELS).unwrap_or(Consistency::One),
+            }
+        } else {
+            Request::Delete {
+                key,
+                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
+            }
+        };
+        let invoke_us = since(epoch);
+        let answer = c.request(&request, opts.reply_timeout).await;
+        let done = since(epoch);
+        let (outcome, complete_us) = match answer {
+            Ok(Answer {
+                frame: ServerFrame::Reply { reply, .. },
+                ..
+            }) => (
+                match reply {
+                    Reply::Written { ts } => Outcome::Written { ts },
+                    Reply::Read { kv } => Outcome::Read { kv },
+                    Reply::Error { kind, message } => Outcome::Error { kind, message },
+                },
+                Some(done),
+            ),
+            Ok(a) => (
+                Outcome::Error {
+                    kind: ErrorKind::Internal,
+                    message: format!("unexpected reply {}", a.raw),
+                },
+                Some(done),
+            ),
+            Err(reason) => {
+                // The connection died or the node did not answer in time
+                // (killed, stopped or paused): the request may or may not
+                // have taken effect. Start afresh elsewhere.
+                conn = None;
+                (Outcome::NoReply { reason }, None)
+            }
+        };
+        ops.push(HistoryOp {
+            client: ClientRef {
+                conn: idx as u64,
+                req: seq,
+            },
+            node,
+            request,
+            invoke_us,
+            complete_us,
+            outcome,
+        });
+        // Move to another coordinator now and then.
+        if rng.chance(0.03) {
+            conn = None;
+        }
+    }
+    ops
+}
+
+/// Every node's `inspect`, or why one could not be read.
+pub fn inspect_all(nodes: &[(NodeId, String)]) -> Result<Vec<InspectNode>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async {
+        let mut out = vec![];
+        for (id, addr) in nodes {
+            let mut c = Conn::connect(addr, Duration::from_secs(2))
+                .await
+                .map_err(|e| format!("node {id}: {e}"))?;
+            let (i, _) = c
+                .inspect(Duration::from_secs(5))
+                .await
+                .map_err(|e| format!("node {id}: {e}"))?;
+            out.push(i);
+        }
+        Ok(out)
+    })
+}
+
+/// Every replica's version of every key the history touched or a node
+/// holds.
+pub fn final_state(ring: &Ring, inspected: &[InspectNode], history: &History) -> FinalState {
+    let mut keys: BTreeSet<Key> = history
+        .ops
+        .iter()
+        .map(|o| o.request.key().clone())
+        .collect();
+    let mut by_node: BTreeMap<NodeId, BTreeMap<Key, Version>> = BTreeMap::new();
+    for i in inspected {
+        let data = by_node.entry(i.id).or_default();
+        for kv in &i.data {
+            keys.insert(kv.key.clone());
+            data.insert(
+                kv.key.clone(),
+                Version {
+                    ts: kv.ts,
+                    value: kv.value.clone(),
+                },
+            );
+        }
+    }
+    let replicas = keys
+        .into_iter()
+        .map(|key| {
+            let versions = ring
+                .replicas(&key)
+                .into_iter()
+                .map(|n| (n, by_node.get(&n).and_then(|d| d.get(&key)).cloned()))
+                .collect();
+            (key, versions)
+        })
+        .collect();
+    FinalState {
+        rf: ring.rf(),
+        replicas,
+    }
+}
+
+/// How the settling phase ended.
+#[derive(Debug)]
+pub struct Settled {
+    /// The last state read (`None` when some node could not be inspected).
+    pub final_state: Option<FinalState>,
+    /// Hints still held, summed over nodes.
+    pub hints: usize,
+    /// Keys whose replicas still disagree.
+    pub diverging: usize,
+    pub waited: Duration,
+    /// Why the last read failed, if it did.
+    pub error: Option<String>,
+}
+
+impl Settled {
+    pub fn done(&self) -> bool {
+        self.final_state.is_some() && self.hints == 0 && self.diverging == 0
+    }
+}
+
+/// Polls every node until no hints are held and all replicas of every key
+/// agree, or `timeout` passes; returns the last state read.
+pub fn settle(
+    nodes: &[(NodeId, String)],
+    ring: &Ring,
+    history: &History,
+    timeout: Duration,
+) -> Settled {
+    let started = Instant::now();
+    loop {
+        let s = match inspect_all(nodes) {
+            Ok(inspected) => {
+                let fin = final_state(ring, &inspected, history);
+                let diverging = fin
+                    .replicas
+                    .values()
+                    .filter(|v| v.iter().any(|(_, x)| x != &v[0].1))
+                    .count();
+                Settled {
+                    hints: inspected.iter().map(|i| i.hints.len()).sum(),
+                    final_state: Some(fin),
+                    diverging,
+                    waited: started.elapsed(),
+                    error: None,
+                }
+            }
+            Err(e) => Settled {
+                final_state: None,
+                hints: 0,
+                diverging: 0,
+                waited: started.elapsed(),
+                error: Some(e),
+            },
+        };
+        if s.done() || started.elapsed() > timeout {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Counts and the verdict of a history, in two lines.
+pub fn describe(summary: &Summary) -> String {
+    format!(
+        "ops: {} (ok {}, unavailable {}, timeout {}, no reply {}, other errors {}); checked {} reads, {} acknowledged writes",
+        summary.ops,
+        summary.ok,
+        summary.unavailable,
+        summary.timeout,
+        summary.no_reply,
+        summary.other_errors,
+        summary.reads_checked,
+        summary.writes_checked
+    )
+}
+
+/// Sends `sig` to `pid` (a pid the supervisor recorded and checked).
+fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
+    let p = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
+    if p <= 0 {
+        return Err(format!("refusing to signal pid {pid}"));
+    }
+    // SAFETY: kill(2) on a positive pid the supervisor just checked through
+    // /proc to be one of our nodes; it touches no memory of ours.
+    if unsafe { libc::kill(p, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot signal pid {pid}: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+/// Collects a child node process that has exited, so killed nodes do not
+/// stay zombies of this process for the rest of a long run.
+fn reap(pid: u32) {
+    if let Ok(p) = libc::pid_t::try_from(pid) {
+        // SAFETY: waitpid(2) with WNOHANG on one specific pid; a pid that
+        // is not our child just gives ECHILD.
+        unsafe {
+            libc::waitpid(p, std::ptr::null_mut(), libc::WNOHANG);
+        }
+    }
+}
+
+/// Resumes every paused node and stops the cluster when dropped, so a
+/// failed or panicking run leaves no stopped or running processes behind.
+pub struct ChaosGuard {
+    pub cluster: Cluster,
+    /// Paused nodes: id -> pid.
+    pub paused: Arc<Mutex<BTreeMap<NodeId, u32>>>,
+}
+
+impl ChaosGuard {
+    /// SIGCONT every paused node.
+    pub fn resume_all(&self) -> Vec<(NodeId, u32)> {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let resumed: Vec<(NodeId, u32)> = std::mem::take(&mut *paused).into_iter().collect();
+        for &(_, pid) in &resumed {
+            let _ = signal(pid, libc::SIGCONT);
+        }
+        resumed
+    }
+}
+
+impl Drop for ChaosGuard {
+    fn drop(&mut self) {
+        self.resume_all();
+        let _ = self.cluster.down();
+    }
+}
+
+/// The nemesis: one fault or heal at a time, at random, by recorded pid.
+struct Nemesis<'a> {
+    guard: &'a ChaosGuard,
+    ids: Vec<NodeId>,
+    rng: Rng,
+    down: BTreeSet<NodeId>,
+    counts: FaultCounts,
+    epoch: Instant,
+    /// Nodes down or paused at most at once.
+    max_faulty: usize,
+    errors: Vec<String>,
+}
+
+impl Nemesis<'_> {
+    fn paused(&self) -> BTreeMap<NodeId, u32> {
+        self.guard
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn say(&self, what: &str) {
+        println!("  t={:>6.2}s  {what}", self.epoch.elapsed().as_secs_f64());
+    }
+
+    fn running_pid(&self, id: NodeId) -> Result<u32, String> {
+        match self.guard.cluster.pid_state(id) {
+            PidState::Running(pid) => Ok(pid),
+            other => Err(format!("node {id} is not running ({other:?})")),
+        }
+    }
+
+    /// One random action.
+    fn step(&mut self) {
+        let paused = self.paused();
+        let up: Vec<NodeId> = self
+            .ids
+            .iter()
+            .copied()
+            .filter(|id| !self.down.contains(id) && !paused.contains_key(id))
+            .collect();
+        let faulty = self.down.len() + paused.len();
+        let roll = self.rng.range(0, 99);
+        let heal = faulty > 0 && (faulty >= self.max_faulty || roll < 40);
+        let result = if heal {
+            let mut sick: Vec<NodeId> = self.down.iter().copied().collect();
+            sick.extend(paused.keys().copied());
+            let id = self.rng.pick(&sick).unwrap_or(0);
+            if let Some(&pid) = paused.get(&id) {
+                // A paused node is sometimes killed while stopped (SIGKILL
+                // reaches a stopped process), else resumed.
+                if self.rng.chance(0.25) {
+                    self.kill(id, pid)
+                } else {
+                    self.resume(id, pid)
+                }
+            } else {
+                self.restart(id)
+            }
+        } else if let Some(id) = self.rng.pick(&up) {
+            match self.rng.range(0, 9) {
+                0..=4 => self.running_pid(id).and_then(|pid| self.kill(id, pid)),
+                5 | 6 => self.stop(id),
+                _ => self.pause(id),
+            }
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            self.say(&format!("ERROR: {e}"));
+            self.errors.push(e);
+        }
+    }
+
+    fn kill(&mut self, id: NodeId, pid: u32) -> Result<(), String> {
+        let was_paused = self
+            .guard
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+            .is_some();
+        signal(pid, libc::SIGKILL)?;
+        // Wait until it is gone, then forget the pid file as `cluster kill` does.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.guard.cluster.pid_state(id), PidState::Running(_)) {
+            if Instant::now() > deadline {
+                return Err(format!("node {id} (pid {pid}) survived SIGKILL for 5 s"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        reap(pid);
+        let _ = std::fs::remove_file(self.guard.cluster.node_dir(id).join("node.pid"));
+        self.down.insert(id);
+        self.counts.kill += 1;
+        self.say(&format!(
+            "kill node {id} (SIGKILL, pid {pid}{})",
+            if was_paused { ", while paused" } else { "" }
+        ));
+        Ok(())
+    }
+
+    fn stop(&mut self, id: NodeId) -> Result<(), String> {
+        let (pid, clean) = self.guard.cluster.stop(id)?;
+        reap(pid);
+        self.down.insert(id);
+        self.counts.stop += 1;
+        self.say(&format!(
+            "stop node {id} (SIGTERM, pid {pid}{})",
+            if clean { "" } else { ", needed SIGKILL" }
+        ));
+        Ok(())
+    }
+
+    fn pause(&mut self, id: NodeId) -> Result<(), String> {
+        let pid = self.running_pid(id)?;
+        // Record first: the guard must resume it whatever happens next.
+        self.guard
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, pid);
+        signal(pid, libc::SIGSTOP)?;
+        self.counts.pause += 1;
+        self.say(&format!("pause node {id} (SIGSTOP, pid {pid})"));
+        Ok(())
+    }
+
+    fn resume(&mut self, id: NodeId, pid: u32) -> Result<(), String> {
+        signal(pid, libc::SIGCONT)?;
+        self.guard
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.counts.resume += 1;
+        self.say(&format!("resume node {id} (SIGCONT, pid {pid})"));
+        Ok(())
+    }
+
+    fn restart(&mut self, id: NodeId) -> Result<(), String> {
+        let t = Instant::now();
+        let pid = self.guard.cluster.restart(id)?;
+        self.down.remove(&id);
+        self.counts.restart += 1;
+        self.say(&format!(
+            "restart node {id} (pid {pid}, serving after {:.2} s)",
+            t.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+}
+
+/// Writes the chaos cluster's file: free loopback ports, a new secret,
+/// a fast failure detector and frequent anti-entropy.
+fn write_cluster_file(cluster: &Cluster, nodes: usize) -> Result<ClusterFile, String> {
+    std::fs::create_dir_all(&cluster.dir)
+        .map_err(|e| format!("cannot create {}: {e}", cluster.dir.display()))?;
+    if cluster.file_path().exists() {
+        return Err(format!(
+            "{} already holds a cluster: give chaos an empty --data-dir",
+            cluster.dir.display()
+        ));
+    }
+    // Hold every port at once so that they differ, then let them go.
+    let listeners: Vec<std::net::TcpListener> = (0..nodes)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot find a free port: {e}"))?;
+    let mut file = ClusterFile::local(nodes, 9000, new_secret()?);
+    for (n, l) in file.nodes.iter_mut().zip(&listeners) {
+        let port = l
+            .local_addr()
+            .map_err(|e| format!("cannot read a port: {e}"))?
+            .port();
+        n.addr = format!("127.0.0.1:{port}");
+    }
+    drop(listeners);
+    let c = &mut file.cluster;
+    c.heartbeat_interval_ms = 50;
+    c.failure_timeout_ms = 500;
+    c.request_timeout_ms = 1_000;
+    c.hint_retry_ms = 200;
+    c.anti_entropy_interval_ms = 1_000;
+    file.validate()?;
+    write_private(&cluster.file_path(), file.to_toml().as_bytes())?;
+    Ok(file)
+}
+
+/// What a chaos run found.
+pub struct ChaosReport {
+    pub seed: u64,
+    pub counts: FaultCounts,
+    pub verdict: Result<Summary, Violation>,
+    pub settled: Settled,
+    /// Errors acting on processes (a node that would not restart, ...).
+    pub errors: Vec<String>,
+}
+
+impl ChaosReport {
+    pub fn passed(&self) -> bool {
+        self.verdict.is_ok() && self.settled.done() && self.errors.is_empty()
+    }
+}
+
+/// Runs `ringside chaos`; the exit code is 0 when every property held, 1
+/// on a violation (or a cluster that did not settle), 2 when the run could
+/// not be set up.
+pub fn run(args: ChaosArgs) -> i32 {
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(1)
+    });
+    let temp;
+    let dir: PathBuf = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => match tempfile::Builder::new().prefix("ringside-chaos-").tempdir() {
+            Ok(t) => {
+                temp = t;
+                temp.path().to_path_buf()
+            }
+            Err(e) => {
+                eprintln!("error: cannot make a temporary directory: {e}");
+                return 2;
+            }
+        },
+    };
+    match run_in(&args, seed, &dir) {
+        Ok(report) => {
+            if report.passed() {
+                0
+            } else {
+                if args.data_dir.is_none() {
+                    // Keep the logs of a failed run.
+                    let kept = dir.with_extension("kept");
+                    if std::fs::rename(&dir, &kept).is_ok() {
+                        println!("cluster directory kept: {}", kept.display());
+                    }
+                }
+                1
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// The run itself, in `dir`.
+pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, String> {
+    let n = args.nodes as usize;
+    let cluster = Cluster::new(dir);
+    let file = write_cluster_file(&cluster, n)?;
+    println!(
+        "chaos: {n} nodes, {} clients, {} s, seed {seed}, cluster in {}",
+        args.clients,
+        args.seconds,
+        cluster.dir.display()
+    );
+    println!(
+        "  replay the nemesis's and clients' choices: ringside chaos --nodes {n} --clients {} --seconds {} --keys {} --seed {seed}",
+        args.clients, args.seconds, args.keys
+    );
+    let guard = ChaosGuard {
+        cluster: Cluster::new(dir),
+        paused: Arc::new(Mutex::new(BTreeMap::new())),
+    };
+    guard.cluster.up(None, None)?;
+    let ring = Ring::new(
+        &file.cluster.partitioner,
+        &file.cluster.nodes,
+        file.cluster.rf,
+    );
+    let nodes: Vec<(NodeId, String)> = file.nodes.iter().map(|n| (n.id, n.addr.clone())).collect();
+    let epoch = Instant::now();
+    let clients = run_clients(
+        nodes.clone(),
+        WorkloadOptions::new(args.clients as usize, seed, spread_keys(args.keys)),
+        epoch,
+    );
+    let mut nemesis = Nemesis {
+        guard: &guard,
+        ids: nodes.iter().map(|n| n.0).collect(),
+        rng: Rng::new(seed ^ 0x6e6d_6573),
+        down: BTreeSet::new(),
+        counts: FaultCounts::default(),
+        epoch,
+        max_faulty: (n / 2).max(1),
+        errors: vec![],
+    };
+    let deadline = epoch + Duration::from_secs(args.seconds);
+    println!("nemesis:");
+    while Instant::now() < deadline {
+        // A quiet spell first, so each fault meets traffic.
+        let pause_ms = nemesis.rng.range(300, 1_500);
+        let wake = (Instant::now() + Duration::from_millis(pause_ms)).min(deadline);
+        std::thread::sleep(wake.saturating_duration_since(Instant::now()));
+        if Instant::now() >= deadline {
+            break;
+        }
+        nemesis.step();
+    }
+    let counts = nemesis.counts;
+    let mut errors = std::mem::take(&mut nemesis.errors);
+    drop(nemesis);
+    let history = clients.finish();
+    println!(
+        "nemesis stopped at t={:.2}s; {} client operations recorded",
+        epoch.elapsed().as_secs_f64(),
+        history.ops.len()
+    );
+    for (id, pid) in guard.resume_all() {
+        println!("  resume node {id} (SIGCONT, pid {pid})");
+    }
+    match guard.cluster.up(None, None) {
+        Ok(_) => println!("  every node serving again"),
+        Err(e) => errors.push(format!("bringing every node back: {e}")),
+    }
+    let settled = settle(
+        &nodes,
+        &ring,
+        &history,
+        Duration::from_secs(args.settle_seconds),
+    );
+    if settled.done() {
+        println!(
+            "settled in {:.1} s: no hints left, every key's replicas agree",
+            settled.waited.as_secs_f64()
+        );
+    } else {
+        println!(
+            "did NOT settle within {} s: {} hints left, {} keys diverging{}",
+            args.settle_seconds,
+            settled.hints,
+            settled.diverging,
+            settled
+                .error
+                .as_deref()
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let verdict = check(&history, settled.final_state.as_ref(), ring.rf());
+    println!("faults: {counts}");
+    match &verdict {
+        Ok(summary) => {
+            println!("{}", describe(summary));
+            if settled.final_state.is_none() {
+                println!("verdict: INCOMPLETE (durability and convergence not checked: a node could not be read)");
+            } else if !settled.done() {
+                println!("verdict: FAILED (the cluster did not settle)");
+            } else if !errors.is_empty() {
+                println!("verdict: FAILED (the nemesis could not act, see the errors)");
+            } else {
+                println!(
+                    "verdict: ok (no-invented-values, quorum-freshness, durability, convergence)"
+                );
+            }
+        }
+        Err(v) => {
+            let summary = check(&history, None, ring.rf()).ok();
+            if let Some(s) = summary {
+                println!("{}", describe(&s));
+            }
+            println!("verdict: VIOLATION {v}");
+        }
+    }
+    for e in &errors {
+        println!("error: {e}");
+    }
+    let report = ChaosReport {
+        seed,
+        counts,
+        verdict,
+        settled,
+        errors,
+    };
+    drop(guard);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keys_cover_the_ring() {
+        let k = spread_keys(8);
+        assert_eq!(k.len(), 8);
+        let owners: BTreeSet<u8> = k
+            .iter()
+            .map(|k| match k {
+                Key::Int(i) => i / 64,
+                _ => 9,
+            })
+            .collect();
+        assert_eq!(owners.len(), 4, "{k:?}");
+        assert_eq!(spread_keys(1), vec![Key::Int(5)]);
+    }
+
+    #[test]
+    fn fault_counts_say_what_happened() {
+        let c = FaultCounts {
+            kill: 2,
+            stop: 1,
+            pause: 3,
+            resume: 2,
+            restart: 3,
+        };
+        assert_eq!(c.faults(), 6);
+        assert!(c.to_string().starts_with("6 faults (kill 2"));
+    }
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask chaos [--minutes M] [--seed S] [--nodes N] [--clients C]`:
+//! builds the release binary and runs `ringside chaos` with it (a real
+//! cluster under clients and a nemesis, its history checked).
+
+use std::process::Command;
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut minutes = 5.0f64;
+    let mut pass: Vec<String> = vec![];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("chaos: {name} needs a value"))
+        };
+        match a.as_str() {
+            "--minutes" => {
+                let v = value("--minutes")?;
+                minutes = v
+                    .parse()
+                    .ok()
+                    .filter(|m: &f64| *m > 0.0)
+                    .ok_or_else(|| format!("chaos: --minutes: {v:?} is not a positive number"))?;
+            }
+            "--seed" | "--nodes" | "--clients" | "--keys" | "--data-dir" => {
+                let v = value(a)?;
+                pass.push(a.clone());
+                pass.push(v);
+            }
+            other => {
+                return Err(format!(
+                    "chaos: unknown option {other:?} (--minutes M, --seed S, --nodes N, --clients C, --keys K, --data-dir DIR)"
+                ))
+            }
+        }
+    }
+    super::step("building the release binary");
+    super::run(super::cargo().args(["build", "--release", "-p", "ringside-native"]))?;
+    let seconds = (minutes * 60.0).round().max(1.0) as u64;
+    super::step(&format!("chaos for {seconds} s"));
+    super::run(
+        Command::new("target/release/ringside")
+            .args(["chaos", "--seconds", &seconds.to_string()])
+            .args(&pass),
+    )
+}
