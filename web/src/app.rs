@@ -208,6 +208,15 @@ pub fn App() -> Html {
         }
     });
     let share = m.share.as_ref().map(|f| format!("#{f}"));
+    let live_addr = match &m.view.topo.mode {
+        crate::state::Mode::Live { addr, .. } => Some(addr.clone()),
+        _ => None,
+    };
+    let replaying = m.view.topo.mode == crate::state::Mode::Replay;
+    let back = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Simulate))
+    };
     let shareable = m.settings_known();
     drop(m);
 
@@ -217,7 +226,20 @@ pub fn App() -> Html {
             <div {class}>
                 <header>
                     <h1>{"ringside"}</h1>
-                    <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
+                    if let Some(addr) = live_addr {
+                        <span class="mode live" data-testid="mode" data-mode="live"
+                            title="every panel shows the real nodes: their events and what inspect returns">
+                            { format!("LIVE · real nodes via {addr}") }
+                        </span>
+                        <button class="back" data-testid="back-to-sim" onclick={back}>{"back to the simulation"}</button>
+                    } else if replaying {
+                        <span class="mode replay" data-testid="mode" data-mode="replay">{"REPLAY · a recorded trace"}</span>
+                        <button class="back" data-testid="back-to-sim" onclick={back}>{"back to the simulation"}</button>
+                    } else {
+                        <span class="mode sim" data-testid="mode" data-mode="simulated"
+                            title="core::sim runs the cluster inside this page">{"SIMULATION"}</span>
+                        <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
+                    }
                     if let Some(href) = share {
                         <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
                     } else if shareable {

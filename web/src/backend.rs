@@ -5,17 +5,17 @@
 //!
 //! - [`simulated`]: `core::sim` running in the page, from a seed.
 //! - [`replay`]: a trace recorded by `ringside sim --trace FILE`, replayed.
-//!
-//! A live backend (a real cluster over WebSocket) is the same trait: its
-//! `advance` turns the frames received since the last call into updates,
-//! and its `act` sends requests or asks the supervisor to crash a node.
+//! - [`live`]: real native nodes over WebSocket: `advance` turns the
+//!   frames received since the last call into updates, and `act` sends
+//!   requests or asks the supervisor to crash or restart a node.
 
+pub mod live;
 pub mod replay;
 pub mod simulated;
 
 use crate::state::{Topology, Update};
 use ringside_core::sim::Action;
-use ringside_core::Micros;
+use ringside_core::{Micros, NodeId};
 
 /// A source of cluster events. See the module docs.
 pub trait Backend {
@@ -26,6 +26,13 @@ pub trait Backend {
     fn step(&mut self) -> Vec<Update>;
     /// Does what a person (or a scenario) asked.
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String>;
+    /// Stops a node cleanly (a live cluster's supervisor can; a
+    /// simulated node can only crash).
+    fn stop(&mut self, node: NodeId) -> Result<Vec<Update>, String> {
+        Err(format!(
+            "node {node}: only a live cluster's nodes can be stopped; crash it instead"
+        ))
+    }
     /// The actions so far with their times, when the run can be shared
     /// (a simulated run replays from its seed and this script).
     fn script(&self) -> Option<&[(Micros, Action)]>;

@@ -7,7 +7,7 @@ use ringside_core::sim::Action;
 use ringside_core::NodeId;
 
 /// Shown by `help` and as the input's title.
-pub const HELP: &str = "put KEY VALUE [LEVEL] · get KEY [LEVEL] · delete KEY [LEVEL] · prefix @N to choose the coordinator (@2 get 137 quorum) · crash N · restart N · cut A B · heal A B · heal · partition 0 1 | 2 3 · skew N MS · latency MIN MAX (ms) · drop PERCENT · load RATE (random requests per simulated second; load 0 stops)";
+pub const HELP: &str = "put KEY VALUE [LEVEL] · get KEY [LEVEL] · delete KEY [LEVEL] · prefix @N to choose the coordinator (@2 get 137 quorum) · crash N · restart N · stop N (live) · cut A B · heal A B · heal · partition 0 1 | 2 3 · skew N MS · latency MIN MAX (ms) · drop PERCENT · load RATE (random requests per simulated second; load 0 stops)";
 
 /// What a line asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,6 +16,8 @@ pub enum Line {
     /// Start (or with 0, stop) a random workload of this many requests
     /// per simulated second.
     Load(f64),
+    /// Stop a live node cleanly.
+    Stop(NodeId),
     Help,
     Empty,
 }
@@ -49,6 +51,7 @@ pub fn parse(line: &str, coordinator: NodeId) -> Result<Line, String> {
     match first.to_ascii_lowercase().as_str() {
         "crash" | "kill" => act(Action::Crash { node: node_at(1)? }),
         "restart" | "start" => act(Action::Restart { node: node_at(1)? }),
+        "stop" => Ok(Line::Stop(node_at(1)?)),
         "cut" => act(Action::Cut {
             a: node_at(1)?,
             b: node_at(2)?,

@@ -7,6 +7,7 @@
 //! view right after updating it, in the same frame, which a Yew reducer
 //! handle (a snapshot taken at render time) does not allow.
 
+use crate::backend::live::{page_transport, LiveBackend, LiveLink};
 use crate::backend::replay::{parse_trace, Replay};
 use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
 use crate::backend::Backend;
@@ -109,6 +110,12 @@ pub enum Cmd {
     Load(f64),
     /// Tell the person something (a form they filled in wrongly, ...).
     Notice(String),
+    /// Show the live cluster reached through this node's address.
+    Connect(String),
+    /// Leave the live cluster (or a trace) for a fresh simulation.
+    Simulate,
+    /// Stop a live node cleanly (SIGTERM through the supervisor).
+    Stop(NodeId),
 }
 
 /// Choices that change only what is shown.
@@ -124,6 +131,8 @@ pub struct Ui {
     pub fps: bool,
     /// The last command line's echo or error.
     pub console_reply: Option<(bool, String)>,
+    /// The address the connect form offers (from the link, if any).
+    pub live_addr: Option<String>,
 }
 
 impl Default for Ui {
@@ -138,6 +147,7 @@ impl Default for Ui {
             large_text: false,
             fps: false,
             console_reply: None,
+            live_addr: None,
         }
     }
 }
@@ -190,14 +200,33 @@ pub struct Model {
     link_written_ms: f64,
     /// The share link's fragment as last written, if shareable.
     pub share: Option<String>,
+    /// The live link the page was opened with (its token stays here, in
+    /// memory: never in a share link).
+    pub link: Option<LiveLink>,
 }
 
 impl Model {
     /// A page opened with this fragment: the seed's cluster with the
     /// script replayed, and `speed=`, `scenario=`, `paused` honoured.
     pub fn from_fragment(f: Fragment) -> Model {
+        let link = f.param("live").map(|addr| LiveLink {
+            addr: addr.to_string(),
+            token: f
+                .param("token")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            control: f
+                .param("control")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+        });
         let (backend, init) = SimBackend::replay(f.settings.clone(), f.script.clone());
         let mut m = Model::with(Box::new(backend), Some(f.settings.clone()), init);
+        if let Some(link) = link {
+            m.ui().live_addr = Some(link.addr.clone());
+            m.link = Some(link.clone());
+            m.connect(link);
+        }
         if let Some(speed) = f.param("speed").and_then(|s| s.parse::<f64>().ok()) {
             if speed.is_finite() && speed > 0.0 {
                 m.speed = speed.min(1000.0);
@@ -239,6 +268,33 @@ impl Model {
             link_dirty: true,
             link_written_ms: f64::NEG_INFINITY,
             share: None,
+            link: None,
+        }
+    }
+
+    /// True while the page shows a live cluster.
+    pub fn is_live(&self) -> bool {
+        self.view.topo.mode.is_live()
+    }
+
+    /// Switches to the live cluster `link` reaches (or says why not and
+    /// stays where it is).
+    fn connect(&mut self, link: LiveLink) {
+        match LiveBackend::new(link.clone(), page_transport()) {
+            Ok((b, init)) => {
+                let (ui, keep) = ((*self.ui).clone(), self.link.take());
+                *self = Model::with(Box::new(b), None, init);
+                self.link = keep.or(Some(link));
+                self.ui = Rc::new(Ui {
+                    selected_key: None,
+                    selected_request: None,
+                    coordinator: 0,
+                    console_reply: None,
+                    ..ui
+                });
+                self.playing = true;
+            }
+            Err(e) => self.apply(vec![Update::Notice(e)]),
         }
     }
 
@@ -315,6 +371,12 @@ impl Model {
             .last_wall_ms
             .map_or(0.0, |l| (now_ms - l).clamp(0.0, 100.0));
         self.last_wall_ms = Some(now_ms);
+        if self.is_live() {
+            // Real nodes do not pause.
+            let u = self.backend.advance(0);
+            self.apply(u);
+            return;
+        }
         if self.playing {
             let fast = self.runner.as_ref().is_some_and(Runner::fast_forward);
             let speed = if fast {
@@ -356,8 +418,9 @@ impl Model {
         }
         let (b, init) = SimBackend::new(settings.clone());
         let ui = (*self.ui).clone();
-        let (speed, playing) = (self.speed, self.playing);
+        let (speed, playing, link) = (self.speed, self.playing, self.link.take());
         *self = Model::with(Box::new(b), Some(settings), init);
+        self.link = link;
         self.ui = Rc::new(Ui {
             selected_key: None,
             selected_request: None,
@@ -389,6 +452,16 @@ impl Model {
                         (true, format!("> {}", line.trim()))
                     };
                     self.ui().console_reply = Some(reply);
+                }
+                Ok(Line::Stop(n)) => {
+                    let before = self.view.notice.clone();
+                    self.handle(Cmd::Stop(n));
+                    let refused = self.view.notice != before;
+                    self.ui().console_reply = Some(if refused {
+                        (false, self.view.notice.clone().unwrap_or_default())
+                    } else {
+                        (true, format!("> {}", line.trim()))
+                    });
                 }
                 Ok(Line::Help) => self.ui().console_reply = Some((true, console::HELP.into())),
                 Ok(Line::Empty) => {}
@@ -468,12 +541,38 @@ impl Model {
             Cmd::Heartbeats(on) => self.ui().heartbeats = on,
             Cmd::LargeText(on) => self.ui().large_text = on,
             Cmd::Fps(on) => self.ui().fps = on,
+            Cmd::Load(_) if self.is_live() => self.apply(vec![Update::Notice(
+                "load: the random workload runs on the simulation only; use `ringside bench` against a live cluster".into(),
+            )]),
             Cmd::Load(rate) => {
                 let seed = self.settings.as_ref().map_or(7, |s| s.seed);
                 self.load =
                     (rate.is_finite() && rate > 0.0).then(|| Load::new(rate.min(5_000.0), seed));
             }
             Cmd::Notice(text) => self.apply(vec![Update::Notice(text)]),
+            Cmd::Connect(addr) => {
+                // The token of the link the page was opened with goes to
+                // the cluster it named, not to another one.
+                let same = self.link.as_ref().is_some_and(|l| l.addr == addr.trim());
+                let link = match &self.link {
+                    Some(l) if same => l.clone(),
+                    _ => LiveLink {
+                        addr: addr.trim().to_string(),
+                        token: None,
+                        control: None,
+                    },
+                };
+                self.connect(link);
+            }
+            Cmd::Simulate => {
+                self.runner = None;
+                self.reset(Settings::default());
+                self.playing = true;
+            }
+            Cmd::Stop(node) => match self.backend.stop(node) {
+                Ok(u) => self.apply(u),
+                Err(e) => self.apply(vec![Update::Notice(e)]),
+            },
         }
     }
 }

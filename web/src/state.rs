@@ -39,6 +39,31 @@ pub struct Topology {
     /// Shown in the header: "simulated, seed 7", "trace run.jsonl", ...
     pub source: String,
     pub failure_timeout_ms: u64,
+    /// Simulated, a recording, or real nodes: the header says which.
+    pub mode: Mode,
+}
+
+/// Where the cluster on screen lives.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `core::sim` in the page.
+    #[default]
+    Simulated,
+    /// A trace file, read-only.
+    Replay,
+    /// Real native nodes over WebSocket, reached through `addr`.
+    Live {
+        addr: String,
+        /// Why crash / restart / stop are off (no control token or no
+        /// control endpoint in the link); `None` when they work.
+        control_off: Option<String>,
+    },
+}
+
+impl Mode {
+    pub fn is_live(&self) -> bool {
+        matches!(self, Mode::Live { .. })
+    }
 }
 
 /// One change to the view. Backends produce them; [`ClusterView::apply`]
@@ -55,6 +80,15 @@ pub enum Update {
     Snapshot(NodeSnapshot),
     /// A message for the person at the keyboard (a refused command, ...).
     Notice(String),
+    /// A line for the event log that is no node's event (a live
+    /// backend's view of connections and the supervisor).
+    Say {
+        at: Micros,
+        node: Option<NodeId>,
+        kind: LogKind,
+        text: String,
+        flag: bool,
+    },
 }
 
 /// A node's state as its backend sees it.
@@ -368,6 +402,17 @@ impl ClusterView {
             Update::Notice(text) => {
                 self.version += 1;
                 self.notice = Some(text);
+            }
+            Update::Say {
+                at,
+                node,
+                kind,
+                text,
+                flag,
+            } => {
+                self.version += 1;
+                self.now_us = self.now_us.max(at);
+                self.say(at, node, kind, text, flag);
             }
         }
     }

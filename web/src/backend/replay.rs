@@ -147,6 +147,7 @@ impl Backend for Replay {
             nodes,
             source: format!("trace {} (replay, read-only)", self.name),
             failure_timeout_ms: 450,
+            mode: crate::state::Mode::Replay,
         }
     }
 

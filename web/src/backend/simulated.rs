@@ -309,6 +309,7 @@ impl Backend for SimBackend {
             partitioner: c.partitioner.clone(),
             source: format!("simulated, seed {}{p}", self.settings.seed),
             failure_timeout_ms: c.failure_timeout_ms,
+            mode: crate::state::Mode::Simulated,
         }
     }
 

@@ -276,6 +276,42 @@ pub fn Controls() -> Html {
         })
     };
 
+    // ----- live cluster -----
+    let live_ref = use_node_ref();
+    let live = view.topo.mode.is_live();
+    let live_addr = match &view.topo.mode {
+        crate::state::Mode::Live { addr, .. } => addr.clone(),
+        _ => ctx
+            .ui
+            .live_addr
+            .clone()
+            .unwrap_or_else(|| "ws://127.0.0.1:9000".into()),
+    };
+    let on_connect = {
+        let send = send.clone();
+        let r = live_ref.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            send.emit(Cmd::Connect(input_value(&r)));
+        })
+    };
+    let on_simulate = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Simulate))
+    };
+    let live_group = html! {
+        <form class={classes!("group", "live", live.then_some("on"))} onsubmit={on_connect} aria-label="live cluster">
+            <label>{ if live { "live cluster at " } else { "or watch a live cluster: " } }
+                <input ref={live_ref} data-testid="live-addr" type="text" size="22" value={live_addr}
+                    aria-label="any node's address" title="any node's address, e.g. ws://127.0.0.1:9000 (ringside cluster up)" />
+            </label>
+            <button type="submit" data-testid="connect">{ if live { "reconnect" } else { "connect" } }</button>
+            if live {
+                <button type="button" data-testid="simulate" onclick={on_simulate}>{"back to the simulation"}</button>
+            }
+        </form>
+    };
+
     // ----- display -----
     let toggle = |on: bool, make: fn(bool) -> Cmd| {
         let send = send.clone();
@@ -284,6 +320,8 @@ pub fn Controls() -> Html {
 
     html! {
         <nav class="controls" aria-label="controls">
+            { live_group.clone() }
+            if !live {
             <div class="group clock">
                 <button data-testid="play" onclick={play} title="space">{ if ctx.playing { "pause" } else { "play" } }</button>
                 <button data-testid="step" onclick={step} title="next event (key: .)">{"step"}</button>
@@ -292,6 +330,12 @@ pub fn Controls() -> Html {
                 </label>
                 <span class="source" data-testid="source">{ &view.topo.source }</span>
             </div>
+            }
+            if live {
+                <div class="group clock">
+                    <span class="source" data-testid="source">{ &view.topo.source }</span>
+                </div>
+            }
             <form class="group console" onsubmit={on_console}>
                 <label>{"via "}<select onchange={coord_pick} aria-label="coordinator">{ for coord_options }</select></label>
                 <input id="console" data-testid="console" ref={console_ref} type="text" autocomplete="off" spellcheck="false"
@@ -309,6 +353,8 @@ pub fn Controls() -> Html {
                 <select ref={cl_ref} aria-label="consistency level">{ for levels }</select>
                 <button type="submit">{ format!("send via node {}", ctx.ui.coordinator) }</button>
             </form>
+            if !live {
+            <>
             <div class="group links">
                 <select ref={a_ref} aria-label="link end A">{ node_opts(0) }</select>
                 <select ref={b_ref} aria-label="link end B">{ node_opts(1) }</select>
@@ -337,8 +383,10 @@ pub fn Controls() -> Html {
                 <label>{"vnodes "}<input ref={vn_ref} type="number" min="1" max="64" value={vnodes.to_string()} size="3" /></label>
                 <button type="submit" data-testid="reset">{"reset cluster"}</button>
             </form>
+            </>
+            }
             <div class="group scenarios" aria-label="guided scenarios">
-                <span>{"Guided: "}</span>
+                <span>{ if live { "Guided (in the simulation): " } else { "Guided: " } }</span>
                 { for scenarios }
             </div>
             <div class="group display">

@@ -28,6 +28,10 @@ pub fn Replicas() -> Html {
         let view = view.clone();
         use_memo(view.version, move |_| differing(&view))
     };
+    let (live, control_off) = match &view.topo.mode {
+        crate::state::Mode::Live { control_off, .. } => (true, control_off.clone()),
+        _ => (false, None),
+    };
     let panels = view.nodes.values().map(|n| {
         html! {
             <ReplicaPanel
@@ -37,7 +41,9 @@ pub fn Replicas() -> Html {
                 differs={differs.clone()}
                 selected={ctx.ui.selected_key.clone()}
                 coordinator={ctx.ui.coordinator == n.id}
-                send={ctx.send.clone()} />
+                send={ctx.send.clone()}
+                live={live}
+                control_off={control_off.clone()} />
         }
     });
     html! {
@@ -55,6 +61,10 @@ pub struct PanelProps {
     pub selected: Option<Key>,
     pub coordinator: bool,
     pub send: Callback<Cmd>,
+    /// A live cluster's node (real processes).
+    pub live: bool,
+    /// Why crash / restart / stop are off, when they are.
+    pub control_off: Option<String>,
 }
 
 fn show_value(v: &Version) -> String {
@@ -74,13 +84,22 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
         let send = send.clone();
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Act(a.clone())))
     };
+    // Live without the control token: the buttons stay, off, saying why.
+    let off = p.control_off.clone();
+    let tip = |t: &str| off.clone().unwrap_or_else(|| t.to_string());
     let button = if p.state == NodeState::Down {
         html! { <button class="restart" data-testid={format!("restart-{id}")} onclick={act(Action::Restart { node: id })}
-        title="start it again: it replays its commit log">{"restart"}</button> }
+        disabled={off.is_some()} title={tip(if p.live { "start the process again through the supervisor: it replays its commit log from disk" } else { "start it again: it replays its commit log" })}>{"restart"}</button> }
     } else {
         html! { <button class="crash" data-testid={format!("crash-{id}")} onclick={act(Action::Crash { node: id })}
-        title="kill the process: memory and unsynced records are lost">{"crash"}</button> }
+        disabled={off.is_some()} title={tip(if p.live { "SIGKILL the real process: its memory is lost, its commit log stays on disk" } else { "kill the process: memory and unsynced records are lost" })}>{"crash"}</button> }
     };
+    let stop = (p.live && p.state != NodeState::Down).then(|| {
+        let send = p.send.clone();
+        let click = Callback::from(move |_: MouseEvent| send.emit(Cmd::Stop(id)));
+        html! { <button class="stop" data-testid={format!("stop-{id}")} onclick={click} disabled={off.is_some()}
+            title={tip("SIGTERM: the node stops cleanly")}>{"stop"}</button> }
+    });
     let coord = {
         let send = p.send.clone();
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Coordinator(id)))
@@ -150,6 +169,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
         }
     });
     let note = match p.state {
+        NodeState::Down if p.live => Some("down: the page has no connection to it (it retries every second). Shown greyed: what it held when last seen. Its commit log is on disk.".to_string()),
         NodeState::Down => Some("crashed: its memory is gone. Shown greyed: what it held. Its commit log on disk is kept and replayed at restart.".to_string()),
         NodeState::Recovering => Some(format!(
             "restarted: replayed {} records from its commit log; waiting for every live peer to see it up",
@@ -166,6 +186,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
                 <h3>{ format!("node {id}") }</h3>
                 <span class="badge">{ p.state.class() }</span>
                 { button }
+                { for stop }
                 <button class="coord" onclick={coord} aria-pressed={p.coordinator.to_string()}
                     title="send the page's requests through this node">{ if p.coordinator { "coordinator ✓" } else { "coordinate" } }</button>
             </header>
@@ -182,10 +203,12 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
             <ul class="hints" data-testid={format!("hints-{id}")}>{ for hints }</ul>
             <h4>{"failure detector"}</h4>
             <div class="peers">{ for peers }</div>
-            <label class="skew">{"clock skew (ms) "}
-                <input type="number" step="100" value={(n.skew_us / 1000).to_string()} onchange={skew}
-                    aria-label={format!("clock skew of node {id} in milliseconds")} />
-            </label>
+            if !p.live {
+                <label class="skew">{"clock skew (ms) "}
+                    <input type="number" step="100" value={(n.skew_us / 1000).to_string()} onchange={skew}
+                        aria-label={format!("clock skew of node {id} in milliseconds")} />
+                </label>
+            }
         </section>
     }
 }

@@ -299,7 +299,7 @@ pub fn RingView() -> Html {
     });
 
     let clock = html! {
-        <text class="clock" x="10" y="24">{ format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) }</text>
+        <text class="clock" x="10" y="24">{ if view.topo.mode.is_live() { format!("t = {:.1} s since the page connected (real time)", now as f64 / 1e6) } else { format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) } }</text>
     };
     let legend = if view.nodes.values().all(|n| n.data.is_empty()) {
         "no keys yet: try put 137 hello quorum"
@@ -348,6 +348,7 @@ mod tests {
             partitioner: p,
             source: "test".into(),
             failure_timeout_ms: 450,
+            mode: Default::default(),
         })
     }
 

@@ -1,0 +1,247 @@
+//! The page connected to a real native cluster, end to end: `ringside
+//! cluster up` starts 4 node processes, headless Chromium opens the built
+//! page connected to node 0 with the control token in the fragment, a
+//! write typed into the page lands on nodes 2, 3 and 0, crashing node 3
+//! from the page leaves a hint on the coordinator for the next write,
+//! restarting node 3 from the page delivers it, and `ringside inspect`
+//! agrees with what the page showed.
+//!
+//! Needs `RINGSIDE_DIST` (a `trunk build` output) and `RINGSIDE_BIN` (a
+//! built `ringside`); `cargo xtask test` sets both. Screenshots go to
+//! `RINGSIDE_ARTIFACTS` (default: the system's temp dir), and the last
+//! one also to web/screenshot.png, which the README shows.
+
+mod common;
+
+use common::{Driver, Server, Session};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Stops the cluster it started, whatever happens to the test.
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn up(bin: &Path, dir: &Path) -> Cluster {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let base = free_ports(4);
+        let c = Cluster {
+            bin: bin.to_path_buf(),
+            dir: dir.to_path_buf(),
+        };
+        let out = Command::new(bin)
+            .args(["cluster", "up", "--nodes", "4", "--base-port"])
+            .arg(base.to_string())
+            .arg("--data-dir")
+            .arg(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        assert!(
+            out.status.success(),
+            "cluster up failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        c
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .trim()
+            .to_string()
+    }
+
+    /// `ringside inspect --json`: every node's view, from the real nodes.
+    fn inspect(&self) -> Value {
+        let out = Command::new(&self.bin)
+            .args(["inspect", "--json", "--data-dir"])
+            .arg(&self.dir)
+            .output()
+            .expect("ringside inspect");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("inspect --json prints JSON")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.bin)
+            .args(["cluster", "down", "--data-dir"])
+            .arg(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The first of `n` consecutive free loopback ports.
+fn free_ports(n: u16) -> u16 {
+    let seed = std::process::id() as u16;
+    for i in 0..2_000u16 {
+        let p = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 11)) % 30_000;
+        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
+            return p;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+fn first_port(cluster: &Value) -> u16 {
+    cluster["nodes"][0]["addr"]
+        .as_str()
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("node 0's address")
+}
+
+/// The value of `key` on `node` per the real node (`None`: not stored).
+fn real_value(inspect: &Value, node: u64, key: u64) -> Option<String> {
+    let n = inspect["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| n["id"] == json!(node))?;
+    n["node"]["data"]
+        .as_array()?
+        .iter()
+        .find(|kv| kv["key"] == json!(key))
+        .map(|kv| kv["value"].as_str().unwrap_or("").to_string())
+}
+
+fn hints_on(inspect: &Value, node: u64) -> usize {
+    inspect["nodes"]
+        .as_array()
+        .and_then(|ns| ns.iter().find(|n| n["id"] == json!(node)))
+        .and_then(|n| n["node"]["hints"].as_array())
+        .map_or(0, |h| h.len())
+}
+
+fn has(s: &Session, node: u64, key: u64, value: &str) -> bool {
+    s.count(&format!(
+        "[data-replica=\"{node}\"] tr[data-key=\"{key}\"][data-value=\"{value}\"]"
+    )) == 1
+}
+
+#[test]
+fn the_page_drives_a_real_cluster() {
+    let (Some(dist), Some(bin)) = (
+        std::env::var_os("RINGSIDE_DIST"),
+        std::env::var_os("RINGSIDE_BIN"),
+    ) else {
+        println!("skipped: set RINGSIDE_DIST (a trunk build) and RINGSIDE_BIN (a built ringside); cargo xtask test does");
+        return;
+    };
+    let started = Instant::now();
+    let (dist, bin) = (PathBuf::from(dist), PathBuf::from(bin));
+    assert!(
+        dist.join("index.html").exists(),
+        "{} has no index.html",
+        dist.display()
+    );
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let art = std::env::var_os("RINGSIDE_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&art).unwrap();
+
+    let dir = std::env::temp_dir().join(format!("ringside-web-live-{}", std::process::id()));
+    let cluster = Cluster::up(&bin, &dir);
+    let token = cluster.read("control.token");
+    let control = cluster.read("control.addr");
+    let port = first_port(&cluster.inspect());
+
+    let server = Server::start(dist);
+    let driver = Driver::start(&chromedriver);
+    let s = driver.session(&chromium);
+    let url = format!(
+        "http://127.0.0.1:{}/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}",
+        server.port
+    );
+    s.call("POST", "/url", Some(json!({ "url": url })));
+
+    // Live, with the 4 real nodes up.
+    s.wait("the page in live mode", &art, |s| {
+        s.count("[data-testid=mode][data-mode=live]") == 1
+    });
+    s.wait("4 live nodes up on the ring", &art, |s| {
+        s.count("[data-testid=ring-node].up") == 4
+    });
+    s.wait("a panel per node, crash enabled", &art, |s| {
+        s.count("[data-replica]") == 4 && s.count("[data-testid=crash-3]:enabled") == 1
+    });
+
+    // A QUORUM put typed into the page, through node 0, lands on 2, 3, 0.
+    s.type_line("#console", "put 137 v quorum");
+    s.wait("key 137 = v on nodes 2, 3 and 0", &art, |s| {
+        [2, 3, 0].iter().all(|&n| has(s, n, 137, "v"))
+    });
+    s.wait("the put answered ok", &art, |s| {
+        s.count("[data-testid=request][data-outcome=ok]") == 1
+    });
+    assert_eq!(s.count("[data-replica=\"1\"] tr[data-key=\"137\"]"), 0);
+
+    // Crash node 3 from the page: the supervisor kills the process.
+    s.click("[data-testid=crash-3]");
+    s.wait("node 3 drawn down", &art, |s| {
+        s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
+    });
+    s.wait("node 0 sees node 3 down", &art, |s| {
+        s.count("[data-replica=\"0\"] .peer.down[data-peer=\"3\"]") == 1
+    });
+    s.type_line("#console", "put 137 w quorum");
+    s.wait("a hint for node 3 on node 0", &art, |s| {
+        s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 1
+    });
+    s.wait("the second put answered ok", &art, |s| {
+        s.count("[data-testid=request][data-outcome=ok]") == 2
+    });
+    let mid = cluster.inspect();
+    assert_eq!(hints_on(&mid, 0), 1, "the real node 0 holds the hint");
+    s.screenshot(&art.join("web-live-hint-held.png"));
+
+    // Restart node 3 from the page: the hint is delivered.
+    s.click("[data-testid=restart-3]");
+    s.wait("node 3 back and the hint delivered", &art, |s| {
+        s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 0 && has(s, 3, 137, "w")
+    });
+    s.wait("node 3 up on the ring", &art, |s| {
+        s.count("[data-testid=ring-node][data-node=\"3\"].up") == 1
+    });
+    // Select the second put: its sequence diagram is on the screenshot.
+    s.js("document.querySelectorAll('[data-testid=request] button')[0].click()");
+    s.wait("a sequence diagram", &art, |s| {
+        s.count("[data-testid=sequence]") == 1
+    });
+    let shot = art.join("web-live.png");
+    s.screenshot(&shot);
+    let readme_shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshot.png");
+    std::fs::copy(&shot, &readme_shot).unwrap();
+
+    // The real nodes agree with the page.
+    let real = cluster.inspect();
+    for n in [2, 3, 0] {
+        assert_eq!(real_value(&real, n, 137).as_deref(), Some("w"), "node {n}");
+        assert!(has(&s, n, 137, "w"), "the page shows w on node {n}");
+    }
+    assert_eq!(real_value(&real, 1, 137), None);
+    assert_eq!(hints_on(&real, 0), 0, "node 0 forgot the delivered hint");
+    println!(
+        "live end-to-end test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(s);
+    drop(driver);
+    drop(server);
+    drop(cluster);
+}
