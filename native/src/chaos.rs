@@ -31,6 +31,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How often `ringside chaos` moves its clients to fresh keys.
+const KEY_ROTATION_S: u64 = 20;
+
 /// Options of `ringside chaos`.
 #[derive(Args, Debug, Clone)]
 pub struct ChaosArgs {
@@ -46,7 +49,8 @@ pub struct ChaosArgs {
     /// Seed of the nemesis's and the clients' choices (default: from the clock; printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Keys the clients use (few keys: many conflicts).
+    /// Keys the clients use at once (few keys: many conflicts); every 20 s
+    /// they move to fresh ones, so long runs stay quick to check.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..))]
     pub keys: u8,
     /// Longest wait, in seconds, for hints to drain and replicas to agree
@@ -103,6 +107,10 @@ pub struct WorkloadOptions {
     /// so a live coordinator always answers first.
     pub reply_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Every this often the clients move to a fresh set of keys (each key
+    /// shifted by one), so that a long run's history stays quick to check:
+    /// the checker compares each read with every write of its key.
+    pub rotate_keys: Option<Duration>,
 }
 
 impl WorkloadOptions {
@@ -113,6 +121,7 @@ impl WorkloadOptions {
             keys,
             reply_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(1),
+            rotate_keys: None,
         }
     }
 }
@@ -248,7 +257,11 @@ async fn client_loop(
         };
         let node = *node;
         seq += 1;
-        let key = opts.keys[rng.range(0, opts.keys.len() as u64 - 1) as usize].clone();
+        let mut key = opts.keys[rng.range(0, opts.keys.len() as u64 - 1) as usize].clone();
+        if let (Some(every), Key::Int(k)) = (opts.rotate_keys, &key) {
+            let generation = epoch.elapsed().as_millis() / every.as_millis().max(1);
+            key = Key::Int(((*k as u128 + generation) % 256) as u8);
+        }
         let roll = rng.range(0, 99);
         let request = if roll < 45 {
             Request::Put {
@@ -471,14 +484,17 @@ fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
     }
 }
 
-/// Collects a child node process that has exited, so killed nodes do not
-/// stay zombies of this process for the rest of a long run.
+/// Collects a child node process that was killed or stopped, so dead
+/// nodes do not stay zombies of this process for the rest of a long run.
+/// Blocking: `/proc` may stop showing the node before it is a zombie, so a
+/// non-blocking wait could miss it. The pid was just sent SIGKILL or has
+/// stopped, so the wait is short; a pid that is not our child (a node an
+/// earlier `cluster up` started) gives ECHILD at once.
 fn reap(pid: u32) {
     if let Ok(p) = libc::pid_t::try_from(pid) {
-        // SAFETY: waitpid(2) with WNOHANG on one specific pid; a pid that
-        // is not our child just gives ECHILD.
+        // SAFETY: waitpid(2) on one specific positive pid, no status out.
         unsafe {
-            libc::waitpid(p, std::ptr::null_mut(), libc::WNOHANG);
+            libc::waitpid(p, std::ptr::null_mut(), 0);
         }
     }
 }
@@ -489,6 +505,8 @@ pub struct ChaosGuard {
     pub cluster: Cluster,
     /// Paused nodes: id -> pid.
     pub paused: Arc<Mutex<BTreeMap<NodeId, u32>>>,
+    /// Set once cleaned up.
+    pub done: Mutex<bool>,
 }
 
 impl ChaosGuard {
@@ -503,11 +521,54 @@ impl ChaosGuard {
     }
 }
 
+impl ChaosGuard {
+    /// Resumes every paused node and stops the cluster; the second call
+    /// does nothing.
+    pub fn cleanup(&self) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if !*done {
+            *done = true;
+            self.resume_all();
+            let _ = self.cluster.down();
+        }
+    }
+}
+
 impl Drop for ChaosGuard {
     fn drop(&mut self) {
-        self.resume_all();
-        let _ = self.cluster.down();
+        self.cleanup();
     }
+}
+
+/// On SIGTERM or SIGINT, cleans up (resumes paused nodes, stops the
+/// cluster) and exits with code 130, whatever the run was doing.
+fn cleanup_on_signal(guard: Arc<ChaosGuard>) {
+    let _ = std::thread::Builder::new()
+        .name("chaos-signals".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                println!("interrupted: resuming paused nodes and stopping the cluster");
+                guard.cleanup();
+                std::process::exit(130);
+            });
+        });
 }
 
 /// The nemesis: one fault or heal at a time, at random, by recorded pid.
@@ -777,10 +838,21 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
         "  replay the nemesis's and clients' choices: ringside chaos --nodes {n} --clients {} --seconds {} --keys {} --seed {seed}",
         args.clients, args.seconds, args.keys
     );
-    let guard = ChaosGuard {
+    let guard = Arc::new(ChaosGuard {
         cluster: Cluster::new(dir),
         paused: Arc::new(Mutex::new(BTreeMap::new())),
-    };
+        done: Mutex::new(false),
+    });
+    cleanup_on_signal(guard.clone());
+    // Cleans up when this function returns or panics (the signal thread
+    // holds another reference, so the guard's own drop would not run).
+    struct CleanupOnReturn(Arc<ChaosGuard>);
+    impl Drop for CleanupOnReturn {
+        fn drop(&mut self) {
+            self.0.cleanup();
+        }
+    }
+    let _cleanup = CleanupOnReturn(guard.clone());
     guard.cluster.up(None, None)?;
     let ring = Ring::new(
         &file.cluster.partitioner,
@@ -789,11 +861,9 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
     );
     let nodes: Vec<(NodeId, String)> = file.nodes.iter().map(|n| (n.id, n.addr.clone())).collect();
     let epoch = Instant::now();
-    let clients = run_clients(
-        nodes.clone(),
-        WorkloadOptions::new(args.clients as usize, seed, spread_keys(args.keys)),
-        epoch,
-    );
+    let mut workload = WorkloadOptions::new(args.clients as usize, seed, spread_keys(args.keys));
+    workload.rotate_keys = Some(Duration::from_secs(KEY_ROTATION_S));
+    let clients = run_clients(nodes.clone(), workload, epoch);
     let mut nemesis = Nemesis {
         guard: &guard,
         ids: nodes.iter().map(|n| n.0).collect(),
@@ -891,7 +961,7 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
         settled,
         errors,
     };
-    drop(guard);
+    guard.cleanup();
     Ok(report)
 }
 

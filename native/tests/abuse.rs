@@ -306,3 +306,36 @@ fn a_garbage_peer_with_the_secret_cannot_stop_the_node() {
         after - before
     );
 }
+
+/// Shows that clients filling a node's `max_connections` must not cut it
+/// off from its peers: a peer that restarts meanwhile has to be able to
+/// connect again, or the node sees it down and refuses ALL writes.
+#[test]
+#[ignore = "bug: transport::serve counts /peer connections against max_connections, so clients holding every slot lock a restarted peer out (node sees it down)"]
+fn clients_holding_every_slot_do_not_lock_out_a_restarting_peer() {
+    const MAX: usize = 12;
+    let c = TestCluster::start_with(3, &format!("max_connections = {MAX}"), "");
+    c.wait_sees_up(0, &[1, 2]);
+    let mut held = vec![];
+    let grab = |held: &mut Vec<Client>| {
+        while held.len() < 2 * MAX {
+            match Client::connect(&c.addrs[0]) {
+                Ok(cl) => held.push(cl),
+                Err(_) => break,
+            }
+        }
+    };
+    grab(&mut held);
+    c.kill(1);
+    // The crashed peer's slot comes free; the clients take it.
+    std::thread::sleep(Duration::from_millis(300));
+    grab(&mut held);
+    println!("clients hold {} of node 0's {MAX} slots", held.len());
+    c.restart(1);
+    wait_until(
+        "node 0 sees the restarted node 1 up",
+        Duration::from_secs(10),
+        || peer_state(&held[0].inspect(), 1) == "up",
+    );
+    assert_eq!(outcome(&held[0].put(json!(5), "x", "ALL")), "ok");
+}
