@@ -257,55 +257,94 @@ pub struct LogReport {
 /// Reads every valid frame from the start of `bytes`; stops at the first
 /// bad one. The records returned are always a prefix of what was written.
 pub fn read_log(bytes: &[u8]) -> (Vec<Record>, LogReport) {
-    let mut records = Vec::new();
-    let mut at = 0usize;
-    let mut problem = None;
-    while at < bytes.len() {
-        let rest = &bytes[at..];
+    let mut reader = LogReader::new(bytes);
+    let records = reader.by_ref().collect();
+    (records, reader.report())
+}
+
+/// [`read_log`] one record at a time, so a large log can be replayed
+/// without holding all its records at once (a node with a million keys
+/// would otherwise need its data twice over while it starts).
+pub struct LogReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    records: usize,
+    problem: Option<String>,
+}
+
+impl<'a> LogReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> LogReader<'a> {
+        LogReader {
+            bytes,
+            at: 0,
+            records: 0,
+            problem: None,
+        }
+    }
+
+    /// Records read so far.
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// What the reader found so far; complete once it returned `None`.
+    pub fn report(&self) -> LogReport {
+        LogReport {
+            good_bytes: self.at,
+            dropped_bytes: self.bytes.len() - self.at,
+            problem: self.problem.clone(),
+        }
+    }
+}
+
+impl Iterator for LogReader<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.problem.is_some() || self.at >= self.bytes.len() {
+            return None;
+        }
+        let at = self.at;
+        let rest = &self.bytes[at..];
         if rest.len() < FRAME_HEADER_BYTES {
-            problem = Some(format!(
+            self.problem = Some(format!(
                 "torn frame header at byte {at} ({} of {FRAME_HEADER_BYTES} bytes)",
                 rest.len()
             ));
-            break;
+            return None;
         }
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         if len == 0 || len > MAX_RECORD_BYTES {
-            problem = Some(format!(
+            self.problem = Some(format!(
                 "frame at byte {at} claims length {len}, out of range"
             ));
-            break;
+            return None;
         }
         if rest.len() - FRAME_HEADER_BYTES < len {
-            problem = Some(format!(
+            self.problem = Some(format!(
                 "torn frame at byte {at}: {len} bytes claimed, {} present",
                 rest.len() - FRAME_HEADER_BYTES
             ));
-            break;
+            return None;
         }
         let payload = &rest[FRAME_HEADER_BYTES..FRAME_HEADER_BYTES + len];
         if crc32fast::hash(payload) != crc {
-            problem = Some(format!("checksum mismatch in frame at byte {at}"));
-            break;
+            self.problem = Some(format!("checksum mismatch in frame at byte {at}"));
+            return None;
         }
         match Record::decode(payload) {
-            Ok(r) => records.push(r),
+            Ok(r) => {
+                self.at += FRAME_HEADER_BYTES + len;
+                self.records += 1;
+                Some(r)
+            }
             Err(e) => {
-                problem = Some(format!("undecodable frame at byte {at}: {e}"));
-                break;
+                self.problem = Some(format!("undecodable frame at byte {at}: {e}"));
+                None
             }
         }
-        at += FRAME_HEADER_BYTES + len;
     }
-    (
-        records,
-        LogReport {
-            good_bytes: at,
-            dropped_bytes: bytes.len() - at,
-            problem,
-        },
-    )
 }
 
 /// One hint held for another node.
@@ -339,6 +378,44 @@ impl Memtable {
             None => {
                 self.data.insert(key.clone(), version.clone());
                 true
+            }
+        }
+    }
+
+    /// [`Memtable::apply`] for a record the caller gives up: nothing is
+    /// copied (replay of a large log).
+    pub fn apply_owned(&mut self, record: Record) {
+        match record {
+            Record::Write { key, version } => match self.data.get_mut(&key) {
+                Some(cur) => {
+                    if version.supersedes(cur) {
+                        *cur = version;
+                    }
+                }
+                None => {
+                    self.data.insert(key, version);
+                }
+            },
+            Record::Hint {
+                id,
+                target,
+                key,
+                version,
+                created_us,
+            } => {
+                self.hints.insert(
+                    id,
+                    Hint {
+                        id,
+                        target,
+                        key,
+                        version,
+                        created_us,
+                    },
+                );
+            }
+            Record::HintDone { id } => {
+                self.hints.remove(&id);
             }
         }
     }

@@ -1,32 +1,85 @@
-//! `ringside bench`: a first load generator. Starts its own local cluster
-//! in a temporary directory (or uses a running one), runs closed-loop
-//! clients spread over every coordinator, first puts then gets, and prints
-//! throughput and latency percentiles per phase.
+//! `ringside bench`: the load generator. Starts its own local cluster in a
+//! temporary directory (or uses a running one), opens many client
+//! connections spread over every coordinator, and measures puts and gets
+//! through the client protocol: throughput, latency percentiles (p50, p99,
+//! p99.9, max) and errors, per operation, with a progress bar on stderr.
+//!
+//! The clients are lean on purpose: requests are formatted and replies
+//! scanned without building JSON trees (an error reply is parsed fully),
+//! so that on a small machine the nodes, not the load generator, get the
+//! CPU, as with `redis-benchmark`, the baseline `cargo xtask bench` runs
+//! beside it.
+//!
+//! `--write-log DIR` (hidden) writes a large commit log instead, for the
+//! replay and memory measurements.
 
-use crate::supervisor::{runtime, Cluster};
-use crate::wsclient::Conn;
-use ringside_core::protocol::ServerFrame;
-use ringside_core::{Consistency, Key, Reply, Request};
-use std::path::PathBuf;
+use crate::cluster_file::{ClusterFile, SyncPolicy};
+use crate::commitlog::CommitLog;
+use crate::supervisor::{new_secret, write_private, Cluster};
+use futures_util::{SinkExt, StreamExt};
+use ringside_core::{Consistency, Key, Record, Version};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+/// What to run.
 pub struct BenchArgs {
     /// A running cluster's data directory; none: start one.
     pub data_dir: Option<PathBuf>,
+    /// Nodes of the cluster bench starts itself.
     pub nodes: usize,
+    /// Connections, spread round-robin over the coordinators.
     pub clients: usize,
+    /// Requests per client per phase (when `seconds` is none).
     pub ops: usize,
+    /// Run each phase this long instead of a number of requests.
+    pub seconds: Option<f64>,
     pub cl: Consistency,
+    /// Percent of puts in one mixed phase; none: a put phase, then a get
+    /// phase.
+    pub mix: Option<u8>,
     pub value_bytes: usize,
+    /// Keys used: `0..=255` integer keys up to 256, else string keys.
+    pub keys: usize,
+    /// Sync policy of the cluster bench starts itself.
+    pub sync: Option<SyncPolicy>,
+    /// Requests each connection keeps in flight.
+    pub pipeline: usize,
+    /// Print one JSON object instead of lines.
+    pub json: bool,
 }
 
-/// One phase's numbers.
+impl Default for BenchArgs {
+    fn default() -> Self {
+        BenchArgs {
+            data_dir: None,
+            nodes: 4,
+            clients: 32,
+            ops: 2000,
+            seconds: None,
+            cl: Consistency::Quorum,
+            mix: None,
+            value_bytes: 100,
+            keys: 256,
+            sync: None,
+            pipeline: 1,
+            json: false,
+        }
+    }
+}
+
+/// One operation's numbers in one phase.
 pub struct Phase {
     pub name: &'static str,
     pub ok: usize,
     pub failed: usize,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// Sorted.
     pub latencies_us: Vec<u64>,
 }
 
@@ -39,18 +92,22 @@ impl Phase {
         self.latencies_us[i]
     }
 
+    pub fn ops_per_s(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
     pub fn summary(&self) -> String {
-        let secs = self.elapsed.as_secs_f64().max(1e-9);
         let ms = |us: u64| us as f64 / 1000.0;
         format!(
-            "{}: {} ok, {} failed in {:.2} s: {:.0} ops/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{}",
+            "{}: {} ok, {} failed in {:.2} s: {:.0} ops/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms{}",
             self.name,
             self.ok,
             self.failed,
-            secs,
-            self.ok as f64 / secs,
+            self.elapsed.as_secs_f64(),
+            self.ops_per_s(),
             ms(self.percentile_us(0.50)),
             ms(self.percentile_us(0.99)),
+            ms(self.percentile_us(0.999)),
             ms(self.latencies_us.last().copied().unwrap_or(0)),
             self.first_error
                 .as_ref()
@@ -58,12 +115,43 @@ impl Phase {
                 .unwrap_or_default()
         )
     }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "op": self.name,
+            "ok": self.ok,
+            "failed": self.failed,
+            "seconds": self.elapsed.as_secs_f64(),
+            "ops_per_s": self.ops_per_s(),
+            "p50_us": self.percentile_us(0.50),
+            "p99_us": self.percentile_us(0.99),
+            "p999_us": self.percentile_us(0.999),
+            "max_us": self.latencies_us.last().copied().unwrap_or(0),
+            "first_error": self.first_error,
+        })
+    }
 }
 
-/// Runs the bench; returns the report's lines.
+/// Runs the bench; returns the report's lines (one line of JSON with
+/// `json`).
 pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
-    if args.clients == 0 || args.ops == 0 {
-        return Err("--clients and --ops must be more than 0".into());
+    if args.clients == 0 || args.pipeline == 0 || (args.seconds.is_none() && args.ops == 0) {
+        return Err("--clients, --pipeline and --ops must be more than 0".into());
+    }
+    if args.seconds.is_some_and(|s| !(s > 0.0 && s < 86_400.0)) {
+        return Err("--seconds: more than 0 and less than a day".into());
+    }
+    if args.mix.is_some_and(|m| m > 100) {
+        return Err("--mix: the percentage of puts, 0 to 100".into());
+    }
+    if args.keys == 0 {
+        return Err("--keys must be more than 0".into());
+    }
+    if args.value_bytes > ringside_core::types::MAX_VALUE_BYTES {
+        return Err(format!(
+            "--value-bytes: at most {} (the protocol's value limit)",
+            ringside_core::types::MAX_VALUE_BYTES
+        ));
     }
     let mut tmp = None;
     let cluster = match &args.data_dir {
@@ -76,7 +164,14 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
             let c = Cluster::new(dir.path());
             tmp = Some(dir);
             let base = free_port_range(args.nodes)?;
-            if let Err(e) = c.up(Some(args.nodes), Some(base)) {
+            let mut file = ClusterFile::local(args.nodes, base, new_secret()?);
+            if let Some(sync) = args.sync {
+                file.sync = sync;
+            }
+            std::fs::create_dir_all(&c.dir)
+                .map_err(|e| format!("cannot create {}: {e}", c.dir.display()))?;
+            write_private(&c.file_path(), file.to_toml().as_bytes())?;
+            if let Err(e) = c.up(None, None) {
                 let _ = c.down();
                 return Err(e);
             }
@@ -94,106 +189,391 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
 fn bench(cluster: &Cluster, args: &BenchArgs) -> Result<Vec<String>, String> {
     let file = cluster.load()?;
     let addrs: Vec<String> = file.nodes.iter().map(|n| n.addr.clone()).collect();
-    let rt = runtime()?;
-    let mut lines = vec![format!(
-        "bench: {} nodes, {} client{}, {} ops per client per phase, {}, {}-byte values, sync {:?}",
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let sync = match file.sync {
+        SyncPolicy::Batch => "batch",
+        SyncPolicy::Periodic => "periodic",
+    };
+    let length = match args.seconds {
+        Some(s) => format!("{s} s per phase"),
+        None => format!("{} ops per client per phase", args.ops),
+    };
+    let header = format!(
+        "bench: {} nodes, {} client{}, pipeline {}, {length}, {}, {}-byte values, {} keys, sync {sync}",
         addrs.len(),
         args.clients,
         if args.clients == 1 { "" } else { "s" },
-        args.ops,
+        args.pipeline,
         args.cl,
         args.value_bytes,
-        file.sync
-    )];
-    let value: String = "x".repeat(args.value_bytes);
-    for phase in ["put", "get"] {
-        let p = rt.block_on(run_phase(phase, &addrs, args, &value))?;
-        lines.push(p.summary());
+        args.keys,
+    );
+    let value: Arc<str> = (0..args.value_bytes)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect::<String>()
+        .into();
+    let mut phases = vec![];
+    match args.mix {
+        None => {
+            for (name, puts) in [("put", 100), ("get", 0)] {
+                let (p, g) = rt.block_on(run_phase(name, puts, &addrs, args, value.clone()))?;
+                phases.push(if puts == 100 { p } else { g });
+            }
+        }
+        Some(m) => {
+            let (p, g) = rt.block_on(run_phase("mixed", m, &addrs, args, value.clone()))?;
+            phases.push(p);
+            phases.push(g);
+        }
     }
+    if args.json {
+        let v = serde_json::json!({
+            "nodes": addrs.len(),
+            "clients": args.clients,
+            "pipeline": args.pipeline,
+            "cl": args.cl.to_string(),
+            "value_bytes": args.value_bytes,
+            "keys": args.keys,
+            "sync": sync,
+            "mix": args.mix,
+            "phases": phases.iter().map(Phase::to_json).collect::<Vec<_>>(),
+        });
+        return Ok(vec![v.to_string()]);
+    }
+    let mut lines = vec![header];
+    lines.extend(phases.iter().map(Phase::summary));
     Ok(lines)
 }
 
+/// What one connection measured.
+#[derive(Default)]
+struct Tally {
+    put_us: Vec<u64>,
+    get_us: Vec<u64>,
+    put_failed: usize,
+    get_failed: usize,
+    put_error: Option<String>,
+    get_error: Option<String>,
+}
+
+/// One phase: every connection runs until its ops are done or time is up.
+/// Returns the puts' and the gets' numbers.
 async fn run_phase(
     name: &'static str,
+    put_percent: u8,
     addrs: &[String],
     args: &BenchArgs,
-    value: &str,
-) -> Result<Phase, String> {
+    value: Arc<str>,
+) -> Result<(Phase, Phase), String> {
     let mut conns = vec![];
     for c in 0..args.clients {
-        conns.push(Conn::connect(&addrs[c % addrs.len()], Duration::from_secs(3)).await?);
+        conns.push(connect(&addrs[c % addrs.len()]).await?);
     }
-    let cl = if name == "get" && args.cl == Consistency::Any {
+    let cl = args.cl;
+    let get_cl = if cl == Consistency::Any {
         Consistency::One
     } else {
-        args.cl
+        cl
     };
+    let done = Arc::new(AtomicU64::new(0));
+    let total = args
+        .seconds
+        .is_none()
+        .then(|| (args.ops * args.clients) as u64);
+    let progress = Progress::start(name, total, args.seconds, done.clone());
     let started = Instant::now();
+    let deadline = args.seconds.map(|s| started + Duration::from_secs_f64(s));
     let tasks: Vec<_> = conns
         .into_iter()
         .enumerate()
-        .map(|(c, mut conn)| {
-            let ops = args.ops;
-            let value = value.to_string();
-            tokio::spawn(async move {
-                let mut lat = Vec::with_capacity(ops);
-                let mut failed = 0;
-                let mut first_error = None;
-                for i in 0..ops {
-                    let key = Key::Int(((c * 7919 + i) % 256) as u8);
-                    let req = if name == "put" {
-                        Request::Put {
-                            key,
-                            value: value.clone(),
-                            cl,
-                        }
-                    } else {
-                        Request::Get { key, cl }
-                    };
-                    let t = Instant::now();
-                    let r = conn.request(&req, Duration::from_secs(10)).await;
-                    let us = t.elapsed().as_micros() as u64;
-                    match r {
-                        Ok(a) => match a.frame {
-                            ServerFrame::Reply {
-                                reply: Reply::Error { kind, message },
-                                ..
-                            } => {
-                                failed += 1;
-                                first_error.get_or_insert(format!("{kind}: {message}"));
-                            }
-                            _ => lat.push(us),
-                        },
-                        Err(e) => {
-                            failed += 1;
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                }
-                (lat, failed, first_error)
-            })
+        .map(|(c, ws)| {
+            let job = Job {
+                ws,
+                client: c,
+                ops: if deadline.is_some() {
+                    usize::MAX
+                } else {
+                    args.ops
+                },
+                deadline,
+                put_percent,
+                keys: args.keys,
+                value: value.clone(),
+                cl,
+                get_cl,
+                pipeline: args.pipeline,
+                done: done.clone(),
+            };
+            tokio::spawn(job.run())
         })
         .collect();
-    let mut phase = Phase {
-        name,
-        ok: 0,
-        failed: 0,
-        first_error: None,
-        elapsed: Duration::ZERO,
-        latencies_us: vec![],
-    };
+    let mut tally = Tally::default();
+    let mut failure = None;
     for t in tasks {
-        let (lat, failed, err) = t.await.map_err(|e| format!("a bench client failed: {e}"))?;
-        phase.ok += lat.len();
-        phase.failed += failed;
-        phase.latencies_us.extend(lat);
-        if phase.first_error.is_none() {
-            phase.first_error = err;
+        match t.await {
+            Ok(Ok(t)) => {
+                tally.put_us.extend(t.put_us);
+                tally.get_us.extend(t.get_us);
+                tally.put_failed += t.put_failed;
+                tally.get_failed += t.get_failed;
+                tally.put_error = tally.put_error.or(t.put_error);
+                tally.get_error = tally.get_error.or(t.get_error);
+            }
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+            }
+            Err(e) => {
+                failure.get_or_insert(format!("a bench client failed: {e}"));
+            }
         }
     }
-    phase.elapsed = started.elapsed();
-    phase.latencies_us.sort_unstable();
-    Ok(phase)
+    let elapsed = started.elapsed();
+    progress.finish();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    tally.put_us.sort_unstable();
+    tally.get_us.sort_unstable();
+    let put = Phase {
+        name: "put",
+        ok: tally.put_us.len(),
+        failed: tally.put_failed,
+        first_error: tally.put_error,
+        elapsed,
+        latencies_us: tally.put_us,
+    };
+    let get = Phase {
+        name: "get",
+        ok: tally.get_us.len(),
+        failed: tally.get_failed,
+        first_error: tally.get_error,
+        elapsed,
+        latencies_us: tally.get_us,
+    };
+    Ok((put, get))
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: &str) -> Result<Ws, String> {
+    let url = format!("ws://{addr}/client");
+    let config = crate::transport::ws_config(64 << 20);
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async_with_config(&url, Some(config), true),
+    )
+    .await
+    .map_err(|_| format!("cannot connect to {addr}: timed out"))?
+    .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    Ok(ws)
+}
+
+/// One connection's closed loop (with `pipeline` requests in flight).
+struct Job {
+    ws: Ws,
+    client: usize,
+    ops: usize,
+    deadline: Option<Instant>,
+    put_percent: u8,
+    keys: usize,
+    value: Arc<str>,
+    cl: Consistency,
+    get_cl: Consistency,
+    pipeline: usize,
+    done: Arc<AtomicU64>,
+}
+
+/// How long one reply may take before the bench gives up on it.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Job {
+    async fn run(mut self) -> Result<Tally, String> {
+        let mut tally = Tally::default();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (self.client as u64).wrapping_mul(0x2545_f491);
+        let mut next_key = self.client * 7919;
+        let mut in_flight: HashMap<u64, (Instant, bool)> = HashMap::new();
+        let mut sent = 0usize;
+        let mut next_id = 1u64;
+        let mut text = String::with_capacity(self.value.len() + 96);
+        loop {
+            let time_up = self.deadline.is_some_and(|d| Instant::now() >= d);
+            let mut fed = false;
+            while !time_up && sent < self.ops && in_flight.len() < self.pipeline {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let put = (rng % 100) < self.put_percent as u64;
+                let k = next_key % self.keys;
+                next_key += 1;
+                let id = next_id;
+                next_id += 1;
+                text.clear();
+                self.request(&mut text, id, put, k);
+                self.ws
+                    .feed(WsMessage::text(text.as_str()))
+                    .await
+                    .map_err(|e| format!("send failed: {e}"))?;
+                in_flight.insert(id, (Instant::now(), put));
+                sent += 1;
+                fed = true;
+            }
+            if fed {
+                self.ws
+                    .flush()
+                    .await
+                    .map_err(|e| format!("send failed: {e}"))?;
+            }
+            if in_flight.is_empty() {
+                return Ok(tally);
+            }
+            let frame = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
+                .await
+                .map_err(|_| format!("no reply within {} s", REPLY_TIMEOUT.as_secs()))?
+                .ok_or("the node closed the connection")?
+                .map_err(|e| format!("connection failed: {e}"))?;
+            let WsMessage::Text(reply) = frame else {
+                if let WsMessage::Close(c) = frame {
+                    return Err(format!("the node closed the connection: {c:?}"));
+                }
+                continue;
+            };
+            let Some((id, ok)) = reply_id(reply.as_str()) else {
+                // An event frame, or an error without an id.
+                if reply.as_str().contains("\"ok\":false") {
+                    return Err(format!("error without a request id: {}", reply.as_str()));
+                }
+                continue;
+            };
+            let Some((at, put)) = in_flight.remove(&id) else {
+                continue;
+            };
+            let us = at.elapsed().as_micros() as u64;
+            self.done.fetch_add(1, Ordering::Relaxed);
+            if ok {
+                if put {
+                    tally.put_us.push(us);
+                } else {
+                    tally.get_us.push(us);
+                }
+            } else {
+                let why = error_text(reply.as_str());
+                if put {
+                    tally.put_failed += 1;
+                    tally.put_error.get_or_insert(why);
+                } else {
+                    tally.get_failed += 1;
+                    tally.get_error.get_or_insert(why);
+                }
+            }
+        }
+    }
+
+    /// A request frame, formatted directly (the value is plain ASCII).
+    fn request(&self, out: &mut String, id: u64, put: bool, k: usize) {
+        use std::fmt::Write;
+        let key = if self.keys <= 256 {
+            format!("{k}")
+        } else {
+            format!("\"k{k}\"")
+        };
+        let _ = if put {
+            write!(
+                out,
+                r#"{{"id":{id},"op":"put","key":{key},"value":"{}","cl":"{}"}}"#,
+                self.value, self.cl
+            )
+        } else {
+            write!(
+                out,
+                r#"{{"id":{id},"op":"get","key":{key},"cl":"{}"}}"#,
+                self.get_cl
+            )
+        };
+    }
+}
+
+/// The `id` of a reply frame and whether it says `"ok":true`, found
+/// without parsing the whole frame: the node writes them first
+/// (`{"id":N,"ok":...`).
+fn reply_id(text: &str) -> Option<(u64, bool)> {
+    let rest = text.strip_prefix("{\"id\":")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    let id = rest[..end].parse().ok()?;
+    Some((id, rest[end..].starts_with(",\"ok\":true")))
+}
+
+/// `Kind: message` of an error reply.
+fn error_text(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => format!(
+            "{}: {}",
+            v["error"]["kind"].as_str().unwrap_or("?"),
+            v["error"]["message"].as_str().unwrap_or(text)
+        ),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// A progress bar on stderr, redrawn a few times a second, when stderr is
+/// a terminal.
+struct Progress {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(
+        name: &'static str,
+        total: Option<u64>,
+        seconds: Option<f64>,
+        done: Arc<AtomicU64>,
+    ) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let (mut last_n, mut last_t) = (0u64, Instant::now());
+                let mut rate = 0.0;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let n = done.load(Ordering::Relaxed);
+                    let dt = last_t.elapsed().as_secs_f64();
+                    if dt > 0.0 {
+                        rate = (n - last_n) as f64 / dt;
+                    }
+                    (last_n, last_t) = (n, Instant::now());
+                    let frac = match (total, seconds) {
+                        (Some(t), _) if t > 0 => n as f64 / t as f64,
+                        (_, Some(s)) => started.elapsed().as_secs_f64() / s,
+                        _ => 0.0,
+                    }
+                    .clamp(0.0, 1.0);
+                    let width = 30;
+                    let filled = (frac * width as f64) as usize;
+                    eprint!(
+                        "\r{name:>5} [{}{}] {:3.0}%  {n} ops  {rate:.0} ops/s   ",
+                        "#".repeat(filled),
+                        "-".repeat(width - filled),
+                        frac * 100.0
+                    );
+                }
+                eprint!("\r{}\r", " ".repeat(78));
+            })
+        });
+        Progress { stop, thread }
+    }
+
+    fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// A base port with `n` free consecutive loopback ports after it.
@@ -210,4 +590,92 @@ pub fn free_port_range(n: usize) -> Result<u16, String> {
     Err(format!(
         "cannot find {n} free consecutive ports on 127.0.0.1"
     ))
+}
+
+/// Writes a commit log of `records` writes over `keys` string keys
+/// (`k0`, `k1`, ...) with `value_bytes`-byte values into `dir`, which must
+/// not hold one yet: the input for measuring replay speed and a node's
+/// memory. Returns a line saying what it wrote.
+pub fn write_log(
+    dir: &Path,
+    records: usize,
+    keys: usize,
+    value_bytes: usize,
+) -> Result<String, String> {
+    if keys == 0 {
+        return Err("--keys must be more than 0".into());
+    }
+    let path = dir.join(crate::commitlog::LOG_FILE);
+    if path.exists() {
+        return Err(format!(
+            "{} exists; give an empty directory",
+            path.display()
+        ));
+    }
+    let started = Instant::now();
+    let mut log = CommitLog::open(dir)
+        .map_err(|e| format!("cannot open a log in {}: {e}", dir.display()))?
+        .log;
+    let value: String = (0..value_bytes)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let ts0 = 1_600_000_000_000_000u64;
+    for i in 0..records {
+        log.append(&Record::Write {
+            key: Key::Str(format!("k{}", i % keys)),
+            version: Version {
+                ts: ts0 + i as u64,
+                value: Some(value.clone()),
+            },
+        });
+        if i % 8192 == 8191 {
+            log.write_pending()
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    log.sync()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(format!(
+        "wrote {records} records ({} bytes, {} keys, {value_bytes}-byte values) to {} in {:.2} s",
+        log.bytes(),
+        keys.min(records),
+        path.display(),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_ids_are_found_without_parsing() {
+        assert_eq!(reply_id(r#"{"id":17,"ok":true,"ts":5}"#), Some((17, true)));
+        assert_eq!(
+            reply_id(r#"{"id":3,"ok":false,"error":{"kind":"Timeout","message":"\"ok\":true"}}"#),
+            Some((3, false))
+        );
+        assert_eq!(reply_id(r#"{"event":{"seq":1}}"#), None);
+        assert_eq!(reply_id(r#"{"id":null,"ok":false}"#), None);
+        assert_eq!(
+            error_text(r#"{"id":1,"ok":false,"error":{"kind":"Timeout","message":"slow"}}"#),
+            "Timeout: slow"
+        );
+    }
+
+    #[test]
+    fn percentiles() {
+        let p = Phase {
+            name: "put",
+            ok: 1000,
+            failed: 0,
+            first_error: None,
+            elapsed: Duration::from_secs(1),
+            latencies_us: (1..=1000).collect(),
+        };
+        assert_eq!(p.percentile_us(0.5), 501);
+        assert_eq!(p.percentile_us(0.99), 990);
+        assert_eq!(p.percentile_us(0.999), 999);
+        assert_eq!(p.ops_per_s(), 1000.0);
+    }
 }

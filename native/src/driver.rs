@@ -9,9 +9,24 @@
 //! **Group commit.** The loop takes a batch of inputs (whatever is queued,
 //! up to [`MAX_BATCH`]), handles them all, appends every `Persist` of the
 //! batch to the log, and then, with the `batch` sync policy, fsyncs once.
-//! Only after that do the batch's `Send`s, `Reply`s and events leave. So a
-//! `Persist` is durable before any `Send` or `Reply` that follows it, as the
-//! core's contract asks, and one fsync covers many writes under load.
+//! The outputs that come before the batch's first `Persist` leave at once:
+//! they depend on no record that is not durable yet (every earlier batch
+//! was flushed before this one began). That is what lets a coordinator's
+//! remote writes, which the core emits before its own `Persist`, reach the
+//! replicas while it fsyncs, so the replicas' fsyncs overlap its own. What
+//! follows the first `Persist` waits for the flush. So a `Persist` is
+//! durable before any `Send` or `Reply` that follows it, as the core's
+//! contract asks, and one fsync covers many writes under load.
+//!
+//! **A failed write or fsync** (disk full, EIO) is handled as a crash of
+//! the node followed by a restart in place: nothing the batch held back
+//! leaves (no peer write is acknowledged; the clients waiting get an
+//! `Internal` error), the log is cut back to its last durable length, and
+//! the node is rebuilt from what the log holds, so its memory never
+//! claims what its disk lost. Requests still open are answered with the
+//! same error. The node keeps serving: reads, and writes once the disk
+//! takes them again. Only when the log cannot even be cut back does the
+//! node stop.
 
 use crate::cluster_file::SyncPolicy;
 use crate::commitlog::CommitLog;
@@ -29,6 +44,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
+use tracing::error;
 use tracing::{debug, info, warn, Level};
 
 /// Inputs taken per batch at most, so a flood cannot starve the timers.
@@ -105,6 +121,9 @@ enum Action {
         conn: u64,
         text: String,
         answer: bool,
+        /// The request id when this answers a data request: such an answer
+        /// becomes an error if the log fails before it leaves.
+        data_reply: Option<u64>,
     },
     Event(String),
 }
@@ -154,6 +173,10 @@ pub struct Driver {
     /// What each open request asked, for its log line.
     asked: HashMap<ClientRef, (String, Instant)>,
     last_sync: Instant,
+    /// Commit-log failures survived so far.
+    log_failures: u64,
+    /// No compaction before this (set after one failed).
+    compact_after: Instant,
 }
 
 impl Driver {
@@ -176,6 +199,8 @@ impl Driver {
             actions: Vec::new(),
             asked: HashMap::new(),
             last_sync: Instant::now(),
+            log_failures: 0,
+            compact_after: Instant::now(),
         }
     }
 
@@ -280,10 +305,11 @@ impl Driver {
             DriverInput::Inspect { conn, id } => {
                 let text = inspect_json(id, &self.inspect());
                 info!(conn, req = id, "inspect -> ok");
-                self.actions.push(Action::ToClient {
+                self.emit(Action::ToClient {
                     conn,
                     text,
                     answer: true,
+                    data_reply: None,
                 });
             }
             DriverInput::Subscribe { conn, id } => {
@@ -291,10 +317,11 @@ impl Driver {
                     c.subscribed = true;
                 }
                 info!(conn, req = id, "subscribe -> ok");
-                self.actions.push(Action::ToClient {
+                self.emit(Action::ToClient {
                     conn,
                     text: ok_json(id),
                     answer: true,
+                    data_reply: None,
                 });
             }
             DriverInput::Peer { from, msg } => {
@@ -345,7 +372,7 @@ impl Driver {
                 Output::Timer { id, at } => {
                     self.timers.insert((at, id));
                 }
-                Output::Send { to, msg } => self.actions.push(Action::Send { to, msg }),
+                Output::Send { to, msg } => self.emit(Action::Send { to, msg }),
                 Output::Reply { client, reply } => {
                     let (what, since) = self
                         .asked
@@ -373,10 +400,11 @@ impl Driver {
                             }
                         ),
                     }
-                    self.actions.push(Action::ToClient {
+                    self.emit(Action::ToClient {
                         conn: client.conn,
                         text: reply_json(client.req, &reply),
                         answer: true,
+                        data_reply: Some(client.req),
                     });
                 }
                 Output::Event(e) => {
@@ -413,7 +441,7 @@ impl Driver {
                         let text = event_json(&e);
                         debug!(target: "ringside::event", "{text}");
                         if subscribers {
-                            self.actions.push(Action::Event(text));
+                            self.emit(Action::Event(text));
                         }
                     }
                 }
@@ -421,9 +449,30 @@ impl Driver {
         }
     }
 
+    /// Carries out an action now when no record of the current batch waits
+    /// for the disk, else holds it until [`Driver::flush`].
+    fn emit(&mut self, action: Action) {
+        if self.log.has_pending() {
+            self.actions.push(action);
+        } else {
+            self.act(action);
+        }
+    }
+
     /// Makes the batch's records durable per the policy, then lets the
-    /// batch's messages, replies and events go.
+    /// batch's messages, replies and events go. If the log fails, see the
+    /// module docs: an error only when the node must stop.
     fn flush(&mut self) -> io::Result<()> {
+        if let Err(e) = self.make_durable() {
+            return self.log_failed(e);
+        }
+        for action in std::mem::take(&mut self.actions) {
+            self.act(action);
+        }
+        Ok(())
+    }
+
+    fn make_durable(&mut self) -> io::Result<()> {
         if self.log.has_pending() {
             self.log.write_pending()?;
             if self.settings.sync == SyncPolicy::Batch {
@@ -438,51 +487,122 @@ impl Driver {
             self.log.sync()?;
             self.last_sync = Instant::now();
         }
-        for action in std::mem::take(&mut self.actions) {
-            match action {
-                Action::Send { to, msg } => {
-                    if let Some(q) = self.peers.get(&to) {
-                        // A full queue means the peer is slow or away; the
-                        // protocol copes with a lost message (retry, hint,
-                        // timeout), so dropping it keeps memory bounded.
-                        if !q.push(&msg) {
-                            debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
-                        }
+        Ok(())
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Send { to, msg } => {
+                if let Some(q) = self.peers.get(&to) {
+                    // A full queue means the peer is slow or away; the
+                    // protocol copes with a lost message (retry, hint,
+                    // timeout), so dropping it keeps memory bounded.
+                    if !q.push(&msg) {
+                        debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
                     }
                 }
-                Action::ToClient { conn, text, answer } => {
-                    let gone = match self.clients.get(&conn) {
-                        Some(c) => {
-                            if answer {
-                                c.in_flight.fetch_sub(1, Ordering::Relaxed);
-                            }
-                            // Answers always fit: the connection has at
-                            // most max_in_flight of them outstanding and
-                            // events leave `reply_room` free.
-                            matches!(
-                                c.tx.try_send(text),
-                                Err(mpsc::error::TrySendError::Closed(_))
-                            )
+            }
+            Action::ToClient {
+                conn, text, answer, ..
+            } => {
+                let gone = match self.clients.get(&conn) {
+                    Some(c) => {
+                        if answer {
+                            c.in_flight.fetch_sub(1, Ordering::Relaxed);
                         }
-                        None => false,
-                    };
-                    if gone {
-                        self.clients.remove(&conn);
+                        // Answers always fit: the connection has at most
+                        // max_in_flight of them outstanding and events
+                        // leave `reply_room` free.
+                        matches!(
+                            c.tx.try_send(text),
+                            Err(mpsc::error::TrySendError::Closed(_))
+                        )
                     }
+                    None => false,
+                };
+                if gone {
+                    self.clients.remove(&conn);
                 }
-                Action::Event(text) => {
-                    let room = self.settings.reply_room;
-                    for c in self.clients.values_mut().filter(|c| c.subscribed) {
-                        if c.tx.capacity() > room {
-                            let _ = c.tx.try_send(text.clone());
-                        } else {
-                            c.events_dropped += 1;
-                        }
+            }
+            Action::Event(text) => {
+                let room = self.settings.reply_room;
+                for c in self.clients.values_mut().filter(|c| c.subscribed) {
+                    if c.tx.capacity() > room {
+                        let _ = c.tx.try_send(text.clone());
+                    } else {
+                        c.events_dropped += 1;
                     }
                 }
             }
         }
-        Ok(())
+    }
+
+    /// The commit log could not be written or synced: what the batch held
+    /// back never leaves (a data reply becomes an `Internal` error; peer
+    /// messages, acknowledgements among them, are dropped), the log is cut
+    /// to its last durable length and reopened, and the node is rebuilt
+    /// from it and started again, as after a crash. An error only when the
+    /// log cannot be cut back or reopened: then the node stops.
+    fn log_failed(&mut self, cause: io::Error) -> io::Result<()> {
+        self.log_failures += 1;
+        let why = format!(
+            "the commit log write failed ({cause}); the request was not acknowledged, and may be applied on other replicas"
+        );
+        let held = std::mem::take(&mut self.actions);
+        let (mut answered, mut dropped) = (0usize, 0usize);
+        for action in held {
+            match action {
+                Action::ToClient {
+                    conn,
+                    data_reply: Some(req),
+                    ..
+                } => {
+                    answered += 1;
+                    self.act(Action::ToClient {
+                        conn,
+                        text: error_json(Some(req), ErrorKind::Internal, &why),
+                        answer: true,
+                        data_reply: None,
+                    });
+                }
+                Action::ToClient { .. } => self.act(action),
+                Action::Send { .. } | Action::Event(_) => dropped += 1,
+            }
+        }
+        let cut = self.log.discard_unsynced()?;
+        let dir = self
+            .log
+            .path()
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let config = self.node.config().clone();
+        let (log, _, (node, recovery)) =
+            CommitLog::open_with(&dir, |records| Node::recover_from(config, records))?;
+        // Every request still open belonged to the node being replaced.
+        let open: Vec<ClientRef> = self.asked.drain().map(|(c, _)| c).collect();
+        for client in &open {
+            self.act(Action::ToClient {
+                conn: client.conn,
+                text: error_json(Some(client.req), ErrorKind::Internal, &why),
+                answer: true,
+                data_reply: None,
+            });
+        }
+        error!(
+            "commit log write failed (failure {} of this process): {cause}; answered {} requests with an error, dropped {dropped} messages and events, cut {cut} unsynced bytes; restarting the node in place from {} durable records",
+            self.log_failures,
+            answered + open.len(),
+            recovery.records
+        );
+        self.node = node;
+        self.log = log;
+        self.timers.clear();
+        let now = self.clock.now_us();
+        self.node.handle(now, Input::Start);
+        self.drain();
+        // Start persists nothing, so this cannot recurse further.
+        self.flush()
     }
 
     /// Rewrites the log as a snapshot once it holds far more records than
@@ -490,13 +610,26 @@ impl Driver {
     fn maybe_compact(&mut self) -> io::Result<()> {
         let live = (self.node.data().len() + self.node.hint_count()) as u64;
         let limit = 4 * live + self.settings.compact_min_records;
-        if self.log.records() <= limit {
+        if self.log.records() <= limit || Instant::now() < self.compact_after {
             return Ok(());
+        }
+        // Whatever the log holds must be durable before the snapshot
+        // replaces it; a failure here is a failed log write like any other.
+        if let Err(e) = self.log.sync() {
+            return self.log_failed(e);
         }
         let before = (self.log.records(), self.log.bytes());
         let started = Instant::now();
         let records = self.node.snapshot();
-        self.log.rewrite(&records)?;
+        if let Err(e) = self.log.rewrite(&records) {
+            // The old log stays whole and in use; try again later.
+            warn!(
+                "commit log compaction failed, keeping the log as it is and retrying in 10 s: {e}"
+            );
+            self.compact_after = Instant::now() + Duration::from_secs(10);
+            self.drain();
+            return self.flush();
+        }
         info!(
             "commit log compacted: {} records ({} bytes) -> {} records ({} bytes) in {:.1} ms",
             before.0,

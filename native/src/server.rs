@@ -38,32 +38,45 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
 
-    let opened = CommitLog::open(&args.data_dir).map_err(|e| {
+    // The records go straight from the file's bytes into the memtable, so
+    // a large log is never held as records and as data at once.
+    let started = std::time::Instant::now();
+    let (log, report, (node, recovery)) = CommitLog::open_with(&args.data_dir, |records| {
+        Node::recover_from(config, records)
+    })
+    .map_err(|e| {
         NodeError::Runtime(format!(
             "cannot open the commit log in {}: {e}",
             args.data_dir.display()
         ))
     })?;
-    let log = opened.log;
-    if opened.report.dropped_bytes > 0 {
+    let took = started.elapsed().as_secs_f64();
+    // Replay's scratch memory is free now; hand it back to the system so
+    // the node's resident size is what its data needs.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    if report.dropped_bytes > 0 {
         warn!(
             "commit log {}: {}; dropped {} bytes after the last good record (kept {} records, {} bytes) and truncated the file there",
             log.path().display(),
-            opened.report.problem.as_deref().unwrap_or("bad tail"),
-            opened.report.dropped_bytes,
-            opened.records.len(),
-            opened.report.good_bytes
+            report.problem.as_deref().unwrap_or("bad tail"),
+            report.dropped_bytes,
+            recovery.records,
+            report.good_bytes
         );
     }
     info!(
-        "node {} replaying {} records ({} bytes) from {}",
+        "node {} replayed {} records ({} bytes) from {} in {:.1} ms ({:.0} records/s)",
         args.id,
-        opened.records.len(),
+        recovery.records,
         log.bytes(),
-        log.path().display()
+        log.path().display(),
+        took * 1000.0,
+        recovery.records as f64 / took.max(1e-9)
     );
-    let (node, recovery) = Node::recover(config, &opened.records);
-    drop(opened.records);
     info!(
         "recovered {} keys and {} hints",
         recovery.keys, recovery.hints

@@ -27,7 +27,10 @@ impl Conn {
     /// Connects to `ws://addr/client`, giving up after `timeout`.
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Conn, String> {
         let url = format!("ws://{addr}/client");
-        let (ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(&url))
+        // Replies can carry a 1 MiB value, and inspect a whole node.
+        let config = crate::transport::ws_config(1 << 30);
+        let connect = tokio_tungstenite::connect_async_with_config(&url, Some(config), true);
+        let (ws, _) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| format!("cannot connect to {addr}: timed out"))?
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;

@@ -13,6 +13,8 @@
 
 mod chaos;
 
+mod bench;
+
 use std::env;
 use std::ffi::OsStr;
 use std::fs;
@@ -42,6 +44,9 @@ commands:
   chaos [--minutes M] [--seed S] [--nodes N] [--clients C]
                   a real release-built cluster under clients while a nemesis kills,
                   stops, pauses and restarts nodes; the history is checked (default 5 min)
+  bench [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
+                  ringside bench beside redis-benchmark in one run, the ratios of
+                  the performance issue, replay speed, memory, web bundle size
   help            this text
 
 test options:
@@ -64,6 +69,7 @@ fn main() {
         Some("setup") => setup(true).map(|_| ()),
         Some("sweep") => sweep(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{HELP}");

@@ -75,7 +75,8 @@ enum Command {
     /// A real local cluster under concurrent clients while a nemesis kills,
     /// stops, pauses and restarts nodes; the history is checked at the end.
     Chaos(chaos::ChaosArgs),
-    /// Measure put and get throughput and latency.
+    /// Measure put and get throughput and latency (p50, p99, p99.9) from
+    /// many connections spread over every coordinator.
     Bench {
         /// A running cluster's data directory; without it, bench starts
         /// its own cluster in a temporary directory.
@@ -84,18 +85,43 @@ enum Command {
         /// Nodes of the cluster bench starts itself.
         #[arg(long, default_value_t = 4)]
         nodes: usize,
-        /// Concurrent clients, spread over the coordinators.
-        #[arg(long, default_value_t = 1)]
+        /// Concurrent connections, spread over the coordinators.
+        #[arg(long, default_value_t = 32)]
         clients: usize,
         /// Requests per client per phase.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 2000, conflicts_with = "seconds")]
         ops: usize,
+        /// Run each phase this many seconds instead of --ops requests.
+        #[arg(long)]
+        seconds: Option<f64>,
         /// Consistency level.
         #[arg(long, default_value = "quorum", value_parser = parse_cl)]
         cl: Consistency,
+        /// Percent of puts in one mixed phase (default: a put phase, then
+        /// a get phase).
+        #[arg(long)]
+        mix: Option<u8>,
         /// Bytes per value.
         #[arg(long, default_value_t = 100)]
         value_bytes: usize,
+        /// Keys written and read: integer keys up to 256, else string keys.
+        #[arg(long, default_value_t = 256)]
+        keys: usize,
+        /// Sync policy of the cluster bench starts itself (batch or periodic).
+        #[arg(long, value_parser = parse_sync)]
+        sync: Option<ringside_native::cluster_file::SyncPolicy>,
+        /// Requests each connection keeps in flight.
+        #[arg(long, default_value_t = 1)]
+        pipeline: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write a commit log of --records writes over --keys keys into
+        /// this directory instead (for replay and memory measurements).
+        #[arg(long, hide = true)]
+        write_log: Option<PathBuf>,
+        #[arg(long, hide = true, default_value_t = 1_000_000)]
+        records: usize,
     },
 }
 
@@ -154,6 +180,15 @@ enum ClusterAction {
 
 fn parse_cl(s: &str) -> Result<Consistency, String> {
     Consistency::parse(s)
+}
+
+fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncPolicy, String> {
+    use ringside_native::cluster_file::SyncPolicy;
+    match s.to_ascii_lowercase().as_str() {
+        "batch" => Ok(SyncPolicy::Batch),
+        "periodic" => Ok(SyncPolicy::Periodic),
+        _ => Err(format!("expected batch or periodic, got {s:?}")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -251,19 +286,36 @@ fn main() -> ExitCode {
             nodes,
             clients,
             ops,
+            seconds,
             cl,
+            mix,
             value_bytes,
-        } => report(
-            bench::run(bench::BenchArgs {
-                data_dir,
-                nodes,
-                clients,
-                ops,
-                cl,
-                value_bytes,
-            })
-            .map(|l| l.join("\n")),
-        ),
+            keys,
+            sync,
+            pipeline,
+            json,
+            write_log,
+            records,
+        } => match write_log {
+            Some(dir) => report(bench::write_log(&dir, records, keys, value_bytes)),
+            None => report(
+                bench::run(bench::BenchArgs {
+                    data_dir,
+                    nodes,
+                    clients,
+                    ops,
+                    seconds,
+                    cl,
+                    mix,
+                    value_bytes,
+                    keys,
+                    sync,
+                    pipeline,
+                    json,
+                })
+                .map(|l| l.join("\n")),
+            ),
+        },
     }
 }
 

@@ -1,0 +1,547 @@
+//! `cargo xtask bench`: ringside beside redis, in one run on one machine,
+//! and the ratios of the performance issue.
+//!
+//! 1. `ringside bench` (release build) on its own 4-node cluster: QUORUM
+//!    puts and gets from 32 connections, with periodic and with batch
+//!    sync, and from one connection.
+//! 2. The baseline: `redis-benchmark` against a local `redis-server` with
+//!    persistence off, on a free port, started and stopped by its pid, at
+//!    the same concurrency and value size.
+//! 3. Commit-log replay: a 1M-record log written by `ringside bench
+//!    --write-log`, and the time a node takes from start to serving it;
+//!    the same node's resident memory (VmRSS) holding those 1M keys.
+//! 4. The web bundle's size (wasm + js of a trunk release build, raw and
+//!    gzipped), and the wasm simulator figure when the web tests left it.
+//!
+//! Figures drift on a small shared machine; the ratios, measured in the
+//! same run, are what to compare with the targets.
+
+use super::{cargo, find_exe, flag, is_root, run as run_cmd, step, trunk_build};
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HELP: &str = "\
+cargo xtask bench [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
+
+  --seconds S    length of each ringside bench phase (default 10)
+  --clients N    concurrent connections for ringside and redis (default 32)
+  --records N    commit-log records for the replay and memory figures (default 1000000)
+  --no-web       skip the web bundle size
+  --quick        2-second phases and 100,000 records (a smoke run)";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let num = |name: &str, default: u64| -> Result<u64, String> {
+        match flag(args, name) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("{name}: expected a number, got {v:?}")),
+            None => Ok(default),
+        }
+    };
+    let seconds = num("--seconds", if quick { 2 } else { 10 })?.max(1);
+    let clients = num("--clients", 32)?.max(1);
+    let records = num("--records", if quick { 100_000 } else { 1_000_000 })?.max(1);
+    let no_web = args.iter().any(|a| a == "--no-web");
+
+    step("build ringside (release)");
+    run_cmd(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "ringside-native",
+        "--bin",
+        "ringside",
+    ]))?;
+    let bin = PathBuf::from("target/release/ringside");
+    let mut report = Report::default();
+
+    // ringside first, redis after: each has the machine to itself.
+    step(&format!(
+        "ringside bench: 4 nodes, {clients} clients, QUORUM, 100-byte values"
+    ));
+    let c = clients.to_string();
+    let s = seconds.to_string();
+    let periodic = ringside_bench(
+        &bin,
+        &["--clients", &c, "--seconds", &s, "--sync", "periodic"],
+    )?;
+    let batch = ringside_bench(&bin, &["--clients", &c, "--seconds", &s, "--sync", "batch"])?;
+    let single = ringside_bench(
+        &bin,
+        &["--clients", "1", "--ops", "3000", "--sync", "batch"],
+    )?;
+
+    step("redis baseline (redis-server with persistence off, redis-benchmark)");
+    let redis = redis_baseline(clients, seconds)?;
+
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    report.row(
+        format!("QUORUM put, 4 nodes, {clients} clients, periodic sync ÷ redis SET"),
+        ratio(periodic.put.ops_per_s, redis.set_rps),
+        ">= 0.25",
+        format!(
+            "{:.0} puts/s ÷ {:.0} SET/s",
+            periodic.put.ops_per_s, redis.set_rps
+        ),
+    );
+    report.row(
+        format!("QUORUM put, {clients} clients, batch sync (group commit) ÷ redis SET"),
+        ratio(batch.put.ops_per_s, redis.set_rps),
+        ">= 0.15",
+        format!(
+            "{:.0} puts/s ÷ {:.0} SET/s",
+            batch.put.ops_per_s, redis.set_rps
+        ),
+    );
+    report.row(
+        format!("QUORUM get, {clients} clients ÷ redis GET"),
+        ratio(batch.get.ops_per_s, redis.get_rps),
+        ">= 0.3",
+        format!(
+            "{:.0} gets/s ÷ {:.0} GET/s",
+            batch.get.ops_per_s, redis.get_rps
+        ),
+    );
+    report.row(
+        "single-client QUORUM put p50 (batch) ÷ redis SET p50 at 1 client".into(),
+        ratio(single.put.p50_us / 1000.0, redis.set_p50_ms_1),
+        "<= 5",
+        format!(
+            "{:.3} ms ÷ {:.3} ms",
+            single.put.p50_us / 1000.0,
+            redis.set_p50_ms_1
+        ),
+    );
+    report.note(format!(
+        "ringside periodic: put {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
+        periodic.put.ops_per_s,
+        periodic.put.p50_us / 1e3,
+        periodic.put.p99_us / 1e3,
+        periodic.put.p999_us / 1e3,
+        periodic.get.ops_per_s,
+        periodic.get.p50_us / 1e3,
+        periodic.get.p99_us / 1e3
+    ));
+    report.note(format!(
+        "ringside batch:    put {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
+        batch.put.ops_per_s,
+        batch.put.p50_us / 1e3,
+        batch.put.p99_us / 1e3,
+        batch.put.p999_us / 1e3,
+        batch.get.ops_per_s,
+        batch.get.p50_us / 1e3,
+        batch.get.p99_us / 1e3
+    ));
+    report.note(format!(
+        "ringside 1 client (batch): put {:.0}/s p50 {:.2} ms p99 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
+        single.put.ops_per_s,
+        single.put.p50_us / 1e3,
+        single.put.p99_us / 1e3,
+        single.get.ops_per_s,
+        single.get.p50_us / 1e3,
+        single.get.p99_us / 1e3
+    ));
+    report.note(format!(
+        "redis: SET {:.0}/s p50 {:.3} ms, GET {:.0}/s p50 {:.3} ms at {clients} clients; SET p50 {:.3} ms at 1 client",
+        redis.set_rps, redis.set_p50_ms, redis.get_rps, redis.get_p50_ms, redis.set_p50_ms_1
+    ));
+
+    step(&format!(
+        "commit-log replay and memory: {records} records, {records} keys of 100 bytes"
+    ));
+    match replay_and_memory(&bin, records) {
+        Ok((rate, serve_s, rss_kb, line)) => {
+            report.row(
+                "commit-log replay (records/s)".into(),
+                rate,
+                ">= 1,000,000",
+                line,
+            );
+            report.row(
+                format!("node serving {records}-record log, seconds from start"),
+                serve_s,
+                "<= 2",
+                "`ringside cluster up` of one node, until it answers".into(),
+            );
+            report.row(
+                format!("node resident memory holding {records} keys (MB)"),
+                rss_kb as f64 / 1024.0,
+                "<= 400",
+                format!("VmRSS {rss_kb} kB"),
+            );
+        }
+        Err(e) => report.note(format!("replay/memory: not measured: {e}")),
+    }
+
+    if no_web {
+        report.note("web bundle: skipped (--no-web)".into());
+    } else {
+        step("web bundle size (trunk release build)");
+        match web_bundle() {
+            Ok((raw, gz, dir)) => report.row(
+                "web bundle, wasm + js, gzipped (KB)".into(),
+                gz as f64 / 1024.0,
+                "<= 600",
+                format!("{} KB raw, {} KB gzipped, in {dir}", raw / 1024, gz / 1024),
+            ),
+            Err(e) => report.note(format!("web bundle: not measured: {e}")),
+        }
+    }
+    match fs::read_to_string("target/sim-bench-wasm.txt") {
+        Ok(t) => report.note(format!("wasm simulator in Chromium ÷ native: {}", t.trim())),
+        Err(_) => report.note(
+            "wasm simulator in Chromium ÷ native: measured by the web tests (target/sim-bench-wasm.txt not found)"
+                .into(),
+        ),
+    }
+
+    let text = report.render();
+    step("results");
+    println!("{text}");
+    let _ = fs::write("target/bench-report.txt", &text);
+    println!("(also written to target/bench-report.txt)");
+    Ok(())
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<(String, f64, &'static str, String)>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn row(&mut self, what: String, value: f64, target: &'static str, raw: String) {
+        self.rows.push((what, value, target, raw));
+    }
+    fn note(&mut self, n: String) {
+        self.notes.push(n);
+    }
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let w = self
+            .rows
+            .iter()
+            .map(|r| r.0.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (what, value, target, raw) in &self.rows {
+            let v = if value.abs() >= 1000.0 {
+                format!("{value:.0}")
+            } else {
+                format!("{value:.3}")
+            };
+            let pad = w - what.chars().count();
+            out.push_str(&format!(
+                "{what}{}  {v:>10}  (target {target})  [{raw}]\n",
+                " ".repeat(pad)
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("  {n}\n"));
+        }
+        out
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct OpFigures {
+    ops_per_s: f64,
+    p50_us: f64,
+    p99_us: f64,
+    p999_us: f64,
+}
+
+struct BenchFigures {
+    put: OpFigures,
+    get: OpFigures,
+}
+
+/// Runs `ringside bench --json ARGS` and reads its figures.
+fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("bench").args(args).arg("--json");
+    println!("$ {}", super::show(&cmd));
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!("ringside bench failed ({}): {text}", out.status));
+    }
+    println!("{}", text.trim());
+    let op = |name: &str| -> Result<OpFigures, String> {
+        let at = text
+            .find(&format!("\"op\":\"{name}\""))
+            .ok_or_else(|| format!("no {name} phase in {text}"))?;
+        let obj = &text[at..];
+        let obj = &obj[..obj.find('}').unwrap_or(obj.len())];
+        let failed = number(obj, "failed").unwrap_or(0.0);
+        if failed > 0.0 {
+            println!("   note: {failed} {name}s failed");
+        }
+        Ok(OpFigures {
+            ops_per_s: number(obj, "ops_per_s").unwrap_or(0.0),
+            p50_us: number(obj, "p50_us").unwrap_or(0.0),
+            p99_us: number(obj, "p99_us").unwrap_or(0.0),
+            p999_us: number(obj, "p999_us").unwrap_or(0.0),
+        })
+    };
+    Ok(BenchFigures {
+        put: op("put")?,
+        get: op("get")?,
+    })
+}
+
+/// The number after `"name":` in a flat JSON object's text.
+fn number(obj: &str, name: &str) -> Option<f64> {
+    let key = format!("\"{name}\":");
+    let rest = &obj[obj.find(&key)? + key.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+struct Redis {
+    set_rps: f64,
+    set_p50_ms: f64,
+    get_rps: f64,
+    get_p50_ms: f64,
+    set_p50_ms_1: f64,
+}
+
+/// A redis-server we started; stopped (by its pid) when dropped.
+struct RedisServer(Child);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn redis_baseline(clients: u64, seconds: u64) -> Result<Redis, String> {
+    if find_exe(&["redis-server"]).is_none() || find_exe(&["redis-benchmark"]).is_none() {
+        if !is_root() {
+            return Err(
+                "redis-server and redis-benchmark are missing; install Debian's redis-server and redis-tools"
+                    .into(),
+            );
+        }
+        run_cmd(Command::new("apt-get").args(["install", "-y", "redis-server", "redis-tools"]))?;
+    }
+    let port = TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))?;
+    let p = port.to_string();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &p,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start redis-server: {e}"))?;
+    let server = RedisServer(child);
+    println!(
+        "redis-server pid {} on 127.0.0.1:{port} (persistence off)",
+        server.0.id()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("redis-server did not listen within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // About as many requests as ringside served in the same time.
+    let n = (20_000 * seconds).to_string();
+    let c = clients.to_string();
+    let many = redis_benchmark(&["-p", &p, "-c", &c, "-n", &n, "-d", "100", "-t", "set,get"])?;
+    let one = redis_benchmark(&["-p", &p, "-c", "1", "-n", "20000", "-d", "100", "-t", "set"])?;
+    drop(server);
+    let find = |rows: &[(String, f64, f64)], t: &str| {
+        rows.iter()
+            .find(|r| r.0 == t)
+            .map(|r| (r.1, r.2))
+            .ok_or_else(|| format!("redis-benchmark printed no {t} row"))
+    };
+    let (set_rps, set_p50_ms) = find(&many, "SET")?;
+    let (get_rps, get_p50_ms) = find(&many, "GET")?;
+    let (_, set_p50_ms_1) = find(&one, "SET")?;
+    Ok(Redis {
+        set_rps,
+        set_p50_ms,
+        get_rps,
+        get_p50_ms,
+        set_p50_ms_1,
+    })
+}
+
+/// Runs redis-benchmark with `--csv`; (test, rps, p50 ms) per row.
+fn redis_benchmark(args: &[&str]) -> Result<Vec<(String, f64, f64)>, String> {
+    let mut cmd = Command::new("redis-benchmark");
+    cmd.args(args).arg("--csv");
+    println!("$ {}", super::show(&cmd));
+    let out = cmd
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!("redis-benchmark failed: {text}"));
+    }
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    let mut rows = vec![];
+    for line in text.lines() {
+        println!("   {line}");
+        let f: Vec<&str> = line.split(',').map(|x| x.trim_matches('"')).collect();
+        if f.len() >= 5 {
+            if let (Ok(rps), Ok(p50)) = (f[1].parse::<f64>(), f[4].parse::<f64>()) {
+                rows.push((f[0].to_string(), rps, p50));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Writes a log of `records` distinct keys, starts one node on it, and
+/// returns (records/s replayed, seconds until serving, VmRSS kB, details).
+fn replay_and_memory(bin: &Path, records: u64) -> Result<(f64, f64, u64, String), String> {
+    let dir = std::env::temp_dir().join(format!("ringside-xtask-replay-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let result = replay_in(bin, &dir, records);
+    let _ = Command::new(bin)
+        .args(["cluster", "down", "--data-dir"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = fs::remove_dir_all(&dir);
+    result
+}
+
+fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<(f64, f64, u64, String), String> {
+    let r = records.to_string();
+    let mut write = Command::new(bin);
+    write
+        .args(["bench", "--write-log"])
+        .arg(dir.join("node-0"))
+        .args(["--records", &r, "--keys", &r, "--value-bytes", "100"]);
+    run_cmd(&mut write)?;
+    let port = super::free_ports_from(21_000, 1).to_string();
+    let mut up = Command::new(bin);
+    up.args([
+        "cluster",
+        "up",
+        "--nodes",
+        "1",
+        "--base-port",
+        &port,
+        "--data-dir",
+    ])
+    .arg(dir)
+    .stdout(Stdio::null());
+    println!("$ {}", super::show(&up));
+    let started = Instant::now();
+    let status = up
+        .status()
+        .map_err(|e| format!("cannot run cluster up: {e}"))?;
+    let serve_s = started.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("cluster up failed ({status})"));
+    }
+    let log = fs::read_to_string(dir.join("node-0/node.log")).unwrap_or_default();
+    let line = log
+        .lines()
+        .find(|l| l.contains(" replayed ") && l.contains("records/s"))
+        .ok_or("the node's log has no replay line")?;
+    println!("   {line}");
+    let rate = line
+        .rsplit_once('(')
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .ok_or_else(|| format!("cannot read the rate in {line:?}"))?;
+    let ms = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or("?");
+    let pid =
+        fs::read_to_string(dir.join("node-0/node.pid")).map_err(|e| format!("no pid file: {e}"))?;
+    let status = fs::read_to_string(format!("/proc/{}/status", pid.trim()))
+        .map_err(|e| format!("cannot read the node's /proc status: {e}"))?;
+    let rss_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or("no VmRSS in /proc status")?;
+    println!(
+        "   node pid {} VmRSS {rss_kb} kB; served {serve_s:.2} s after start",
+        pid.trim()
+    );
+    Ok((
+        rate,
+        serve_s,
+        rss_kb,
+        format!("{records} records replayed in {ms} ms"),
+    ))
+}
+
+/// (raw bytes, gzipped bytes, dir) of the wasm and js of a fresh `trunk
+/// build --release` (not `dist/`, which `trunk serve` fills with a debug
+/// build).
+fn web_bundle() -> Result<(u64, u64, String), String> {
+    if find_exe(&["trunk"]).is_none() && !super::cargo_bin_dir().join("trunk").exists() {
+        return Err("trunk is not installed (cargo xtask setup)".into());
+    }
+    let dir = PathBuf::from("target/bench-web");
+    trunk_build(&dir, true).map_err(|e| format!("the web crate did not build: {e}"))?;
+    let files = bundle_files(&dir);
+    if files.is_empty() {
+        return Err(format!("no .wasm or .js in {}", dir.display()));
+    }
+    let (mut raw, mut gz) = (0u64, 0u64);
+    for f in &files {
+        raw += fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        let out = Command::new("gzip")
+            .args(["-9", "-c"])
+            .arg(f)
+            .output()
+            .map_err(|e| format!("cannot run gzip: {e}"))?;
+        gz += out.stdout.len() as u64;
+        println!("   {}", f.display());
+    }
+    Ok((raw, gz, dir.display().to_string()))
+}
+
+fn bundle_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "js"))
+        .collect();
+    v.sort();
+    v
+}
