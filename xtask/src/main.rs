@@ -581,7 +581,10 @@ fn demo(args: &[String]) -> Result<(), String> {
             return Err(format!("trunk serve exited ({status})"));
         }
     }
-    println!("\n  ringside demo is up. Open:\n\n    {url}\n\n  The page runs a simulated cluster; it is connected to the live one at ws://127.0.0.1:{base_port}.");
+    // The link's fragment (never sent to the server) carries the node to
+    // connect to, the control endpoint and its token: the page shows the
+    // live cluster with crash / restart / stop on.
+    println!("\n  ringside demo is up. Open:\n\n    {url}\n\n  The page shows the live 4-node cluster at ws://127.0.0.1:{base_port} (the header says LIVE; \"back to the simulation\" leaves it).");
     println!(
         "  Console: target/release/ringside client --data-dir {}",
         data_dir.display()
