@@ -327,8 +327,13 @@ fn test(args: &[String]) -> Result<(), String> {
     run(cargo().args(["build", "-p", "ringside-core", "--target", WASM_TARGET]))?;
     let artifacts = PathBuf::from("target/artifacts");
     fs::create_dir_all(&artifacts).map_err(|e| format!("creating {}: {e}", artifacts.display()))?;
+    step("the ringside binary (for the tests that start real nodes)");
+    run(cargo().args(["build", "-p", "ringside-native", "--bin", "ringside"]))?;
     let mut test_cmd = cargo();
     test_cmd.args(["test", "--workspace", "--all-targets"]);
+    let bin = fs::canonicalize("target/debug/ringside")
+        .map_err(|e| format!("target/debug/ringside: {e}"))?;
+    test_cmd.env("RINGSIDE_BIN", bin);
     if !no_browser {
         step("web bundle (trunk build)");
         let dist = PathBuf::from("target/xtask-dist");
