@@ -8,8 +8,9 @@
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output) and `RINGSIDE_BIN` (a
 //! built `ringside`); `cargo xtask test` sets both. Screenshots go to
-//! `RINGSIDE_ARTIFACTS` (default: the system's temp dir), and the last
-//! one also to web/screenshot.png, which the README shows.
+//! `RINGSIDE_ARTIFACTS` (default: the system's temp dir); with
+//! `RINGSIDE_UPDATE_SCREENSHOT=1` the last one also to web/screenshot.png,
+//! which the README shows.
 
 mod common;
 
@@ -225,8 +226,13 @@ fn the_page_drives_a_real_cluster() {
     });
     let shot = art.join("web-live.png");
     s.screenshot(&shot);
-    let readme_shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshot.png");
-    std::fs::copy(&shot, &readme_shot).unwrap();
+    // The README's picture, refreshed on request only (a test run leaves
+    // the tree clean): RINGSIDE_UPDATE_SCREENSHOT=1.
+    if std::env::var_os("RINGSIDE_UPDATE_SCREENSHOT").is_some() {
+        let readme_shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshot.png");
+        std::fs::copy(&shot, &readme_shot).unwrap();
+        println!("updated {}", readme_shot.display());
+    }
 
     // The real nodes agree with the page.
     let real = cluster.inspect();
