@@ -328,9 +328,12 @@ fn test(args: &[String]) -> Result<(), String> {
     let artifacts = PathBuf::from("target/artifacts");
     fs::create_dir_all(&artifacts).map_err(|e| format!("creating {}: {e}", artifacts.display()))?;
     step("the ringside binary (for the tests that start real nodes)");
-    run(cargo().args(["build", "-p", "ringside-native", "--bin", "ringside"]))?;
+    // The whole workspace, so features unify as in the test build below
+    // and nothing is compiled twice.
+    run(cargo().args(["build", "--workspace", "--bins"]))?;
     let mut test_cmd = cargo();
-    test_cmd.args(["test", "--workspace", "--all-targets"]);
+    // Unit, integration and doc tests, in one build.
+    test_cmd.args(["test", "--workspace"]);
     let bin = fs::canonicalize("target/debug/ringside")
         .map_err(|e| format!("target/debug/ringside: {e}"))?;
     test_cmd.env("RINGSIDE_BIN", bin);
@@ -350,15 +353,6 @@ fn test(args: &[String]) -> Result<(), String> {
     }
     step("all tests");
     run(&mut test_cmd)?;
-    step("doc tests");
-    run(cargo().args([
-        "test",
-        "-p",
-        "ringside-core",
-        "-p",
-        "ringside-native",
-        "--doc",
-    ]))?;
     println!(
         "\nall checks passed in {:.0}s{}",
         started.elapsed().as_secs_f64(),
