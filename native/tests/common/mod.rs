@@ -59,11 +59,22 @@ impl TestCluster {
         TestCluster::start_with(n, "", "")
     }
 
+    /// Free ports are picked, then released, then bound by the nodes: a
+    /// test running in parallel may take one in between. So a failed
+    /// `cluster up` is tried again on fresh ports (its guard has already
+    /// stopped what it started) before the test fails.
     pub fn start_with(n: usize, top: &str, cluster_extra: &str) -> TestCluster {
-        let c = TestCluster::configure(n, top, cluster_extra);
-        let out = c.ringside(&["cluster", "up"]);
-        assert!(out.status.success(), "cluster up failed: {}", text(&out));
-        c
+        let mut last = String::new();
+        for _ in 0..3 {
+            let c = TestCluster::configure(n, top, cluster_extra);
+            let out = c.ringside(&["cluster", "up"]);
+            if out.status.success() {
+                return c;
+            }
+            last = text(&out);
+            eprintln!("cluster up failed, trying again on fresh ports: {last}");
+        }
+        panic!("cluster up failed three times; last: {last}");
     }
 
     /// Writes the cluster file without starting anything.
