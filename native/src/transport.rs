@@ -132,7 +132,14 @@ pub async fn serve(
     settings: Arc<ServerSettings>,
     inbox: SyncSender<DriverInput>,
 ) {
-    let open = Arc::new(AtomicUsize::new(0));
+    // Clients and peers have separate budgets, so clients holding every
+    // client slot cannot lock out a peer that restarts (the node would see
+    // it down and refuse writes). `total` bounds sockets before we know
+    // which kind a connection is.
+    let peer_slots = settings.members.len() * 2;
+    let total = Arc::new(AtomicUsize::new(0));
+    let clients = Arc::new(AtomicUsize::new(0));
+    let peers = Arc::new(AtomicUsize::new(0));
     let next_conn = Arc::new(AtomicU64::new(1));
     loop {
         let (stream, peer_addr) = match listener.accept().await {
@@ -145,22 +152,37 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        if open.load(Ordering::Relaxed) >= settings.max_connections {
+        if total.load(Ordering::Relaxed) >= settings.max_connections + peer_slots {
             warn!(
-                "refusing a connection from {peer_addr}: {} connections open (max_connections)",
-                settings.max_connections
+                "refusing a connection from {peer_addr}: {} connections open (max_connections + 2 per member)",
+                settings.max_connections + peer_slots
             );
             drop(stream);
             continue;
         }
-        open.fetch_add(1, Ordering::Relaxed);
-        let open = open.clone();
+        total.fetch_add(1, Ordering::Relaxed);
+        let (total, clients, peers) = (total.clone(), clients.clone(), peers.clone());
         let settings = settings.clone();
         let inbox = inbox.clone();
         let conn = next_conn.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            connection(stream, conn, settings, inbox).await;
-            open.fetch_sub(1, Ordering::Relaxed);
+            // Peek at the request line: peers and clients have their own
+            // budgets and frame limits.
+            let is_peer = peek_is_peer(&stream).await;
+            let (counter, limit, what) = if is_peer {
+                (&peers, peer_slots, "peer")
+            } else {
+                (&clients, settings.max_connections, "client")
+            };
+            if counter.fetch_add(1, Ordering::Relaxed) >= limit {
+                counter.fetch_sub(1, Ordering::Relaxed);
+                total.fetch_sub(1, Ordering::Relaxed);
+                warn!("refusing a {what} connection from {peer_addr}: {limit} {what} connections open");
+                return;
+            }
+            connection(stream, conn, is_peer, settings, inbox).await;
+            counter.fetch_sub(1, Ordering::Relaxed);
+            total.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
@@ -175,6 +197,7 @@ enum Kind {
 async fn connection(
     stream: TcpStream,
     conn: u64,
+    is_peer: bool,
     settings: Arc<ServerSettings>,
     inbox: SyncSender<DriverInput>,
 ) {
@@ -182,9 +205,7 @@ async fn connection(
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    // Peek at the request line to pick the frame limit before the
-    // handshake: peers may send large anti-entropy batches, clients not.
-    let is_peer = peek_is_peer(&stream).await;
+    // Peers may send large anti-entropy batches, clients not.
     let max = if is_peer {
         MAX_PEER_FRAME_BYTES
     } else {
