@@ -385,7 +385,18 @@ impl Cluster {
             }
             let ok = rt.block_on(async {
                 match Conn::connect(addr, Duration::from_millis(500)).await {
-                    Ok(mut c) => c.inspect(Duration::from_millis(1000)).await.is_ok(),
+                    // A tiny request the node's loop answers itself (an
+                    // `inspect` of a node holding a million keys is huge).
+                    Ok(mut c) => c
+                        .call(
+                            1,
+                            r#"{"id":1,"op":"subscribe"}"#.to_string(),
+                            Duration::from_millis(1000),
+                        )
+                        .await
+                        .is_ok_and(|a| {
+                            matches!(a.frame, ringside_core::protocol::ServerFrame::Ok { .. })
+                        }),
                     Err(_) => false,
                 }
             });
