@@ -13,6 +13,7 @@
 //! - [`console`]: the page's command line (`put 137 value137 quorum`)
 //! - [`app`]: the root component and the animation loop
 //! - [`components`]: the panels, which render only from the view
+//! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
 
 mod app;
 mod backend;
@@ -20,6 +21,9 @@ mod components;
 mod console;
 mod model;
 mod scenario;
+// Natively only its tests use it; the page calls it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod simbench;
 mod state;
 
 #[cfg(test)]
@@ -27,7 +31,17 @@ mod tests;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    yew::Renderer::<app::App>::new().render();
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    // `?simbench=SECONDS`: measure the simulator, without the UI (whose
+    // animation loop would share the thread).
+    match simbench::from_query(&search) {
+        Some((seconds, faults)) => simbench::start(seconds, faults),
+        None => {
+            yew::Renderer::<app::App>::new().render();
+        }
+    }
 }
 
 /// Natively there is nothing to show; the modules build (and their unit

@@ -195,6 +195,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Err(e) => report.note(format!("web bundle: not measured: {e}")),
         }
     }
+    if !no_web {
+        wasm_sim_bench(&bin, seconds, &mut report);
+    }
     match fs::read_to_string("target/sim-bench-wasm.txt") {
         Ok(t) => report.note(format!("wasm simulator in Chromium ÷ native: {}", t.trim())),
         Err(_) => report.note(
@@ -571,4 +574,80 @@ fn bundle_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+// ----- the core simulator: wasm in headless Chromium beside native -----
+
+/// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
+/// Chromium (a release dist in target/bench-dist, the page's
+/// `?simbench=SECONDS` driven by web/tests/simbench.rs, which writes its
+/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); both
+/// lines and the ratio printed, the ratio a row of the report.
+fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
+    let rate = |line: &str| -> Option<f64> {
+        line.split_once("): ")?
+            .1
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    let measure = || -> Result<(String, String), String> {
+        step(&format!(
+            "core simulator: wasm in headless Chromium, then native, {seconds} s each"
+        ));
+        let (Some(chromium), Some(chromedriver)) = (
+            find_exe(&["chromium", "chromium-browser"]),
+            find_exe(&["chromedriver"]),
+        ) else {
+            return Err("needs chromium and chromedriver (cargo xtask setup)".into());
+        };
+        let dist = PathBuf::from("target/bench-dist");
+        trunk_build(&dist, true).map_err(|e| format!("the web crate did not build: {e}"))?;
+        let out = PathBuf::from("target/sim-bench-wasm.txt");
+        let _ = fs::remove_file(&out);
+        let art = PathBuf::from("target/artifacts");
+        let _ = fs::create_dir_all(&art);
+        let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let target = abs(Path::new("target"));
+        run_cmd(
+            cargo()
+                .args(["test", "-q", "-p", "ringside-web", "--test", "simbench"])
+                .args(["--", "--nocapture"])
+                .env("RINGSIDE_DIST", abs(&dist))
+                .env("RINGSIDE_ARTIFACTS", abs(&art))
+                .env("RINGSIDE_SIMBENCH_OUT", target.join("sim-bench-wasm.txt"))
+                .env("RINGSIDE_SIMBENCH_SECONDS", seconds.to_string())
+                .env("CHROMIUM", chromium)
+                .env("CHROMEDRIVER", chromedriver),
+        )?;
+        let wasm = fs::read_to_string(&out)
+            .map_err(|e| format!("{}: {e}", out.display()))?
+            .trim()
+            .to_string();
+        let native = Command::new(bin)
+            .args(["sim", "--bench", "--bench-seconds", &seconds.to_string()])
+            .output()
+            .map_err(|e| format!("{} sim --bench: {e}", bin.display()))?;
+        let native = String::from_utf8_lossy(&native.stdout)
+            .lines()
+            .find(|l| l.starts_with("sim bench (native)"))
+            .ok_or("`ringside sim --bench` printed no result")?
+            .to_string();
+        Ok((wasm, native))
+    };
+    match measure() {
+        Ok((wasm, native)) => {
+            let (w, n) = (rate(&wasm).unwrap_or(0.0), rate(&native).unwrap_or(0.0));
+            let ratio = if n > 0.0 { w / n } else { f64::NAN };
+            println!("{wasm}\n{native}\nwasm ÷ native: {ratio:.2}");
+            report.row(
+                "core simulator, wasm in Chromium ÷ native (simulated messages/s)".into(),
+                ratio,
+                ">= 0.5",
+                format!("{w:.0}/s ÷ {n:.0}/s, {seconds} s each"),
+            );
+        }
+        Err(e) => report.note(format!("core simulator wasm ÷ native: not measured: {e}")),
+    }
 }
