@@ -223,6 +223,19 @@ pub struct InspectNode {
     /// This incarnation's start time (extension): it changes on restart.
     #[serde(default)]
     pub generation: Micros,
+    /// The last records appended to the commit log, oldest first
+    /// (extension; the driver fills it in).
+    #[serde(default)]
+    pub log_tail: Vec<LogTailEntry>,
+}
+
+/// One commit-log record as `inspect` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogTailEntry {
+    pub lsn: u64,
+    pub record: String,
+    /// Durable on disk when `inspect` answered.
+    pub synced: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -306,6 +319,7 @@ impl InspectNode {
             partitioner: Some(node.ring().partitioner().clone()),
             pending_requests: node.pending_requests(),
             generation: node.generation(),
+            log_tail: vec![],
         }
     }
 }

@@ -33,7 +33,8 @@ use crate::commitlog::CommitLog;
 use crate::transport::PeerQueue;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
-    error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, NodeAddr,
+    error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, LogTailEntry,
+    NodeAddr,
 };
 use ringside_core::{ClientRef, EventKind, Input, Message, Micros, Node, NodeId, Output};
 use ringside_core::{Request, TimerId};
@@ -177,7 +178,12 @@ pub struct Driver {
     log_failures: u64,
     /// No compaction before this (set after one failed).
     compact_after: Instant,
+    /// The last records appended (lsn, text), for `inspect`.
+    log_tail: std::collections::VecDeque<(u64, String)>,
 }
+
+/// Records `inspect` shows from the end of the log.
+const LOG_TAIL: usize = 8;
 
 impl Driver {
     pub fn new(
@@ -201,6 +207,7 @@ impl Driver {
             last_sync: Instant::now(),
             log_failures: 0,
             compact_after: Instant::now(),
+            log_tail: std::collections::VecDeque::with_capacity(LOG_TAIL + 1),
         }
     }
 
@@ -346,6 +353,18 @@ impl Driver {
             bytes: self.log.bytes(),
         };
         i.nodes = self.settings.nodes.clone();
+        // `inspect` is answered between batches: with batch sync everything
+        // appended so far has been fsynced.
+        let synced = self.settings.sync == SyncPolicy::Batch;
+        i.log_tail = self
+            .log_tail
+            .iter()
+            .map(|(lsn, record)| LogTailEntry {
+                lsn: *lsn,
+                record: record.clone(),
+                synced,
+            })
+            .collect();
         i
     }
 
@@ -408,6 +427,12 @@ impl Driver {
                     });
                 }
                 Output::Event(e) => {
+                    if let EventKind::RecordPersisted { lsn, record } = &e.kind {
+                        self.log_tail.push_back((*lsn, record.clone()));
+                        if self.log_tail.len() > LOG_TAIL {
+                            self.log_tail.pop_front();
+                        }
+                    }
                     match &e.kind {
                         EventKind::Started {
                             replayed,

@@ -932,6 +932,23 @@ impl LiveCore {
             .iter()
             .map(|p| (p.node, p.state == "up"))
             .collect();
+        // The node's own log tail (records written before the page
+        // connected included), when it sends one.
+        if !node.log_tail.is_empty() {
+            m.log_tail = node
+                .log_tail
+                .iter()
+                .map(|e| LogRow {
+                    lsn: e.lsn,
+                    record: e.record.clone(),
+                    synced: e.synced,
+                })
+                .collect();
+            while m.log_tail.len() > LOG_TAIL {
+                m.log_tail.pop_front();
+            }
+        }
+        m.log_len = m.log_len.max(node.log.records as usize);
         self.updates.push(Update::Snapshot(NodeSnapshot {
             id: n,
             up: true,
