@@ -289,41 +289,7 @@ impl Cluster {
 
     /// True when `pid` is alive and is `ringside <words...> ... --data-dir <dir>`.
     fn is_our_process(&self, pid: u32, words: &[&str], dir: &Path) -> Result<(), String> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_err(|_| format!("process {pid} has exited"))?;
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, r)| r.trim().chars().next());
-        if matches!(state, Some('Z') | Some('X')) {
-            return Err(format!("process {pid} has exited"));
-        }
-        let mut cmdline = Vec::new();
-        std::fs::File::open(format!("/proc/{pid}/cmdline"))
-            .and_then(|mut f| f.read_to_end(&mut cmdline))
-            .map_err(|_| format!("process {pid} has exited"))?;
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let is_ringside = args.first().is_some_and(|a| {
-            Path::new(a)
-                .file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
-        });
-        let dir = dir.to_string_lossy().into_owned();
-        let words_match = words
-            .iter()
-            .enumerate()
-            .all(|(i, w)| args.get(i + 1).is_some_and(|a| a == w));
-        let has_dir = args.windows(2).any(|w| w[0] == "--data-dir" && w[1] == dir);
-        if is_ringside && words_match && has_dir {
-            Ok(())
-        } else {
-            Err(format!(
-                "pid {pid} now belongs to another program ({})",
-                args.join(" ").chars().take(80).collect::<String>()
-            ))
-        }
+        is_ringside_process(pid, words, &[("--data-dir", &dir.to_string_lossy())])
     }
 
     /// Starts `ringside node` for `id` in the background and records its pid.
@@ -438,42 +404,12 @@ impl Cluster {
     /// True when `pid` is alive and is `ringside node --id <id>` on this
     /// data directory.
     fn is_our_node(&self, pid: u32, id: NodeId) -> Result<(), String> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_err(|_| format!("process {pid} has exited"))?;
-        // The state follows the parenthesised command name.
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, r)| r.trim().chars().next());
-        if matches!(state, Some('Z') | Some('X')) {
-            return Err(format!("process {pid} has exited"));
-        }
-        let mut cmdline = Vec::new();
-        std::fs::File::open(format!("/proc/{pid}/cmdline"))
-            .and_then(|mut f| f.read_to_end(&mut cmdline))
-            .map_err(|_| format!("process {pid} has exited"))?;
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let is_ringside = args.first().is_some_and(|a| {
-            Path::new(a)
-                .file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
-        });
         let node_dir = self.node_dir(id).to_string_lossy().into_owned();
-        let has = |flag: &str, value: &str| args.windows(2).any(|w| w[0] == flag && w[1] == value);
-        if is_ringside
-            && args.get(1).is_some_and(|a| a == "node")
-            && has("--id", &id.to_string())
-            && has("--data-dir", &node_dir)
-        {
-            Ok(())
-        } else {
-            Err(format!(
-                "pid {pid} now belongs to another program ({})",
-                args.join(" ").chars().take(80).collect::<String>()
-            ))
-        }
+        is_ringside_process(
+            pid,
+            &["node"],
+            &[("--id", &id.to_string()), ("--data-dir", &node_dir)],
+        )
     }
 
     /// The pid of node `id`, running; an error saying why not otherwise.
@@ -648,6 +584,47 @@ fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
         Err(format!(
             "cannot signal pid {pid}: {}",
             std::io::Error::last_os_error()
+        ))
+    }
+}
+
+/// True when `pid` is alive (not a zombie) and its command line is
+/// `ringside <words...>` with every `flag value` pair given: a recorded pid
+/// that exited, or was reused by another program, is never trusted.
+fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Result<(), String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|_| format!("process {pid} has exited"))?;
+    // The state follows the parenthesised command name.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, r)| r.trim().chars().next());
+    if matches!(state, Some('Z') | Some('X')) {
+        return Err(format!("process {pid} has exited"));
+    }
+    let mut cmdline = Vec::new();
+    std::fs::File::open(format!("/proc/{pid}/cmdline"))
+        .and_then(|mut f| f.read_to_end(&mut cmdline))
+        .map_err(|_| format!("process {pid} has exited"))?;
+    let args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let is_ringside = args.first().is_some_and(|a| {
+        Path::new(a)
+            .file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
+    });
+    let words_match = words
+        .iter()
+        .enumerate()
+        .all(|(i, w)| args.get(i + 1).is_some_and(|a| a == w));
+    let has = |flag: &str, value: &str| args.windows(2).any(|w| w[0] == flag && w[1] == value);
+    if is_ringside && words_match && pairs.iter().all(|(f, v)| has(f, v)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "pid {pid} now belongs to another program ({})",
+            args.join(" ").chars().take(80).collect::<String>()
         ))
     }
 }
