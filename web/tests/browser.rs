@@ -13,31 +13,22 @@
 
 mod common;
 
-use common::{Driver, Server};
+use common::{BrowserEnv, Driver, Server};
 use serde_json::json;
-use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
 #[test]
 fn the_page_shows_replicas_hints_and_handoff() {
-    let Some(dist) = std::env::var_os("RINGSIDE_DIST") else {
-        println!("skipped: set RINGSIDE_DIST (cargo xtask test does)");
+    let Some(BrowserEnv {
+        dist,
+        chromedriver,
+        chromium,
+        art,
+    }) = BrowserEnv::from_env()
+    else {
         return;
     };
-    let dist = PathBuf::from(dist);
-    assert!(
-        dist.join("index.html").exists(),
-        "RINGSIDE_DIST={} has no index.html: run `trunk build --offline` first",
-        dist.display()
-    );
-    let chromedriver =
-        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let art = std::env::var_os("RINGSIDE_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&art).unwrap();
 
     let server = Server::start(dist);
     let driver = Driver::start(&chromedriver);

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Driver, Server, Session};
+use common::{BrowserEnv, Driver, Server, Session};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -134,27 +134,21 @@ fn has(s: &Session, node: u64, key: u64, value: &str) -> bool {
 
 #[test]
 fn the_page_drives_a_real_cluster() {
-    let (Some(dist), Some(bin)) = (
-        std::env::var_os("RINGSIDE_DIST"),
-        std::env::var_os("RINGSIDE_BIN"),
-    ) else {
-        println!("skipped: set RINGSIDE_DIST (a trunk build) and RINGSIDE_BIN (a built ringside); cargo xtask test does");
+    let Some(bin) = std::env::var_os("RINGSIDE_BIN") else {
+        println!("skipped: set RINGSIDE_BIN (a built ringside); cargo xtask test does");
+        return;
+    };
+    let Some(BrowserEnv {
+        dist,
+        chromedriver,
+        chromium,
+        art,
+    }) = BrowserEnv::from_env()
+    else {
         return;
     };
     let started = Instant::now();
-    let (dist, bin) = (PathBuf::from(dist), PathBuf::from(bin));
-    assert!(
-        dist.join("index.html").exists(),
-        "{} has no index.html",
-        dist.display()
-    );
-    let chromedriver =
-        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let art = std::env::var_os("RINGSIDE_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&art).unwrap();
+    let bin = PathBuf::from(bin);
 
     let dir = std::env::temp_dir().join(format!("ringside-web-live-{}", std::process::id()));
     let cluster = Cluster::up(&bin, &dir);

@@ -15,6 +15,45 @@ use std::time::{Duration, Instant};
 
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// What every browser test reads from its environment (`cargo xtask test`
+/// sets it): the built page, the browser and its driver, and where
+/// screenshots go.
+pub struct BrowserEnv {
+    pub dist: PathBuf,
+    pub chromedriver: String,
+    pub chromium: String,
+    pub art: PathBuf,
+}
+
+impl BrowserEnv {
+    /// `None`, after saying why, when `RINGSIDE_DIST` is unset.
+    pub fn from_env() -> Option<BrowserEnv> {
+        let Some(dist) = std::env::var_os("RINGSIDE_DIST") else {
+            println!("skipped: set RINGSIDE_DIST (cargo xtask test does)");
+            return None;
+        };
+        let dist = PathBuf::from(dist);
+        assert!(
+            dist.join("index.html").exists(),
+            "RINGSIDE_DIST={} has no index.html: run `trunk build --offline` first",
+            dist.display()
+        );
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let art = std::env::var_os("RINGSIDE_ARTIFACTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&art).unwrap();
+        Some(BrowserEnv {
+            dist,
+            chromedriver,
+            chromium,
+            art,
+        })
+    }
+}
+
 // ----- a static file server for the dist dir -----
 
 pub struct Server {
