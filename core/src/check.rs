@@ -15,7 +15,7 @@
 //! Values must be unique per put for `no-invented-values` to be exact; the
 //! workloads of [`crate::sim::workload`] and the chaos tests make them so.
 
-use crate::message::{ClientRef, ErrorKind, Request};
+use crate::message::{ClientRef, ErrorKind, Reply, Request};
 use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,6 +55,17 @@ impl Outcome {
             Outcome::Written { .. } | Outcome::Read { .. } => "ok",
             Outcome::Error { kind, .. } => kind.name(),
             Outcome::NoReply { .. } => "no reply",
+        }
+    }
+}
+
+impl From<Reply> for Outcome {
+    /// How a coordinator's reply ends a request.
+    fn from(reply: Reply) -> Outcome {
+        match reply {
+            Reply::Written { ts } => Outcome::Written { ts },
+            Reply::Read { kv } => Outcome::Read { kv },
+            Reply::Error { kind, message } => Outcome::Error { kind, message },
         }
     }
 }

@@ -14,7 +14,7 @@
 use crate::check::{FinalState, History, HistoryOp, Outcome};
 use crate::config::{ClusterConfig, Config};
 use crate::io::{Event, Input, Output, TimerId};
-use crate::message::{ClientRef, Message, MsgId, Reply, Request};
+use crate::message::{ClientRef, Message, MsgId, Request};
 use crate::node::Node;
 use crate::ring::Ring;
 use crate::storage::Record;
@@ -799,12 +799,7 @@ impl Sim {
                 Output::Send { to, msg } => self.transmit(id, to, msg),
                 Output::Reply { client, reply } => {
                     if let Some(idx) = self.pending.remove(&client) {
-                        let outcome = match reply {
-                            Reply::Written { ts } => Outcome::Written { ts },
-                            Reply::Read { kv } => Outcome::Read { kv },
-                            Reply::Error { kind, message } => Outcome::Error { kind, message },
-                        };
-                        self.finish(idx, outcome);
+                        self.finish(idx, Outcome::from(reply));
                     }
                 }
                 Output::Timer { id: tid, at } => {

@@ -23,7 +23,7 @@ use ringside_core::check::{check, FinalState, History, HistoryOp, Outcome, Summa
 use ringside_core::protocol::{InspectNode, ServerFrame};
 use ringside_core::sim::Rng;
 use ringside_core::{
-    ClientRef, Consistency, ErrorKind, Key, Micros, NodeId, Reply, Request, Ring, Version,
+    ClientRef, Consistency, ErrorKind, Key, Micros, NodeId, Request, Ring, Version,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -287,14 +287,7 @@ async fn client_loop(
             Ok(Answer {
                 frame: ServerFrame::Reply { reply, .. },
                 ..
-            }) => (
-                match reply {
-                    Reply::Written { ts } => Outcome::Written { ts },
-                    Reply::Read { kv } => Outcome::Read { kv },
-                    Reply::Error { kind, message } => Outcome::Error { kind, message },
-                },
-                Some(done),
-            ),
+            }) => (Outcome::from(reply), Some(done)),
             Ok(a) => (
                 Outcome::Error {
                     kind: ErrorKind::Internal,

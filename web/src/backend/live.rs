@@ -767,11 +767,7 @@ impl LiveCore {
                 };
                 let last = self.members.get(&n).map_or(0, |m| m.last_at);
                 let at = self.at().max(last + 1);
-                let outcome = match reply {
-                    Reply::Written { ts } => Outcome::Written { ts },
-                    Reply::Read { kv } => Outcome::Read { kv },
-                    Reply::Error { kind, message } => Outcome::Error { kind, message },
-                };
+                let outcome = Outcome::from(reply);
                 self.updates.push(trace_sim(
                     at,
                     SimEvent::ClientAnswered {
