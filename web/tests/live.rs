@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{BrowserEnv, Driver, Server, Session};
+use common::{BrowserEnv, Server, Session};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -138,15 +138,10 @@ fn the_page_drives_a_real_cluster() {
         println!("skipped: set RINGSIDE_BIN (a built ringside); cargo xtask test does");
         return;
     };
-    let Some(BrowserEnv {
-        dist,
-        chromedriver,
-        chromium,
-        art,
-    }) = BrowserEnv::from_env()
-    else {
+    let Some(env) = BrowserEnv::chromium() else {
         return;
     };
+    let art = &env.art;
     let started = Instant::now();
     let bin = PathBuf::from(bin);
 
@@ -156,9 +151,9 @@ fn the_page_drives_a_real_cluster() {
     let control = cluster.read("control.addr");
     let port = first_port(&cluster.inspect());
 
-    let server = Server::start(dist);
-    let driver = Driver::start(&chromedriver);
-    let s = driver.session(&chromium);
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    let s = driver.session();
     let url = format!(
         "http://127.0.0.1:{}/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}",
         server.port
@@ -166,39 +161,39 @@ fn the_page_drives_a_real_cluster() {
     s.call("POST", "/url", Some(json!({ "url": url })));
 
     // Live, with the 4 real nodes up.
-    s.wait("the page in live mode", &art, |s| {
+    s.wait("the page in live mode", art, |s| {
         s.count("[data-testid=mode][data-mode=live]") == 1
     });
-    s.wait("4 live nodes up on the ring", &art, |s| {
+    s.wait("4 live nodes up on the ring", art, |s| {
         s.count("[data-testid=ring-node].up") == 4
     });
-    s.wait("a panel per node, crash enabled", &art, |s| {
+    s.wait("a panel per node, crash enabled", art, |s| {
         s.count("[data-replica]") == 4 && s.count("[data-testid=crash-3]:enabled") == 1
     });
 
     // A QUORUM put typed into the page, through node 0, lands on 2, 3, 0.
     s.type_line("#console", "put 137 v quorum");
-    s.wait("key 137 = v on nodes 2, 3 and 0", &art, |s| {
+    s.wait("key 137 = v on nodes 2, 3 and 0", art, |s| {
         [2, 3, 0].iter().all(|&n| has(s, n, 137, "v"))
     });
-    s.wait("the put answered ok", &art, |s| {
+    s.wait("the put answered ok", art, |s| {
         s.count("[data-testid=request][data-outcome=ok]") == 1
     });
     assert_eq!(s.count("[data-replica=\"1\"] tr[data-key=\"137\"]"), 0);
 
     // Crash node 3 from the page: the supervisor kills the process.
     s.click("[data-testid=crash-3]");
-    s.wait("node 3 drawn down", &art, |s| {
+    s.wait("node 3 drawn down", art, |s| {
         s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
     });
-    s.wait("node 0 sees node 3 down", &art, |s| {
+    s.wait("node 0 sees node 3 down", art, |s| {
         s.count("[data-replica=\"0\"] .peer.down[data-peer=\"3\"]") == 1
     });
     s.type_line("#console", "put 137 w quorum");
-    s.wait("a hint for node 3 on node 0", &art, |s| {
+    s.wait("a hint for node 3 on node 0", art, |s| {
         s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 1
     });
-    s.wait("the second put answered ok", &art, |s| {
+    s.wait("the second put answered ok", art, |s| {
         s.count("[data-testid=request][data-outcome=ok]") == 2
     });
     let mid = cluster.inspect();
@@ -207,15 +202,15 @@ fn the_page_drives_a_real_cluster() {
 
     // Restart node 3 from the page: the hint is delivered.
     s.click("[data-testid=restart-3]");
-    s.wait("node 3 back and the hint delivered", &art, |s| {
+    s.wait("node 3 back and the hint delivered", art, |s| {
         s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 0 && has(s, 3, 137, "w")
     });
-    s.wait("node 3 up on the ring", &art, |s| {
+    s.wait("node 3 up on the ring", art, |s| {
         s.count("[data-testid=ring-node][data-node=\"3\"].up") == 1
     });
     // Select the second put: its sequence diagram is on the screenshot.
     s.js("document.querySelectorAll('[data-testid=request] button')[0].click()");
-    s.wait("a sequence diagram", &art, |s| {
+    s.wait("a sequence diagram", art, |s| {
         s.count("[data-testid=sequence]") == 1
     });
     let shot = art.join("web-live.png");

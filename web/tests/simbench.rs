@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{BrowserEnv, Driver, Server};
+use common::{BrowserEnv, Server};
 use serde_json::json;
 use std::path::PathBuf;
 use std::thread;
@@ -23,19 +23,14 @@ const SECONDS: u64 = 3;
 
 #[test]
 fn the_simulator_runs_in_the_page_and_reports_its_speed() {
-    let Some(BrowserEnv {
-        dist,
-        chromedriver,
-        chromium,
-        art,
-    }) = BrowserEnv::from_env()
-    else {
+    let Some(env) = BrowserEnv::chromium() else {
         return;
     };
+    let art = &env.art;
 
-    let server = Server::start(dist);
-    let driver = Driver::start(&chromedriver);
-    let s = driver.session(&chromium);
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    let s = driver.session();
     let seconds: u64 = std::env::var("RINGSIDE_SIMBENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
