@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The geckodriver `cargo xtask setup` installs when there is none (the
+/// Firefox browser test drives firefox-esr with it); it builds `--locked`
+/// with our toolchain.
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -36,7 +40,8 @@ commands:
   test            every check: fmt, clippy, all tests, the wasm build, browser tests
   demo            start a 4-node cluster and the web UI (trunk serve); Ctrl-C stops both
   setup           install what the tests and the demo need (wasm target, trunk,
-                  wasm-bindgen-cli, chromium + chromedriver), skipping what is there
+                  wasm-bindgen-cli, chromium + chromedriver, firefox-esr +
+                  geckodriver), skipping what is there
   sweep [N]       the simulator sweep with N seeds (default 100000)
   fuzz [--seconds N] [TARGET...]
                   run each cargo-fuzz target (client_frame, peer_message, commit_log)
@@ -187,9 +192,22 @@ fn locked_wasm_bindgen() -> Result<String, String> {
 struct Tools {
     chromium: Option<PathBuf>,
     chromedriver: Option<PathBuf>,
+    firefox: Option<PathBuf>,
+    geckodriver: Option<PathBuf>,
 }
 
-/// Installs what is missing. With `browser`, Chromium too.
+/// geckodriver in cargo's bin dir, else on PATH.
+fn find_geckodriver() -> Option<PathBuf> {
+    let p = cargo_bin_dir().join("geckodriver");
+    if p.is_file() {
+        Some(p)
+    } else {
+        find_exe(&["geckodriver"])
+    }
+}
+
+/// Installs what is missing. With `browser`, the browsers the page is
+/// tested in too: Chromium and Firefox ESR, and their drivers.
 fn setup(browser: bool) -> Result<Tools, String> {
     step("checking tools (installing what is missing)");
     let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
@@ -227,32 +245,63 @@ fn setup(browser: bool) -> Result<Tools, String> {
     let mut tools = Tools {
         chromium: find_exe(&["chromium", "chromium-browser"]),
         chromedriver: find_exe(&["chromedriver"]),
+        firefox: find_exe(&["firefox-esr", "firefox"]),
+        geckodriver: find_geckodriver(),
     };
-    if browser && (tools.chromium.is_none() || tools.chromedriver.is_none()) {
-        if is_root() && Path::new("/usr/bin/apt-get").exists() {
-            println!("installing chromium and chromium-driver with apt-get");
+    if browser {
+        let mut missing = Vec::new();
+        if tools.chromium.is_none() || tools.chromedriver.is_none() {
+            missing.extend(["chromium", "chromium-driver"]);
+        }
+        if tools.firefox.is_none() {
+            missing.push("firefox-esr");
+        }
+        if !missing.is_empty() && is_root() && Path::new("/usr/bin/apt-get").exists() {
+            println!("installing {} with apt-get", missing.join(", "));
             run(Command::new("apt-get").arg("update").arg("-q"))?;
             run(Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "-q",
-                    "--no-install-recommends",
-                    "chromium",
-                    "chromium-driver",
-                ])
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(&missing)
                 .env("DEBIAN_FRONTEND", "noninteractive"))?;
             tools.chromium = find_exe(&["chromium", "chromium-browser"]);
             tools.chromedriver = find_exe(&["chromedriver"]);
+            tools.firefox = find_exe(&["firefox-esr", "firefox"]);
         }
         if tools.chromium.is_none() || tools.chromedriver.is_none() {
             return Err("the browser tests need chromium and chromedriver: install Debian's `chromium` and `chromium-driver` \
                  (as root: apt-get install chromium chromium-driver), or run with --no-browser"
                 .into());
         }
+        if tools.firefox.is_none() {
+            return Err(
+                "the Firefox browser test needs Firefox: install Debian's `firefox-esr` \
+                 (as root: apt-get install firefox-esr), or run with --no-browser"
+                    .into(),
+            );
+        }
+        if tools.geckodriver.is_none() {
+            println!(
+                "installing geckodriver {GECKODRIVER_VERSION} (for the Firefox test); this takes a few minutes"
+            );
+            run(cargo().args([
+                "install",
+                "--locked",
+                &format!("geckodriver@{GECKODRIVER_VERSION}"),
+            ]))?;
+            tools.geckodriver = find_geckodriver();
+            if tools.geckodriver.is_none() {
+                return Err(format!(
+                    "cargo install geckodriver@{GECKODRIVER_VERSION} left no geckodriver in {}",
+                    cargo_bin_dir().display()
+                ));
+            }
+        }
     }
     if let (Some(c), Some(d)) = (&tools.chromium, &tools.chromedriver) {
         println!("ok: {} and {}", c.display(), d.display());
+    }
+    if let (Some(f), Some(g)) = (&tools.firefox, &tools.geckodriver) {
+        println!("ok: {} and {}", f.display(), g.display());
     }
     Ok(tools)
 }
@@ -349,6 +398,12 @@ fn test(args: &[String]) -> Result<(), String> {
         }
         if let Some(d) = &tools.chromedriver {
             test_cmd.env("CHROMEDRIVER", d);
+        }
+        if let Some(f) = &tools.firefox {
+            test_cmd.env("FIREFOX", f);
+        }
+        if let Some(g) = &tools.geckodriver {
+            test_cmd.env("GECKODRIVER", g);
         }
     }
     step("all tests");
