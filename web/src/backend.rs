@@ -26,6 +26,19 @@ pub trait Backend {
     fn step(&mut self) -> Vec<Update>;
     /// Does what a person (or a scenario) asked.
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String>;
+    /// Does several things at once (a frame's share of the random load),
+    /// reporting once: the updates, and why any action was refused.
+    fn act_all(&mut self, actions: Vec<Action>) -> (Vec<Update>, Vec<String>) {
+        let mut updates = Vec::new();
+        let mut errors = Vec::new();
+        for a in actions {
+            match self.act(a) {
+                Ok(u) => updates.extend(u),
+                Err(e) => errors.push(e),
+            }
+        }
+        (updates, errors)
+    }
     /// Stops a node cleanly (a live cluster's supervisor can; a
     /// simulated node can only crash).
     fn stop(&mut self, node: NodeId) -> Result<Vec<Update>, String> {

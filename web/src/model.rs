@@ -388,8 +388,12 @@ impl Model {
             let u = self.backend.advance(us);
             self.apply(u);
             if let Some(load) = self.load.as_mut() {
-                for a in load.due(us, &self.view.topo.nodes) {
-                    self.act(a);
+                let due = load.due(us, &self.view.topo.nodes);
+                if !due.is_empty() {
+                    let (u, errors) = self.backend.act_all(due);
+                    self.apply(u);
+                    self.apply(errors.into_iter().map(Update::Notice).collect());
+                    self.link_dirty = true;
                 }
             }
         }

@@ -98,7 +98,8 @@ pub struct NodeSnapshot {
     pub up: bool,
     /// `None` while the node is down: its memory is gone, the view keeps
     /// showing what it had (greyed).
-    pub data: Option<BTreeMap<Key, Version>>,
+    /// Shared: a backend sends the same map again while it is unchanged.
+    pub data: Option<Rc<BTreeMap<Key, Version>>>,
     pub hints: Option<Vec<HintRow>>,
     pub peers: Option<Vec<(NodeId, bool)>>,
     pub log_tail: Vec<LogRow>,
@@ -192,7 +193,7 @@ pub struct NodeView {
     pub replayed: Option<usize>,
     pub lost_records: usize,
     pub skew_us: i64,
-    pub data: BTreeMap<Key, Version>,
+    pub data: Rc<BTreeMap<Key, Version>>,
     pub log_tail: VecDeque<LogRow>,
     pub log_len: usize,
     pub hints: BTreeMap<u64, HintRow>,
@@ -209,7 +210,7 @@ impl NodeView {
             replayed: None,
             lost_records: 0,
             skew_us: 0,
-            data: BTreeMap::new(),
+            data: Rc::default(),
             log_tail: VecDeque::new(),
             log_len: 0,
             hints: BTreeMap::new(),
@@ -530,27 +531,43 @@ impl ClusterView {
             .map(Rc::make_mut)
     }
 
+    /// Takes a node's snapshot. Only what differs is written: a node
+    /// whose snapshot matches what the view holds is not copied (the
+    /// panels share the view's nodes, so a write would clone one).
     fn snapshot(&mut self, s: NodeSnapshot) {
-        let n = self.node_mut(s.id);
-        let before = n.clone();
-        n.up = s.up;
-        if let Some(data) = s.data {
-            n.data = data;
-        }
-        if let Some(hints) = s.hints {
-            n.hints = hints.into_iter().map(|h| (h.id, h)).collect();
-        }
-        if let Some(peers) = s.peers {
-            n.peers = peers.into_iter().collect();
-        }
-        n.log_tail = s.log_tail.into_iter().collect();
-        n.log_len = s.log_len;
-        n.skew_us = s.skew_us;
-        if !n.up {
-            n.restarted_at = None;
-        }
-        let changed = *n != before;
-        if changed {
+        let same = self.nodes.get(&s.id).is_some_and(|n| {
+            n.up == s.up
+                && (s.up || n.restarted_at.is_none())
+                && s.data.as_ref().is_none_or(|d| n.data == *d)
+                && s.hints.as_ref().is_none_or(|h| {
+                    h.len() == n.hints.len() && h.iter().all(|r| n.hints.get(&r.id) == Some(r))
+                })
+                && s.peers.as_ref().is_none_or(|p| {
+                    p.len() == n.peers.len() && p.iter().all(|(k, v)| n.peers.get(k) == Some(v))
+                })
+                && n.log_tail.len() == s.log_tail.len()
+                && n.log_tail.iter().eq(s.log_tail.iter())
+                && n.log_len == s.log_len
+                && n.skew_us == s.skew_us
+        });
+        if !same {
+            let n = self.node_mut(s.id);
+            n.up = s.up;
+            if let Some(data) = s.data {
+                n.data = data;
+            }
+            if let Some(hints) = s.hints {
+                n.hints = hints.into_iter().map(|h| (h.id, h)).collect();
+            }
+            if let Some(peers) = s.peers {
+                n.peers = peers.into_iter().collect();
+            }
+            n.log_tail = s.log_tail.into_iter().collect();
+            n.log_len = s.log_len;
+            n.skew_us = s.skew_us;
+            if !n.up {
+                n.restarted_at = None;
+            }
             self.version += 1;
         }
         self.settle_recovery();
@@ -703,8 +720,7 @@ impl ClusterView {
                 source,
             } => {
                 if won {
-                    self.node_mut(node)
-                        .data
+                    Rc::make_mut(&mut self.node_mut(node).data)
                         .insert(key.clone(), version.clone());
                     let value = version.value.as_deref();
                     for r in self.requests.iter_mut().rev().take(64) {

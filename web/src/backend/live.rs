@@ -948,7 +948,7 @@ impl LiveCore {
         self.updates.push(Update::Snapshot(NodeSnapshot {
             id: n,
             up: true,
-            data: Some(data),
+            data: Some(std::rc::Rc::new(data)),
             hints: Some(rows),
             peers: Some(peers),
             log_tail: m.log_tail.iter().cloned().collect(),

@@ -5,8 +5,9 @@
 use super::Backend;
 use crate::state::{intern_kind, HintRow, LogRow, NodeSnapshot, Topology, Update, Wire, LOG_TAIL};
 use ringside_core::sim::{Action, Sim, SimConfig, TraceWhat};
-use ringside_core::{Micros, NodeId, Partitioner};
-use std::collections::BTreeSet;
+use ringside_core::{Key, Micros, NodeId, Partitioner, Version};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Trace entries handled in one call at most: a frame at high speed under
 /// heavy load does not freeze the page; the rest waits for the next frame.
@@ -187,6 +188,15 @@ pub struct SimBackend {
     sim: Sim,
     settings: Settings,
     script: Vec<(Micros, Action)>,
+    /// What each node's last snapshot carried, so an unchanged data map
+    /// or log tail is shared rather than copied and formatted again.
+    sent: BTreeMap<NodeId, Sent>,
+}
+
+#[derive(Default)]
+struct Sent {
+    data: Rc<BTreeMap<Key, Version>>,
+    log_tail: Vec<LogRow>,
 }
 
 impl SimBackend {
@@ -197,6 +207,7 @@ impl SimBackend {
             sim,
             settings,
             script: Vec::new(),
+            sent: BTreeMap::new(),
         };
         let mut out = vec![Update::Reset(b.topology())];
         out.extend(b.collect(true));
@@ -242,6 +253,45 @@ impl SimBackend {
         out
     }
 
+    /// Refuses an action on a node the cluster does not have (and other
+    /// nonsense), naming the problem.
+    fn check(&self, action: &Action) -> Result<(), String> {
+        let ids = self.sim.node_ids();
+        let check = |n: &NodeId| {
+            if ids.contains(n) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "node {n} is not in this cluster (nodes 0 to {})",
+                    ids.len() - 1
+                ))
+            }
+        };
+        match action {
+            Action::Submit { node, .. }
+            | Action::Crash { node }
+            | Action::Restart { node }
+            | Action::SetSkew { node, .. } => check(node)?,
+            Action::Cut { a, b } | Action::Heal { a, b } => {
+                check(a)?;
+                check(b)?;
+                if a == b {
+                    return Err("a link joins two different nodes".into());
+                }
+            }
+            Action::Partition { side_a, side_b } => {
+                for n in side_a.iter().chain(side_b) {
+                    check(n)?;
+                }
+            }
+            Action::SetDropProbability { p } if !(0.0..=1.0).contains(p) => {
+                return Err(format!("drop rate: 0 to 100%, got {}%", p * 100.0));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn frame(&self) -> Update {
         let wires = self
             .sim
@@ -264,21 +314,39 @@ impl SimBackend {
         }
     }
 
-    fn snapshot(&self, id: NodeId) -> NodeSnapshot {
+    fn snapshot(&mut self, id: NodeId) -> NodeSnapshot {
+        let sent = self.sent.entry(id).or_default();
         let disk = self.sim.disk(id);
-        let log_tail = disk[disk.len().saturating_sub(LOG_TAIL)..]
+        let tail = &disk[disk.len().saturating_sub(LOG_TAIL)..];
+        let log_tail: Vec<LogRow> = tail
             .iter()
-            .map(|r| LogRow {
-                lsn: r.lsn,
-                record: r.record.to_string(),
-                synced: r.synced,
-            })
+            .map(
+                |r| match sent.log_tail.iter().find(|row| row.lsn == r.lsn) {
+                    // Records keep their text; only the synced flag moves.
+                    Some(row) => LogRow {
+                        synced: r.synced,
+                        ..row.clone()
+                    },
+                    None => LogRow {
+                        lsn: r.lsn,
+                        record: r.record.to_string(),
+                        synced: r.synced,
+                    },
+                },
+            )
             .collect();
+        sent.log_tail.clone_from(&log_tail);
         let node = self.sim.node(id);
+        let data = node.map(|n| {
+            if *sent.data != *n.data() {
+                sent.data = Rc::new(n.data().clone());
+            }
+            sent.data.clone()
+        });
         NodeSnapshot {
             id,
             up: node.is_some(),
-            data: node.map(|n| n.data().clone()),
+            data,
             hints: node.map(|n| {
                 n.hints()
                     .map(|h| HintRow {
@@ -335,42 +403,23 @@ impl Backend for SimBackend {
     }
 
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String> {
-        let ids = self.sim.node_ids();
-        let check = |n: &NodeId| {
-            if ids.contains(n) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "node {n} is not in this cluster (nodes 0 to {})",
-                    ids.len() - 1
-                ))
-            }
-        };
-        match &action {
-            Action::Submit { node, .. }
-            | Action::Crash { node }
-            | Action::Restart { node }
-            | Action::SetSkew { node, .. } => check(node)?,
-            Action::Cut { a, b } | Action::Heal { a, b } => {
-                check(a)?;
-                check(b)?;
-                if a == b {
-                    return Err("a link joins two different nodes".into());
-                }
-            }
-            Action::Partition { side_a, side_b } => {
-                for n in side_a.iter().chain(side_b) {
-                    check(n)?;
-                }
-            }
-            Action::SetDropProbability { p } if !(0.0..=1.0).contains(p) => {
-                return Err(format!("drop rate: 0 to 100%, got {}%", p * 100.0));
-            }
-            _ => {}
-        }
+        self.check(&action)?;
         self.script.push((self.sim.now(), action.clone()));
         self.sim.apply(action);
         Ok(self.collect(false))
+    }
+
+    fn act_all(&mut self, actions: Vec<Action>) -> (Vec<Update>, Vec<String>) {
+        let mut errors = Vec::new();
+        for a in actions {
+            if let Err(e) = self.check(&a) {
+                errors.push(e);
+                continue;
+            }
+            self.script.push((self.sim.now(), a.clone()));
+            self.sim.apply(a);
+        }
+        (self.collect(false), errors)
     }
 
     fn script(&self) -> Option<&[(Micros, Action)]> {

@@ -136,7 +136,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
             None => "",
         };
         html! {
-            <tr {class} data-key={k.to_string()} data-value={v.value.clone().unwrap_or_default()} onclick={pick}>
+            <tr key={k.to_string()} {class} data-key={k.to_string()} data-value={v.value.clone().unwrap_or_default()} onclick={pick}>
                 <td class="k">{ k.to_string() }</td>
                 <td class="v">{ show_value(v) }</td>
                 <td class="ts" title="timestamp (µs) set by the coordinator">{ v.ts }</td>
@@ -146,7 +146,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
     });
     let log = n.log_tail.iter().rev().map(|r| {
         html! {
-            <li data-lsn={r.lsn.to_string()} class={classes!((!r.synced).then_some("unsynced"))}>
+            <li key={r.lsn} data-lsn={r.lsn.to_string()} class={classes!((!r.synced).then_some("unsynced"))}>
                 <span class="lsn">{ format!("#{}", r.lsn) }</span>
                 { format!(" {} ", r.record) }
                 <span class="synced">{ if r.synced { "synced" } else { "not synced" } }</span>
@@ -155,7 +155,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
     });
     let hints = n.hints.values().map(|h| {
         html! {
-            <li data-hint-target={h.target.to_string()} data-key={h.key.to_string()}>
+            <li key={h.id} data-hint-target={h.target.to_string()} data-key={h.key.to_string()}>
                 <span class="swatch" style={format!("background:{}", node_color(h.target))}></span>
                 { format!("for node {}: key {}", h.target, h.key) }
             </li>

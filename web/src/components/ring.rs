@@ -211,52 +211,23 @@ pub fn RingView() -> Html {
         .unwrap_or_default();
     let send = ctx.send.clone();
 
-    // Messages in flight.
+    // Messages in flight and lost ones: drawn on a canvas over the SVG
+    // after every render (see [`flight_shapes`]), not as SVG elements,
+    // so hundreds of moving messages cost no DOM patching.
+    let flight = flight_shapes(view, &pos, ctx.ui.heartbeats);
+    let canvas = use_node_ref();
+    {
+        let canvas = canvas.clone();
+        let large = ctx.ui.large_text;
+        use_effect(move || draw_flight(&canvas, &flight, large));
+    }
     let now = view.now_us;
-    let shown: Vec<_> = view
+    let in_flight = view
         .wires
         .iter()
         .filter(|w| ctx.ui.heartbeats || w.kind != "heartbeat")
-        .collect();
-    // Past this many messages, labels are noise (and text is the costliest
-    // thing to redraw every frame): the colours still tell the kinds apart.
-    let labelled = shown.len() <= 40;
-    let wires = shown.into_iter().filter_map(|w| {
-            let (a, b) = trim(*pos.get(&w.from)?, *pos.get(&w.to)?);
-            let p = w.progress(now);
-            let (x, y) = lerp(a, b, p);
-            let class = classes!("wire", w.kind, w.doomed.then_some("doomed"));
-            let label = match &w.key {
-                Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
-                _ => short_kind(w.kind).to_string(),
-            };
-            Some(html! {
-                <g {class} data-wire={w.kind}>
-                    <line class="trail" x1={a.0.to_string()} y1={a.1.to_string()} x2={x.to_string()} y2={y.to_string()} />
-                    <circle cx={x.to_string()} cy={y.to_string()} r="7" />
-                    if labelled {
-                        <text x={(x + 9.0).to_string()} y={(y - 8.0).to_string()}>{ label }</text>
-                    }
-                </g>
-            })
-        });
-    let falls = view
-        .falls
-        .iter()
-        .filter(|f| ctx.ui.heartbeats || f.kind != "heartbeat")
-        .filter_map(|f| {
-            let (a, b) = trim(*pos.get(&f.from)?, *pos.get(&f.to)?);
-            let (x, y) = lerp(a, b, 0.8);
-            let age = (now.saturating_sub(f.at) as f64 / FALL_US as f64).clamp(0.0, 1.0);
-            let y = y + 70.0 * age * age;
-            Some(html! {
-                <g class="fall" opacity={format!("{:.2}", 1.0 - age)}>
-                    <circle cx={x.to_string()} cy={y.to_string()} r="7" />
-                    <text x={(x + 9.0).to_string()} y={(y + 4.0).to_string()}>{ format!("✕ {} lost", short_kind(f.kind)) }</text>
-                    <title>{ f.reason.clone() }</title>
-                </g>
-            })
-        });
+        .count();
+    let scale = device_scale();
 
     // Nodes.
     let nodes = view.nodes.values().filter_map(|n| {
@@ -314,12 +285,221 @@ pub fn RingView() -> Html {
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
                 <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
                 { for nodes }
-                { for wires }
-                { for falls }
                 { clock }
                 <text class="legend" x="10" y={(SIZE - 10.0).to_string()}>{ legend }</text>
             </svg>
+            <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
+                width={((SIZE * scale) as u32).to_string()} height={((SIZE * scale) as u32).to_string()}
+                role="img" aria-label={format!("{in_flight} messages in flight")} />
         </div>
+    }
+}
+
+/// One message on its way, or one falling away, as the canvas draws it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// A message at `at`, having left the sender's edge at `from`.
+    Wire {
+        from: (f64, f64),
+        at: (f64, f64),
+        color: &'static str,
+        doomed: bool,
+        label: Option<String>,
+    },
+    /// A lost message, `age` 0.0 (just lost) to 1.0 (gone).
+    Fall {
+        at: (f64, f64),
+        age: f64,
+        label: String,
+    },
+}
+
+/// Past this many messages, labels are noise (and text is the costliest
+/// thing to draw every frame): the colours still tell the kinds apart.
+const MAX_LABELLED: usize = 40;
+
+/// What the canvas shows at the view's instant: every message along its
+/// chord, coloured by kind, and lost ones falling away.
+pub fn flight_shapes(
+    view: &ClusterView,
+    pos: &BTreeMap<NodeId, (f64, f64)>,
+    heartbeats: bool,
+) -> Vec<Shape> {
+    let now = view.now_us;
+    let shown: Vec<_> = view
+        .wires
+        .iter()
+        .filter(|w| heartbeats || w.kind != "heartbeat")
+        .collect();
+    let labelled = shown.len() <= MAX_LABELLED;
+    let mut out = Vec::with_capacity(shown.len() + view.falls.len());
+    for w in shown {
+        let (Some(a), Some(b)) = (pos.get(&w.from), pos.get(&w.to)) else {
+            continue;
+        };
+        let (a, b) = trim(*a, *b);
+        let at = lerp(a, b, w.progress(now));
+        let label = labelled.then(|| match &w.key {
+            Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
+            _ => short_kind(w.kind).to_string(),
+        });
+        out.push(Shape::Wire {
+            from: a,
+            at,
+            color: kind_color(w.kind),
+            doomed: w.doomed,
+            label,
+        });
+    }
+    for f in view
+        .falls
+        .iter()
+        .filter(|f| heartbeats || f.kind != "heartbeat")
+    {
+        let (Some(a), Some(b)) = (pos.get(&f.from), pos.get(&f.to)) else {
+            continue;
+        };
+        let (a, b) = trim(*a, *b);
+        let (x, y) = lerp(a, b, 0.8);
+        let age = (now.saturating_sub(f.at) as f64 / FALL_US as f64).clamp(0.0, 1.0);
+        out.push(Shape::Fall {
+            at: (x, y + 70.0 * age * age),
+            age,
+            label: format!("✕ {} lost", short_kind(f.kind)),
+        });
+    }
+    out
+}
+
+/// A message kind's colour on the ring.
+pub fn kind_color(kind: &str) -> &'static str {
+    match kind {
+        "write" => "#1565c0",
+        "write_ack" => "#64b5f6",
+        "read" => "#2e7d32",
+        "read_reply" => "#81c784",
+        "read_repair" => "#ef6c00",
+        "hint" => "#8e24aa",
+        "hint_ack" => "#ce93d8",
+        "heartbeat" => "#f48fb1",
+        "sync_digest" | "sync_data" => "#9e9e9e",
+        _ => "#455a64",
+    }
+}
+
+const BAD: &str = "#c62828";
+
+/// Canvas pixels per ring unit: the screen's density, at most 2.
+fn device_scale() -> f64 {
+    web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(1.0, 2.0)
+}
+
+fn draw_flight(canvas: &NodeRef, shapes: &[Shape], large: bool) {
+    use wasm_bindgen::JsCast;
+    let Some(el) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
+        return;
+    };
+    let Some(cx) = el
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let scale = el.width() as f64 / SIZE;
+    let _ = cx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
+    cx.clear_rect(0.0, 0.0, SIZE, SIZE);
+    let font = if large {
+        "17px sans-serif"
+    } else {
+        "11px sans-serif"
+    };
+    let bold = if large {
+        "bold 17px sans-serif"
+    } else {
+        "bold 11px sans-serif"
+    };
+    cx.set_line_cap("round");
+    // Trails first, faint, so the dots sit on top of every trail.
+    cx.set_global_alpha(0.35);
+    cx.set_line_width(2.0);
+    for s in shapes {
+        if let Shape::Wire {
+            from, at, color, ..
+        } = s
+        {
+            cx.set_stroke_style_str(color);
+            cx.begin_path();
+            cx.move_to(from.0, from.1);
+            cx.line_to(at.0, at.1);
+            cx.stroke();
+        }
+    }
+    cx.set_global_alpha(1.0);
+    let dash = js_sys::Array::of2(&3.0.into(), &2.0.into());
+    let solid = js_sys::Array::new();
+    for s in shapes {
+        match s {
+            Shape::Wire {
+                at, color, doomed, ..
+            } => {
+                cx.begin_path();
+                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
+                if *doomed {
+                    cx.set_fill_style_str("#fff");
+                    cx.fill();
+                    cx.set_stroke_style_str(BAD);
+                    cx.set_line_width(2.0);
+                    let _ = cx.set_line_dash(&dash);
+                    cx.stroke();
+                    let _ = cx.set_line_dash(&solid);
+                } else {
+                    cx.set_fill_style_str(color);
+                    cx.fill();
+                    cx.set_stroke_style_str("rgba(0,0,0,0.45)");
+                    cx.set_line_width(1.0);
+                    cx.stroke();
+                }
+            }
+            Shape::Fall { at, age, .. } => {
+                cx.set_global_alpha(1.0 - age);
+                cx.begin_path();
+                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
+                cx.set_fill_style_str(BAD);
+                cx.fill();
+                cx.set_global_alpha(1.0);
+            }
+        }
+    }
+    // Labels last, with a white halo so they read over anything.
+    cx.set_line_join("round");
+    cx.set_line_width(3.0);
+    cx.set_stroke_style_str("#fff");
+    for s in shapes {
+        match s {
+            Shape::Wire {
+                at,
+                label: Some(label),
+                ..
+            } => {
+                cx.set_font(font);
+                cx.set_fill_style_str("#1d232a");
+                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 - 8.0);
+                let _ = cx.fill_text(label, at.0 + 9.0, at.1 - 8.0);
+            }
+            Shape::Fall { at, age, label } => {
+                cx.set_global_alpha(1.0 - age);
+                cx.set_font(bold);
+                cx.set_fill_style_str(BAD);
+                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 + 4.0);
+                let _ = cx.fill_text(label, at.0 + 9.0, at.1 + 4.0);
+                cx.set_global_alpha(1.0);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -370,6 +550,75 @@ mod tests {
         let v = view(Partitioner::murmur3(8), 16);
         assert_eq!(node_positions(&v).len(), 16);
         assert_eq!(v.ring.tokens().len(), 128);
+    }
+
+    fn wire(n: u64, from: NodeId, to: NodeId, kind: &'static str) -> crate::state::Wire {
+        crate::state::Wire {
+            msg: ringside_core::message::MsgId { from, gen: 0, n },
+            from,
+            to,
+            kind,
+            key: Some(Key::Int(137)),
+            sent_at: 1_000,
+            arrive_at: 3_000,
+            doomed: false,
+        }
+    }
+
+    #[test]
+    fn messages_sit_along_their_chords() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 2_000;
+        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "heartbeat")];
+        let pos = node_positions(&v);
+        let shapes = flight_shapes(&v, &pos, false);
+        assert_eq!(shapes.len(), 1, "heartbeats are hidden unless asked for");
+        let Shape::Wire {
+            from,
+            at,
+            color,
+            label,
+            ..
+        } = &shapes[0]
+        else {
+            panic!("{shapes:?}");
+        };
+        // Node 0 and node 2 face each other: halfway is the centre.
+        assert!((at.0 - C).abs() < 1.0 && (at.1 - C).abs() < 1.0, "{at:?}");
+        // The trail starts at node 0's edge, not its centre.
+        let d = ((from.0 - pos[&0].0).powi(2) + (from.1 - pos[&0].1).powi(2)).sqrt();
+        assert!((d - NODE_R).abs() < 1.0, "{d}");
+        assert_eq!(*color, kind_color("write"));
+        assert_eq!(label.as_deref(), Some("write 137"));
+        assert_eq!(flight_shapes(&v, &pos, true).len(), 2);
+    }
+
+    #[test]
+    fn crowds_lose_their_labels_and_lost_messages_fall() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 100_000;
+        v.wires = (0..=MAX_LABELLED as u64)
+            .map(|n| wire(n, 0, 1, "read"))
+            .collect();
+        v.falls = vec![crate::state::Fall {
+            from: 2,
+            to: 3,
+            kind: "write",
+            at: 100_000 - FALL_US / 2,
+            reason: "dropped".into(),
+        }];
+        let pos = node_positions(&v);
+        let shapes = flight_shapes(&v, &pos, false);
+        assert!(shapes
+            .iter()
+            .all(|s| !matches!(s, Shape::Wire { label: Some(_), .. })));
+        let Some(Shape::Fall { age, label, at }) = shapes.last() else {
+            panic!("{shapes:?}");
+        };
+        assert!((age - 0.5).abs() < 1e-9);
+        assert_eq!(label, "✕ write lost");
+        let (a, b) = trim(pos[&2], pos[&3]);
+        assert!(at.1 > lerp(a, b, 0.8).1, "it falls down the screen");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn Requests() -> Html {
             (!fl.is_empty()).then_some("flagged")
         );
         html! {
-            <li {class} data-testid="request" data-outcome={r.outcome.label().to_string()}>
+            <li key={format!("{}-{}", client.conn, client.req)} {class} data-testid="request" data-outcome={r.outcome.label().to_string()}>
                 <button onclick={pick} aria-pressed={is_sel.to_string()}>
                     <span class="what">{ r.request.to_string() }</span>
                     <span class="via">{ format!(" via node {}", r.coordinator) }</span>

@@ -734,6 +734,17 @@ pub fn check_16_nodes_under_load(s: &Session, server: &Server, art: &Path) -> f6
         .unwrap_or(0.0);
     // A floor, not a benchmark: the test machine may be busy.
     assert!(fps >= 2.0, "the page stalls under load: {overlay}");
+    // The messages in flight are drawn on the canvas over the ring: it
+    // counts them, and it has painted pixels.
+    s.wait("messages drawn on the ring's canvas", art, |s| {
+        let drawn = s.js("const c = document.querySelector('[data-testid=flight]'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; \
+             return [Number(c.dataset.count), n];");
+        let count = drawn[0].as_u64().unwrap_or(0);
+        let painted = drawn[1].as_u64().unwrap_or(0);
+        count > 0 && painted > 100 * count.min(5)
+    });
     assert!(
         s.count("[data-testid=request]") > 50,
         "the load sends requests"
