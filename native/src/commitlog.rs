@@ -2,7 +2,7 @@
 //! (`len | crc32 | payload`), appended, fsynced per the sync policy, cut at
 //! the last good record on open, and compacted by an atomic rewrite.
 //!
-//! All calls are blocking; only the driver thread makes them.
+//! All calls are blocking; only the driver makes them.
 
 use ringside_core::storage::{LogReader, LogReport};
 use ringside_core::Record;

@@ -1,6 +1,8 @@
 //! `ringside node`: one node in the foreground. Reads the cluster file,
-//! replays the commit log, binds its port, starts the driver thread, the
-//! listener and the peer senders, and stops cleanly on SIGTERM or Ctrl-C.
+//! replays the commit log, binds its port, starts the driver, the listener
+//! and the peer senders, all as tasks of one single-threaded runtime (see
+//! the driver's module docs for why), and stops cleanly on SIGTERM or
+//! Ctrl-C.
 
 use crate::cluster_file::ClusterFile;
 use crate::commitlog::CommitLog;
@@ -82,8 +84,9 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         recovery.keys, recovery.hints
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread for the node: the driver and every connection are tasks
+    // of it, so handing a message between them switches no thread.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| NodeError::Runtime(format!("cannot start the runtime: {e}")))?;
@@ -92,7 +95,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         let listener = tokio::net::TcpListener::bind(&me.addr)
             .await
             .map_err(|e| NodeError::Runtime(format!("cannot listen on {}: {e}", me.addr)))?;
-        let (inbox_tx, inbox_rx) = std::sync::mpsc::sync_channel::<DriverInput>(INBOX);
+        let (inbox_tx, inbox_rx) = tokio::sync::mpsc::channel::<DriverInput>(INBOX);
 
         let mut peers = HashMap::new();
         for n in &file.nodes {
@@ -126,13 +129,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             reply_room: file.max_in_flight + 16,
         };
         let driver = Driver::new(node, log, settings, inbox_rx, peers);
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name(format!("node-{}-driver", me.id))
-            .spawn(move || {
-                let _ = done_tx.send(driver.run());
-            })
-            .map_err(|e| NodeError::Runtime(format!("cannot start the driver thread: {e}")))?;
+        let driver_task = tokio::spawn(driver.run());
 
         let server = Arc::new(ServerSettings {
             me: me.id,
@@ -151,19 +148,19 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
 
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| NodeError::Runtime(format!("cannot handle SIGTERM: {e}")))?;
-        tokio::pin!(done_rx);
+        tokio::pin!(driver_task);
         let result = tokio::select! {
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); None }
             _ = tokio::signal::ctrl_c() => { info!("Ctrl-C: stopping"); None }
-            r = &mut done_rx => Some(r),
+            r = &mut driver_task => Some(r),
         };
         listen.abort();
         let result = match result {
             Some(r) => r,
             None => {
-                // Blocks the runtime briefly while the driver finishes.
-                let _ = inbox_tx.send(DriverInput::Shutdown);
-                done_rx.await
+                // The driver finishes its batch, fsyncs and returns.
+                let _ = inbox_tx.send(DriverInput::Shutdown).await;
+                driver_task.await
             }
         };
         match result {
@@ -172,7 +169,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
                 error!("commit log write failed, stopping: {e}");
                 Err(NodeError::Runtime(format!("commit log write failed: {e}")))
             }
-            Err(_) => Err(NodeError::Runtime("the driver thread died".into())),
+            Err(_) => Err(NodeError::Runtime("the driver task died".into())),
         }
     })?;
     rt.shutdown_timeout(std::time::Duration::from_millis(200));

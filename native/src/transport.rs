@@ -16,11 +16,11 @@ use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
 use ringside_core::{Message, NodeId};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -82,7 +82,7 @@ impl PeerQueue {
 }
 
 impl PeerQueueRx {
-    async fn recv(&mut self) -> Option<Vec<u8>> {
+    pub(crate) async fn recv(&mut self) -> Option<Vec<u8>> {
         let f = self.rx.recv().await?;
         self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
         Some(f)
@@ -130,7 +130,7 @@ pub const EVENT_ROOM: usize = 1024;
 pub async fn serve(
     listener: TcpListener,
     settings: Arc<ServerSettings>,
-    inbox: SyncSender<DriverInput>,
+    inbox: mpsc::Sender<DriverInput>,
 ) {
     // Clients and peers have separate budgets, so clients holding every
     // client slot cannot lock out a peer that restarts (the node would see
@@ -199,7 +199,7 @@ async fn connection(
     conn: u64,
     is_peer: bool,
     settings: Arc<ServerSettings>,
-    inbox: SyncSender<DriverInput>,
+    inbox: mpsc::Sender<DriverInput>,
 ) {
     let peer_addr = stream
         .peer_addr()
@@ -345,7 +345,7 @@ async fn client_connection(
     conn: u64,
     peer_addr: String,
     settings: Arc<ServerSettings>,
-    inbox: SyncSender<DriverInput>,
+    inbox: mpsc::Sender<DriverInput>,
 ) {
     debug!(conn, "client connected from {peer_addr}");
     let (mut sink, mut stream) = ws.split();
@@ -459,7 +459,7 @@ async fn client_connection(
                     "the node's input queue is full; retry later",
                 ));
             }
-            Err(TrySendError::Disconnected(_)) => break,
+            Err(TrySendError::Closed(_)) => break,
         }
     }
     let _ = inbox.try_send(DriverInput::ClientClosed { conn });
@@ -469,7 +469,12 @@ async fn client_connection(
     debug!(conn, "client {peer_addr} disconnected");
 }
 
-async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: SyncSender<DriverInput>) {
+async fn peer_connection(
+    ws: Ws,
+    from: NodeId,
+    peer_addr: String,
+    inbox: mpsc::Sender<DriverInput>,
+) {
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
     while let Some(frame) = stream.next().await {
@@ -503,7 +508,7 @@ async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: SyncSen
         match inbox.try_send(DriverInput::Peer { from, msg }) {
             // A full queue drops the message: the protocol copes with loss.
             Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => break,
+            Err(TrySendError::Closed(_)) => break,
         }
     }
     debug!("peer {from} disconnected");
@@ -519,7 +524,7 @@ pub async fn peer_sender(
     addr: String,
     secret: String,
     mut rx: PeerQueueRx,
-    inbox: SyncSender<DriverInput>,
+    inbox: mpsc::Sender<DriverInput>,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {
