@@ -633,7 +633,7 @@ pub fn write_log(
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
     }
-    log.sync()
+    log.trim()
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!(
         "wrote {records} records ({} bytes, {} keys, {value_bytes}-byte values) to {} in {:.2} s",

@@ -2,16 +2,32 @@
 //! (`len | crc32 | payload`), appended, fsynced per the sync policy, cut at
 //! the last good record on open, and compacted by an atomic rewrite.
 //!
+//! **Zeros written ahead.** The file holds the records and then a run of
+//! zeros ([`PREALLOC_BYTES`]), written and fsynced once; records are then
+//! written over those zeros. An `fdatasync` after appending to a file must
+//! commit the file system's journal (the file grew), and that commit is
+//! shared with everything else changing on the disk; after overwriting
+//! blocks that are already there it only writes the data and flushes. On
+//! the development box that is about 0.1 ms less per fsync, and a QUORUM
+//! put waits for one. The zeros end the log as a reader sees it (no
+//! record has length 0), so a tail of zeros after the last record is the
+//! unused room, not damage: it is kept and not reported. A clean stop
+//! ([`CommitLog::trim`]) cuts it, so a stopped node's log is its records.
+//!
 //! All calls are blocking; only the driver makes them.
 
 use ringside_core::storage::{LogReader, LogReport};
 use ringside_core::Record;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The log file's name inside a node's data directory.
 pub const LOG_FILE: &str = "commit.log";
+
+/// Zeros written ahead of the records each time they run out.
+pub const PREALLOC_BYTES: u64 = 1 << 20;
 
 /// An open commit log.
 pub struct CommitLog {
@@ -19,8 +35,10 @@ pub struct CommitLog {
     file: File,
     /// Records in the file (replayed plus appended since).
     records: u64,
-    /// Bytes in the file, written or not yet synced.
+    /// Bytes of records, written or not yet synced.
     bytes: u64,
+    /// The file's length: the records, then zeros written ahead.
+    len: u64,
     /// Frames waiting for [`CommitLog::write_pending`], so that one batch
     /// becomes one `write` call.
     pending: Vec<u8>,
@@ -68,24 +86,40 @@ impl CommitLog {
         let mut reader = LogReader::new(bytes.as_slice());
         let out = replay(&mut reader);
         reader.by_ref().for_each(drop);
-        let report = reader.report();
+        let mut report = reader.report();
         let records = reader.records() as u64;
+        let room = report.dropped_bytes > 0
+            && bytes.as_slice()[report.good_bytes..]
+                .iter()
+                .all(|&b| b == 0);
+        if room {
+            // Zeros written ahead, not damage.
+            report.dropped_bytes = 0;
+            report.problem = None;
+        }
+        let len = bytes.as_slice().len() as u64;
         drop(bytes);
+        // Not O_APPEND: records are written at their offset, over the zeros.
         let file = OpenOptions::new()
             .create(true)
+            .truncate(false)
             .read(true)
-            .append(true)
+            .write(true)
             .open(&path)?;
-        if report.dropped_bytes > 0 {
+        let len = if report.dropped_bytes > 0 {
             file.set_len(report.good_bytes as u64)?;
             file.sync_all()?;
-        }
+            report.good_bytes as u64
+        } else {
+            len
+        };
         sync_dir(dir)?;
         let log = CommitLog {
             path,
             file,
             records,
             bytes: report.good_bytes as u64,
+            len,
             pending: Vec::new(),
             dirty: false,
             synced_bytes: report.good_bytes as u64,
@@ -121,16 +155,29 @@ impl CommitLog {
     }
 
     /// Hands the queued records to the OS (a process crash no longer loses
-    /// them; a power loss may, until [`CommitLog::sync`]).
+    /// them; a power loss may, until [`CommitLog::sync`]). When they reach
+    /// past the zeros written ahead, a new run of zeros follows them (see
+    /// the module docs); if the disk has no room for it, the records alone.
     pub fn write_pending(&mut self) -> io::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.pending)?;
+        let at = self.bytes - self.pending.len() as u64;
+        self.dirty = true;
+        self.file.write_all_at(&self.pending, at)?;
+        if self.bytes > self.len {
+            self.len = self.bytes;
+            let zeros = vec![0u8; PREALLOC_BYTES as usize];
+            match self.file.write_all_at(&zeros, self.bytes) {
+                Ok(()) => self.len += PREALLOC_BYTES,
+                // No room: the records are written; give back what part of
+                // the zeros got in.
+                Err(_) => self.file.set_len(self.bytes)?,
+            }
+        }
         self.pending.clear();
         // Keep the buffer from holding on to a huge batch's memory.
         self.pending.shrink_to(1 << 20);
-        self.dirty = true;
         Ok(())
     }
 
@@ -157,8 +204,26 @@ impl CommitLog {
         self.file.set_len(self.synced_bytes)?;
         self.file.sync_all()?;
         self.bytes = self.synced_bytes;
+        self.len = self.synced_bytes;
         self.dirty = false;
         Ok(cut)
+    }
+
+    /// Syncs, then cuts the zeros written ahead (on a clean stop), so the
+    /// file holds exactly the records.
+    pub fn trim(&mut self) -> io::Result<()> {
+        self.sync()?;
+        if self.len > self.bytes {
+            self.file.set_len(self.bytes)?;
+            self.file.sync_all()?;
+            self.len = self.bytes;
+        }
+        Ok(())
+    }
+
+    /// The file's length: the records and the zeros written ahead.
+    pub fn file_len(&self) -> u64 {
+        self.len
     }
 
     /// True when written records are not yet fsynced.
@@ -188,12 +253,10 @@ impl CommitLog {
         };
         // From here on the new file is the log: point at it first, so no
         // later append can go to the old, unlinked one.
-        self.file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
         self.records = records.len() as u64;
         self.bytes = bytes;
+        self.len = bytes;
         self.synced_bytes = bytes;
         self.dirty = false;
         sync_dir(&dir)
@@ -316,7 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = CommitLog::open(dir.path()).unwrap().log;
         log.append(&w(1, 1));
-        log.sync().unwrap();
+        log.trim().unwrap();
         let good = log.bytes();
         drop(log);
         let path = dir.path().join(LOG_FILE);
@@ -352,5 +415,116 @@ mod tests {
         drop(log);
         let o = CommitLog::open(dir.path()).unwrap();
         assert_eq!(o.records, vec![w(1, 99), w(2, 100)]);
+    }
+
+    fn file_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join(LOG_FILE)).unwrap().len()
+    }
+
+    #[test]
+    fn zeros_written_ahead_are_reused_kept_and_not_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CommitLog::open(dir.path()).unwrap().log;
+        log.append(&w(1, 1));
+        log.sync().unwrap();
+        let first = log.bytes();
+        assert_eq!(file_len(dir.path()), first + PREALLOC_BYTES);
+        // Later records go over the zeros: the file does not grow.
+        log.append(&w(2, 2));
+        log.sync().unwrap();
+        assert_eq!(file_len(dir.path()), first + PREALLOC_BYTES);
+        let bytes = log.bytes();
+        drop(log); // as in a crash: no trim
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 1), w(2, 2)]);
+        assert_eq!(o.report.dropped_bytes, 0);
+        assert!(o.report.problem.is_none(), "{:?}", o.report.problem);
+        assert_eq!(o.log.bytes(), bytes);
+        assert_eq!(file_len(dir.path()), first + PREALLOC_BYTES, "kept");
+        // Appending after reopen continues at the records' end.
+        let mut log = o.log;
+        log.append(&w(3, 3));
+        log.sync().unwrap();
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 1), w(2, 2), w(3, 3)]);
+        // A clean stop cuts the zeros.
+        let mut log = o.log;
+        log.trim().unwrap();
+        assert_eq!(file_len(dir.path()), log.bytes());
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records.len(), 3);
+        assert_eq!(o.report.dropped_bytes, 0);
+    }
+
+    #[test]
+    fn records_past_the_zeros_get_new_zeros_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CommitLog::open(dir.path()).unwrap().log;
+        let big = Record::Write {
+            key: Key::Int(9),
+            version: Version {
+                ts: 1,
+                value: Some("x".repeat(300_000)),
+            },
+        };
+        for _ in 0..5 {
+            log.append(&big);
+            log.sync().unwrap();
+            assert!(file_len(dir.path()) > log.bytes(), "zeros follow");
+            assert_eq!(log.file_len(), file_len(dir.path()));
+        }
+        assert_eq!(file_len(dir.path()), log.bytes() + PREALLOC_BYTES);
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records.len(), 5);
+        assert_eq!(o.report.dropped_bytes, 0);
+    }
+
+    #[test]
+    fn a_torn_record_over_the_zeros_is_cut_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CommitLog::open(dir.path()).unwrap().log;
+        log.append(&w(1, 1));
+        log.sync().unwrap();
+        let good = log.bytes();
+        drop(log);
+        // Half a frame written over the zeros, then a crash.
+        let frame = w(2, 2).frame();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(LOG_FILE))
+            .unwrap();
+        f.write_all_at(&frame[..frame.len() / 2], good).unwrap();
+        drop(f);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 1)]);
+        assert!(o.report.problem.is_some());
+        assert_eq!(o.report.dropped_bytes as u64, PREALLOC_BYTES);
+        assert_eq!(file_len(dir.path()), good, "cut at the last good record");
+        let mut log = o.log;
+        log.append(&w(3, 3));
+        log.sync().unwrap();
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 1), w(3, 3)]);
+        assert!(o.report.problem.is_none());
+    }
+
+    #[test]
+    fn discarding_unsynced_records_cuts_the_zeros_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CommitLog::open(dir.path()).unwrap().log;
+        log.append(&w(1, 1));
+        log.sync().unwrap();
+        let good = log.bytes();
+        log.append(&w(2, 2));
+        log.write_pending().unwrap();
+        assert_eq!(file_len(dir.path()), good + PREALLOC_BYTES);
+        let unsynced = log.bytes() - good;
+        assert_eq!(log.discard_unsynced().unwrap(), unsynced);
+        assert_eq!(file_len(dir.path()), good);
+        assert_eq!(log.file_len(), good);
     }
 }

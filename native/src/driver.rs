@@ -266,6 +266,9 @@ impl Driver {
             self.maybe_compact()?;
             if stop {
                 self.log.sync()?;
+                if let Err(e) = self.log.trim() {
+                    warn!("could not cut the zeros written ahead off the commit log: {e}");
+                }
                 info!("stopped; commit log synced");
                 return Ok(());
             }
