@@ -160,6 +160,11 @@ impl Clock {
     pub fn now_us(&self) -> Micros {
         self.start_wall_us + self.start.elapsed().as_micros() as Micros
     }
+
+    /// The monotonic instant at which [`Clock::now_us`] reaches `us`.
+    pub fn instant_of(&self, us: Micros) -> Instant {
+        self.start + Duration::from_micros(us.saturating_sub(self.start_wall_us))
+    }
 }
 
 impl Default for Clock {
@@ -231,13 +236,26 @@ impl Driver {
         self.node.handle(now, Input::Start);
         self.drain();
         self.flush()?;
+        let alarm = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(alarm);
+        let mut armed: Option<Instant> = None;
         loop {
             let first = match self.next_wakeup() {
                 None => Some(self.inbox.recv().await.unwrap_or(DriverInput::Shutdown)),
-                Some(wait) => match tokio::time::timeout(wait, self.inbox.recv()).await {
-                    Ok(x) => Some(x.unwrap_or(DriverInput::Shutdown)),
-                    Err(_) => None,
-                },
+                Some(at) => {
+                    // Re-armed only when the deadline moves: arming a timer
+                    // wakes the runtime through its eventfd, a syscall and
+                    // an extra poll per loop turn.
+                    if armed != Some(at) {
+                        alarm.as_mut().reset(at.into());
+                        armed = Some(at);
+                    }
+                    tokio::select! {
+                        biased;
+                        x = self.inbox.recv() => Some(x.unwrap_or(DriverInput::Shutdown)),
+                        () = &mut alarm => None,
+                    }
+                }
             };
             let mut stop = false;
             if let Some(input) = first {
@@ -275,16 +293,15 @@ impl Driver {
         }
     }
 
-    /// How long the loop may sleep: until the next timer or periodic sync.
-    fn next_wakeup(&self) -> Option<Duration> {
-        let now = self.clock.now_us();
+    /// When the loop must wake without input: the next timer or periodic
+    /// sync.
+    fn next_wakeup(&self) -> Option<Instant> {
         let timer = self
             .timers
             .first()
-            .map(|(at, _)| Duration::from_micros(at.saturating_sub(now)));
+            .map(|(at, _)| self.clock.instant_of(*at));
         let sync = if self.settings.sync == SyncPolicy::Periodic && self.log.is_dirty() {
-            let period = Duration::from_millis(self.settings.sync_period_ms);
-            Some(period.saturating_sub(self.last_sync.elapsed()))
+            Some(self.last_sync + Duration::from_millis(self.settings.sync_period_ms))
         } else {
             None
         };
@@ -734,6 +751,20 @@ mod tests {
             rxs.insert(peer, rx);
         }
         (Driver::new(node, log, settings, inbox, txs), rxs)
+    }
+
+    #[test]
+    fn clock_instants_match_its_micros() {
+        let clock = Clock::new();
+        let before = Instant::now();
+        let now = clock.now_us();
+        let after = Instant::now();
+        let at = clock.instant_of(now);
+        // now_us truncates to whole microseconds.
+        assert!(at + Duration::from_micros(1) >= before && at <= after);
+        let later = clock.instant_of(now + 5_000);
+        assert_eq!(later - at, Duration::from_millis(5));
+        assert!(clock.instant_of(0) <= before);
     }
 
     /// A lone QUORUM put, coordinated by a replica with batch sync: its
