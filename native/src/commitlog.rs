@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The log file's name inside a node's data directory.
 pub const LOG_FILE: &str = "commit.log";
@@ -32,7 +33,8 @@ pub const PREALLOC_BYTES: u64 = 1 << 20;
 /// An open commit log.
 pub struct CommitLog {
     path: PathBuf,
-    file: File,
+    /// Shared with the driver's fsync thread.
+    file: Arc<File>,
     /// Records in the file (replayed plus appended since).
     records: u64,
     /// Bytes of records, written or not yet synced.
@@ -116,7 +118,7 @@ impl CommitLog {
         sync_dir(dir)?;
         let log = CommitLog {
             path,
-            file,
+            file: Arc::new(file),
             records,
             bytes: report.good_bytes as u64,
             len,
@@ -226,6 +228,29 @@ impl CommitLog {
         self.len
     }
 
+    /// Bytes of records handed to the OS.
+    pub fn written(&self) -> u64 {
+        self.bytes - self.pending.len() as u64
+    }
+
+    /// Bytes of records known durable.
+    pub fn synced(&self) -> u64 {
+        self.synced_bytes
+    }
+
+    /// The open file, for an `fdatasync` on another thread; see
+    /// [`CommitLog::synced_to`].
+    pub fn file(&self) -> Arc<File> {
+        self.file.clone()
+    }
+
+    /// Records that an `fdatasync` of [`CommitLog::file`], begun once
+    /// `written` bytes had been written, succeeded.
+    pub fn synced_to(&mut self, written: u64) {
+        self.synced_bytes = self.synced_bytes.max(written);
+        self.dirty = self.written() > self.synced_bytes;
+    }
+
     /// True when written records are not yet fsynced.
     pub fn is_dirty(&self) -> bool {
         self.dirty || !self.pending.is_empty()
@@ -253,7 +278,7 @@ impl CommitLog {
         };
         // From here on the new file is the log: point at it first, so no
         // later append can go to the old, unlinked one.
-        self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        self.file = Arc::new(OpenOptions::new().read(true).write(true).open(&self.path)?);
         self.records = records.len() as u64;
         self.bytes = bytes;
         self.len = bytes;

@@ -7,29 +7,36 @@
 //! socket and the node (a request in, a peer message out, a reply out) is
 //! a task wakeup on the same thread, not a switch to another thread: on a
 //! small or busy machine each such switch cost tens of microseconds, and a
-//! QUORUM put crossed six of them. The commit log's `write` and
-//! `fdatasync` block that thread on purpose: while the disk works nothing
-//! else of this node runs, the kernel buffers what arrives, and the next
-//! batch takes it all at once.
+//! QUORUM put crossed six of them. The commit log's `write` stays on that
+//! thread (it only copies into the page cache); its `fdatasync` runs
+//! there too when one input is alone in its batch, and otherwise on a
+//! second thread (see below).
 //!
 //! **Group commit.** The loop takes a batch of inputs (whatever is queued,
-//! up to [`MAX_BATCH`]), handles them all, appends every `Persist` of the
+//! up to [`MAX_BATCH`]), handles them all, writes every `Persist` of the
 //! batch to the log, and then, with the `batch` sync policy, fsyncs once.
-//! The outputs that come before the batch's first `Persist` leave at once:
-//! they depend on no record that is not durable yet (every earlier batch
-//! was flushed before this one began). That is what lets a coordinator's
-//! remote writes, which the core emits before its own `Persist`, reach the
-//! replicas while it fsyncs, so the replicas' fsyncs overlap its own: when
-//! such outputs were queued and the flush is about to fsync, the loop
-//! first yields once, so that the tasks holding the sockets write them
-//! out before the thread blocks on the disk. What follows the first
-//! `Persist` waits for the flush. So a `Persist` is
-//! durable before any `Send` or `Reply` that follows it, as the core's
-//! contract asks, and one fsync covers many writes under load.
+//! Every output waits until the records appended before it are durable
+//! (fsynced; with `periodic` sync, written): that is the core's contract,
+//! a `Persist` is durable before any `Send` or `Reply` that follows it.
+//! Outputs with no record before them leave at once: that is what lets a
+//! coordinator's remote writes, which the core emits before its own
+//! `Persist`, reach the replicas while it fsyncs, so the replicas' fsyncs
+//! overlap its own.
+//!
+//! - *One input* (one client, say): the loop fsyncs inline, blocking the
+//!   node's thread for the fsync (nothing else is waiting; a hand-off to
+//!   another thread and back would add two thread switches to the put).
+//!   If outputs left early, it first yields once, so that the tasks
+//!   holding the sockets write them out before the thread blocks.
+//! - *A batch of several* (load): the fsync goes to the `commit-log-fsync`
+//!   thread and the loop goes on taking, handling and writing the next
+//!   inputs, whose outputs wait too. When the fsync is done the loop lets
+//!   go what it covered and fsyncs, in one go, everything written
+//!   meanwhile. One fsync is in flight at a time, and it covers many
+//!   writes.
 //!
 //! **A failed write or fsync** (disk full, EIO) is handled as a crash of
-//! the node followed by a restart in place: nothing the batch held back
-//! leaves (no peer write is acknowledged; the clients waiting get an
+//! the node followed by a restart in place: nothing held back leaves (no peer write is acknowledged; the clients waiting get an
 //! `Internal` error), the log is cut back to its last durable length, and
 //! the node is rebuilt from what the log holds, so its memory never
 //! claims what its disk lost. Requests still open are answered with the
@@ -47,7 +54,7 @@ use ringside_core::protocol::{
 };
 use ringside_core::{ClientRef, EventKind, Input, Message, Micros, Node, NodeId, Output};
 use ringside_core::{Request, TimerId};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -183,7 +190,17 @@ pub struct Driver {
     peers: HashMap<NodeId, PeerQueue>,
     clients: HashMap<u64, Client>,
     timers: BTreeSet<(Micros, TimerId)>,
-    actions: Vec<Action>,
+    /// Actions waiting for the log to be durable up to the length they
+    /// carry (its length when they were emitted), in order.
+    held: VecDeque<(u64, Action)>,
+    /// The fsync thread's job queue and answers (none: fsync inline only).
+    sync_jobs: Option<std::sync::mpsc::Sender<SyncJob>>,
+    sync_done: Option<mpsc::UnboundedReceiver<SyncDone>>,
+    /// The log length the fsync in flight on that thread covers.
+    sync_in_flight: Option<u64>,
+    /// Bumped whenever the log is replaced: answers about an older one are
+    /// stale.
+    log_epoch: u64,
     /// What each open request asked, for its log line.
     asked: HashMap<ClientRef, (String, Instant)>,
     last_sync: Instant,
@@ -198,6 +215,60 @@ pub struct Driver {
     sent_early: bool,
 }
 
+/// An fsync for the fsync thread: the log's file, how much of it had been
+/// written, and which log it is.
+struct SyncJob {
+    file: Arc<std::fs::File>,
+    written: u64,
+    epoch: u64,
+}
+
+/// The fsync thread's answer to a [`SyncJob`].
+struct SyncDone {
+    written: u64,
+    epoch: u64,
+    result: io::Result<()>,
+}
+
+/// Starts the thread that fsyncs the commit log in the background while
+/// the driver goes on (see the module docs); none if it cannot start.
+fn spawn_syncer() -> Option<(
+    std::sync::mpsc::Sender<SyncJob>,
+    mpsc::UnboundedReceiver<SyncDone>,
+)> {
+    let (jobs_tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
+    let (done_tx, done) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("commit-log-fsync".into())
+        .spawn(move || {
+            while let Ok(job) = jobs.recv() {
+                let result = job.file.sync_data();
+                let done = SyncDone {
+                    written: job.written,
+                    epoch: job.epoch,
+                    result,
+                };
+                if done_tx.send(done).is_err() {
+                    return;
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => Some((jobs_tx, done)),
+        Err(e) => {
+            warn!("cannot start the commit log's fsync thread ({e}); fsyncing inline only");
+            None
+        }
+    }
+}
+
+/// What woke the loop.
+enum Wake {
+    Input(DriverInput),
+    Synced(SyncDone),
+    Alarm,
+}
+
 /// Records `inspect` shows from the end of the log.
 const LOG_TAIL: usize = 8;
 
@@ -209,6 +280,7 @@ impl Driver {
         inbox: mpsc::Receiver<DriverInput>,
         peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
+        let (sync_jobs, sync_done) = spawn_syncer().unzip();
         Driver {
             node,
             log,
@@ -218,7 +290,11 @@ impl Driver {
             peers,
             clients: HashMap::new(),
             timers: BTreeSet::new(),
-            actions: Vec::new(),
+            held: VecDeque::new(),
+            sync_jobs,
+            sync_done,
+            sync_in_flight: None,
+            log_epoch: 0,
             asked: HashMap::new(),
             last_sync: Instant::now(),
             log_failures: 0,
@@ -235,44 +311,77 @@ impl Driver {
         let now = self.clock.now_us();
         self.node.handle(now, Input::Start);
         self.drain();
-        self.flush()?;
-        let alarm = tokio::time::sleep(Duration::from_secs(3600));
+        self.flush(true)?;
+        let mut sync_done = self.sync_done.take();
+        let never = Instant::now() + Duration::from_secs(365 * 86_400);
+        let alarm = tokio::time::sleep_until(never.into());
         tokio::pin!(alarm);
-        let mut armed: Option<Instant> = None;
+        let mut armed = never;
         loop {
-            let first = match self.next_wakeup() {
-                None => Some(self.inbox.recv().await.unwrap_or(DriverInput::Shutdown)),
-                Some(at) => {
-                    // Re-armed only when the deadline moves: arming a timer
-                    // wakes the runtime through its eventfd, a syscall and
-                    // an extra poll per loop turn.
-                    if armed != Some(at) {
-                        alarm.as_mut().reset(at.into());
-                        armed = Some(at);
-                    }
-                    tokio::select! {
-                        biased;
-                        x = self.inbox.recv() => Some(x.unwrap_or(DriverInput::Shutdown)),
-                        () = &mut alarm => None,
-                    }
+            // Re-armed only when the deadline moves: arming a timer wakes
+            // the runtime through its eventfd, a syscall and an extra poll
+            // per loop turn.
+            let at = self.next_wakeup().unwrap_or(never);
+            if at != armed {
+                alarm.as_mut().reset(at.into());
+                armed = at;
+            }
+            let synced = async {
+                match sync_done.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
                 }
             };
+            let wake = tokio::select! {
+                biased;
+                d = synced => match d {
+                    Some(d) => Wake::Synced(d),
+                    None => {
+                        // The fsync thread is gone: fsync inline from now
+                        // on; one in flight counts as failed.
+                        sync_done = None;
+                        self.sync_jobs = None;
+                        Wake::Synced(SyncDone {
+                            written: 0,
+                            epoch: self.log_epoch,
+                            result: Err(io::Error::other("the fsync thread stopped")),
+                        })
+                    }
+                },
+                x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
+                () = &mut alarm => Wake::Alarm,
+            };
             let mut stop = false;
-            if let Some(input) = first {
-                stop |= self.input(input);
-                for _ in 1..MAX_BATCH {
-                    match self.inbox.try_recv() {
-                        Ok(input) => stop |= self.input(input),
-                        Err(mpsc::error::TryRecvError::Empty) => break,
-                        Err(mpsc::error::TryRecvError::Disconnected) => {
-                            stop = true;
-                            break;
-                        }
+            let mut inputs = 0;
+            let woken_by_input = matches!(wake, Wake::Input(_));
+            match wake {
+                Wake::Input(input) => {
+                    inputs += 1;
+                    stop |= self.input(input);
+                }
+                Wake::Synced(done) => self.synced(done)?,
+                Wake::Alarm => {}
+            }
+            while inputs < MAX_BATCH {
+                match self.inbox.try_recv() {
+                    Ok(input) => {
+                        inputs += 1;
+                        stop |= self.input(input);
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        stop = true;
+                        break;
                     }
                 }
             }
             self.fire_timers();
-            if self.sent_early && self.log.has_pending() && self.will_sync() {
+            // A lone input (one client, say) is fsynced inline: handing
+            // the fsync to the other thread and hearing back would cost
+            // two thread switches. Under load the fsync goes to the other
+            // thread and this one takes the next batch meanwhile.
+            let inline = woken_by_input && inputs == 1 && self.sync_in_flight.is_none();
+            if inline && self.sent_early && self.log.has_pending() && self.will_sync() {
                 // Let the connections' tasks write what was sent early
                 // (a coordinator's remote writes) before the thread blocks
                 // in fsync: yield_now resumes this task only after every
@@ -280,16 +389,34 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
             self.sent_early = false;
-            self.flush()?;
+            self.flush(inline)?;
             self.maybe_compact()?;
             if stop {
                 self.log.sync()?;
+                self.release();
                 if let Err(e) = self.log.trim() {
                     warn!("could not cut the zeros written ahead off the commit log: {e}");
                 }
                 info!("stopped; commit log synced");
                 return Ok(());
             }
+        }
+    }
+
+    /// The fsync thread answered.
+    fn synced(&mut self, done: SyncDone) -> io::Result<()> {
+        if done.epoch != self.log_epoch || self.sync_in_flight.is_none() {
+            return Ok(()); // about a log since replaced
+        }
+        self.sync_in_flight = None;
+        match done.result {
+            Ok(()) => {
+                self.log.synced_to(done.written);
+                self.last_sync = Instant::now();
+                self.release();
+                Ok(())
+            }
+            Err(e) => self.log_failed(e),
         }
     }
 
@@ -392,8 +519,8 @@ impl Driver {
             bytes: self.log.bytes(),
         };
         i.nodes = self.settings.nodes.clone();
-        // `inspect` is answered between batches: with batch sync everything
-        // appended so far has been fsynced.
+        // The answer waits, as every output does, until what was appended
+        // before it is durable: with batch sync, fsynced.
         let synced = self.settings.sync == SyncPolicy::Batch;
         i.log_tail = self
             .log_tail
@@ -422,7 +549,7 @@ impl Driver {
     }
 
     /// Takes every output of the node: records go to the log's queue,
-    /// timers to the timer set, the rest waits in `actions` for the sync.
+    /// timers to the timer set, the rest goes out or waits (see `emit`).
     fn drain(&mut self) {
         while let Some(out) = self.node.poll() {
             match out {
@@ -513,47 +640,80 @@ impl Driver {
         }
     }
 
-    /// Carries out an action now when no record of the current batch waits
-    /// for the disk, else holds it until [`Driver::flush`].
+    /// Carries out an action now when every record before it is durable
+    /// (written, with periodic sync), else holds it until they are.
     fn emit(&mut self, action: Action) {
-        if self.log.has_pending() {
-            self.actions.push(action);
-        } else {
+        let need = self.log.bytes();
+        if self.held.is_empty() && need <= self.durable() {
             self.sent_early = true;
             self.act(action);
+        } else {
+            self.held.push_back((need, action));
         }
     }
 
-    /// Makes the batch's records durable per the policy, then lets the
-    /// batch's messages, replies and events go. If the log fails, see the
-    /// module docs: an error only when the node must stop.
-    fn flush(&mut self) -> io::Result<()> {
-        if let Err(e) = self.make_durable() {
+    /// How much of the log counts as durable for what follows it: fsynced
+    /// with batch sync, written with periodic sync.
+    fn durable(&self) -> u64 {
+        match self.settings.sync {
+            SyncPolicy::Batch => self.log.synced(),
+            SyncPolicy::Periodic => self.log.written(),
+        }
+    }
+
+    /// Carries out the held actions whose records are now durable.
+    fn release(&mut self) {
+        let durable = self.durable();
+        while self.held.front().is_some_and(|(need, _)| *need <= durable) {
+            if let Some((_, action)) = self.held.pop_front() {
+                self.act(action);
+            }
+        }
+    }
+
+    /// Makes the batch's records durable per the policy, inline or (with
+    /// batch sync, not `inline`) by handing the fsync to the fsync thread,
+    /// then lets go what no longer waits. If the log fails, see the module
+    /// docs: an error only when the node must stop.
+    fn flush(&mut self, inline: bool) -> io::Result<()> {
+        if let Err(e) = self.make_durable(inline) {
             return self.log_failed(e);
         }
-        for action in std::mem::take(&mut self.actions) {
-            self.act(action);
-        }
+        self.release();
         Ok(())
     }
 
-    fn make_durable(&mut self) -> io::Result<()> {
-        if self.log.has_pending() {
-            self.log.write_pending()?;
+    fn make_durable(&mut self, inline: bool) -> io::Result<()> {
+        self.log.write_pending()?;
+        if !self.will_sync() {
+            return Ok(());
         }
-        if self.will_sync() {
-            self.log.sync()?;
-            self.last_sync = Instant::now();
+        if !inline && self.settings.sync == SyncPolicy::Batch {
+            if let Some(jobs) = &self.sync_jobs {
+                let written = self.log.written();
+                let job = SyncJob {
+                    file: self.log.file(),
+                    written,
+                    epoch: self.log_epoch,
+                };
+                if jobs.send(job).is_ok() {
+                    self.sync_in_flight = Some(written);
+                    return Ok(());
+                }
+                self.sync_jobs = None;
+            }
         }
+        self.log.sync()?;
+        self.last_sync = Instant::now();
         Ok(())
     }
 
-    /// True when [`Driver::flush`] will fsync: with batch sync when records
-    /// are queued, with periodic sync when the log is dirty and the period
-    /// is up.
+    /// True when [`Driver::flush`] will fsync (or start one): with batch
+    /// sync when records are not yet durable and no fsync is in flight,
+    /// with periodic sync when the log is dirty and the period is up.
     fn will_sync(&self) -> bool {
         match self.settings.sync {
-            SyncPolicy::Batch => self.log.is_dirty(),
+            SyncPolicy::Batch => self.log.is_dirty() && self.sync_in_flight.is_none(),
             SyncPolicy::Periodic => {
                 self.log.is_dirty()
                     && self.last_sync.elapsed()
@@ -620,9 +780,12 @@ impl Driver {
         let why = format!(
             "the commit log write failed ({cause}); the request was not acknowledged, and may be applied on other replicas"
         );
-        let held = std::mem::take(&mut self.actions);
+        let held = std::mem::take(&mut self.held);
+        // The log is replaced below: an fsync in flight no longer counts.
+        self.sync_in_flight = None;
+        self.log_epoch += 1;
         let (mut answered, mut dropped) = (0usize, 0usize);
-        for action in held {
+        for (_, action) in held {
             match action {
                 Action::ToClient {
                     conn,
@@ -674,7 +837,7 @@ impl Driver {
         self.node.handle(now, Input::Start);
         self.drain();
         // Start persists nothing, so this cannot recurse further.
-        self.flush()
+        self.flush(true)
     }
 
     /// Rewrites the log as a snapshot once it holds far more records than
@@ -682,7 +845,10 @@ impl Driver {
     fn maybe_compact(&mut self) -> io::Result<()> {
         let live = (self.node.data().len() + self.node.hint_count()) as u64;
         let limit = 4 * live + self.settings.compact_min_records;
-        if self.log.records() <= limit || Instant::now() < self.compact_after {
+        if self.log.records() <= limit
+            || Instant::now() < self.compact_after
+            || self.sync_in_flight.is_some()
+        {
             return Ok(());
         }
         // Whatever the log holds must be durable before the snapshot
@@ -690,6 +856,9 @@ impl Driver {
         if let Err(e) = self.log.sync() {
             return self.log_failed(e);
         }
+        // Nothing may wait on the old log's offsets.
+        self.release();
+        self.log_epoch += 1;
         let before = (self.log.records(), self.log.bytes());
         let started = Instant::now();
         let records = self.node.snapshot();
@@ -700,7 +869,7 @@ impl Driver {
             );
             self.compact_after = Instant::now() + Duration::from_secs(10);
             self.drain();
-            return self.flush();
+            return self.flush(true);
         }
         info!(
             "commit log compacted: {} records ({} bytes) -> {} records ({} bytes) in {:.1} ms",
@@ -712,7 +881,7 @@ impl Driver {
         );
         // The snapshot's Compacted event.
         self.drain();
-        self.flush()
+        self.flush(true)
     }
 }
 
@@ -793,6 +962,8 @@ mod tests {
             })
             .await
             .unwrap();
+        // The put alone in its batch, as with one client.
+        tokio::task::yield_now().await;
         // Key 0 lives on nodes 0, 1 and 2.
         inbox_tx
             .send(DriverInput::Request {
@@ -858,5 +1029,149 @@ mod tests {
             )),
             "{records:?}"
         );
+    }
+
+    /// The fsync thread, played by the test: jobs come to it, answers go
+    /// back when it says.
+    fn fake_syncer(
+        driver: &mut Driver,
+    ) -> (
+        std::sync::mpsc::Receiver<SyncJob>,
+        mpsc::UnboundedSender<SyncDone>,
+    ) {
+        let (jobs_tx, jobs) = std::sync::mpsc::channel();
+        let (done, done_rx) = mpsc::unbounded_channel();
+        driver.sync_jobs = Some(jobs_tx);
+        driver.sync_done = Some(done_rx);
+        (jobs, done)
+    }
+
+    async fn next_job(jobs: &std::sync::mpsc::Receiver<SyncJob>) -> SyncJob {
+        for _ in 0..10_000 {
+            if let Ok(job) = jobs.try_recv() {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("no fsync was asked for");
+    }
+
+    fn put(id: u64, key: u8) -> DriverInput {
+        DriverInput::Request {
+            conn: 1,
+            id,
+            request: Request::Put {
+                key: Key::Int(key),
+                value: format!("v{id}"),
+                cl: Consistency::Quorum,
+            },
+        }
+    }
+
+    fn ack(op: u64) -> DriverInput {
+        DriverInput::Peer {
+            from: 1,
+            msg: Message {
+                id: MsgId {
+                    from: 1,
+                    gen: 1,
+                    n: op,
+                },
+                body: Msg::WriteAck { op },
+            },
+        }
+    }
+
+    /// The next write a peer is sent (heartbeats come first); its op.
+    async fn next_write(rx: &mut PeerQueueRx) -> u64 {
+        loop {
+            let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
+            if let Msg::Write { op, .. } = msg.body {
+                return op;
+            }
+        }
+    }
+
+    /// Three puts in one batch (load): the fsync goes to the fsync thread.
+    /// Only the first put's remote write leaves before it (the others
+    /// follow its record), and nothing is answered, though node 1
+    /// acknowledged that write, until the thread says the log is durable.
+    async fn puts_under_load(fsync: io::Result<()>) -> (Vec<String>, Vec<ringside_core::Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox_tx, inbox_rx) = mpsc::channel(64);
+        let (mut driver, mut peers) = node0(dir.path(), inbox_rx);
+        let (jobs, done) = fake_syncer(&mut driver);
+        let driver = tokio::spawn(driver.run());
+        let (client_tx, mut client_rx) = mpsc::channel(16);
+        inbox_tx
+            .send(DriverInput::ClientOpened {
+                conn: 1,
+                tx: client_tx,
+                in_flight: Arc::new(AtomicUsize::new(3)),
+            })
+            .await
+            .unwrap();
+        // Keys 0..3 live on nodes 0, 1 and 2; one batch of three puts.
+        for id in 1..=3 {
+            inbox_tx.send(put(id, id as u8)).await.unwrap();
+        }
+        let job = next_job(&jobs).await;
+        let rx = peers.get_mut(&1).unwrap();
+        let first = next_write(rx).await;
+        inbox_tx.send(ack(first)).await.unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(100), client_rx.recv()).await;
+        assert!(early.is_err(), "answered before the fsync: {early:?}");
+        let early = tokio::time::timeout(Duration::from_millis(100), next_write(rx)).await;
+        assert!(
+            early.is_err(),
+            "a write after a record left before its fsync"
+        );
+        let ok = fsync.is_ok();
+        if ok {
+            job.file.sync_data().unwrap();
+        }
+        done.send(SyncDone {
+            written: job.written,
+            epoch: job.epoch,
+            result: fsync,
+        })
+        .unwrap_or_else(|_| panic!("the driver stopped"));
+        if ok {
+            for _ in 0..2 {
+                let op = next_write(rx).await;
+                inbox_tx.send(ack(op)).await.unwrap();
+            }
+        }
+        let mut replies = vec![];
+        for _ in 0..3 {
+            replies.push(client_rx.recv().await.unwrap());
+        }
+        inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+        driver.await.unwrap().unwrap();
+        (replies, CommitLog::open(dir.path()).unwrap().records)
+    }
+
+    #[tokio::test]
+    async fn under_load_answers_wait_for_the_background_fsync() {
+        let (replies, records) = puts_under_load(Ok(())).await;
+        for (i, r) in replies.iter().enumerate() {
+            assert!(
+                r.starts_with(&format!(r#"{{"id":{},"ok":true"#, i + 1)),
+                "{replies:?}"
+            );
+        }
+        assert_eq!(records.len(), 3, "{records:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_background_fsync_acknowledges_nothing() {
+        let (replies, records) = puts_under_load(Err(io::Error::other("EIO"))).await;
+        for r in &replies {
+            assert!(
+                r.contains(r#""ok":false"#) && r.contains("Internal"),
+                "{replies:?}"
+            );
+        }
+        assert!(records.is_empty(), "{records:?}");
     }
 }

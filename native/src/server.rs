@@ -1,8 +1,8 @@
 //! `ringside node`: one node in the foreground. Reads the cluster file,
 //! replays the commit log, binds its port, starts the driver, the listener
-//! and the peer senders, all as tasks of one single-threaded runtime (see
-//! the driver's module docs for why), and stops cleanly on SIGTERM or
-//! Ctrl-C.
+//! and the peer senders, all as tasks of one single-threaded runtime (plus
+//! the driver's thread for fsyncs under load; see the driver's module docs
+//! for why), and stops cleanly on SIGTERM or Ctrl-C.
 
 use crate::cluster_file::ClusterFile;
 use crate::commitlog::CommitLog;
