@@ -3,7 +3,11 @@
 //!
 //! 1. `ringside bench` (release build) on its own 4-node cluster: QUORUM
 //!    puts and gets from 32 connections, with periodic and with batch
-//!    sync, and from one connection.
+//!    sync, and from one connection with each. Beside the one-connection
+//!    figures, their floor on this machine: one `fdatasync` on the file
+//!    system the bench's cluster keeps its logs on (the temporary
+//!    directory), timed the way the commit log writes, and loopback TCP
+//!    round trips.
 //! 2. The baseline: `redis-benchmark` against a local `redis-server` with
 //!    persistence off, on a free port, started and stopped by its pid, at
 //!    the same concurrency and value size.
@@ -74,10 +78,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &["--clients", &c, "--seconds", &s, "--sync", "periodic"],
     )?;
     let batch = ringside_bench(&bin, &["--clients", &c, "--seconds", &s, "--sync", "batch"])?;
+    let s1 = seconds.min(5).to_string();
     let single = ringside_bench(
         &bin,
-        &["--clients", "1", "--ops", "3000", "--sync", "batch"],
+        &["--clients", "1", "--seconds", &s1, "--sync", "batch"],
     )?;
+    let single_periodic = ringside_bench(
+        &bin,
+        &["--clients", "1", "--seconds", &s1, "--sync", "periodic"],
+    )?;
+
+    step(
+        "the floor of one batch-sync put: fdatasync on the logs' file system, loopback round trips",
+    );
+    let floor = latency_floor(if quick { 300 } else { 1000 });
 
     step("redis baseline (redis-server with persistence off, redis-benchmark)");
     let redis = redis_baseline(clients, seconds)?;
@@ -111,12 +125,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ),
     );
     report.row(
-        "single-client QUORUM put p50 (batch) ÷ redis SET p50 at 1 client".into(),
+        "single-client QUORUM put p50, batch sync (ack after fsync) ÷ redis SET p50, 1 client"
+            .into(),
         ratio(single.put.p50_us / 1000.0, redis.set_p50_ms_1),
         "<= 5",
         format!(
             "{:.3} ms ÷ {:.3} ms",
             single.put.p50_us / 1000.0,
+            redis.set_p50_ms_1
+        ),
+    );
+    report.row(
+        "single-client QUORUM put p50, periodic sync ÷ redis SET p50, 1 client (no fsync waited for in either)".into(),
+        ratio(single_periodic.put.p50_us / 1000.0, redis.set_p50_ms_1),
+        "<= 5",
+        format!(
+            "{:.3} ms ÷ {:.3} ms",
+            single_periodic.put.p50_us / 1000.0,
             redis.set_p50_ms_1
         ),
     );
@@ -140,19 +165,47 @@ pub fn run(args: &[String]) -> Result<(), String> {
         batch.get.p50_us / 1e3,
         batch.get.p99_us / 1e3
     ));
+    for (name, f) in [("batch", &single), ("periodic", &single_periodic)] {
+        report.note(format!(
+            "ringside 1 client ({name}): put {:.0}/s p50 {:.3} ms p99 {:.2} ms; get {:.0}/s p50 {:.3} ms p99 {:.2} ms",
+            f.put.ops_per_s,
+            f.put.p50_us / 1e3,
+            f.put.p99_us / 1e3,
+            f.get.ops_per_s,
+            f.get.p50_us / 1e3,
+            f.get.p99_us / 1e3
+        ));
+    }
     report.note(format!(
-        "ringside 1 client (batch): put {:.0}/s p50 {:.2} ms p99 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
-        single.put.ops_per_s,
-        single.put.p50_us / 1e3,
-        single.put.p99_us / 1e3,
-        single.get.ops_per_s,
-        single.get.p50_us / 1e3,
-        single.get.p99_us / 1e3
+        "redis: SET {:.0}/s p50 {:.3} ms, GET {:.0}/s p50 {:.3} ms at {clients} clients; SET p50 {:.3} ms, GET p50 {:.3} ms at 1 client",
+        redis.set_rps,
+        redis.set_p50_ms,
+        redis.get_rps,
+        redis.get_p50_ms,
+        redis.set_p50_ms_1,
+        redis.get_p50_ms_1
     ));
-    report.note(format!(
-        "redis: SET {:.0}/s p50 {:.3} ms, GET {:.0}/s p50 {:.3} ms at {clients} clients; SET p50 {:.3} ms at 1 client",
-        redis.set_rps, redis.set_p50_ms, redis.get_rps, redis.get_p50_ms, redis.set_p50_ms_1
-    ));
+    match &floor {
+        Ok(f) => report.note(format!(
+            "floor of a 1-client batch put: one fdatasync + 2 loopback round trips = {:.3} ms (fdatasync on {} ({}): p50 {:.3} ms over zeros written ahead, as the commit log writes, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms); the put's p50 is {:.1}x that",
+            f.overwrite_ms + 2.0 * f.rtt_ms,
+            f.dir,
+            f.fs,
+            f.overwrite_ms,
+            f.append_ms,
+            f.rtt_ms,
+            single.put.p50_us / 1e3 / (f.overwrite_ms + 2.0 * f.rtt_ms)
+        )),
+        Err(e) => report.note(format!("fdatasync floor: not measured: {e}")),
+    }
+    if let Ok(f) = &floor {
+        if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
+            report.note(format!(
+                "warning: {} is {}: fsync costs nothing there, unlike on a real disk; set TMPDIR to a directory on one",
+                f.dir, f.fs
+            ));
+        }
+    }
 
     step(&format!(
         "commit-log replay and memory: {records} records, {records} keys of 100 bytes"
@@ -320,6 +373,7 @@ struct Redis {
     get_rps: f64,
     get_p50_ms: f64,
     set_p50_ms_1: f64,
+    get_p50_ms_1: f64,
 }
 
 /// A redis-server we started; stopped (by its pid) when dropped.
@@ -378,7 +432,9 @@ fn redis_baseline(clients: u64, seconds: u64) -> Result<Redis, String> {
     let n = (20_000 * seconds).to_string();
     let c = clients.to_string();
     let many = redis_benchmark(&["-p", &p, "-c", &c, "-n", &n, "-d", "100", "-t", "set,get"])?;
-    let one = redis_benchmark(&["-p", &p, "-c", "1", "-n", "20000", "-d", "100", "-t", "set"])?;
+    let one = redis_benchmark(&[
+        "-p", &p, "-c", "1", "-n", "20000", "-d", "100", "-t", "set,get",
+    ])?;
     drop(server);
     let find = |rows: &[(String, f64, f64)], t: &str| {
         rows.iter()
@@ -389,12 +445,14 @@ fn redis_baseline(clients: u64, seconds: u64) -> Result<Redis, String> {
     let (set_rps, set_p50_ms) = find(&many, "SET")?;
     let (get_rps, get_p50_ms) = find(&many, "GET")?;
     let (_, set_p50_ms_1) = find(&one, "SET")?;
+    let (_, get_p50_ms_1) = find(&one, "GET")?;
     Ok(Redis {
         set_rps,
         set_p50_ms,
         get_rps,
         get_p50_ms,
         set_p50_ms_1,
+        get_p50_ms_1,
     })
 }
 
@@ -423,6 +481,113 @@ fn redis_benchmark(args: &[&str]) -> Result<Vec<(String, f64, f64)>, String> {
         }
     }
     Ok(rows)
+}
+
+/// What bounds a one-client batch-sync put from below on this machine.
+struct Floor {
+    /// Where it was measured: the directory `ringside bench` makes its
+    /// cluster in, and that directory's file system type.
+    dir: String,
+    fs: String,
+    /// p50 of one `fdatasync` after writing a 124-byte record (a put's
+    /// size) over zeros already on disk, as the commit log does.
+    overwrite_ms: f64,
+    /// The same, appending to the file (the log's old way).
+    append_ms: f64,
+    /// p50 of a loopback TCP round trip of 124 bytes, Nagle off.
+    rtt_ms: f64,
+}
+
+/// Measures [`Floor`]: `n` fdatasyncs each way in the temporary directory
+/// (where `ringside bench` puts its cluster), then `n` loopback round trips.
+fn latency_floor(n: usize) -> Result<Floor, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::FileExt;
+    let dir = std::env::temp_dir();
+    let dir = fs::canonicalize(&dir).unwrap_or(dir);
+    let path = dir.join(format!("ringside-xtask-fsync-{}", std::process::id()));
+    let p50 = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let record = [0x5au8; 124];
+    let timed = |append: bool| -> Result<f64, String> {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        if !append {
+            f.write_all_at(&vec![0u8; (n + 1) * record.len()], 0)
+                .map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            f.write_all_at(&record, (i * record.len()) as u64)
+                .map_err(io)?;
+            let t = Instant::now();
+            f.sync_data().map_err(io)?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(p50(times))
+    };
+    let result = timed(false).and_then(|o| Ok((o, timed(true)?)));
+    let _ = fs::remove_file(&path);
+    let (overwrite_ms, append_ms) = result?;
+
+    let listener =
+        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let echo = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 124];
+            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+        }
+    });
+    let mut c = TcpStream::connect(addr).map_err(|e| format!("loopback connect: {e}"))?;
+    let _ = c.set_nodelay(true);
+    let mut buf = record;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n.max(1000) {
+        let t = Instant::now();
+        c.write_all(&buf)
+            .and_then(|()| c.read_exact(&mut buf))
+            .map_err(|e| format!("loopback round trip: {e}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    drop(c);
+    let _ = echo.join();
+    Ok(Floor {
+        fs: fs_type(&dir),
+        dir: dir.display().to_string(),
+        overwrite_ms,
+        append_ms,
+        rtt_ms: p50(times),
+    })
+}
+
+/// The type of the file system holding `dir` (ext4, tmpfs, ...), from
+/// /proc/self/mountinfo: the mount point that is the longest prefix.
+fn fs_type(dir: &Path) -> String {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return "file system unknown".into();
+    };
+    info.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let mount = left.split(' ').nth(4)?;
+            let fs = right.split(' ').next()?;
+            dir.starts_with(mount)
+                .then(|| (mount.len(), fs.to_string()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, fs)| fs)
+        .unwrap_or_else(|| "file system unknown".into())
 }
 
 /// Writes a log of `records` distinct keys, starts one node on it, and
