@@ -5,6 +5,7 @@
 //! ```toml
 //! secret = "9f1c..."            # /peer connections must carry it
 //! sync = "batch"                # or "periodic", with sync_period_ms
+//! sync_group_window_us = 200    # batch: least time between fsyncs under load
 //! allowed_origins = []          # browser origins allowed besides localhost
 //!
 //! [[node]]
@@ -59,6 +60,10 @@ pub struct ClusterFile {
     pub cluster: ClusterConfig,
     pub sync: SyncPolicy,
     pub sync_period_ms: u64,
+    /// With batch sync, under load: the least time from one fsync's end to
+    /// the start of the next, so that each covers more writes (0: none).
+    /// A lone request never waits for it.
+    pub sync_group_window_us: u64,
     /// Shared by the members; a `/peer` connection without it is refused.
     pub secret: String,
     /// Browser origins allowed on `/client` besides localhost and
@@ -87,6 +92,8 @@ struct Raw {
     sync: SyncPolicy,
     #[serde(default = "default_sync_period_ms")]
     sync_period_ms: u64,
+    #[serde(default = "default_sync_group_window_us")]
+    sync_group_window_us: u64,
     #[serde(default)]
     allowed_origins: Vec<String>,
     #[serde(default = "default_max_connections")]
@@ -108,6 +115,9 @@ fn default_sync() -> SyncPolicy {
 }
 fn default_sync_period_ms() -> u64 {
     10
+}
+fn default_sync_group_window_us() -> u64 {
+    200
 }
 fn default_max_connections() -> usize {
     512
@@ -138,6 +148,7 @@ impl ClusterFile {
             cluster: ClusterConfig::classic(n),
             sync: default_sync(),
             sync_period_ms: default_sync_period_ms(),
+            sync_group_window_us: default_sync_group_window_us(),
             secret,
             allowed_origins: vec![],
             max_connections: default_max_connections(),
@@ -198,6 +209,7 @@ impl ClusterFile {
             cluster,
             sync: raw.sync,
             sync_period_ms: raw.sync_period_ms,
+            sync_group_window_us: raw.sync_group_window_us,
             secret: raw.secret,
             allowed_origins: raw.allowed_origins,
             max_connections: raw.max_connections,
@@ -230,6 +242,12 @@ impl ClusterFile {
         if self.sync == SyncPolicy::Periodic && self.sync_period_ms == 0 {
             return Err("sync_period_ms: must be more than 0 with sync = \"periodic\"".into());
         }
+        if self.sync_group_window_us > 100_000 {
+            return Err(format!(
+                "sync_group_window_us: at most 100000 (100 ms), got {}",
+                self.sync_group_window_us
+            ));
+        }
         for (name, v) in [
             ("max_connections", self.max_connections),
             ("max_in_flight", self.max_in_flight),
@@ -260,6 +278,7 @@ impl ClusterFile {
             secret: self.secret.clone(),
             sync: self.sync,
             sync_period_ms: self.sync_period_ms,
+            sync_group_window_us: self.sync_group_window_us,
             allowed_origins: self.allowed_origins.clone(),
             max_connections: self.max_connections,
             max_in_flight: self.max_in_flight,
@@ -314,16 +333,18 @@ mod tests {
         assert_eq!(f.cluster.nodes, vec![0, 1]);
         assert_eq!(f.cluster.rf, 2);
         assert_eq!(f.sync, SyncPolicy::Batch);
+        assert_eq!(f.sync_group_window_us, 200);
     }
 
     #[test]
     fn overrides_apply() {
         let f = ClusterFile::parse(&format!(
-            "secret = \"{SECRET}\"\nsync = \"periodic\"\nsync_period_ms = 5\n[[node]]\nid = 0\naddr = \"127.0.0.1:1\"\n[cluster]\nheartbeat_interval_ms = 50\nfailure_timeout_ms = 300\n"
+            "secret = \"{SECRET}\"\nsync = \"periodic\"\nsync_period_ms = 5\nsync_group_window_us = 0\n[[node]]\nid = 0\naddr = \"127.0.0.1:1\"\n[cluster]\nheartbeat_interval_ms = 50\nfailure_timeout_ms = 300\n"
         ))
         .unwrap();
         assert_eq!(f.cluster.heartbeat_interval_ms, 50);
         assert_eq!(f.sync, SyncPolicy::Periodic);
+        assert_eq!(f.sync_group_window_us, 0);
     }
 
     #[test]
@@ -339,6 +360,10 @@ mod tests {
             (
                 format!("secret = \"{SECRET}\"\n{node}[cluster]\nfailure_timeout_ms = 1\n"),
                 "failure_timeout_ms",
+            ),
+            (
+                format!("secret = \"{SECRET}\"\nsync_group_window_us = 500000\n{node}"),
+                "sync_group_window_us",
             ),
             (
                 format!("secret = \"{SECRET}\"\n{node}[cluster.partitioner]\nkind = \"byte_ordered\"\ntokens = [{{ node = 0, token = \"zz\" }}]\n"),

@@ -125,6 +125,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
                 .collect(),
             sync: file.sync,
             sync_period_ms: file.sync_period_ms,
+            sync_group_window_us: file.sync_group_window_us,
             compact_min_records: file.compact_min_records,
             reply_room: file.max_in_flight + 16,
         };
