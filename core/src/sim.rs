@@ -266,6 +266,17 @@ pub struct InFlight {
     pub doomed: bool,
 }
 
+impl InFlight {
+    /// How far along its way the message is at `now`, `0.0..=1.0`.
+    pub fn progress(&self, now: Micros) -> f64 {
+        if self.arrive_at <= self.sent_at {
+            return 1.0;
+        }
+        let p = now.saturating_sub(self.sent_at) as f64 / (self.arrive_at - self.sent_at) as f64;
+        p.clamp(0.0, 1.0)
+    }
+}
+
 /// Counters for benchmarks and status lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimStats {

@@ -420,33 +420,15 @@ impl Memtable {
         }
     }
 
-    /// Applies one record, as replay does.
+    /// Applies one record, as replay does. A write is merged without
+    /// copying it unless it wins; a hint is stored as
+    /// [`Memtable::apply_owned`] stores it.
     pub fn apply(&mut self, record: &Record) {
         match record {
             Record::Write { key, version } => {
                 self.merge(key, version);
             }
-            Record::Hint {
-                id,
-                target,
-                key,
-                version,
-                created_us,
-            } => {
-                self.hints.insert(
-                    *id,
-                    Hint {
-                        id: *id,
-                        target: *target,
-                        key: key.clone(),
-                        version: version.clone(),
-                        created_us: *created_us,
-                    },
-                );
-            }
-            Record::HintDone { id } => {
-                self.hints.remove(id);
-            }
+            Record::Hint { .. } | Record::HintDone { .. } => self.apply_owned(record.clone()),
         }
     }
 

@@ -374,6 +374,15 @@ mod tests {
     use super::*;
     use ringside_core::{Key, Version};
 
+    /// Appends `record`, fsyncs, and opens the log again, as a restart
+    /// would.
+    fn append_and_reopen(mut log: CommitLog, dir: &Path, record: &Record) -> Opened {
+        log.append(record);
+        log.sync().unwrap();
+        drop(log);
+        CommitLog::open(dir).unwrap()
+    }
+
     fn w(k: u8, ts: u64) -> Record {
         Record::Write {
             key: Key::Int(k),
@@ -416,11 +425,7 @@ mod tests {
         assert_eq!(o.report.dropped_bytes, 16);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
         // Appending after the cut yields a clean log.
-        let mut log = o.log;
-        log.append(&w(3, 3));
-        log.sync().unwrap();
-        drop(log);
-        let o = CommitLog::open(dir.path()).unwrap();
+        let o = append_and_reopen(o.log, dir.path(), &w(3, 3));
         assert_eq!(o.records, vec![w(1, 1), w(3, 3)]);
         assert!(o.report.problem.is_none());
     }
@@ -467,11 +472,7 @@ mod tests {
         assert_eq!(o.log.bytes(), bytes);
         assert_eq!(file_len(dir.path()), first + PREALLOC_BYTES, "kept");
         // Appending after reopen continues at the records' end.
-        let mut log = o.log;
-        log.append(&w(3, 3));
-        log.sync().unwrap();
-        drop(log);
-        let o = CommitLog::open(dir.path()).unwrap();
+        let o = append_and_reopen(o.log, dir.path(), &w(3, 3));
         assert_eq!(o.records, vec![w(1, 1), w(2, 2), w(3, 3)]);
         // A clean stop cuts the zeros.
         let mut log = o.log;
@@ -528,11 +529,7 @@ mod tests {
         assert!(o.report.problem.is_some());
         assert_eq!(o.report.dropped_bytes as u64, PREALLOC_BYTES);
         assert_eq!(file_len(dir.path()), good, "cut at the last good record");
-        let mut log = o.log;
-        log.append(&w(3, 3));
-        log.sync().unwrap();
-        drop(log);
-        let o = CommitLog::open(dir.path()).unwrap();
+        let o = append_and_reopen(o.log, dir.path(), &w(3, 3));
         assert_eq!(o.records, vec![w(1, 1), w(3, 3)]);
         assert!(o.report.problem.is_none());
     }

@@ -152,6 +152,21 @@ impl Default for Ui {
     }
 }
 
+impl Ui {
+    /// The display choices kept for another cluster (a reset, a live
+    /// one): what pointed into this cluster (selections, the coordinator,
+    /// the last command's echo) is forgotten.
+    fn for_another_cluster(&self) -> Ui {
+        Ui {
+            selected_key: None,
+            selected_request: None,
+            coordinator: 0,
+            console_reply: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// Frames per second, averaged.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fps {
@@ -282,16 +297,10 @@ impl Model {
     fn connect(&mut self, link: LiveLink) {
         match LiveBackend::new(link.clone(), page_transport()) {
             Ok((b, init)) => {
-                let (ui, keep) = ((*self.ui).clone(), self.link.take());
+                let (ui, keep) = (self.ui.for_another_cluster(), self.link.take());
                 *self = Model::with(Box::new(b), None, init);
                 self.link = keep.or(Some(link));
-                self.ui = Rc::new(Ui {
-                    selected_key: None,
-                    selected_request: None,
-                    coordinator: 0,
-                    console_reply: None,
-                    ..ui
-                });
+                self.ui = Rc::new(ui);
                 self.playing = true;
             }
             Err(e) => self.apply(vec![Update::Notice(e)]),
@@ -421,17 +430,11 @@ impl Model {
             return;
         }
         let (b, init) = SimBackend::new(settings.clone());
-        let ui = (*self.ui).clone();
+        let ui = self.ui.for_another_cluster();
         let (speed, playing, link) = (self.speed, self.playing, self.link.take());
         *self = Model::with(Box::new(b), Some(settings), init);
         self.link = link;
-        self.ui = Rc::new(Ui {
-            selected_key: None,
-            selected_request: None,
-            coordinator: 0,
-            console_reply: None,
-            ..ui
-        });
+        self.ui = Rc::new(ui);
         self.speed = speed;
         self.playing = playing;
     }

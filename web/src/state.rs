@@ -124,30 +124,9 @@ pub struct HintRow {
     pub key: Key,
 }
 
-/// A message on the wire, to draw along its chord.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Wire {
-    pub msg: MsgId,
-    pub from: NodeId,
-    pub to: NodeId,
-    pub kind: &'static str,
-    pub key: Option<Key>,
-    pub sent_at: Micros,
-    pub arrive_at: Micros,
-    /// The network will lose it.
-    pub doomed: bool,
-}
-
-impl Wire {
-    /// How far along its chord the message is at `now`, `0.0..=1.0`.
-    pub fn progress(&self, now: Micros) -> f64 {
-        if self.arrive_at <= self.sent_at {
-            return 1.0;
-        }
-        let p = now.saturating_sub(self.sent_at) as f64 / (self.arrive_at - self.sent_at) as f64;
-        p.clamp(0.0, 1.0)
-    }
-}
+/// A message on the wire, to draw along its chord: the simulator's own
+/// description, which the replay and live backends fill in too.
+pub use ringside_core::sim::InFlight as Wire;
 
 /// A dropped message falling off the screen.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 //! teacher showed.
 
 use super::Backend;
-use crate::state::{intern_kind, HintRow, LogRow, NodeSnapshot, Topology, Update, Wire, LOG_TAIL};
+use crate::state::{HintRow, LogRow, NodeSnapshot, Topology, Update, LOG_TAIL};
 use ringside_core::sim::{Action, Sim, SimConfig, TraceWhat};
 use ringside_core::{Key, Micros, NodeId, Partitioner, Version};
 use std::collections::{BTreeMap, BTreeSet};
@@ -292,25 +292,19 @@ impl SimBackend {
         Ok(())
     }
 
+    /// Checks an action, records it in the script and applies it; what it
+    /// caused is reported by the next [`SimBackend::collect`].
+    fn take(&mut self, action: Action) -> Result<(), String> {
+        self.check(&action)?;
+        self.script.push((self.sim.now(), action.clone()));
+        self.sim.apply(action);
+        Ok(())
+    }
+
     fn frame(&self) -> Update {
-        let wires = self
-            .sim
-            .in_flight()
-            .into_iter()
-            .map(|f| Wire {
-                msg: f.msg,
-                from: f.from,
-                to: f.to,
-                kind: intern_kind(f.kind),
-                key: f.key,
-                sent_at: f.sent_at,
-                arrive_at: f.arrive_at,
-                doomed: f.doomed,
-            })
-            .collect();
         Update::Frame {
             now_us: self.sim.now(),
-            wires,
+            wires: self.sim.in_flight(),
         }
     }
 
@@ -403,22 +397,15 @@ impl Backend for SimBackend {
     }
 
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String> {
-        self.check(&action)?;
-        self.script.push((self.sim.now(), action.clone()));
-        self.sim.apply(action);
+        self.take(action)?;
         Ok(self.collect(false))
     }
 
     fn act_all(&mut self, actions: Vec<Action>) -> (Vec<Update>, Vec<String>) {
-        let mut errors = Vec::new();
-        for a in actions {
-            if let Err(e) = self.check(&a) {
-                errors.push(e);
-                continue;
-            }
-            self.script.push((self.sim.now(), a.clone()));
-            self.sim.apply(a);
-        }
+        let errors = actions
+            .into_iter()
+            .filter_map(|a| self.take(a).err())
+            .collect();
         (self.collect(false), errors)
     }
 

@@ -215,6 +215,10 @@ pub fn RingView() -> Html {
     // after every render (see [`flight_shapes`]), not as SVG elements,
     // so hundreds of moving messages cost no DOM patching.
     let flight = flight_shapes(view, &pos, ctx.ui.heartbeats);
+    let in_flight = flight
+        .iter()
+        .filter(|s| matches!(s, Shape::Wire { .. }))
+        .count();
     let canvas = use_node_ref();
     {
         let canvas = canvas.clone();
@@ -222,11 +226,6 @@ pub fn RingView() -> Html {
         use_effect(move || draw_flight(&canvas, &flight, large));
     }
     let now = view.now_us;
-    let in_flight = view
-        .wires
-        .iter()
-        .filter(|w| ctx.ui.heartbeats || w.kind != "heartbeat")
-        .count();
     let scale = device_scale();
 
     // Nodes.
