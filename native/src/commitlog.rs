@@ -14,6 +14,18 @@
 //! unused room, not damage: it is kept and not reported. A clean stop
 //! ([`CommitLog::trim`]) cuts it, so a stopped node's log is its records.
 //!
+//! **Direct writes** ([`CommitLog::write_directly`], batch sync only).
+//! The records of a sync are written with `O_DIRECT | O_DSYNC`: one
+//! `pwrite` that reaches the disk and is durable when it returns, from
+//! the block the last sync left half full to the end of the new records,
+//! padded with zeros to whole 4 KiB blocks (zeros are the room after the
+//! records, so the file reads the same as with ordinary writes). That
+//! skips the page cache and its writeback: on the development box four
+//! processes syncing small records each cost the kernel about 60 µs per
+//! sync instead of about 115 µs with `write` + `fdatasync`, and a 2-core
+//! box serving a 32-client batch load is short of exactly that CPU. File
+//! systems without `O_DIRECT` (tmpfs) keep ordinary writes and fdatasync.
+//!
 //! All calls are blocking; only the driver makes them.
 
 use ringside_core::storage::{LogReader, LogReport};
@@ -29,6 +41,93 @@ pub const LOG_FILE: &str = "commit.log";
 
 /// Zeros written ahead of the records each time they run out.
 pub const PREALLOC_BYTES: u64 = 1 << 20;
+
+/// The unit of a direct write: offsets, lengths and buffers are multiples
+/// of it (4 KiB covers the logical block size of common disks).
+const BLOCK: usize = 4096;
+
+/// One block of memory aligned as `O_DIRECT` needs it.
+#[derive(Clone, Copy)]
+#[repr(C, align(4096))]
+struct Block([u8; BLOCK]);
+
+/// Whole aligned blocks, for a direct write.
+pub struct Blocks(Vec<Block>);
+
+impl Blocks {
+    fn zeroed(bytes: usize) -> Blocks {
+        Blocks(vec![Block([0; BLOCK]); bytes.div_ceil(BLOCK)])
+    }
+
+    /// `data` followed by zeros to the end of its last block.
+    fn padded(data: &[u8]) -> Blocks {
+        let mut b = Blocks::zeroed(data.len().max(1));
+        b.as_mut()[..data.len()].copy_from_slice(data);
+        b
+    }
+
+    fn as_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `Block` is `repr(C)` over a byte array whose size equals
+        // its alignment, so the blocks are contiguous bytes, no padding.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), self.0.len() * BLOCK)
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: as in `as_mut`.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * BLOCK) }
+    }
+}
+
+/// What makes the log durable up to a length, run on the driver's thread
+/// or on its fsync thread (see [`CommitLog::start_sync`]).
+pub enum SyncWork {
+    /// `fdatasync` of records already written.
+    Fsync(Arc<File>),
+    /// A direct, synchronous write of whole blocks at `at`; then, if
+    /// `zeros_at` is set, a run of zeros written ahead there (a failure
+    /// of that part only costs speed, so it is ignored).
+    Write {
+        file: Arc<File>,
+        at: u64,
+        data: Blocks,
+        zeros_at: Option<u64>,
+    },
+}
+
+impl SyncWork {
+    /// Does the work: durable when it returns `Ok`.
+    pub fn run(self) -> io::Result<()> {
+        match self {
+            SyncWork::Fsync(file) => file.sync_data(),
+            SyncWork::Write {
+                file,
+                at,
+                data,
+                zeros_at,
+            } => {
+                file.write_all_at(data.as_slice(), at)?;
+                if let Some(z) = zeros_at {
+                    let zeros = Blocks::zeroed(PREALLOC_BYTES as usize);
+                    let _ = file.write_all_at(zeros.as_slice(), z);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The direct-write side of a log (see the module docs).
+struct Direct {
+    /// Opened `O_WRONLY | O_DIRECT | O_DSYNC`.
+    file: Arc<File>,
+    /// Where the block the next write starts with begins.
+    tail_at: u64,
+    /// The records' bytes from `tail_at` to the end of what was handed to
+    /// a write: the part of that block a write must repeat.
+    tail: Vec<u8>,
+}
 
 /// An open commit log.
 pub struct CommitLog {
@@ -49,6 +148,11 @@ pub struct CommitLog {
     /// Bytes known durable: the file's length at the last good fsync (or
     /// at open). A failed write or fsync cuts the file back to it.
     synced_bytes: u64,
+    /// Set by [`CommitLog::write_directly`]: records go to the disk with
+    /// direct writes when synced, not through the page cache.
+    direct: Option<Direct>,
+    /// With direct writes: bytes handed to a write (done or in flight).
+    issued: u64,
 }
 
 /// What opening the log found.
@@ -125,8 +229,53 @@ impl CommitLog {
             pending: Vec::new(),
             dirty: false,
             synced_bytes: report.good_bytes as u64,
+            direct: None,
+            issued: report.good_bytes as u64,
         };
         Ok((log, report, out))
+    }
+
+    /// Switches to direct writes (see the module docs), for batch sync.
+    /// Returns false, and keeps ordinary writes, where the file system
+    /// refuses them: the open fails (tmpfs), or a first direct write of
+    /// the last block as it already is does.
+    pub fn write_directly(&mut self) -> io::Result<bool> {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.write_pending()?;
+        self.sync()?;
+        let file = match OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
+            .open(&self.path)
+        {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let tail_at = self.bytes - self.bytes % BLOCK as u64;
+        let mut tail = vec![0u8; (self.bytes - tail_at) as usize];
+        self.file.read_exact_at(&mut tail, tail_at)?;
+        // The probe: rewrites bytes already durable (and zeros after them).
+        let probe = Blocks::padded(&tail);
+        if let Err(e) = file.write_all_at(probe.as_slice(), tail_at) {
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                return Ok(false);
+            }
+            return Err(e);
+        }
+        self.len = self.len.max(tail_at + probe.as_slice().len() as u64);
+        self.issued = self.bytes;
+        self.direct = Some(Direct {
+            file: Arc::new(file),
+            tail_at,
+            tail,
+        });
+        Ok(true)
+    }
+
+    /// True when records go to the disk by direct writes.
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
     }
 
     pub fn path(&self) -> &Path {
@@ -160,8 +309,11 @@ impl CommitLog {
     /// them; a power loss may, until [`CommitLog::sync`]). When they reach
     /// past the zeros written ahead, a new run of zeros follows them (see
     /// the module docs); if the disk has no room for it, the records alone.
+    ///
+    /// With direct writes this does nothing: the records are written
+    /// when synced.
     pub fn write_pending(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || self.direct.is_some() {
             return Ok(());
         }
         let at = self.bytes - self.pending.len() as u64;
@@ -183,15 +335,52 @@ impl CommitLog {
         Ok(())
     }
 
-    /// Makes everything written durable (fdatasync).
+    /// Makes every appended record durable.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.write_pending()?;
-        if self.dirty {
-            self.file.sync_data()?;
-            self.dirty = false;
-            self.synced_bytes = self.bytes;
+        if let Some(work) = self.start_sync()? {
+            let covers = self.written();
+            work.run()?;
+            self.synced_to(covers);
         }
         Ok(())
+    }
+
+    /// Hands every appended record to the OS and returns what makes them
+    /// durable (none when they already are), to run here or on another
+    /// thread; once it succeeds, [`CommitLog::synced_to`] with
+    /// [`CommitLog::written`] as it is now. One at a time: the next
+    /// starts after the last one's answer.
+    pub fn start_sync(&mut self) -> io::Result<Option<SyncWork>> {
+        let Some(direct) = self.direct.as_mut() else {
+            self.write_pending()?;
+            return Ok(self.dirty.then(|| SyncWork::Fsync(self.file.clone())));
+        };
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        direct.tail.extend_from_slice(&self.pending);
+        self.pending.clear();
+        self.pending.shrink_to(1 << 20);
+        self.issued = self.bytes;
+        self.dirty = true;
+        let data = Blocks::padded(&direct.tail);
+        let at = direct.tail_at;
+        let end = at + data.as_slice().len() as u64;
+        // Zeros ahead once the records reach past them (see module docs).
+        let zeros_at = (end > self.len).then(|| {
+            self.len = end + PREALLOC_BYTES;
+            end
+        });
+        // The next write starts with the block this one leaves half full.
+        let keep_from = self.bytes - self.bytes % BLOCK as u64;
+        direct.tail.drain(..(keep_from - at) as usize);
+        direct.tail_at = keep_from;
+        Ok(Some(SyncWork::Write {
+            file: direct.file.clone(),
+            at,
+            data,
+            zeros_at,
+        }))
     }
 
     /// After a failed write or fsync: forgets the queued records and cuts
@@ -202,6 +391,9 @@ impl CommitLog {
     /// the log to learn what it holds.
     pub fn discard_unsynced(&mut self) -> io::Result<u64> {
         self.pending.clear();
+        // Direct writes stop here; the caller reopens the log.
+        self.direct = None;
+        self.issued = self.synced_bytes;
         let cut = self.bytes.saturating_sub(self.synced_bytes);
         self.file.set_len(self.synced_bytes)?;
         self.file.sync_all()?;
@@ -215,6 +407,9 @@ impl CommitLog {
     /// file holds exactly the records.
     pub fn trim(&mut self) -> io::Result<()> {
         self.sync()?;
+        // Direct writes may have padded the file past `len` if zeros
+        // ahead failed to be written: ask the file.
+        self.len = self.len.max(self.file.metadata()?.len());
         if self.len > self.bytes {
             self.file.set_len(self.bytes)?;
             self.file.sync_all()?;
@@ -228,8 +423,12 @@ impl CommitLog {
         self.len
     }
 
-    /// Bytes of records handed to the OS.
+    /// Bytes of records handed to the OS (with direct writes: to a
+    /// write, done or in flight).
     pub fn written(&self) -> u64 {
+        if self.direct.is_some() {
+            return self.issued;
+        }
         self.bytes - self.pending.len() as u64
     }
 
@@ -238,14 +437,8 @@ impl CommitLog {
         self.synced_bytes
     }
 
-    /// The open file, for an `fdatasync` on another thread; see
-    /// [`CommitLog::synced_to`].
-    pub fn file(&self) -> Arc<File> {
-        self.file.clone()
-    }
-
-    /// Records that an `fdatasync` of [`CommitLog::file`], begun once
-    /// `written` bytes had been written, succeeded.
+    /// Records that the [`SyncWork`] started once `written` bytes had
+    /// been written succeeded.
     pub fn synced_to(&mut self, written: u64) {
         self.synced_bytes = self.synced_bytes.max(written);
         self.dirty = self.written() > self.synced_bytes;
@@ -283,8 +476,14 @@ impl CommitLog {
         self.bytes = bytes;
         self.len = bytes;
         self.synced_bytes = bytes;
+        self.issued = bytes;
         self.dirty = false;
-        sync_dir(&dir)
+        sync_dir(&dir)?;
+        if self.direct.take().is_some() {
+            // The direct side follows the new file (if it still can).
+            self.write_directly()?;
+        }
+        Ok(())
     }
 }
 
@@ -548,5 +747,151 @@ mod tests {
         assert_eq!(log.discard_unsynced().unwrap(), unsynced);
         assert_eq!(file_len(dir.path()), good);
         assert_eq!(log.file_len(), good);
+    }
+
+    /// A log in `dir` switched to direct writes (the test's file system
+    /// must take them: ext4 and tmpfs on Linux do).
+    fn direct(dir: &Path) -> Opened {
+        let mut o = CommitLog::open(dir).unwrap();
+        assert!(o.log.write_directly().unwrap(), "no O_DIRECT here");
+        assert!(o.log.is_direct());
+        o
+    }
+
+    /// A record whose frame is about `bytes` long.
+    fn sized(k: u8, ts: u64, bytes: usize) -> Record {
+        Record::Write {
+            key: Key::Int(k),
+            version: Version {
+                ts,
+                value: Some("x".repeat(bytes)),
+            },
+        }
+    }
+
+    #[test]
+    fn direct_writes_survive_reopen_across_block_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = direct(dir.path()).log;
+        let mut want = vec![];
+        // Sizes that end records inside, at and across 4 KiB blocks.
+        for (ts, size) in [10, 3000, 1500, 4000, 50, 9000, 1, 2000]
+            .into_iter()
+            .enumerate()
+        {
+            let r = sized(ts as u8, ts as u64, size);
+            log.append(&r);
+            want.push(r);
+            if ts % 3 != 1 {
+                log.sync().unwrap();
+                assert!(!log.is_dirty());
+                assert_eq!(log.synced(), log.bytes());
+            }
+        }
+        log.sync().unwrap();
+        let bytes = log.bytes();
+        drop(log); // as in a crash: no trim
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, want);
+        assert_eq!(o.log.bytes(), bytes);
+        assert_eq!(o.report.dropped_bytes, 0);
+        assert!(o.report.problem.is_none(), "{:?}", o.report.problem);
+        // Direct again after reopen, from a block half full.
+        let mut log = direct(dir.path()).log;
+        log.append(&w(7, 7));
+        log.sync().unwrap();
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        want.push(w(7, 7));
+        assert_eq!(o.records, want);
+    }
+
+    #[test]
+    fn direct_writes_run_elsewhere_while_records_are_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = direct(dir.path()).log;
+        log.append(&w(1, 1));
+        let work = log.start_sync().unwrap().expect("work to do");
+        let covers = log.written();
+        assert_eq!(covers, log.bytes());
+        // Appended while the write is in flight: not covered by it.
+        log.append(&w(2, 2));
+        assert!(log.is_dirty());
+        std::thread::spawn(move || work.run())
+            .join()
+            .unwrap()
+            .unwrap();
+        log.synced_to(covers);
+        assert!(log.synced() < log.bytes());
+        assert!(log.is_dirty(), "the second record is not synced");
+        log.sync().unwrap();
+        assert!(!log.is_dirty());
+        assert!(log.start_sync().unwrap().is_none(), "nothing left to do");
+        drop(log);
+        assert_eq!(
+            CommitLog::open(dir.path()).unwrap().records,
+            vec![w(1, 1), w(2, 2)]
+        );
+    }
+
+    #[test]
+    fn direct_writes_keep_zeros_ahead_and_trim_cuts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = direct(dir.path()).log;
+        for ts in 0..5 {
+            log.append(&sized(9, ts, 300_000));
+            log.sync().unwrap();
+            assert!(file_len(dir.path()) > log.bytes(), "zeros follow");
+        }
+        let bytes = log.bytes();
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records.len(), 5);
+        assert_eq!(o.report.dropped_bytes, 0);
+        assert_eq!(o.log.bytes(), bytes);
+        let mut log = direct(dir.path()).log;
+        log.append(&w(1, 1));
+        log.trim().unwrap();
+        assert_eq!(file_len(dir.path()), log.bytes());
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records.len(), 6);
+        assert!(o.report.problem.is_none());
+    }
+
+    #[test]
+    fn direct_writes_follow_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = direct(dir.path()).log;
+        for ts in 0..100 {
+            log.append(&w(1, ts));
+        }
+        log.sync().unwrap();
+        log.rewrite(&[w(1, 99)]).unwrap();
+        assert!(log.is_direct());
+        log.append(&w(2, 100));
+        log.sync().unwrap();
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 99), w(2, 100)]);
+        assert!(o.report.problem.is_none());
+    }
+
+    #[test]
+    fn a_direct_write_that_never_ran_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = direct(dir.path()).log;
+        log.append(&w(1, 1));
+        log.sync().unwrap();
+        log.append(&w(2, 2));
+        // The write fails (or the process dies) before it lands.
+        drop(log.start_sync().unwrap().expect("work to do"));
+        let unsynced = log.bytes() - log.synced();
+        assert_eq!(log.discard_unsynced().unwrap(), unsynced);
+        assert!(!log.is_direct());
+        drop(log);
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records, vec![w(1, 1)]);
+        assert!(o.report.problem.is_none());
     }
 }

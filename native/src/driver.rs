@@ -7,10 +7,12 @@
 //! socket and the node (a request in, a peer message out, a reply out) is
 //! a task wakeup on the same thread, not a switch to another thread: on a
 //! small or busy machine each such switch cost tens of microseconds, and a
-//! QUORUM put crossed six of them. The commit log's `write` stays on that
-//! thread (it only copies into the page cache); its `fdatasync` runs
-//! there too when one input is alone in its batch, and otherwise on a
-//! second thread (see below).
+//! QUORUM put crossed six of them. What makes the commit log durable
+//! (with batch sync, one direct synchronous write of the new records;
+//! else, or where the file system refuses direct writes, `write` into
+//! the page cache and an `fdatasync`: see [`crate::commitlog`]) runs on
+//! that thread when one input is alone in its batch, and otherwise on a
+//! second thread (see below). "fsync" below means either.
 //!
 //! **Group commit.** The loop takes a batch of inputs (whatever is queued,
 //! up to [`MAX_BATCH`]), handles them all, writes every `Persist` of the
@@ -50,7 +52,7 @@
 //! node stop.
 
 use crate::cluster_file::SyncPolicy;
-use crate::commitlog::CommitLog;
+use crate::commitlog::{CommitLog, SyncWork};
 use crate::transport::PeerQueue;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
@@ -223,10 +225,10 @@ pub struct Driver {
     sent_early: bool,
 }
 
-/// An fsync for the fsync thread: the log's file, how much of it had been
-/// written, and which log it is.
+/// Work for the fsync thread: what makes the log durable (an fsync, or
+/// a direct write), how much of it that covers, and which log it is.
 struct SyncJob {
-    file: Arc<std::fs::File>,
+    work: SyncWork,
     written: u64,
     epoch: u64,
 }
@@ -250,7 +252,7 @@ fn spawn_syncer() -> Option<(
         .name("commit-log-fsync".into())
         .spawn(move || {
             while let Ok(job) = jobs.recv() {
-                let result = job.file.sync_data();
+                let result = job.work.run();
                 let done = SyncDone {
                     written: job.written,
                     epoch: job.epoch,
@@ -267,6 +269,21 @@ fn spawn_syncer() -> Option<(
             warn!("cannot start the commit log's fsync thread ({e}); fsyncing inline only");
             None
         }
+    }
+}
+
+/// With batch sync, switches the log to direct writes where the file
+/// system allows them (see the commit log's docs), and says which.
+fn write_directly(log: &mut CommitLog, sync: SyncPolicy) {
+    if sync != SyncPolicy::Batch {
+        return;
+    }
+    match log.write_directly() {
+        Ok(true) => debug!("commit log: direct synchronous writes (O_DIRECT | O_DSYNC)"),
+        Ok(false) => info!(
+            "commit log: the file system refuses direct writes (O_DIRECT); using write and fdatasync"
+        ),
+        Err(e) => warn!("commit log: cannot switch to direct writes ({e}); using write and fdatasync"),
     }
 }
 
@@ -289,6 +306,8 @@ impl Driver {
         peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
         let (sync_jobs, sync_done) = spawn_syncer().unzip();
+        let mut log = log;
+        write_directly(&mut log, settings.sync);
         Driver {
             node,
             log,
@@ -400,6 +419,16 @@ impl Driver {
             self.flush(inline)?;
             self.maybe_compact()?;
             if stop {
+                // A direct write in flight must land before the last one:
+                // they may both write the block the records end in.
+                if self.sync_in_flight.is_some() {
+                    if let Some(done) = match sync_done.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => None,
+                    } {
+                        self.synced(done)?;
+                    }
+                }
                 self.log.sync()?;
                 self.release();
                 if let Err(e) = self.log.trim() {
@@ -706,17 +735,26 @@ impl Driver {
                 return Ok(());
             }
             if let Some(jobs) = &self.sync_jobs {
+                let Some(work) = self.log.start_sync()? else {
+                    return Ok(());
+                };
                 let written = self.log.written();
                 let job = SyncJob {
-                    file: self.log.file(),
+                    work,
                     written,
                     epoch: self.log_epoch,
                 };
-                if jobs.send(job).is_ok() {
-                    self.sync_in_flight = Some(written);
-                    return Ok(());
+                match jobs.send(job) {
+                    Ok(()) => self.sync_in_flight = Some(written),
+                    Err(std::sync::mpsc::SendError(job)) => {
+                        // The thread is gone: do its work here.
+                        self.sync_jobs = None;
+                        job.work.run()?;
+                        self.log.synced_to(written);
+                        self.last_sync = Instant::now();
+                    }
                 }
-                self.sync_jobs = None;
+                return Ok(());
             }
         }
         self.log.sync()?;
@@ -853,6 +891,7 @@ impl Driver {
         );
         self.node = node;
         self.log = log;
+        write_directly(&mut self.log, self.settings.sync);
         self.timers.clear();
         let now = self.clock.now_us();
         self.node.handle(now, Input::Start);
@@ -1006,9 +1045,13 @@ mod tests {
     #[tokio::test]
     async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
         let dir = tempfile::tempdir().unwrap();
+        // Records in the file (zeros written ahead are not records).
         let log_len = {
             let path = dir.path().join(crate::commitlog::LOG_FILE);
-            move || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+            move || {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                ringside_core::storage::LogReader::new(&bytes).count()
+            }
         };
         let (inbox_tx, inbox_rx) = mpsc::channel(64);
         let (driver, mut peers) = node0(dir.path(), inbox_rx);
@@ -1190,7 +1233,7 @@ mod tests {
         );
         let ok = fsync.is_ok();
         if ok {
-            job.file.sync_data().unwrap();
+            job.work.run().unwrap();
         }
         done.send(SyncDone {
             written: job.written,
