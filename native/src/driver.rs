@@ -213,6 +213,9 @@ pub struct Driver {
     log_epoch: u64,
     /// What each open request asked, for its log line.
     asked: HashMap<ClientRef, (String, Instant)>,
+    /// Log lines of requests answered this turn, written once the
+    /// answers have left (a log write is not on a request's path).
+    answered: Vec<(ClientRef, String)>,
     last_sync: Instant,
     /// Commit-log failures survived so far.
     log_failures: u64,
@@ -323,6 +326,7 @@ impl Driver {
             sync_in_flight: None,
             log_epoch: 0,
             asked: HashMap::new(),
+            answered: Vec::new(),
             last_sync: Instant::now(),
             log_failures: 0,
             compact_after: Instant::now(),
@@ -418,6 +422,16 @@ impl Driver {
             self.sent_early = false;
             self.flush(inline)?;
             self.maybe_compact()?;
+            if !self.answered.is_empty() {
+                if inline {
+                    // The answers first: their connections' tasks write
+                    // them out before this one resumes. (Under load the
+                    // lines go at once: a yield costs a poll of the
+                    // sockets per turn.)
+                    tokio::task::yield_now().await;
+                }
+                self.log_answered();
+            }
             if stop {
                 // A direct write in flight must land before the last one:
                 // they may both write the block the records end in.
@@ -437,6 +451,13 @@ impl Driver {
                 info!("stopped; commit log synced");
                 return Ok(());
             }
+        }
+    }
+
+    /// Writes the log lines of the requests answered so far.
+    fn log_answered(&mut self) {
+        for (client, line) in self.answered.drain(..) {
+            info!(conn = client.conn, req = client.req, "{line}");
         }
     }
 
@@ -605,27 +626,23 @@ impl Driver {
                         .asked
                         .remove(&client)
                         .unwrap_or_else(|| ("request".into(), Instant::now()));
-                    let took_ms = since.elapsed().as_secs_f64() * 1000.0;
-                    match &reply {
-                        ringside_core::Reply::Error { kind, message } => info!(
-                            conn = client.conn,
-                            req = client.req,
-                            "{what} -> {kind}: {message} ({took_ms:.1} ms)"
-                        ),
-                        ringside_core::Reply::Written { ts } => info!(
-                            conn = client.conn,
-                            req = client.req,
-                            "{what} -> ok ts {ts} ({took_ms:.1} ms)"
-                        ),
-                        ringside_core::Reply::Read { kv } => info!(
-                            conn = client.conn,
-                            req = client.req,
-                            "{what} -> {} ({took_ms:.1} ms)",
-                            match kv {
-                                Some(kv) => format!("found, ts {}", kv.ts),
-                                None => "no value".to_string(),
+                    if tracing::enabled!(Level::INFO) {
+                        let took_ms = since.elapsed().as_secs_f64() * 1000.0;
+                        let line = match &reply {
+                            ringside_core::Reply::Error { kind, message } => {
+                                format!("{what} -> {kind}: {message} ({took_ms:.1} ms)")
                             }
-                        ),
+                            ringside_core::Reply::Written { ts } => {
+                                format!("{what} -> ok ts {ts} ({took_ms:.1} ms)")
+                            }
+                            ringside_core::Reply::Read { kv: Some(kv) } => {
+                                format!("{what} -> found, ts {} ({took_ms:.1} ms)", kv.ts)
+                            }
+                            ringside_core::Reply::Read { kv: None } => {
+                                format!("{what} -> no value ({took_ms:.1} ms)")
+                            }
+                        };
+                        self.answered.push((client, line));
                     }
                     self.emit(Action::ToClient {
                         conn: client.conn,
@@ -852,6 +869,9 @@ impl Driver {
                     ..
                 } => {
                     answered += 1;
+                    // Its log line said ok; the error below says why not.
+                    self.answered
+                        .retain(|(c, _)| !(c.conn == conn && c.req == req));
                     self.act(Action::ToClient {
                         conn,
                         text: error_json(Some(req), ErrorKind::Internal, &why),
