@@ -4,10 +4,11 @@
 //! 1. `ringside bench` (release build) on its own 4-node cluster: QUORUM
 //!    puts and gets from 32 connections, with periodic and with batch
 //!    sync, and from one connection with each. Beside the one-connection
-//!    figures, their floor on this machine: one `fdatasync` on the file
+//!    figures, their floor on this machine: one durable write on the file
 //!    system the bench's cluster keeps its logs on (the temporary
-//!    directory), timed the way the commit log writes, and loopback TCP
-//!    round trips.
+//!    directory), timed the way the commit log writes (a direct
+//!    synchronous write; also write + fdatasync), and loopback TCP round
+//!    trips.
 //! 2. The baseline: `redis-benchmark` against a local `redis-server` with
 //!    persistence off, on a free port, started and stopped by its pid, at
 //!    the same concurrency and value size.
@@ -89,7 +90,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )?;
 
     step(
-        "the floor of one batch-sync put: fdatasync on the logs' file system, loopback round trips",
+        "the floor of one batch-sync put: a durable write on the logs' file system, loopback round trips",
     );
     let floor = latency_floor(if quick { 300 } else { 1000 });
 
@@ -186,17 +187,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
         redis.get_p50_ms_1
     ));
     match &floor {
-        Ok(f) => report.note(format!(
-            "floor of a 1-client batch put: one fdatasync + 2 loopback round trips = {:.3} ms (fdatasync on {} ({}): p50 {:.3} ms over zeros written ahead, as the commit log writes, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms); the put's p50 is {:.1}x that",
-            f.overwrite_ms + 2.0 * f.rtt_ms,
-            f.dir,
-            f.fs,
-            f.overwrite_ms,
-            f.append_ms,
-            f.rtt_ms,
-            single.put.p50_us / 1e3 / (f.overwrite_ms + 2.0 * f.rtt_ms)
-        )),
-        Err(e) => report.note(format!("fdatasync floor: not measured: {e}")),
+        Ok(f) => {
+            let (sync_ms, how) = match f.direct_ms {
+                Some(d) => (d, "one direct synchronous write"),
+                None => (f.overwrite_ms, "one fdatasync"),
+            };
+            let floor_ms = sync_ms + 2.0 * f.rtt_ms;
+            let direct = match f.direct_ms {
+                Some(d) => format!("direct O_DSYNC write of a 4 KiB block p50 {d:.3} ms, as the commit log writes with batch sync; "),
+                None => "direct writes refused; ".into(),
+            };
+            report.note(format!(
+                "floor of a 1-client batch put: {how} + 2 loopback round trips = {floor_ms:.3} ms (on {} ({}): {direct}write + fdatasync p50 {:.3} ms over zeros written ahead, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms); the put's p50 is {:.1}x that",
+                f.dir,
+                f.fs,
+                f.overwrite_ms,
+                f.append_ms,
+                f.rtt_ms,
+                single.put.p50_us / 1e3 / floor_ms
+            ))
+        }
+        Err(e) => report.note(format!("floor of a 1-client batch put: not measured: {e}")),
     }
     if let Ok(f) = &floor {
         if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
@@ -252,6 +263,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         wasm_sim_bench(&bin, seconds, &mut report);
     }
     match fs::read_to_string("target/sim-bench-wasm.txt") {
+        _ if no_web => report.note("wasm simulator in Chromium: skipped (--no-web)".into()),
         Ok(t) => report.note(format!("wasm simulator in Chromium ÷ native: {}", t.trim())),
         Err(_) => report.note(
             "wasm simulator in Chromium ÷ native: measured by the web tests (target/sim-bench-wasm.txt not found)"
@@ -489,8 +501,13 @@ struct Floor {
     /// cluster in, and that directory's file system type.
     dir: String,
     fs: String,
-    /// p50 of one `fdatasync` after writing a 124-byte record (a put's
-    /// size) over zeros already on disk, as the commit log does.
+    /// p50 of one direct synchronous write (`O_DIRECT | O_DSYNC`) of a
+    /// 4 KiB block holding a 124-byte record (a put's size) over zeros
+    /// already on disk, as the commit log does with batch sync; `None`
+    /// where the file system refuses direct writes.
+    direct_ms: Option<f64>,
+    /// p50 of one `fdatasync` after writing the record over zeros (the
+    /// log's way where direct writes are refused).
     overwrite_ms: f64,
     /// The same, appending to the file (the log's old way).
     append_ms: f64,
@@ -535,9 +552,37 @@ fn latency_floor(n: usize) -> Result<Floor, String> {
         }
         Ok(p50(times))
     };
-    let result = timed(false).and_then(|o| Ok((o, timed(true)?)));
+    let direct = || -> Result<Option<f64>, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        #[repr(C, align(4096))]
+        struct Block([u8; 4096]);
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        fs::write(&path, vec![0u8; (n + 1) * 4096]).map_err(io)?;
+        fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        let f = match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let mut block = Box::new(Block([0; 4096]));
+        block.0[..record.len()].copy_from_slice(&record);
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = Instant::now();
+            f.write_all_at(&block.0, (i * 4096) as u64).map_err(io)?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(Some(p50(times)))
+    };
+    let result = timed(false).and_then(|o| Ok((o, timed(true)?, direct()?)));
     let _ = fs::remove_file(&path);
-    let (overwrite_ms, append_ms) = result?;
+    let (overwrite_ms, append_ms, direct_ms) = result?;
 
     let listener =
         TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
@@ -565,6 +610,7 @@ fn latency_floor(n: usize) -> Result<Floor, String> {
     Ok(Floor {
         fs: fs_type(&dir),
         dir: dir.display().to_string(),
+        direct_ms,
         overwrite_ms,
         append_ms,
         rtt_ms: p50(times),
