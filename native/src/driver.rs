@@ -1299,4 +1299,47 @@ mod tests {
         }
         assert!(records.is_empty(), "{records:?}");
     }
+
+    /// A stop while a background write is in flight waits for its answer
+    /// before the last sync: with direct writes both may write the block
+    /// the records end in, and the older must not land last.
+    #[tokio::test]
+    async fn a_stop_waits_for_the_write_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox_tx, inbox_rx) = mpsc::channel(64);
+        let (mut driver, mut peers) = node0(dir.path(), inbox_rx);
+        let (jobs, done) = fake_syncer(&mut driver);
+        let driver = tokio::spawn(driver.run());
+        let (client_tx, _client_rx) = mpsc::channel(16);
+        inbox_tx
+            .send(DriverInput::ClientOpened {
+                conn: 1,
+                tx: client_tx,
+                in_flight: Arc::new(AtomicUsize::new(3)),
+            })
+            .await
+            .unwrap();
+        for id in 1..=3 {
+            inbox_tx.send(put(id, id as u8)).await.unwrap();
+        }
+        let job = next_job(&jobs).await;
+        // More records after the job's, then the stop.
+        let rx = peers.get_mut(&1).unwrap();
+        let first = next_write(rx).await;
+        inbox_tx.send(ack(first)).await.unwrap();
+        inbox_tx.send(put(4, 4)).await.unwrap();
+        inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!driver.is_finished(), "stopped with a write in flight");
+        job.work.run().unwrap();
+        done.send(SyncDone {
+            written: job.written,
+            epoch: job.epoch,
+            result: Ok(()),
+        })
+        .unwrap_or_else(|_| panic!("the driver stopped"));
+        driver.await.unwrap().unwrap();
+        let records = CommitLog::open(dir.path()).unwrap().records;
+        assert_eq!(records.len(), 4, "{records:?}");
+    }
 }
