@@ -1217,17 +1217,23 @@ mod tests {
         }
     }
 
-    /// Three puts in one batch (load): the fsync goes to the fsync thread.
-    /// Only the first put's remote write leaves before it (the others
-    /// follow its record), and nothing is answered, though node 1
-    /// acknowledged that write, until the thread says the log is durable.
-    async fn puts_under_load(fsync: io::Result<()>) -> (Vec<String>, Vec<ringside_core::Record>) {
-        let dir = tempfile::tempdir().unwrap();
+    /// A driver with the fsync thread played by the test, one client, and
+    /// three puts in one batch (load), whose fsync was asked for.
+    struct Loaded {
+        inbox_tx: mpsc::Sender<DriverInput>,
+        driver: tokio::task::JoinHandle<io::Result<()>>,
+        peers: HashMap<NodeId, PeerQueueRx>,
+        done: mpsc::UnboundedSender<SyncDone>,
+        client_rx: mpsc::Receiver<String>,
+        job: SyncJob,
+    }
+
+    async fn three_puts_under_load(dir: &Path) -> Loaded {
         let (inbox_tx, inbox_rx) = mpsc::channel(64);
-        let (mut driver, mut peers) = node0(dir.path(), inbox_rx);
+        let (mut driver, peers) = node0(dir, inbox_rx);
         let (jobs, done) = fake_syncer(&mut driver);
         let driver = tokio::spawn(driver.run());
-        let (client_tx, mut client_rx) = mpsc::channel(16);
+        let (client_tx, client_rx) = mpsc::channel(16);
         inbox_tx
             .send(DriverInput::ClientOpened {
                 conn: 1,
@@ -1241,6 +1247,30 @@ mod tests {
             inbox_tx.send(put(id, id as u8)).await.unwrap();
         }
         let job = next_job(&jobs).await;
+        Loaded {
+            inbox_tx,
+            driver,
+            peers,
+            done,
+            client_rx,
+            job,
+        }
+    }
+
+    /// Three puts in one batch (load): the fsync goes to the fsync thread.
+    /// Only the first put's remote write leaves before it (the others
+    /// follow its record), and nothing is answered, though node 1
+    /// acknowledged that write, until the thread says the log is durable.
+    async fn puts_under_load(fsync: io::Result<()>) -> (Vec<String>, Vec<ringside_core::Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        let Loaded {
+            inbox_tx,
+            driver,
+            mut peers,
+            done,
+            mut client_rx,
+            job,
+        } = three_puts_under_load(dir.path()).await;
         let rx = peers.get_mut(&1).unwrap();
         let first = next_write(rx).await;
         inbox_tx.send(ack(first)).await.unwrap();
@@ -1306,39 +1336,24 @@ mod tests {
     #[tokio::test]
     async fn a_stop_waits_for_the_write_in_flight() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox_tx, inbox_rx) = mpsc::channel(64);
-        let (mut driver, mut peers) = node0(dir.path(), inbox_rx);
-        let (jobs, done) = fake_syncer(&mut driver);
-        let driver = tokio::spawn(driver.run());
-        let (client_tx, _client_rx) = mpsc::channel(16);
-        inbox_tx
-            .send(DriverInput::ClientOpened {
-                conn: 1,
-                tx: client_tx,
-                in_flight: Arc::new(AtomicUsize::new(3)),
-            })
-            .await
-            .unwrap();
-        for id in 1..=3 {
-            inbox_tx.send(put(id, id as u8)).await.unwrap();
-        }
-        let job = next_job(&jobs).await;
+        let mut l = three_puts_under_load(dir.path()).await;
         // More records after the job's, then the stop.
-        let rx = peers.get_mut(&1).unwrap();
-        let first = next_write(rx).await;
-        inbox_tx.send(ack(first)).await.unwrap();
-        inbox_tx.send(put(4, 4)).await.unwrap();
-        inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+        let first = next_write(l.peers.get_mut(&1).unwrap()).await;
+        l.inbox_tx.send(ack(first)).await.unwrap();
+        l.inbox_tx.send(put(4, 4)).await.unwrap();
+        l.inbox_tx.send(DriverInput::Shutdown).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!driver.is_finished(), "stopped with a write in flight");
-        job.work.run().unwrap();
-        done.send(SyncDone {
-            written: job.written,
-            epoch: job.epoch,
-            result: Ok(()),
-        })
-        .unwrap_or_else(|_| panic!("the driver stopped"));
-        driver.await.unwrap().unwrap();
+        assert!(!l.driver.is_finished(), "stopped with a write in flight");
+        let (written, epoch) = (l.job.written, l.job.epoch);
+        l.job.work.run().unwrap();
+        l.done
+            .send(SyncDone {
+                written,
+                epoch,
+                result: Ok(()),
+            })
+            .unwrap_or_else(|_| panic!("the driver stopped"));
+        l.driver.await.unwrap().unwrap();
         let records = CommitLog::open(dir.path()).unwrap().records;
         assert_eq!(records.len(), 4, "{records:?}");
     }
