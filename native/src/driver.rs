@@ -940,6 +940,7 @@ impl Driver {
         self.release();
         self.log_epoch += 1;
         let before = (self.log.records(), self.log.bytes());
+        let was_direct = self.log.is_direct();
         let started = Instant::now();
         let records = self.node.snapshot();
         if let Err(e) = self.log.rewrite(&records) {
@@ -950,6 +951,9 @@ impl Driver {
             self.compact_after = Instant::now() + Duration::from_secs(10);
             self.drain();
             return self.flush(true);
+        }
+        if was_direct && !self.log.is_direct() {
+            warn!("commit log: direct writes could not follow the compacted log; using write and fdatasync");
         }
         info!(
             "commit log compacted: {} records ({} bytes) -> {} records ({} bytes) in {:.1} ms",
