@@ -14,22 +14,12 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
-use std::time::Instant;
+use common::BrowserEnv;
 
 #[test]
 fn the_page_shows_replicas_hints_and_handoff() {
     let Some(env) = BrowserEnv::chromium() else {
         return;
     };
-    let started = Instant::now();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    let s = driver.session();
-    common::check_replicas_hints_and_handoff(&s, &server, &env.art);
-    common::check_16_nodes_under_load(&s, &server, &env.art);
-    println!(
-        "Chromium browser test: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    common::check_the_page(&env, "Chromium");
 }

@@ -13,24 +13,12 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
-use std::time::Instant;
+use common::BrowserEnv;
 
 #[test]
 fn the_page_works_in_firefox() {
     let Some(env) = BrowserEnv::firefox() else {
         return;
     };
-    let started = Instant::now();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    let s = driver.session();
-    let ua = s.js("return navigator.userAgent");
-    println!("{}", ua.as_str().unwrap_or(""));
-    common::check_replicas_hints_and_handoff(&s, &server, &env.art);
-    common::check_16_nodes_under_load(&s, &server, &env.art);
-    println!(
-        "Firefox browser test: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    common::check_the_page(&env, "Firefox");
 }

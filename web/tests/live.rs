@@ -182,17 +182,7 @@ fn the_page_drives_a_real_cluster() {
     assert_eq!(s.count("[data-replica=\"1\"] tr[data-key=\"137\"]"), 0);
 
     // Crash node 3 from the page: the supervisor kills the process.
-    s.click("[data-testid=crash-3]");
-    s.wait("node 3 drawn down", art, |s| {
-        s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
-    });
-    s.wait("node 0 sees node 3 down", art, |s| {
-        s.count("[data-replica=\"0\"] .peer.down[data-peer=\"3\"]") == 1
-    });
-    s.type_line("#console", "put 137 w quorum");
-    s.wait("a hint for node 3 on node 0", art, |s| {
-        s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 1
-    });
+    common::crash_3_until_node_0_holds_a_hint(&s, art);
     s.wait("the second put answered ok", art, |s| {
         s.count("[data-testid=request][data-outcome=ok]") == 2
     });

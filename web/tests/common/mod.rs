@@ -625,6 +625,40 @@ impl Session<'_> {
 
 // ----- the checks every browser runs on the simulated page -----
 
+/// Runs every check below in `env`'s browser, printing its user agent and
+/// how long the checks took (`<browser> browser test: N s`).
+pub fn check_the_page(env: &BrowserEnv, browser: &str) {
+    let started = Instant::now();
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    let s = driver.session();
+    let ua = s.js("return navigator.userAgent");
+    println!("{}", ua.as_str().unwrap_or(""));
+    check_replicas_hints_and_handoff(&s, &server, &env.art);
+    check_16_nodes_under_load(&s, &server, &env.art);
+    println!(
+        "{browser} browser test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Crashes node 3 from the page (simulated or live) and, once node 0
+/// sees it down, types `put 137 w quorum`: waits until node 0's panel
+/// shows the hint it holds for node 3.
+pub fn crash_3_until_node_0_holds_a_hint(s: &Session, art: &Path) {
+    s.click("[data-testid=crash-3]");
+    s.wait("node 3 drawn down", art, |s| {
+        s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
+    });
+    s.wait("node 0's failure detector sees node 3 down", art, |s| {
+        s.count("[data-replica=\"0\"] .peer.down[data-peer=\"3\"]") == 1
+    });
+    s.type_line("#console", "put 137 w quorum");
+    s.wait("a hint for node 3 held by node 0", art, |s| {
+        s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 1
+    });
+}
+
 /// The built page driven the way a student drives it: it shows the 4-node
 /// ring, a `put 137 v quorum` typed into its command line lands on nodes
 /// 2, 3 and 0, crashing node 3 and writing again leaves a hint for node 3
@@ -661,17 +695,7 @@ pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path
     );
 
     // Crash node 3; once node 0 sees it down, a write leaves a hint for it.
-    s.click("[data-testid=crash-3]");
-    s.wait("node 3 drawn down", art, |s| {
-        s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
-    });
-    s.wait("node 0's failure detector sees node 3 down", art, |s| {
-        s.count("[data-replica=\"0\"] .peer.down[data-peer=\"3\"]") == 1
-    });
-    s.type_line("#console", "put 137 w quorum");
-    s.wait("a hint for node 3 held by node 0", art, |s| {
-        s.count("[data-replica=\"0\"] [data-hint-target=\"3\"]") == 1
-    });
+    crash_3_until_node_0_holds_a_hint(s, art);
     assert_eq!(
         s.count("[data-testid=hint-board] [data-hint-holder=\"0\"][data-hint-target=\"3\"]"),
         1
