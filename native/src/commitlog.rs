@@ -690,13 +690,7 @@ mod tests {
     fn records_past_the_zeros_get_new_zeros_after_them() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = CommitLog::open(dir.path()).unwrap().log;
-        let big = Record::Write {
-            key: Key::Int(9),
-            version: Version {
-                ts: 1,
-                value: Some("x".repeat(300_000)),
-            },
-        };
+        let big = sized(9, 1, 300_000);
         for _ in 0..5 {
             log.append(&big);
             log.sync().unwrap();

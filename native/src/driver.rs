@@ -43,8 +43,9 @@
 //!   waits for the window.
 //!
 //! **A failed write or fsync** (disk full, EIO) is handled as a crash of
-//! the node followed by a restart in place: nothing held back leaves (no peer write is acknowledged; the clients waiting get an
-//! `Internal` error), the log is cut back to its last durable length, and
+//! the node followed by a restart in place: nothing held back leaves (no
+//! peer write is acknowledged; the clients waiting get an `Internal`
+//! error), the log is cut back to its last durable length, and
 //! the node is rebuilt from what the log holds, so its memory never
 //! claims what its disk lost. Requests still open are answered with the
 //! same error. The node keeps serving: reads, and writes once the disk
