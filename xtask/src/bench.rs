@@ -1,17 +1,21 @@
 //! `cargo xtask bench`: ringside beside redis, in one run on one machine,
 //! and the ratios of the performance issue.
 //!
-//! 1. `ringside bench` (release build) on its own 4-node cluster: QUORUM
-//!    puts and gets from 32 connections, with periodic and with batch
-//!    sync, and from one connection with each. Beside the one-connection
-//!    figures, their floor on this machine: one durable write on the file
-//!    system the bench's cluster keeps its logs on (the temporary
-//!    directory), timed the way the commit log writes (a direct
-//!    synchronous write; also write + fdatasync), and loopback TCP round
-//!    trips.
-//! 2. The baseline: `redis-benchmark` against a local `redis-server` with
-//!    persistence off, on a free port, started and stopped by its pid, at
-//!    the same concurrency and value size.
+//! 1. Rounds of `ringside bench` (release build) on its own 4-node
+//!    cluster, QUORUM puts and gets with periodic and with batch sync,
+//!    each beside `redis-benchmark` against a local `redis-server` with
+//!    persistence off (on a free port, started once and stopped by its
+//!    pid) at the same concurrency and value size: 3 rounds at 32
+//!    connections, 5 shorter ones at one connection. Every other round
+//!    runs redis first. Each ratio is taken within a round, and the row
+//!    gives the median round and every round's ratio: the machine drifts
+//!    by tens of percent within minutes, and a ratio of two figures
+//!    measured minutes apart drifts with it.
+//! 2. Beside the one-connection figures, their floor on this machine: one
+//!    durable write on the file system the bench's cluster keeps its logs
+//!    on (the temporary directory), timed the way the commit log writes
+//!    (a direct synchronous write; also write + fdatasync), and loopback
+//!    TCP round trips.
 //! 3. Commit-log replay: a 1M-record log written by `ringside bench
 //!    --write-log`, and the time a node takes from start to serving it;
 //!    the same node's resident memory (VmRSS) holding those 1M keys.
@@ -29,19 +33,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const HELP: &str = "\
-cargo xtask bench [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
+cargo xtask bench [--rounds R] [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
 
-  --seconds S    length of each ringside bench phase (default 10)
+  --rounds R     rounds of ringside beside redis at N clients (default 3); one
+                 client gets R + 2 rounds of shorter phases. Each ratio is the
+                 median of its rounds' ratios.
+  --seconds S    length of each ringside bench phase at N clients (default 5;
+                 at one client 2 S / 5)
   --clients N    concurrent connections for ringside and redis (default 32)
   --records N    commit-log records for the replay and memory figures (default 1000000)
-  --no-web       skip the web bundle size
-  --quick        2-second phases and 100,000 records (a smoke run)";
+  --no-web       skip the web bundle size and the wasm simulator
+  --quick        1 round of 2-second phases and 100,000 records (a smoke run)";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{HELP}");
         return Ok(());
     }
+    check_args(args)?;
     let quick = args.iter().any(|a| a == "--quick");
     let num = |name: &str, default: u64| -> Result<u64, String> {
         match flag(args, name) {
@@ -51,7 +60,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             None => Ok(default),
         }
     };
-    let seconds = num("--seconds", if quick { 2 } else { 10 })?.max(1);
+    let rounds = num("--rounds", if quick { 1 } else { 3 })?.max(1);
+    let seconds = num("--seconds", if quick { 2 } else { 5 })?.max(1);
     let clients = num("--clients", 32)?.max(1);
     let records = num("--records", if quick { 100_000 } else { 1_000_000 })?.max(1);
     let no_web = args.iter().any(|a| a == "--no-web");
@@ -68,103 +78,157 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let bin = PathBuf::from("target/release/ringside");
     let mut report = Report::default();
 
-    // ringside first, redis after: each has the machine to itself.
-    step(&format!(
-        "ringside bench: 4 nodes, {clients} clients, QUORUM, 100-byte values"
-    ));
+    // Rounds: ringside, then redis (every other round redis first), each
+    // ratio taken within its round and the median of them reported, so
+    // that the machine drifting between phases moves both sides of a
+    // ratio alike. redis runs on while ringside does, idle.
+    let redis = RedisServer::start()?;
     let c = clients.to_string();
     let s = seconds.to_string();
-    let periodic = ringside_bench(
-        &bin,
-        &["--clients", &c, "--seconds", &s, "--sync", "periodic"],
-    )?;
-    let batch = ringside_bench(&bin, &["--clients", &c, "--seconds", &s, "--sync", "batch"])?;
-    let s1 = seconds.min(5).to_string();
-    let single = ringside_bench(
-        &bin,
-        &["--clients", "1", "--seconds", &s1, "--sync", "batch"],
-    )?;
-    let single_periodic = ringside_bench(
-        &bin,
-        &["--clients", "1", "--seconds", &s1, "--sync", "periodic"],
-    )?;
+    let s1 = (seconds * 2 / 5).max(1).to_string();
+    let redis_n = 20_000 * seconds;
+    let mut many: Vec<Round> = vec![];
+    for r in 0..rounds {
+        step(&format!(
+            "round {} of {rounds}: ringside bench (4 nodes, {clients} clients, QUORUM, 100-byte values) and redis-benchmark",
+            r + 1
+        ));
+        many.push(Round::run(
+            &bin,
+            &redis,
+            r % 2 == 1,
+            clients,
+            redis_n,
+            &|sync| vec!["--clients", &c, "--seconds", &s, "--sync", sync],
+        )?);
+    }
+    let rounds1 = rounds + 2;
+    let mut single: Vec<Round> = vec![];
+    for r in 0..rounds1 {
+        step(&format!(
+            "round {} of {rounds1}: ringside bench and redis-benchmark, 1 client",
+            r + 1
+        ));
+        single.push(Round::run(&bin, &redis, r % 2 == 1, 1, 10_000, &|sync| {
+            vec!["--clients", "1", "--seconds", &s1, "--sync", sync]
+        })?);
+    }
+    drop(redis);
 
     step(
         "the floor of one batch-sync put: a durable write on the logs' file system, loopback round trips",
     );
     let floor = latency_floor(if quick { 300 } else { 1000 });
 
-    step("redis baseline (redis-server with persistence off, redis-benchmark)");
-    let redis = redis_baseline(clients, seconds)?;
-
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
-    report.row(
+    report.median_row(
         format!("QUORUM put, 4 nodes, {clients} clients, periodic sync ÷ redis SET"),
-        ratio(periodic.put.ops_per_s, redis.set_rps),
         ">= 0.25",
-        format!(
-            "{:.0} puts/s ÷ {:.0} SET/s",
-            periodic.put.ops_per_s, redis.set_rps
-        ),
+        &many,
+        |r| {
+            (
+                ratio(r.periodic.put.ops_per_s, r.redis.set_rps),
+                format!(
+                    "{:.0} puts/s ÷ {:.0} SET/s",
+                    r.periodic.put.ops_per_s, r.redis.set_rps
+                ),
+            )
+        },
     );
-    report.row(
+    let batch = many[report.median_row(
         format!("QUORUM put, {clients} clients, batch sync (group commit) ÷ redis SET"),
-        ratio(batch.put.ops_per_s, redis.set_rps),
         ">= 0.15",
-        format!(
-            "{:.0} puts/s ÷ {:.0} SET/s",
-            batch.put.ops_per_s, redis.set_rps
-        ),
-    );
-    report.row(
+        &many,
+        |r| {
+            (
+                ratio(r.batch.put.ops_per_s, r.redis.set_rps),
+                format!(
+                    "{:.0} puts/s ÷ {:.0} SET/s",
+                    r.batch.put.ops_per_s, r.redis.set_rps
+                ),
+            )
+        },
+    )]
+    .clone();
+    report.median_row(
         format!("QUORUM get, {clients} clients ÷ redis GET"),
-        ratio(batch.get.ops_per_s, redis.get_rps),
         ">= 0.3",
-        format!(
-            "{:.0} gets/s ÷ {:.0} GET/s",
-            batch.get.ops_per_s, redis.get_rps
-        ),
+        &many,
+        |r| {
+            (
+                ratio(r.batch.get.ops_per_s, r.redis.get_rps),
+                format!(
+                    "{:.0} gets/s ÷ {:.0} GET/s",
+                    r.batch.get.ops_per_s, r.redis.get_rps
+                ),
+            )
+        },
     );
-    for (sync, also, f) in [
-        ("batch sync (ack after fsync)", "", &single),
+    let mut medians = vec![];
+    for (sync, also, pick) in [
+        (
+            "batch sync (ack after fsync)",
+            "",
+            (|r: &Round| &r.batch) as fn(&Round) -> &BenchFigures,
+        ),
         (
             "periodic sync",
             " (no fsync waited for in either)",
-            &single_periodic,
+            |r: &Round| &r.periodic,
         ),
     ] {
-        report.row(
+        medians.push(report.median_row(
             format!("single-client QUORUM put p50, {sync} ÷ redis SET p50, 1 client{also}"),
-            ratio(f.put.p50_us / 1000.0, redis.set_p50_ms_1),
             "<= 5",
-            format!(
-                "{:.3} ms ÷ {:.3} ms",
-                f.put.p50_us / 1000.0,
-                redis.set_p50_ms_1
-            ),
-        );
+            &single,
+            |r| {
+                let p50 = pick(r).put.p50_us / 1000.0;
+                (
+                    ratio(p50, r.redis.set_p50_ms),
+                    format!("{p50:.3} ms ÷ {:.3} ms", r.redis.set_p50_ms),
+                )
+            },
+        ));
     }
+    let periodic = many[median_index(
+        &many
+            .iter()
+            .map(|r| ratio(r.periodic.put.ops_per_s, r.redis.set_rps))
+            .collect::<Vec<_>>(),
+    )]
+    .clone();
+    let single_batch = &single[medians[0]];
+    let single_periodic = &single[medians[1]];
+    let plural = |n: u64| if n == 1 { "round" } else { "rounds" };
+    report.note(format!(
+        "{rounds} {} of {seconds}-second phases at {clients} clients, {rounds1} {} of {s1}-second phases at 1 client; the figures below are from each row's median round",
+        plural(rounds),
+        plural(rounds1)
+    ));
     report.note(format!(
         "ringside periodic: put {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
-        periodic.put.ops_per_s,
-        periodic.put.p50_us / 1e3,
-        periodic.put.p99_us / 1e3,
-        periodic.put.p999_us / 1e3,
-        periodic.get.ops_per_s,
-        periodic.get.p50_us / 1e3,
-        periodic.get.p99_us / 1e3
+        periodic.periodic.put.ops_per_s,
+        periodic.periodic.put.p50_us / 1e3,
+        periodic.periodic.put.p99_us / 1e3,
+        periodic.periodic.put.p999_us / 1e3,
+        periodic.periodic.get.ops_per_s,
+        periodic.periodic.get.p50_us / 1e3,
+        periodic.periodic.get.p99_us / 1e3
     ));
     report.note(format!(
         "ringside batch:    put {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms; get {:.0}/s p50 {:.2} ms p99 {:.2} ms",
-        batch.put.ops_per_s,
-        batch.put.p50_us / 1e3,
-        batch.put.p99_us / 1e3,
-        batch.put.p999_us / 1e3,
-        batch.get.ops_per_s,
-        batch.get.p50_us / 1e3,
-        batch.get.p99_us / 1e3
+        batch.batch.put.ops_per_s,
+        batch.batch.put.p50_us / 1e3,
+        batch.batch.put.p99_us / 1e3,
+        batch.batch.put.p999_us / 1e3,
+        batch.batch.get.ops_per_s,
+        batch.batch.get.p50_us / 1e3,
+        batch.batch.get.p99_us / 1e3
     ));
-    for (name, f) in [("batch", &single), ("periodic", &single_periodic)] {
+    for (name, f) in [
+        ("batch", &single_batch.batch),
+        ("periodic", &single_periodic.periodic),
+    ] {
         report.note(format!(
             "ringside 1 client ({name}): put {:.0}/s p50 {:.3} ms p99 {:.2} ms; get {:.0}/s p50 {:.3} ms p99 {:.2} ms",
             f.put.ops_per_s,
@@ -177,12 +241,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     report.note(format!(
         "redis: SET {:.0}/s p50 {:.3} ms, GET {:.0}/s p50 {:.3} ms at {clients} clients; SET p50 {:.3} ms, GET p50 {:.3} ms at 1 client",
-        redis.set_rps,
-        redis.set_p50_ms,
-        redis.get_rps,
-        redis.get_p50_ms,
-        redis.set_p50_ms_1,
-        redis.get_p50_ms_1
+        batch.redis.set_rps,
+        batch.redis.set_p50_ms,
+        batch.redis.get_rps,
+        batch.redis.get_p50_ms,
+        single_batch.redis.set_p50_ms,
+        single_batch.redis.get_p50_ms
     ));
     match &floor {
         Ok(f) => {
@@ -202,7 +266,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 f.overwrite_ms,
                 f.append_ms,
                 f.rtt_ms,
-                single.put.p50_us / 1e3 / floor_ms
+                single_batch.batch.put.p50_us / 1e3 / floor_ms
             ))
         }
         Err(e) => report.note(format!("floor of a 1-client batch put: not measured: {e}")),
@@ -290,6 +354,32 @@ impl Report {
     fn note(&mut self, n: String) {
         self.notes.push(n);
     }
+    /// A row whose value is the median over `rounds` of `of(round)`'s
+    /// ratio; its raw figures are the median round's, then every round's
+    /// ratio. Returns the median round's index.
+    fn median_row(
+        &mut self,
+        what: String,
+        target: &'static str,
+        rounds: &[Round],
+        of: impl Fn(&Round) -> (f64, String),
+    ) -> usize {
+        let all: Vec<(f64, String)> = rounds.iter().map(of).collect();
+        let values: Vec<f64> = all.iter().map(|a| a.0).collect();
+        let m = median_index(&values);
+        let raw = if all.len() == 1 {
+            all[m].1.clone()
+        } else {
+            let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
+            format!(
+                "median round: {}; each round: {}",
+                all[m].1,
+                each.join(", ")
+            )
+        };
+        self.row(what, values[m], target, raw);
+        m
+    }
     fn render(&self) -> String {
         let mut out = String::new();
         let w = self
@@ -317,6 +407,75 @@ impl Report {
     }
 }
 
+/// Refuses what `cargo xtask bench` does not take: an unknown option, or
+/// one that takes a value without it.
+fn check_args(args: &[String]) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rounds" | "--seconds" | "--clients" | "--records" => {
+                if it.next().is_none() {
+                    return Err(format!("{a} needs a number (cargo xtask bench --help)"));
+                }
+            }
+            "--no-web" | "--quick" | "--help" | "-h" => {}
+            _ => {
+                return Err(format!(
+                    "unknown option {a:?} for cargo xtask bench (cargo xtask bench --help)"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The index of the median of `values` (of the lower middle one for an
+/// even count; NaN sorts last).
+fn median_index(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order[values.len().saturating_sub(1) / 2]
+}
+
+/// One round: ringside with periodic and with batch sync, and redis, at
+/// the same concurrency, one after the other.
+#[derive(Clone)]
+struct Round {
+    periodic: BenchFigures,
+    batch: BenchFigures,
+    redis: RedisFigures,
+}
+
+impl Round {
+    /// Runs ringside (`args(sync)` for each policy) and then redis with
+    /// `clients` connections and `redis_n` requests per test, or redis
+    /// first.
+    fn run<'a>(
+        bin: &Path,
+        redis: &RedisServer,
+        redis_first: bool,
+        clients: u64,
+        redis_n: u64,
+        args: &dyn Fn(&'static str) -> Vec<&'a str>,
+    ) -> Result<Round, String> {
+        let mut theirs = None;
+        if redis_first {
+            theirs = Some(redis.bench(clients, redis_n)?);
+        }
+        let periodic = ringside_bench(bin, &args("periodic"))?;
+        let batch = ringside_bench(bin, &args("batch"))?;
+        let redis = match theirs {
+            Some(r) => r,
+            None => redis.bench(clients, redis_n)?,
+        };
+        Ok(Round {
+            periodic,
+            batch,
+            redis,
+        })
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 struct OpFigures {
     ops_per_s: f64,
@@ -325,6 +484,7 @@ struct OpFigures {
     p999_us: f64,
 }
 
+#[derive(Clone)]
 struct BenchFigures {
     put: OpFigures,
     get: OpFigures,
@@ -377,93 +537,93 @@ fn number(obj: &str, name: &str) -> Option<f64> {
     rest[..end].parse().ok()
 }
 
-struct Redis {
+/// One redis-benchmark run of SET and GET.
+#[derive(Clone)]
+struct RedisFigures {
     set_rps: f64,
     set_p50_ms: f64,
     get_rps: f64,
     get_p50_ms: f64,
-    set_p50_ms_1: f64,
-    get_p50_ms_1: f64,
 }
 
-/// A redis-server we started; stopped (by its pid) when dropped.
-struct RedisServer(Child);
+/// A redis-server we started with persistence off, on a free port;
+/// stopped (by its pid) when dropped.
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-fn redis_baseline(clients: u64, seconds: u64) -> Result<Redis, String> {
-    if find_exe(&["redis-server"]).is_none() || find_exe(&["redis-benchmark"]).is_none() {
-        if !is_root() {
-            return Err(
-                "redis-server and redis-benchmark are missing; install Debian's redis-server and redis-tools"
-                    .into(),
-            );
+impl RedisServer {
+    /// Installs Debian's redis-server and redis-tools if missing (as
+    /// root), starts the server and waits until it listens.
+    fn start() -> Result<RedisServer, String> {
+        if find_exe(&["redis-server"]).is_none() || find_exe(&["redis-benchmark"]).is_none() {
+            if !is_root() {
+                return Err(
+                    "redis-server and redis-benchmark are missing; install Debian's redis-server and redis-tools"
+                        .into(),
+                );
+            }
+            run_cmd(Command::new("apt-get").args([
+                "install",
+                "-y",
+                "redis-server",
+                "redis-tools",
+            ]))?;
         }
-        run_cmd(Command::new("apt-get").args(["install", "-y", "redis-server", "redis-tools"]))?;
-    }
-    let port = TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))?;
-    let p = port.to_string();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &p,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start redis-server: {e}"))?;
-    let server = RedisServer(child);
-    println!(
-        "redis-server pid {} on 127.0.0.1:{port} (persistence off)",
-        server.0.id()
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err("redis-server did not listen within 10 s".into());
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("no free port: {e}"))?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start redis-server: {e}"))?;
+        let server = RedisServer { child, port };
+        println!(
+            "redis-server pid {} on 127.0.0.1:{port} (persistence off)",
+            server.child.id()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("redis-server did not listen within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        Ok(server)
     }
-    // About as many requests as ringside served in the same time.
-    let n = (20_000 * seconds).to_string();
-    let c = clients.to_string();
-    let many = redis_benchmark(&["-p", &p, "-c", &c, "-n", &n, "-d", "100", "-t", "set,get"])?;
-    let one = redis_benchmark(&[
-        "-p", &p, "-c", "1", "-n", "20000", "-d", "100", "-t", "set,get",
-    ])?;
-    drop(server);
-    let find = |rows: &[(String, f64, f64)], t: &str| {
-        rows.iter()
-            .find(|r| r.0 == t)
-            .map(|r| (r.1, r.2))
-            .ok_or_else(|| format!("redis-benchmark printed no {t} row"))
-    };
-    let (set_rps, set_p50_ms) = find(&many, "SET")?;
-    let (get_rps, get_p50_ms) = find(&many, "GET")?;
-    let (_, set_p50_ms_1) = find(&one, "SET")?;
-    let (_, get_p50_ms_1) = find(&one, "GET")?;
-    Ok(Redis {
-        set_rps,
-        set_p50_ms,
-        get_rps,
-        get_p50_ms,
-        set_p50_ms_1,
-        get_p50_ms_1,
-    })
+
+    /// SET and GET of 100-byte values from `clients` connections, `n`
+    /// requests each.
+    fn bench(&self, clients: u64, n: u64) -> Result<RedisFigures, String> {
+        let (p, c, n) = (self.port.to_string(), clients.to_string(), n.to_string());
+        let rows = redis_benchmark(&["-p", &p, "-c", &c, "-n", &n, "-d", "100", "-t", "set,get"])?;
+        let find = |t: &str| {
+            rows.iter()
+                .find(|r| r.0 == t)
+                .map(|r| (r.1, r.2))
+                .ok_or_else(|| format!("redis-benchmark printed no {t} row"))
+        };
+        let (set_rps, set_p50_ms) = find("SET")?;
+        let (get_rps, get_p50_ms) = find("GET")?;
+        Ok(RedisFigures {
+            set_rps,
+            set_p50_ms,
+            get_rps,
+            get_p50_ms,
+        })
+    }
 }
 
 /// Runs redis-benchmark with `--csv`; (test, rps, p50 ms) per row.
@@ -858,5 +1018,31 @@ fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
             );
         }
         Err(e) => report.note(format!("core simulator wasm ÷ native: not measured: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_round_is_the_middle_one_by_value() {
+        assert_eq!(median_index(&[4.0]), 0);
+        assert_eq!(median_index(&[5.1, 4.0, 4.9]), 2);
+        assert_eq!(median_index(&[3.0, 1.0, 2.0, 9.0, 4.0]), 0);
+        // An even count: the lower middle one.
+        assert_eq!(median_index(&[2.0, 1.0, 4.0, 3.0]), 0);
+        // A ratio that could not be taken (NaN) sorts last.
+        assert_eq!(median_index(&[f64::NAN, 1.0, 2.0]), 2);
+    }
+
+    #[test]
+    fn unknown_or_incomplete_options_are_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_args(&args(&["--rounds", "5", "--quick", "--no-web"])).is_ok());
+        let e = check_args(&args(&["--round", "5"])).unwrap_err();
+        assert!(e.contains("\"--round\""), "{e}");
+        let e = check_args(&args(&["--quick", "--seconds"])).unwrap_err();
+        assert!(e.contains("--seconds needs a number"), "{e}");
     }
 }

@@ -49,9 +49,10 @@ commands:
   chaos [--minutes M] [--seed S] [--nodes N] [--clients C]
                   a real release-built cluster under clients while a nemesis kills,
                   stops, pauses and restarts nodes; the history is checked (default 5 min)
-  bench [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
-                  ringside bench beside redis-benchmark in one run, the ratios of
-                  the performance issue, replay speed, memory, web bundle size
+  bench [--rounds R] [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
+                  ringside bench beside redis-benchmark in one run, in rounds, the
+                  ratios of the performance issue (the median round's), replay
+                  speed, memory, web bundle size
   help            this text
 
 test options:
