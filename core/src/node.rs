@@ -98,12 +98,16 @@ pub struct Node {
     next_hint: u64,
     next_seq: u64,
     lsn: u64,
-    ops: BTreeMap<OpId, PendingOp>,
+    /// Boxed: an op is taken out and put back on every reply, and a
+    /// B-tree moves its entries about on each insert and removal.
+    ops: BTreeMap<OpId, Box<PendingOp>>,
     peers: BTreeMap<NodeId, PeerState>,
     /// Hint id -> when it was last sent.
     hints_in_flight: BTreeMap<u64, Micros>,
     ae_next_peer: usize,
     out: VecDeque<Output>,
+    /// Whether [`Output::Event`]s are built (see [`Node::set_events`]).
+    events: bool,
 }
 
 impl Node {
@@ -202,6 +206,7 @@ impl Node {
             hints_in_flight: BTreeMap::new(),
             ae_next_peer: 0,
             out: VecDeque::new(),
+            events: true,
             config,
         };
         (node, recovery)
@@ -211,6 +216,26 @@ impl Node {
     #[must_use]
     pub fn poll(&mut self) -> Option<Output> {
         self.out.pop_front()
+    }
+
+    /// Whether the node reports what it does as [`Output::Event`]s: on
+    /// from the start. A driver that shows and logs none of them (the
+    /// simulator without a trace) turns them off, since building them
+    /// (a message's kind as text, a record written out, ...) is a good
+    /// part of the node's work. Nothing else changes.
+    pub fn set_events(&mut self, on: bool) {
+        self.events = on;
+    }
+
+    /// Moves every pending output, in order, to the end of `into`: the
+    /// same as [`Node::poll`] until `None`, without moving each output
+    /// twice when `into` is empty (its buffer is swapped in instead).
+    pub fn take_outputs(&mut self, into: &mut VecDeque<Output>) {
+        if into.is_empty() {
+            std::mem::swap(&mut self.out, into);
+        } else {
+            into.extend(self.out.drain(..));
+        }
     }
 
     /// Feeds one input at time `now` (this node's clock, microseconds).
@@ -297,6 +322,9 @@ impl Node {
     }
 
     fn event(&mut self, kind: EventKind) {
+        if !self.events {
+            return;
+        }
         let e = Event {
             seq: self.next_seq,
             ts: self.now,
@@ -321,13 +349,15 @@ impl Node {
             n: self.next_msg,
         };
         self.next_msg += 1;
-        self.event(EventKind::MessageSent {
-            msg: id,
-            to,
-            msg_kind: body.kind().to_string(),
-            key: body.key().cloned(),
-            op: body.op(),
-        });
+        if self.events {
+            self.event(EventKind::MessageSent {
+                msg: id,
+                to,
+                msg_kind: body.kind().to_string(),
+                key: body.key().cloned(),
+                op: body.op(),
+            });
+        }
         self.out.push_back(Output::Send {
             to,
             msg: Message { id, body },
@@ -336,10 +366,12 @@ impl Node {
 
     fn persist(&mut self, record: Record) {
         self.lsn += 1;
-        self.event(EventKind::RecordPersisted {
-            lsn: self.lsn,
-            record: record.to_string(),
-        });
+        if self.events {
+            self.event(EventKind::RecordPersisted {
+                lsn: self.lsn,
+                record: record.to_string(),
+            });
+        }
         self.out.push_back(Output::Persist(record));
     }
 
@@ -356,12 +388,14 @@ impl Node {
             });
             self.mem.merge(key, version);
         }
-        self.event(EventKind::WriteApplied {
-            key: key.clone(),
-            version: version.clone(),
-            won: wins,
-            source: source.to_string(),
-        });
+        if self.events {
+            self.event(EventKind::WriteApplied {
+                key: key.clone(),
+                version: version.clone(),
+                won: wins,
+                source: source.to_string(),
+            });
+        }
         wins
     }
 
@@ -377,14 +411,16 @@ impl Node {
             Reply::Error { message, .. } => message.clone(),
             _ => String::new(),
         };
-        self.event(EventKind::RequestAnswered {
-            client,
-            op,
-            outcome: reply.outcome().to_string(),
-            message,
-            answered,
-            latency_us: self.now.saturating_sub(started),
-        });
+        if self.events {
+            self.event(EventKind::RequestAnswered {
+                client,
+                op,
+                outcome: reply.outcome().to_string(),
+                message,
+                answered,
+                latency_us: self.now.saturating_sub(started),
+            });
+        }
         self.out.push_back(Output::Reply { client, reply });
     }
 
@@ -467,13 +503,15 @@ impl Node {
             .collect();
         let op = self.next_op;
         self.next_op += 1;
-        self.event(EventKind::RequestReceived {
-            client,
-            op,
-            request: request.clone(),
-            replicas: replicas.clone(),
-            live: live.clone(),
-        });
+        if self.events {
+            self.event(EventKind::RequestReceived {
+                client,
+                op,
+                request: request.clone(),
+                replicas: replicas.clone(),
+                live: live.clone(),
+            });
+        }
         if cl == Consistency::Any && !request.is_write() {
             let reply = Reply::error(ErrorKind::BadRequest, "cl: ANY is for writes only");
             self.reply(client, op, started, vec![], reply);
@@ -607,7 +645,7 @@ impl Node {
                 };
             }
         }
-        self.ops.insert(op, pending);
+        self.ops.insert(op, Box::new(pending));
         let timeout = self.cfg().request_timeout_ms;
         self.timer(TimerId::Request { op }, timeout);
         self.progress(op);
@@ -798,13 +836,15 @@ impl Node {
         if from == self.config.id || !self.peers.contains_key(&from) || !self.started {
             return;
         }
-        self.event(EventKind::MessageReceived {
-            msg: msg.id,
-            from,
-            msg_kind: msg.body.kind().to_string(),
-            key: msg.body.key().cloned(),
-            op: msg.body.op(),
-        });
+        if self.events {
+            self.event(EventKind::MessageReceived {
+                msg: msg.id,
+                from,
+                msg_kind: msg.body.kind().to_string(),
+                key: msg.body.key().cloned(),
+                op: msg.body.op(),
+            });
+        }
         self.heard_from(from, msg.id.gen);
         match msg.body {
             Msg::Write { op, key, version } => {

@@ -20,7 +20,8 @@ use crate::ring::Ring;
 use crate::storage::Record;
 use crate::types::{Consistency, Key, Micros, NodeId};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 pub mod workload;
 
@@ -283,6 +284,8 @@ pub struct SimStats {
     pub steps: u64,
     pub delivered: u64,
     pub dropped: u64,
+    /// The nodes' events; none without a trace, when the nodes do not
+    /// build them (see [`Node::set_events`]).
     pub events: u64,
     pub client_requests: u64,
 }
@@ -314,13 +317,61 @@ struct SimNode {
     incarnation: u64,
 }
 
+/// Items in numbered slots, reused once taken.
+struct Slab<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    fn put(&mut self, item: T) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(item);
+                slot
+            }
+            None => {
+                self.slots.push(Some(item));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 items at once")
+            }
+        }
+    }
+
+    /// The item in `slot`, which must hold one.
+    fn get(&self, slot: u32) -> &T {
+        self.slots[slot as usize].as_ref().expect("a slot in use")
+    }
+
+    /// Takes the item out of `slot`, which must hold one.
+    fn take(&mut self, slot: u32) -> T {
+        let item = self.slots[slot as usize].take().expect("a slot in use");
+        self.free.push(slot);
+        item
+    }
+}
+
 /// The simulated cluster.
 pub struct Sim {
     config: SimConfig,
     rng: Rng,
     now: Micros,
     seq: u64,
-    queue: BTreeMap<(Micros, u64), Item>,
+    /// What is due, earliest (time, then sequence number) on top, as a
+    /// slot of `items`: the heap moves only these small keys, not the
+    /// items (a message is about a hundred bytes).
+    queue: BinaryHeap<Reverse<(Micros, u64, u32)>>,
+    items: Slab<Item>,
+    /// The outputs being carried out (see `drain`).
+    outs: VecDeque<Output>,
     nodes: BTreeMap<NodeId, SimNode>,
     cut: BTreeSet<(NodeId, NodeId)>,
     /// Last arrival per directed link, to keep links in order.
@@ -345,7 +396,9 @@ impl Sim {
             rng: Rng::new(config.seed),
             now: 0,
             seq: 0,
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
+            items: Slab::default(),
+            outs: VecDeque::new(),
             nodes: BTreeMap::new(),
             cut: BTreeSet::new(),
             link_last: BTreeMap::new(),
@@ -358,7 +411,8 @@ impl Sim {
             config,
         };
         for id in sim.config.cluster.nodes.clone() {
-            let node = Node::new(Config::new(id, sim.config.cluster.clone()));
+            let mut node = Node::new(Config::new(id, sim.config.cluster.clone()));
+            node.set_events(sim.config.trace);
             sim.nodes.insert(
                 id,
                 SimNode {
@@ -416,13 +470,14 @@ impl Sim {
     }
     /// When the next event is due, if any.
     pub fn next_at(&self) -> Option<Micros> {
-        self.queue.keys().next().map(|k| k.0)
+        self.queue.peek().map(|Reverse(k)| k.0)
     }
     /// Messages on the wire now, oldest first.
     pub fn in_flight(&self) -> Vec<InFlight> {
-        self.queue
-            .iter()
-            .filter_map(|(&(at, _), item)| match item {
+        let mut due: Vec<(Micros, u64, u32)> = self.queue.iter().map(|Reverse(k)| *k).collect();
+        due.sort_unstable();
+        due.into_iter()
+            .filter_map(|(at, _, slot)| match self.items.get(slot) {
                 Item::Deliver {
                     from,
                     to,
@@ -603,7 +658,8 @@ impl Sim {
             return;
         }
         let records: Vec<Record> = n.disk.iter().map(|r| r.record.clone()).collect();
-        let (node, rec) = Node::recover(Config::new(id, cluster), &records);
+        let (mut node, rec) = Node::recover(Config::new(id, cluster), &records);
+        node.set_events(self.config.trace);
         n.node = Some(node);
         self.sim_event(SimEvent::Restarted {
             node: id,
@@ -666,10 +722,10 @@ impl Sim {
 
     /// Processes the next event; false when nothing is scheduled.
     pub fn step(&mut self) -> bool {
-        let Some((&(at, seq), _)) = self.queue.iter().next() else {
+        let Some(Reverse((at, _, slot))) = self.queue.pop() else {
             return false;
         };
-        let item = self.queue.remove(&(at, seq)).expect("key just seen");
+        let item = self.items.take(slot);
         self.now = self.now.max(at);
         self.stats.steps += 1;
         match item {
@@ -788,14 +844,14 @@ impl Sim {
     }
 
     fn drain(&mut self, id: NodeId) {
-        let mut outs = Vec::new();
+        // A buffer kept between calls, so that taking a node's outputs
+        // neither allocates nor copies them.
+        let mut outs = std::mem::take(&mut self.outs);
         if let Some(node) = self.nodes.get_mut(&id).and_then(|n| n.node.as_mut()) {
-            while let Some(o) = node.poll() {
-                outs.push(o);
-            }
+            node.take_outputs(&mut outs);
         }
         let batch = self.config.sync == SyncMode::Batch;
-        for out in outs {
+        while let Some(out) = outs.pop_front() {
             match out {
                 Output::Persist(record) => {
                     if let Some(n) = self.nodes.get_mut(&id) {
@@ -837,6 +893,7 @@ impl Sim {
                 }
             }
         }
+        self.outs = outs;
     }
 
     fn finish(&mut self, idx: usize, outcome: Outcome) {
@@ -886,7 +943,8 @@ impl Sim {
 
     fn push(&mut self, at: Micros, item: Item) {
         self.seq += 1;
-        self.queue.insert((at, self.seq), item);
+        let slot = self.items.put(item);
+        self.queue.push(Reverse((at, self.seq, slot)));
     }
 
     fn sim_event(&mut self, event: SimEvent) {

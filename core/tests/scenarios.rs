@@ -317,6 +317,68 @@ fn same_seed_same_run() {
 }
 
 #[test]
+fn a_run_without_a_trace_is_the_same_run() {
+    // Without a trace the nodes build no events (Node::set_events): the
+    // run must not change in anything else.
+    use ringside_core::sim::workload::{random_run, RunOptions};
+    for seed in [5, 6, 7] {
+        let run = |trace| {
+            let opts = RunOptions {
+                trace,
+                faults: true,
+                ..Default::default()
+            };
+            let (sim, report) = random_run(seed, &opts);
+            (
+                sim.history().clone(),
+                sim.final_state(),
+                report.stats,
+                report.end_us,
+            )
+        };
+        let (h1, f1, s1, e1) = run(true);
+        let (h2, f2, s2, e2) = run(false);
+        assert!(h1 == h2, "seed {seed}: the histories differ");
+        assert!(f1 == f2, "seed {seed}: the final states differ");
+        assert_eq!(e1, e2);
+        assert!(s1.events > 0);
+        assert_eq!(s2.events, 0, "no events built without a trace");
+        assert_eq!(
+            (s1.steps, s1.delivered, s1.dropped, s1.client_requests),
+            (s2.steps, s2.delivered, s2.dropped, s2.client_requests),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn messages_in_flight_are_listed_by_arrival() {
+    let mut s = sim();
+    for i in 0..6u8 {
+        s.apply(Action::Submit {
+            node: (i % 4) as NodeId,
+            request: put(i, "v", Consistency::All),
+        });
+    }
+    let mut seen = 0;
+    while s.step() {
+        let wires = s.in_flight();
+        seen += wires.len();
+        assert!(
+            wires.windows(2).all(|w| w[0].arrive_at <= w[1].arrive_at),
+            "not in arrival order: {wires:?}"
+        );
+        if let (Some(first), Some(due)) = (wires.first(), s.next_at()) {
+            assert!(first.arrive_at >= due, "{first:?} is due before {due}");
+        }
+        if s.now() > 2_000_000 {
+            break;
+        }
+    }
+    assert!(seen > 0, "some messages were on the wire");
+}
+
+#[test]
 fn a_quiet_history_checks_clean() {
     let mut s = sim();
     for i in 0..20u8 {
