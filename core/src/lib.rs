@@ -39,7 +39,7 @@ pub mod types;
 pub use config::{ClusterConfig, Config};
 pub use io::{Event, EventKind, Input, Output, TimerId};
 pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, Reply, Request};
-pub use node::{Node, Recovery};
+pub use node::{EventLevel, Node, Recovery};
 pub use ring::{Partitioner, Ring, Token};
 pub use storage::Record;
 pub use types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};

@@ -81,6 +81,20 @@ struct PendingOp {
     state: OpState,
 }
 
+/// Which [`Output::Event`]s a node builds (see [`Node::set_events`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventLevel {
+    /// Every step: each message sent and received, record persisted,
+    /// write applied, request received and answered; and the notable ones.
+    All,
+    /// Only what is rare and worth a line in a log: the node starting,
+    /// peers going down and coming back, hints stored, sent, delivered and
+    /// dropped, read repairs, anti-entropy, compactions.
+    Notable,
+    /// None.
+    Off,
+}
+
 /// A ringside node. See the module docs for the driver contract.
 #[derive(Debug)]
 pub struct Node {
@@ -106,8 +120,8 @@ pub struct Node {
     hints_in_flight: BTreeMap<u64, Micros>,
     ae_next_peer: usize,
     out: VecDeque<Output>,
-    /// Whether [`Output::Event`]s are built (see [`Node::set_events`]).
-    events: bool,
+    /// Which [`Output::Event`]s are built (see [`Node::set_events`]).
+    events: EventLevel,
 }
 
 impl Node {
@@ -206,7 +220,7 @@ impl Node {
             hints_in_flight: BTreeMap::new(),
             ae_next_peer: 0,
             out: VecDeque::new(),
-            events: true,
+            events: EventLevel::All,
             config,
         };
         (node, recovery)
@@ -218,13 +232,14 @@ impl Node {
         self.out.pop_front()
     }
 
-    /// Whether the node reports what it does as [`Output::Event`]s: on
-    /// from the start. A driver that shows and logs none of them (the
-    /// simulator without a trace) turns them off, since building them
-    /// (a message's kind as text, a record written out, ...) is a good
-    /// part of the node's work. Nothing else changes.
-    pub fn set_events(&mut self, on: bool) {
-        self.events = on;
+    /// Which of what it does the node reports as [`Output::Event`]s: all
+    /// of it from the start. A driver that shows and logs fewer asks for
+    /// fewer, since building them (a message's kind as text, a record
+    /// written out, ...) is a good part of the node's work: the simulator
+    /// without a trace wants none, a native node with no subscriber only
+    /// [`EventLevel::Notable`] ones for its log. Nothing else changes.
+    pub fn set_events(&mut self, level: EventLevel) {
+        self.events = level;
     }
 
     /// Moves every pending output, in order, to the end of `into`: the
@@ -322,7 +337,7 @@ impl Node {
     }
 
     fn event(&mut self, kind: EventKind) {
-        if !self.events {
+        if self.events == EventLevel::Off {
             return;
         }
         let e = Event {
@@ -349,7 +364,7 @@ impl Node {
             n: self.next_msg,
         };
         self.next_msg += 1;
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::MessageSent {
                 msg: id,
                 to,
@@ -366,7 +381,7 @@ impl Node {
 
     fn persist(&mut self, record: Record) {
         self.lsn += 1;
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::RecordPersisted {
                 lsn: self.lsn,
                 record: record.to_string(),
@@ -388,7 +403,7 @@ impl Node {
             });
             self.mem.merge(key, version);
         }
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::WriteApplied {
                 key: key.clone(),
                 version: version.clone(),
@@ -411,7 +426,7 @@ impl Node {
             Reply::Error { message, .. } => message.clone(),
             _ => String::new(),
         };
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::RequestAnswered {
                 client,
                 op,
@@ -503,7 +518,7 @@ impl Node {
             .collect();
         let op = self.next_op;
         self.next_op += 1;
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::RequestReceived {
                 client,
                 op,
@@ -836,7 +851,7 @@ impl Node {
         if from == self.config.id || !self.peers.contains_key(&from) || !self.started {
             return;
         }
-        if self.events {
+        if self.events == EventLevel::All {
             self.event(EventKind::MessageReceived {
                 msg: msg.id,
                 from,

@@ -15,7 +15,7 @@ use crate::check::{FinalState, History, HistoryOp, Outcome};
 use crate::config::{ClusterConfig, Config};
 use crate::io::{Event, Input, Output, TimerId};
 use crate::message::{ClientRef, Message, MsgId, Request};
-use crate::node::Node;
+use crate::node::{EventLevel, Node};
 use crate::ring::Ring;
 use crate::storage::Record;
 use crate::types::{Consistency, Key, Micros, NodeId};
@@ -285,7 +285,7 @@ pub struct SimStats {
     pub delivered: u64,
     pub dropped: u64,
     /// The nodes' events; none without a trace, when the nodes do not
-    /// build them (see [`Node::set_events`]).
+    /// build them (see [`crate::Node::set_events`]).
     pub events: u64,
     pub client_requests: u64,
 }
@@ -315,6 +315,15 @@ struct SimNode {
     disk: Vec<DiskRecord>,
     skew_us: i64,
     incarnation: u64,
+}
+
+/// The events the nodes build: all of them for a trace, else none.
+fn events_for(trace: bool) -> EventLevel {
+    if trace {
+        EventLevel::All
+    } else {
+        EventLevel::Off
+    }
 }
 
 /// Items in numbered slots, reused once taken.
@@ -412,7 +421,7 @@ impl Sim {
         };
         for id in sim.config.cluster.nodes.clone() {
             let mut node = Node::new(Config::new(id, sim.config.cluster.clone()));
-            node.set_events(sim.config.trace);
+            node.set_events(events_for(sim.config.trace));
             sim.nodes.insert(
                 id,
                 SimNode {
@@ -659,7 +668,7 @@ impl Sim {
         }
         let records: Vec<Record> = n.disk.iter().map(|r| r.record.clone()).collect();
         let (mut node, rec) = Node::recover(Config::new(id, cluster), &records);
-        node.set_events(self.config.trace);
+        node.set_events(events_for(self.config.trace));
         n.node = Some(node);
         self.sim_event(SimEvent::Restarted {
             node: id,

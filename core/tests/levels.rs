@@ -140,3 +140,56 @@ fn recovery_rebuilds_data_and_hints_from_records() {
     let hints: Vec<u64> = node.hints().map(|h| h.id).collect();
     assert_eq!(hints, vec![8]);
 }
+
+/// Shows what each [`EventLevel`] lets through: everything, only the
+/// notable events (start, peers), or nothing, and that the node does the
+/// same either way.
+#[test]
+fn event_levels_filter_events_and_nothing_else() {
+    use ringside_core::{ClientRef, EventLevel, Input, Output};
+    let run = |level| {
+        let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
+        node.set_events(level);
+        let mut kinds = vec![];
+        let mut rest = vec![];
+        let inputs = [
+            Input::Start,
+            Input::Client {
+                client: ClientRef { conn: 1, req: 1 },
+                request: put(137, "v", Consistency::Quorum),
+            },
+            Input::PeerDisconnected(3),
+        ];
+        for (i, input) in inputs.into_iter().enumerate() {
+            node.handle(1_000 * (i as u64 + 1), input);
+            while let Some(out) = node.poll() {
+                match out {
+                    Output::Event(e) => kinds.push(
+                        serde_json::to_value(&e.kind).unwrap()["kind"]
+                            .as_str()
+                            .unwrap()
+                            .to_string(),
+                    ),
+                    other => rest.push(format!("{other:?}")),
+                }
+            }
+        }
+        (kinds, rest)
+    };
+    let (all, rest_all) = run(EventLevel::All);
+    let (notable, rest_notable) = run(EventLevel::Notable);
+    let (off, rest_off) = run(EventLevel::Off);
+    for k in [
+        "started",
+        "request_received",
+        "message_sent",
+        "record_persisted",
+        "peer_down",
+    ] {
+        assert!(all.iter().any(|x| x == k), "no {k} in {all:?}");
+    }
+    assert_eq!(notable, ["started", "peer_down"], "{all:?}");
+    assert!(off.is_empty(), "{off:?}");
+    assert_eq!(rest_all, rest_notable);
+    assert_eq!(rest_all, rest_off);
+}

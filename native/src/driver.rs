@@ -60,7 +60,9 @@ use ringside_core::protocol::{
     error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, LogTailEntry,
     NodeAddr,
 };
-use ringside_core::{ClientRef, EventKind, Input, Message, Micros, Node, NodeId, Output};
+use ringside_core::{
+    ClientRef, EventKind, EventLevel, Input, Message, Micros, Node, NodeId, Output,
+};
 use ringside_core::{Request, TimerId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
@@ -222,8 +224,12 @@ pub struct Driver {
     log_failures: u64,
     /// No compaction before this (set after one failed).
     compact_after: Instant,
-    /// The last records appended (lsn, text), for `inspect`.
-    log_tail: std::collections::VecDeque<(u64, String)>,
+    /// The last records appended, with their lsn, for `inspect`.
+    log_tail: std::collections::VecDeque<(u64, ringside_core::Record)>,
+    /// The node's lsn as of the last record in `log_tail`.
+    tail_lsn: u64,
+    /// Whether a client subscribed to events (see `refresh_events`).
+    subscribers: bool,
     /// True when outputs of the current batch were carried out before its
     /// first `Persist` (they leave before the batch's fsync).
     sent_early: bool,
@@ -312,7 +318,8 @@ impl Driver {
         let (sync_jobs, sync_done) = spawn_syncer().unzip();
         let mut log = log;
         write_directly(&mut log, settings.sync);
-        Driver {
+        let tail_lsn = node.lsn();
+        let mut driver = Driver {
             node,
             log,
             settings,
@@ -331,9 +338,28 @@ impl Driver {
             last_sync: Instant::now(),
             log_failures: 0,
             compact_after: Instant::now(),
-            log_tail: std::collections::VecDeque::with_capacity(LOG_TAIL + 1),
+            log_tail: std::collections::VecDeque::with_capacity(LOG_TAIL),
+            tail_lsn,
+            subscribers: false,
             sent_early: false,
-        }
+        };
+        driver.refresh_events();
+        driver
+    }
+
+    /// Asks the node for every event while someone wants them (a
+    /// subscriber, or the debug log of `ringside::event`), and else only
+    /// the notable ones this driver logs: building the others (each
+    /// message, record and request) is a good part of the node's work.
+    /// Called whenever a client subscribes or goes.
+    fn refresh_events(&mut self) {
+        self.subscribers = self.clients.values().any(|c| c.subscribed);
+        let all = self.subscribers || tracing::enabled!(target: "ringside::event", Level::DEBUG);
+        self.node.set_events(if all {
+            EventLevel::All
+        } else {
+            EventLevel::Notable
+        });
     }
 
     /// Runs until [`DriverInput::Shutdown`] or until every sender is gone.
@@ -523,6 +549,9 @@ impl Driver {
             }
             DriverInput::ClientClosed { conn } => {
                 if let Some(c) = self.clients.remove(&conn) {
+                    if c.subscribed {
+                        self.refresh_events();
+                    }
                     if c.events_dropped > 0 {
                         info!(
                             conn,
@@ -553,6 +582,7 @@ impl Driver {
                 if let Some(c) = self.clients.get_mut(&conn) {
                     c.subscribed = true;
                 }
+                self.refresh_events();
                 info!(conn, req = id, "subscribe -> ok");
                 self.emit(Action::ToClient {
                     conn,
@@ -591,7 +621,7 @@ impl Driver {
             .iter()
             .map(|(lsn, record)| LogTailEntry {
                 lsn: *lsn,
-                record: record.clone(),
+                record: record.to_string(),
                 synced,
             })
             .collect();
@@ -617,7 +647,14 @@ impl Driver {
     fn drain(&mut self) {
         while let Some(out) = self.node.poll() {
             match out {
-                Output::Persist(record) => self.log.append(&record),
+                Output::Persist(record) => {
+                    self.log.append(&record);
+                    self.tail_lsn += 1;
+                    if self.log_tail.len() == LOG_TAIL {
+                        self.log_tail.pop_front();
+                    }
+                    self.log_tail.push_back((self.tail_lsn, record));
+                }
                 Output::Timer { id, at } => {
                     self.timers.insert((at, id));
                 }
@@ -653,12 +690,6 @@ impl Driver {
                     });
                 }
                 Output::Event(e) => {
-                    if let EventKind::RecordPersisted { lsn, record } = &e.kind {
-                        self.log_tail.push_back((*lsn, record.clone()));
-                        if self.log_tail.len() > LOG_TAIL {
-                            self.log_tail.pop_front();
-                        }
-                    }
                     match &e.kind {
                         EventKind::Started {
                             replayed,
@@ -687,7 +718,7 @@ impl Driver {
                         }
                         _ => {}
                     }
-                    let subscribers = self.clients.values().any(|c| c.subscribed);
+                    let subscribers = self.subscribers;
                     if subscribers || tracing::enabled!(target: "ringside::event", Level::DEBUG) {
                         let text = event_json(&e);
                         debug!(target: "ringside::event", "{text}");
@@ -698,6 +729,7 @@ impl Driver {
                 }
             }
         }
+        debug_assert_eq!(self.tail_lsn, self.node.lsn(), "the log tail's lsn");
     }
 
     /// Carries out an action now when every record before it is durable
@@ -829,8 +861,8 @@ impl Driver {
                     }
                     None => false,
                 };
-                if gone {
-                    self.clients.remove(&conn);
+                if gone && self.clients.remove(&conn).is_some_and(|c| c.subscribed) {
+                    self.refresh_events();
                 }
             }
             Action::Event(text) => {
@@ -913,6 +945,11 @@ impl Driver {
         self.node = node;
         self.log = log;
         write_directly(&mut self.log, self.settings.sync);
+        // The tail starts again, as after a restart: records may have
+        // been cut, and the rebuilt node numbers from what the log holds.
+        self.tail_lsn = self.node.lsn();
+        self.log_tail.clear();
+        self.refresh_events();
         self.timers.clear();
         let now = self.clock.now_us();
         self.node.handle(now, Input::Start);
