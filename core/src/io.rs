@@ -58,6 +58,7 @@ pub enum Output {
     /// Call `handle(_, Input::Timer(id))` once the node's clock reaches `at`.
     Timer { id: TimerId, at: Micros },
     /// Tell observers (UI, logs, tests). Dropping it changes nothing.
+    /// Which ones a node builds: [`crate::Node::set_events`].
     Event(Event),
 }
 
