@@ -305,6 +305,16 @@ impl Node {
     pub fn pending_requests(&self) -> usize {
         self.ops.len()
     }
+    /// False for a timer whose firing now would change nothing: the
+    /// deadline of a request that is already over (answered, and every
+    /// replica heard from). A driver may drop such a timer instead of
+    /// waking for it; one that fires anyway is ignored.
+    pub fn timer_matters(&self, id: TimerId) -> bool {
+        match id {
+            TimerId::Request { op } => self.ops.contains_key(&op),
+            TimerId::Heartbeat | TimerId::Hints | TimerId::AntiEntropy => true,
+        }
+    }
     pub fn peers(&self) -> Vec<PeerView> {
         self.peers
             .iter()

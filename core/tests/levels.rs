@@ -1,5 +1,6 @@
 //! Each consistency level's Unavailable rule, checked against every number
-//! of live replicas, and recovery of a node from its log records.
+//! of live replicas; recovery of a node from its log records; what the
+//! event levels let through; and which timers still matter.
 
 use ringside_core::check::Outcome;
 use ringside_core::sim::{get, put, Action, Sim, SimConfig};
@@ -192,4 +193,88 @@ fn event_levels_filter_events_and_nothing_else() {
     assert!(off.is_empty(), "{off:?}");
     assert_eq!(rest_all, rest_notable);
     assert_eq!(rest_all, rest_off);
+}
+
+#[test]
+fn a_finished_requests_timer_no_longer_matters_and_firing_it_changes_nothing() {
+    use ringside_core::message::{Message, Msg, MsgId};
+    use ringside_core::{ClientRef, Input, Output, TimerId};
+    // Node 2 coordinates a put of key 137, whose replicas are 2, 3 and 0.
+    let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
+    let drain = |node: &mut Node| {
+        let mut outs = vec![];
+        while let Some(out) = node.poll() {
+            if !matches!(out, Output::Event(_)) {
+                outs.push(out);
+            }
+        }
+        outs
+    };
+    node.handle(1_000, Input::Start);
+    drain(&mut node);
+    node.handle(
+        2_000,
+        Input::Client {
+            client: ClientRef { conn: 1, req: 1 },
+            request: put(137, "v", Consistency::Quorum),
+        },
+    );
+    let outs = drain(&mut node);
+    let timer = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Timer {
+                id: id @ TimerId::Request { .. },
+                ..
+            } => Some(*id),
+            _ => None,
+        })
+        .expect("no request timer");
+    let TimerId::Request { op } = timer else {
+        unreachable!()
+    };
+    let ack = |from, n| Input::Message {
+        from,
+        msg: Message {
+            id: MsgId { from, gen: 1, n },
+            body: Msg::WriteAck { op },
+        },
+    };
+    assert!(node.timer_matters(timer));
+    assert!(node.timer_matters(TimerId::Heartbeat));
+    // One replica's ack makes the quorum (with the coordinator's own
+    // write): the client is answered, but replica 0 is still awaited, and
+    // its hint depends on the timer.
+    node.handle(3_000, ack(3, 1));
+    assert!(drain(&mut node)
+        .iter()
+        .any(|o| matches!(o, Output::Reply { .. })));
+    assert!(node.timer_matters(timer), "replica 0 is still awaited");
+    node.handle(4_000, ack(0, 1));
+    drain(&mut node);
+    assert!(!node.timer_matters(timer));
+    assert_eq!(node.pending_requests(), 0);
+    node.handle(2_002_000, Input::Timer(timer));
+    let after = drain(&mut node);
+    assert!(after.is_empty(), "{after:?}");
+    assert_eq!(node.hint_count(), 0);
+
+    // Without the last ack the timer matters, and firing it stores a hint.
+    let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
+    node.handle(1_000, Input::Start);
+    drain(&mut node);
+    node.handle(
+        2_000,
+        Input::Client {
+            client: ClientRef { conn: 1, req: 1 },
+            request: put(137, "v", Consistency::Quorum),
+        },
+    );
+    drain(&mut node);
+    node.handle(3_000, ack(3, 1));
+    drain(&mut node);
+    assert!(node.timer_matters(timer));
+    node.handle(2_002_000, Input::Timer(timer));
+    drain(&mut node);
+    assert_eq!(node.hint_count(), 1);
 }

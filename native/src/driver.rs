@@ -379,6 +379,7 @@ impl Driver {
             // Re-armed only when the deadline moves: arming a timer wakes
             // the runtime through its eventfd, a syscall and an extra poll
             // per loop turn.
+            self.drop_idle_timers();
             let at = self.next_wakeup().unwrap_or(never);
             if at != armed {
                 alarm.as_mut().reset(at.into());
@@ -630,6 +631,7 @@ impl Driver {
 
     fn fire_timers(&mut self) {
         for _ in 0..MAX_TIMERS_PER_TURN {
+            self.drop_idle_timers();
             let now = self.clock.now_us();
             match self.timers.first() {
                 Some(&(at, id)) if at <= now => {
@@ -639,6 +641,18 @@ impl Driver {
                 }
                 _ => break,
             }
+        }
+    }
+
+    /// Drops the timers at the front that would change nothing if they
+    /// fired (the deadlines of requests already over): otherwise every
+    /// request's deadline woke the loop once more, two seconds later.
+    fn drop_idle_timers(&mut self) {
+        while let Some(&(_, id)) = self.timers.first() {
+            if self.node.timer_matters(id) {
+                break;
+            }
+            self.timers.pop_first();
         }
     }
 
@@ -1083,6 +1097,47 @@ mod tests {
         d.last_sync = Instant::now() - Duration::from_millis(60);
         d.make_durable(false).unwrap();
         assert_eq!(d.sync_in_flight, Some(d.log.written()));
+    }
+
+    /// The deadline of a request already over is dropped instead of
+    /// waking the loop; a live request's deadline and the node's own
+    /// timers stay.
+    #[test]
+    fn timers_that_would_change_nothing_do_not_wake_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+        let (mut d, _peers) = node0(dir.path(), inbox_rx);
+        let now = d.clock.now_us();
+        d.node.handle(now, Input::Start);
+        d.node.handle(
+            now,
+            Input::Client {
+                client: ringside_core::ClientRef { conn: 1, req: 1 },
+                request: Request::Put {
+                    key: Key::Int(0),
+                    value: "v".into(),
+                    cl: Consistency::Quorum,
+                },
+            },
+        );
+        d.drain();
+        let live: Vec<TimerId> = d
+            .timers
+            .iter()
+            .map(|&(_, id)| id)
+            .filter(|id| matches!(id, TimerId::Request { .. }))
+            .collect();
+        assert_eq!(live.len(), 1, "{:?}", d.timers);
+        let before = d.timers.len();
+        let over = TimerId::Request { op: 999_999 };
+        assert!(!d.node.timer_matters(over));
+        d.timers.insert((1, over));
+        assert_eq!(d.next_wakeup(), Some(d.clock.instant_of(1)));
+        d.drop_idle_timers();
+        assert_eq!(d.timers.len(), before);
+        assert!(d.timers.iter().all(|&(_, id)| id != over));
+        assert!(d.timers.iter().any(|&(_, id)| id == live[0]));
+        assert_ne!(d.next_wakeup(), Some(d.clock.instant_of(1)));
     }
 
     #[test]
