@@ -16,6 +16,7 @@
 use crate::cluster_file::{ClusterFile, SyncPolicy};
 use crate::commitlog::CommitLog;
 use crate::supervisor::{new_secret, write_private, Cluster};
+use crate::timeline::{self, Step};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::{Consistency, Key, Record, Version};
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ pub struct BenchArgs {
     pub pipeline: usize,
     /// Print one JSON object instead of lines.
     pub json: bool,
+    /// Follow each request through the nodes (see [`crate::timeline`]).
+    pub timeline: bool,
 }
 
 impl Default for BenchArgs {
@@ -68,6 +71,7 @@ impl Default for BenchArgs {
             sync: None,
             pipeline: 1,
             json: false,
+            timeline: false,
         }
     }
 }
@@ -147,6 +151,20 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
     if args.keys == 0 {
         return Err("--keys must be more than 0".into());
     }
+    if args.timeline {
+        if args.clients != 1 || args.pipeline != 1 {
+            return Err(
+                "--timeline follows one request at a time: use it with --clients 1 (and --pipeline 1)"
+                    .into(),
+            );
+        }
+        if args.data_dir.is_some() {
+            return Err(
+                "--timeline needs the cluster bench starts itself (its nodes record their marks from the start): drop --data-dir"
+                    .into(),
+            );
+        }
+    }
     if args.value_bytes > ringside_core::types::MAX_VALUE_BYTES {
         return Err(format!(
             "--value-bytes: at most {} (the protocol's value limit)",
@@ -171,6 +189,11 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
             std::fs::create_dir_all(&c.dir)
                 .map_err(|e| format!("cannot create {}: {e}", c.dir.display()))?;
             write_private(&c.file_path(), file.to_toml().as_bytes())?;
+            if args.timeline {
+                // The nodes inherit it; nothing else runs yet.
+                std::env::set_var(timeline::ENV, "1");
+                timeline::enable();
+            }
             if let Err(e) = c.up(None, None) {
                 let _ = c.down();
                 return Err(e);
@@ -182,8 +205,37 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
     if tmp.is_some() {
         let _ = cluster.down();
     }
+    let result = match result {
+        Ok(lines) if args.timeline => with_timeline(&cluster, &args, lines),
+        r => r,
+    };
     drop(tmp);
     result
+}
+
+/// Adds where the requests' time went to the report, from the bench's own
+/// marks and those the nodes wrote when they stopped.
+fn with_timeline(
+    cluster: &Cluster,
+    args: &BenchArgs,
+    mut lines: Vec<String>,
+) -> Result<Vec<String>, String> {
+    let file = cluster.load()?;
+    let mut nodes = vec![];
+    for n in &file.nodes {
+        nodes.push(timeline::load(
+            &cluster.node_dir(n.id).join(timeline::FILE),
+        )?);
+    }
+    let breakdown = timeline::analyze(&timeline::take(), &nodes);
+    if args.json {
+        let mut v: serde_json::Value = serde_json::from_str(&lines[0])
+            .map_err(|e| format!("internal: the report is not JSON: {e}"))?;
+        v["timeline"] = breakdown.to_json();
+        return Ok(vec![v.to_string()]);
+    }
+    lines.extend(breakdown.lines());
+    Ok(lines)
 }
 
 fn bench(cluster: &Cluster, args: &BenchArgs) -> Result<Vec<String>, String> {
@@ -413,6 +465,7 @@ impl Job {
                 next_id += 1;
                 text.clear();
                 self.request(&mut text, id, put, k);
+                timeline::mark(Step::ClientSent);
                 self.ws
                     .feed(WsMessage::text(text.as_str()))
                     .await
@@ -435,6 +488,7 @@ impl Job {
                 .map_err(|_| format!("no reply within {} s", REPLY_TIMEOUT.as_secs()))?
                 .ok_or("the node closed the connection")?
                 .map_err(|e| format!("connection failed: {e}"))?;
+            timeline::mark(Step::ClientGot);
             let WsMessage::Text(reply) = frame else {
                 if let WsMessage::Close(c) = frame {
                     return Err(format!("the node closed the connection: {c:?}"));

@@ -54,6 +54,7 @@
 
 use crate::cluster_file::SyncPolicy;
 use crate::commitlog::{CommitLog, SyncWork};
+use crate::timeline::{self, Step};
 use crate::transport::PeerQueue;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
@@ -448,7 +449,16 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
             self.sent_early = false;
+            // `ringside bench --timeline`: the write a lone input waits for.
+            let timed =
+                inline && timeline::enabled() && (self.log.has_pending() || self.log.is_dirty());
+            if timed {
+                timeline::mark(Step::WriteStart);
+            }
             self.flush(inline)?;
+            if timed {
+                timeline::mark(Step::WriteEnd);
+            }
             self.maybe_compact()?;
             if !self.answered.is_empty() {
                 if inline {

@@ -22,6 +22,8 @@
 //! - [`client`]: `ringside client`, the console
 //! - [`inspect`]: `ringside inspect`, every node side by side
 //! - [`bench`]: `ringside bench`, throughput and latency
+//! - [`timeline`]: `ringside bench --timeline`, where one client's
+//!   requests spend their time, step by step across the nodes
 //! - [`chaos`]: `ringside chaos`, a real cluster under clients and a
 //!   nemesis (kill, stop, pause, restart), its history checked
 //! - [`control`]: the loopback, token-guarded control endpoint the web page
@@ -40,5 +42,6 @@ pub mod inspect;
 pub mod server;
 pub mod sim_cmd;
 pub mod supervisor;
+pub mod timeline;
 pub mod transport;
 pub mod wsclient;

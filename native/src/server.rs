@@ -36,6 +36,7 @@ pub struct NodeArgs {
 
 /// Runs one node until SIGTERM or Ctrl-C.
 pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
+    crate::timeline::init_from_env();
     let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
@@ -174,5 +175,11 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         }
     })?;
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    if crate::timeline::enabled() {
+        let path = args.data_dir.join(crate::timeline::FILE);
+        if let Err(e) = crate::timeline::save(&path) {
+            warn!("cannot write the timeline marks to {}: {e}", path.display());
+        }
+    }
     Ok(())
 }

@@ -11,6 +11,7 @@
 //!   `core::Message` in the core's binary codec, one per binary frame.
 
 use crate::driver::{overloaded, DriverInput};
+use crate::timeline::{self, Step};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
@@ -390,6 +391,7 @@ async fn client_connection(
                     return;
                 }
             }
+            timeline::mark(Step::ReplyOut);
             if sink.flush().await.is_err() {
                 return;
             }
@@ -402,6 +404,7 @@ async fn client_connection(
         let _ = tx.try_send(text);
     };
     while let Some(frame) = stream.next().await {
+        timeline::mark(Step::RequestIn);
         let text = match frame {
             Ok(WsMessage::Text(t)) => t,
             Ok(WsMessage::Binary(_)) => {
@@ -478,6 +481,7 @@ async fn peer_connection(
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
     while let Some(frame) = stream.next().await {
+        timeline::mark(Step::PeerIn);
         let bytes = match frame {
             Ok(WsMessage::Binary(b)) => b,
             Ok(WsMessage::Close(_)) => break,
@@ -557,6 +561,7 @@ pub async fn peer_sender(
                     while let Ok(msg) = rx.try_recv() {
                         if feed(&mut sink, msg).await.is_err() { failed = true; break; }
                     }
+                    timeline::mark(Step::PeerOut);
                     if failed || sink.flush().await.is_err() { break true; }
                 }
                 frame = stream.next() => {

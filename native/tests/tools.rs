@@ -231,6 +231,65 @@ fn bench_reports_throughput_and_latency() {
     }
 }
 
+/// Shows that `ringside bench --timeline` follows one client's puts through
+/// the nodes of the cluster it starts and prints each step's time, and
+/// that it refuses what it cannot follow.
+#[test]
+fn bench_timeline_follows_puts_step_by_step() {
+    let out = Command::new(BIN)
+        .args(["bench", "--clients", "1", "--ops", "200", "--mix", "100"])
+        .args(["--sync", "batch", "--timeline"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    let head = s
+        .lines()
+        .find(|l| l.starts_with("timeline: "))
+        .unwrap_or_else(|| panic!("{s}"));
+    let followed: usize = head["timeline: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Three keys in four have the coordinator among their replicas.
+    assert!(followed >= 50, "{s}");
+    assert!(head.contains("of 200 requests followed"), "{s}");
+    // The steps: label, then p25, p50 and p75 in microseconds.
+    let p50 = |label: &str| -> f64 {
+        let line = s
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no {label:?} in {s}"));
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .rev()
+            .take(3)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert!(f[2] <= f[1] && f[1] <= f[0], "{line}");
+        f[1]
+    };
+    let write = p50("replica: its commit-log write");
+    let whole = p50("the whole request, as the client saw it");
+    assert!(write > 0.0, "{s}");
+    // Each request holds its replica's write, so its median does too.
+    assert!(whole >= write, "{s}");
+    assert_eq!(s.lines().filter(|l| l.starts_with("  ")).count(), 11, "{s}");
+
+    let out = Command::new(BIN)
+        .args(["bench", "--clients", "2", "--ops", "10", "--timeline"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("--timeline follows one request at a time"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Shows that `cluster up` writes a private cluster file with a generated
 /// secret, prints one line per node, and `cluster down` stops them all.
 #[test]

@@ -18,6 +18,8 @@
 //!    (the temporary directory) the way the commit log writes (a direct
 //!    synchronous write; also write + fdatasync), plus two loopback TCP
 //!    round trips.
+//!    And `ringside bench --timeline`: where one client's batch-sync put
+//!    spends its time, step by step across the nodes.
 //! 3. Commit-log replay: a 1M-record log written by `ringside bench
 //!    --write-log`, and the time a node takes from start to serving it;
 //!    the same node's resident memory (VmRSS) holding those 1M keys.
@@ -121,6 +123,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "the floor of one batch-sync put: a durable write on the logs' file system, loopback round trips",
     );
     let floor = latency_floor(if quick { 300 } else { 1000 });
+    step("where a one-client batch put's time goes: ringside bench --timeline");
+    let timeline = timeline(&bin, &s1);
 
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     // Throughput rows: (row, target, ringside's figure and redis's, units).
@@ -250,6 +254,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ))
         }
         Err(e) => report.note(format!("floor of a 1-client batch put: not measured: {e}")),
+    }
+    match timeline {
+        Ok(lines) => {
+            for l in lines {
+                report.note(l);
+            }
+        }
+        Err(e) => report.note(format!(
+            "timeline of a 1-client batch put: not measured: {e}"
+        )),
     }
     if let Ok(f) = &floor {
         if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
@@ -471,6 +485,33 @@ struct BenchFigures {
 }
 
 /// Runs `ringside bench --json ARGS` and reads its figures.
+/// `ringside bench --timeline` of one client's batch-sync puts: its
+/// breakdown lines, each step's time across the nodes.
+fn timeline(bin: &Path, seconds: &str) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["bench", "--clients", "1", "--seconds", seconds])
+        .args(["--sync", "batch", "--mix", "100", "--timeline"]);
+    println!("$ {}", super::show(&cmd));
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!("ringside bench failed ({}): {text}", out.status));
+    }
+    println!("{}", text.trim_end());
+    let lines: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("timeline: "))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    if lines.is_empty() {
+        return Err(format!("no timeline in {text}"));
+    }
+    Ok(lines)
+}
+
 fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
     let mut cmd = Command::new(bin);
     cmd.arg("bench").args(args).arg("--json");

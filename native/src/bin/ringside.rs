@@ -116,6 +116,11 @@ enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Follow each request through the nodes and print where its time
+        /// went, step by step (one client, one request at a time, the
+        /// cluster bench starts itself).
+        #[arg(long)]
+        timeline: bool,
         /// Write a commit log of --records writes over --keys keys into
         /// this directory instead (for replay and memory measurements).
         #[arg(long, hide = true)]
@@ -294,6 +299,7 @@ fn main() -> ExitCode {
             sync,
             pipeline,
             json,
+            timeline,
             write_log,
             records,
         } => match write_log {
@@ -312,6 +318,7 @@ fn main() -> ExitCode {
                     sync,
                     pipeline,
                     json,
+                    timeline,
                 })
                 .map(|l| l.join("\n")),
             ),

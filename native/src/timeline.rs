@@ -1,0 +1,399 @@
+//! `ringside bench --timeline`: where the time of one client's requests
+//! goes, step by step, across the processes of the cluster.
+//!
+//! With `RINGSIDE_TIMELINE=1` in its environment a process records the
+//! moment each request passes a step in it (the client sends, a node has
+//! the frame, a node flushes a message to a peer, a commit-log write starts
+//! and ends, ...). The clock is `CLOCK_MONOTONIC`, which every process on
+//! one machine shares, so marks from different processes compare. A node
+//! writes its marks to [`FILE`] in its data directory when it stops; the
+//! bench cuts them into requests by its own send and receive marks (one
+//! request at a time, so everything between belongs to it) and prints each
+//! step's median. Without the variable a mark costs one relaxed atomic
+//! load.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// The environment variable that turns the marks on (value `1`).
+pub const ENV: &str = "RINGSIDE_TIMELINE";
+/// A node's marks, in its data directory, written when it stops.
+pub const FILE: &str = "timeline";
+/// Marks kept per process at most (16 bytes each); later ones are dropped.
+const MAX_MARKS: usize = 1 << 20;
+
+/// A point a request passes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Step {
+    /// The bench has sent a request.
+    ClientSent,
+    /// The bench has the reply.
+    ClientGot,
+    /// A node has a client's request frame.
+    RequestIn,
+    /// A node flushes replies to its client.
+    ReplyOut,
+    /// A node flushes messages to a peer.
+    PeerOut,
+    /// A node has a peer's message frame.
+    PeerIn,
+    /// A node starts a commit-log write that an acknowledgement waits for.
+    WriteStart,
+    /// That write is done (durable, with batch sync).
+    WriteEnd,
+}
+
+const STEPS: [Step; 8] = [
+    Step::ClientSent,
+    Step::ClientGot,
+    Step::RequestIn,
+    Step::ReplyOut,
+    Step::PeerOut,
+    Step::PeerIn,
+    Step::WriteStart,
+    Step::WriteEnd,
+];
+
+impl Step {
+    fn code(self) -> u8 {
+        STEPS.iter().position(|&s| s == self).unwrap_or(0) as u8
+    }
+    fn from_code(c: u8) -> Option<Step> {
+        STEPS.get(c as usize).copied()
+    }
+}
+
+static ON: AtomicBool = AtomicBool::new(false);
+static MARKS: Mutex<Vec<(u64, u8)>> = Mutex::new(Vec::new());
+
+/// Turns the marks on when [`ENV`] is `1`.
+pub fn init_from_env() {
+    if std::env::var_os(ENV).is_some_and(|v| v == "1") {
+        enable();
+    }
+}
+
+/// Turns the marks on in this process.
+pub fn enable() {
+    ON.store(true, Ordering::Relaxed);
+}
+
+pub fn enabled() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+/// Records that a request passes `step` now (when on).
+#[inline]
+pub fn mark(step: Step) {
+    if enabled() {
+        record(step);
+    }
+}
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass and nothing else.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn record(step: Step) {
+    let t = now_ns();
+    let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
+    if marks.len() < MAX_MARKS {
+        marks.push((t, step.code()));
+    }
+}
+
+/// This process's marks so far, taken out.
+pub fn take() -> Vec<(u64, Step)> {
+    let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
+    marks
+        .drain(..)
+        .filter_map(|(t, c)| Step::from_code(c).map(|s| (t, s)))
+        .collect()
+}
+
+/// Writes this process's marks to `path`, one `nanoseconds step` per line.
+pub fn save(path: &Path) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (t, s) in take() {
+        let _ = writeln!(text, "{t} {}", s.code());
+    }
+    std::fs::write(path, text)
+}
+
+/// Reads marks [`save`] wrote.
+pub fn load(path: &Path) -> Result<Vec<(u64, Step)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut marks = vec![];
+    for (i, line) in text.lines().enumerate() {
+        let bad = || format!("{} line {}: not a mark: {line:?}", path.display(), i + 1);
+        let (t, s) = line.split_once(' ').ok_or_else(bad)?;
+        let t = t.parse::<u64>().map_err(|_| bad())?;
+        let s = s
+            .parse::<u8>()
+            .ok()
+            .and_then(Step::from_code)
+            .ok_or_else(bad)?;
+        marks.push((t, s));
+    }
+    Ok(marks)
+}
+
+/// One step of the breakdown: its label and its p25, p50 and p75 in µs.
+pub struct Row {
+    pub label: &'static str,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+}
+
+/// Where the time of the requests went.
+pub struct Breakdown {
+    /// Requests the bench sent and got answers to.
+    pub requests: usize,
+    /// Of those, the ones followed: puts whose coordinator is one of the
+    /// key's replicas and writes its own record, with a replica's
+    /// acknowledgement seen.
+    pub followed: usize,
+    pub rows: Vec<Row>,
+}
+
+const LABELS: [&str; 11] = [
+    "client sends -> coordinator has the request",
+    "coordinator: request -> first message to a replica flushed",
+    "that flush -> the first replica to acknowledge has the write",
+    "replica: write in -> its commit-log write starts",
+    "replica: its commit-log write",
+    "replica: write done -> acknowledgement flushed",
+    "acknowledgement flushed -> coordinator has it (after its own write)",
+    "coordinator: its own commit-log write (beside the replica's)",
+    "coordinator: own write done and ack in -> reply flushed",
+    "reply flushed -> client has it",
+    "the whole request, as the client saw it",
+];
+
+/// Follows each request of a one-request-at-a-time bench through the
+/// nodes: `client` is the bench's marks, `nodes` each node's.
+pub fn analyze(client: &[(u64, Step)], nodes: &[Vec<(u64, Step)>]) -> Breakdown {
+    // Everything in one time line: (ns, step, who), who 0 the client.
+    let mut all: Vec<(u64, Step, usize)> = client.iter().map(|&(t, s)| (t, s, 0)).collect();
+    for (i, marks) in nodes.iter().enumerate() {
+        all.extend(marks.iter().map(|&(t, s)| (t, s, i + 1)));
+    }
+    all.sort_by_key(|&(t, _, _)| t);
+    let mut samples: Vec<Vec<f64>> = vec![vec![]; LABELS.len()];
+    let mut requests = 0;
+    let mut followed = 0;
+    let mut start = None;
+    for (i, &(_, step, who)) in all.iter().enumerate() {
+        if who != 0 {
+            continue;
+        }
+        match step {
+            Step::ClientSent => start = Some(i),
+            Step::ClientGot => {
+                if let Some(s) = start.take() {
+                    requests += 1;
+                    if let Some(d) = follow(&all[s..=i], nodes.len()) {
+                        followed += 1;
+                        for (v, x) in samples.iter_mut().zip(d) {
+                            v.push(x);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let rows = LABELS
+        .iter()
+        .zip(samples)
+        .map(|(&label, mut v)| {
+            v.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                if v.is_empty() {
+                    0.0
+                } else {
+                    v[((v.len() - 1) as f64 * p).round() as usize]
+                }
+            };
+            Row {
+                label,
+                p25: q(0.25),
+                p50: q(0.5),
+                p75: q(0.75),
+            }
+        })
+        .collect();
+    Breakdown {
+        requests,
+        followed,
+        rows,
+    }
+}
+
+/// The steps of one request (µs, in [`LABELS`] order), or none when it
+/// cannot be followed (a get, a coordinator that is not a replica, a
+/// missing mark).
+fn follow(window: &[(u64, Step, usize)], nodes: usize) -> Option<[f64; 11]> {
+    let (sent, _, _) = *window.first()?;
+    let (got, _, _) = *window.last()?;
+    let first = |who: usize, step: Step, after: u64| {
+        window
+            .iter()
+            .find(|&&(t, s, w)| w == who && s == step && t >= after)
+            .map(|&(t, _, _)| t)
+    };
+    let last = |who: usize, step: Step| {
+        window
+            .iter()
+            .rev()
+            .find(|&&(_, s, w)| w == who && s == step)
+            .map(|&(t, _, _)| t)
+    };
+    let mut coordinators = (1..=nodes).filter(|&n| first(n, Step::RequestIn, 0).is_some());
+    let c = coordinators.next()?;
+    if coordinators.next().is_some() {
+        return None;
+    }
+    let request_in = first(c, Step::RequestIn, 0)?;
+    let out = first(c, Step::PeerOut, request_in)?;
+    let own_start = first(c, Step::WriteStart, request_in)?;
+    let own_end = last(c, Step::WriteEnd)?;
+    // The replica whose acknowledgement left first.
+    let (r_in, r_start, r_end, r_ack) = (1..=nodes)
+        .filter(|&n| n != c)
+        .filter_map(|n| {
+            let r_in = first(n, Step::PeerIn, out)?;
+            let r_start = first(n, Step::WriteStart, r_in)?;
+            let r_end = first(n, Step::WriteEnd, r_start)?;
+            let r_ack = first(n, Step::PeerOut, r_end)?;
+            Some((r_in, r_start, r_end, r_ack))
+        })
+        .min_by_key(|r| r.3)?;
+    let ack_in = first(c, Step::PeerIn, r_ack)?;
+    let reply = first(c, Step::ReplyOut, ack_in.max(own_end))?;
+    let us = |a: u64, b: u64| b.saturating_sub(a) as f64 / 1000.0;
+    Some([
+        us(sent, request_in),
+        us(request_in, out),
+        us(out, r_in),
+        us(r_in, r_start),
+        us(r_start, r_end),
+        us(r_end, r_ack),
+        us(r_ack, ack_in),
+        us(own_start, own_end),
+        us(ack_in.max(own_end), reply),
+        us(reply, got),
+        us(sent, got),
+    ])
+}
+
+impl Breakdown {
+    /// The table `ringside bench --timeline` prints.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "timeline: {} of {} requests followed (puts coordinated by one of their replicas); microseconds, p25 / p50 / p75:",
+            self.followed, self.requests
+        )];
+        for (i, r) in self.rows.iter().enumerate() {
+            let n = if i + 1 < self.rows.len() {
+                format!("{:>2}.", i + 1)
+            } else {
+                "   ".into()
+            };
+            lines.push(format!(
+                "  {n} {:<68} {:>7.1} {:>7.1} {:>7.1}",
+                r.label, r.p25, r.p50, r.p75
+            ));
+        }
+        lines
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "requests": self.requests,
+            "followed": self.followed,
+            "steps": self.rows.iter().map(|r| serde_json::json!({
+                "step": r.label,
+                "p25_us": r.p25,
+                "p50_us": r.p50,
+                "p75_us": r.p75,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One put through a coordinator (node 1) and two replicas, made up
+    /// in microseconds, and a get, which is not followed.
+    #[test]
+    fn a_put_is_followed_step_by_step() {
+        use Step::*;
+        let us = |v: &[(u64, Step)]| v.iter().map(|&(t, s)| (t * 1000, s)).collect::<Vec<_>>();
+        let client = us(&[
+            (0, ClientSent),
+            (400, ClientGot),
+            (500, ClientSent),
+            (600, ClientGot),
+        ]);
+        let coordinator = us(&[
+            (20, RequestIn),
+            (35, PeerOut),
+            (50, PeerOut),
+            (60, WriteStart),
+            (260, WriteEnd),
+            (330, PeerIn),
+            (345, ReplyOut),
+            (520, RequestIn),
+            (590, ReplyOut),
+        ]);
+        let fast = us(&[
+            (90, PeerIn),
+            (100, WriteStart),
+            (300, WriteEnd),
+            (305, PeerOut),
+        ]);
+        let slow = us(&[
+            (95, PeerIn),
+            (110, WriteStart),
+            (340, WriteEnd),
+            (350, PeerOut),
+            (530, PeerIn),
+            (560, PeerOut),
+        ]);
+        let b = analyze(&client, &[coordinator, fast, slow]);
+        assert_eq!((b.requests, b.followed), (2, 1));
+        let p50: Vec<f64> = b.rows.iter().map(|r| r.p50).collect();
+        assert_eq!(
+            p50,
+            [20.0, 15.0, 55.0, 10.0, 200.0, 5.0, 25.0, 200.0, 15.0, 55.0, 400.0]
+        );
+        assert_eq!(b.lines().len(), 12);
+    }
+
+    #[test]
+    fn marks_round_trip_through_a_file_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        std::fs::write(&path, "10 0\n25 7\n").unwrap();
+        assert_eq!(
+            load(&path).unwrap(),
+            [(10, Step::ClientSent), (25, Step::WriteEnd)]
+        );
+        std::fs::write(&path, "10 0\n25 9\n").unwrap();
+        let e = load(&path).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("not a mark"), "{e}");
+    }
+}
