@@ -377,10 +377,10 @@ impl Driver {
         tokio::pin!(alarm);
         let mut armed = never;
         loop {
+            self.drop_idle_timers();
             // Re-armed only when the deadline moves: arming a timer wakes
             // the runtime through its eventfd, a syscall and an extra poll
             // per loop turn.
-            self.drop_idle_timers();
             let at = self.next_wakeup().unwrap_or(never);
             if at != armed {
                 alarm.as_mut().reset(at.into());
