@@ -199,8 +199,6 @@ fn event_levels_filter_events_and_nothing_else() {
 fn a_finished_requests_timer_no_longer_matters_and_firing_it_changes_nothing() {
     use ringside_core::message::{Message, Msg, MsgId};
     use ringside_core::{ClientRef, Input, Output, TimerId};
-    // Node 2 coordinates a put of key 137, whose replicas are 2, 3 and 0.
-    let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
     let drain = |node: &mut Node| {
         let mut outs = vec![];
         while let Some(out) = node.poll() {
@@ -210,16 +208,23 @@ fn a_finished_requests_timer_no_longer_matters_and_firing_it_changes_nothing() {
         }
         outs
     };
-    node.handle(1_000, Input::Start);
-    drain(&mut node);
-    node.handle(
-        2_000,
-        Input::Client {
-            client: ClientRef { conn: 1, req: 1 },
-            request: put(137, "v", Consistency::Quorum),
-        },
-    );
-    let outs = drain(&mut node);
+    // Node 2 coordinating a put of key 137, whose replicas are 2, 3 and 0;
+    // the put's outputs.
+    let coordinating = || {
+        let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
+        node.handle(1_000, Input::Start);
+        drain(&mut node);
+        node.handle(
+            2_000,
+            Input::Client {
+                client: ClientRef { conn: 1, req: 1 },
+                request: put(137, "v", Consistency::Quorum),
+            },
+        );
+        let outs = drain(&mut node);
+        (node, outs)
+    };
+    let (mut node, outs) = coordinating();
     let timer = outs
         .iter()
         .find_map(|o| match o {
@@ -260,17 +265,7 @@ fn a_finished_requests_timer_no_longer_matters_and_firing_it_changes_nothing() {
     assert_eq!(node.hint_count(), 0);
 
     // Without the last ack the timer matters, and firing it stores a hint.
-    let mut node = Node::new(Config::new(2, ClusterConfig::classic(4)));
-    node.handle(1_000, Input::Start);
-    drain(&mut node);
-    node.handle(
-        2_000,
-        Input::Client {
-            client: ClientRef { conn: 1, req: 1 },
-            request: put(137, "v", Consistency::Quorum),
-        },
-    );
-    drain(&mut node);
+    let (mut node, _) = coordinating();
     node.handle(3_000, ack(3, 1));
     drain(&mut node);
     assert!(node.timer_matters(timer));

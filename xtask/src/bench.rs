@@ -488,19 +488,20 @@ struct BenchFigures {
 /// `ringside bench --timeline` of one client's batch-sync puts: its
 /// breakdown lines, each step's time across the nodes.
 fn timeline(bin: &Path, seconds: &str) -> Result<Vec<String>, String> {
-    let mut cmd = Command::new(bin);
-    cmd.args(["bench", "--clients", "1", "--seconds", seconds])
-        .args(["--sync", "batch", "--mix", "100", "--timeline"]);
-    println!("$ {}", super::show(&cmd));
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        return Err(format!("ringside bench failed ({}): {text}", out.status));
-    }
-    println!("{}", text.trim_end());
+    let text = run_ringside_bench(
+        bin,
+        &[
+            "--clients",
+            "1",
+            "--seconds",
+            seconds,
+            "--sync",
+            "batch",
+            "--mix",
+            "100",
+            "--timeline",
+        ],
+    )?;
     let lines: Vec<String> = text
         .lines()
         .skip_while(|l| !l.starts_with("timeline: "))
@@ -512,9 +513,11 @@ fn timeline(bin: &Path, seconds: &str) -> Result<Vec<String>, String> {
     Ok(lines)
 }
 
-fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
+/// Runs `ringside bench ARGS`, shows the command and what it printed,
+/// and returns its standard output.
+fn run_ringside_bench(bin: &Path, args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new(bin);
-    cmd.arg("bench").args(args).arg("--json");
+    cmd.arg("bench").args(args);
     println!("$ {}", super::show(&cmd));
     let out = cmd
         .stderr(Stdio::inherit())
@@ -524,7 +527,14 @@ fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
     if !out.status.success() {
         return Err(format!("ringside bench failed ({}): {text}", out.status));
     }
-    println!("{}", text.trim());
+    println!("{}", text.trim_end());
+    Ok(text)
+}
+
+fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let text = run_ringside_bench(bin, &all)?;
     let op = |name: &str| -> Result<OpFigures, String> {
         let at = text
             .find(&format!("\"op\":\"{name}\""))
