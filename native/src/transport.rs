@@ -480,13 +480,14 @@ async fn peer_connection(
 ) {
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
+    let mut ignored = Ignored::default();
     while let Some(frame) = stream.next().await {
         timeline::mark(Step::PeerIn);
         let bytes = match frame {
             Ok(WsMessage::Binary(b)) => b,
             Ok(WsMessage::Close(_)) => break,
             Ok(WsMessage::Text(_)) => {
-                warn!("peer {from} sent a text frame; peers speak the binary codec; ignored");
+                ignored.frame(from, || "a text frame; peers speak the binary codec".into());
                 continue;
             }
             Ok(_) => continue,
@@ -498,15 +499,12 @@ async fn peer_connection(
         let msg = match Message::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
-                warn!("peer {from} sent an unreadable message, ignored: {e}");
+                ignored.frame(from, || format!("an unreadable message: {e}"));
                 continue;
             }
         };
         if msg.id.from != from {
-            warn!(
-                "peer {from} sent a message signed as node {}; ignored",
-                msg.id.from
-            );
+            ignored.frame(from, || format!("a message signed as node {}", msg.id.from));
             continue;
         }
         match inbox.try_send(DriverInput::Peer { from, msg }) {
@@ -515,7 +513,43 @@ async fn peer_connection(
             Err(TrySendError::Closed(_)) => break,
         }
     }
-    debug!("peer {from} disconnected");
+    if ignored.count > IGNORED_LOGGED {
+        warn!(
+            "peer {from} disconnected; {} of its frames were ignored in all",
+            ignored.count
+        );
+    } else {
+        debug!("peer {from} disconnected");
+    }
+}
+
+/// Ignored frames a peer connection logs one by one; after them, one line
+/// per [`IGNORED_EVERY`], so a broken or hostile peer cannot flood the log.
+const IGNORED_LOGGED: u64 = 10;
+const IGNORED_EVERY: u64 = 1000;
+
+/// Counts a peer connection's ignored frames and logs them, sparingly.
+#[derive(Default)]
+struct Ignored {
+    count: u64,
+}
+
+impl Ignored {
+    fn frame(&mut self, from: NodeId, what: impl FnOnce() -> String) {
+        self.count += 1;
+        let n = self.count;
+        if n <= IGNORED_LOGGED {
+            warn!("peer {from} sent {}; ignored", what());
+            if n == IGNORED_LOGGED {
+                warn!("peer {from}: from now on one line per {IGNORED_EVERY} ignored frames");
+            }
+        } else if n.is_multiple_of(IGNORED_EVERY) {
+            warn!(
+                "peer {from}: {n} frames ignored so far; the last was {}",
+                what()
+            );
+        }
+    }
 }
 
 /// Keeps a connection to peer `to` at `addr` and sends it what the driver

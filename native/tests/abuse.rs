@@ -231,7 +231,7 @@ fn a_flooding_client_gets_overloaded_and_others_are_served() {
 /// Shows that a peer holding the cluster secret that sends thousands of
 /// garbage frames (random bytes, truncated frames, text, messages signed as
 /// another node) is ignored frame by frame: the node keeps serving, still
-/// sees the real peer up, and its memory stays bounded.
+/// sees the real peer up, and its memory and its log stay bounded.
 #[test]
 fn a_garbage_peer_with_the_secret_cannot_stop_the_node() {
     let c = TestCluster::start(3);
@@ -305,7 +305,20 @@ fn a_garbage_peer_with_the_secret_cannot_stop_the_node() {
         "limit: {frames} garbage frames from a peer with the secret: ignored one by one; node RSS {before} -> {after} KiB; the node log grew {log_growth} bytes ({} per frame)",
         log_growth / frames
     );
-    assert!(c.log_text(0).contains("unreadable message"));
+    let log = c.log_text(0)[log_before..].to_string();
+    assert!(log.contains("unreadable message"), "{log}");
+    // Ten ignored frames one by one, then a line per thousand (and the
+    // requests' own lines).
+    assert!(log.contains("1000 frames ignored so far"), "{log}");
+    let about_frames = log
+        .lines()
+        .filter(|l| l.contains("peer 1") && l.contains("ignored"))
+        .count();
+    assert!(about_frames <= 20, "{about_frames} lines: {log}");
+    assert!(
+        log_growth < 64 * 1024,
+        "the log grew {log_growth} bytes for {frames} garbage frames"
+    );
     assert!(
         after.saturating_sub(before) < 64 * 1024,
         "node memory grew by {} KiB",
