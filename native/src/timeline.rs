@@ -300,6 +300,12 @@ fn follow(window: &[(u64, Step, usize)], nodes: usize) -> Option<[f64; 11]> {
 impl Breakdown {
     /// The table `ringside bench --timeline` prints.
     pub fn lines(&self) -> Vec<String> {
+        if self.followed == 0 {
+            return vec![format!(
+                "timeline: none of the {} requests could be followed: it follows puts (--mix 100) whose coordinator is one of the key's replicas",
+                self.requests
+            )];
+        }
         let mut lines = vec![format!(
             "timeline: {} of {} requests followed (puts coordinated by one of their replicas); microseconds, p25 / p50 / p75:",
             self.followed, self.requests
@@ -373,7 +379,7 @@ mod tests {
             (530, PeerIn),
             (560, PeerOut),
         ]);
-        let b = analyze(&client, &[coordinator, fast, slow]);
+        let b = analyze(&client, &[coordinator.clone(), fast, slow]);
         assert_eq!((b.requests, b.followed), (2, 1));
         let p50: Vec<f64> = b.rows.iter().map(|r| r.p50).collect();
         assert_eq!(
@@ -381,6 +387,13 @@ mod tests {
             [20.0, 15.0, 55.0, 10.0, 200.0, 5.0, 25.0, 200.0, 15.0, 55.0, 400.0]
         );
         assert_eq!(b.lines().len(), 12);
+
+        // Only the get: nothing to show but why.
+        let b = analyze(&client[2..], &[coordinator[7..].to_vec()]);
+        assert_eq!((b.requests, b.followed), (1, 0));
+        let lines = b.lines();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("none of the 1 requests"), "{lines:?}");
     }
 
     #[test]
