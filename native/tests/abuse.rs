@@ -300,12 +300,12 @@ fn a_garbage_peer_with_the_secret_cannot_stop_the_node() {
     assert_eq!(cl.get(json!(9), "ALL")["kv"]["value"], json!("after"));
     assert_eq!(peer_state(&c.inspect(0), 1), "up");
     let after = rss_kib(&c, 0);
-    let log_growth = c.log_text(0).len() - log_before;
+    let log = c.log_text(0)[log_before..].to_string();
+    let log_growth = log.len();
     println!(
         "limit: {frames} garbage frames from a peer with the secret: ignored one by one; node RSS {before} -> {after} KiB; the node log grew {log_growth} bytes ({} per frame)",
         log_growth / frames
     );
-    let log = c.log_text(0)[log_before..].to_string();
     assert!(log.contains("unreadable message"), "{log}");
     // Ten ignored frames one by one, then a line per thousand (and the
     // requests' own lines).

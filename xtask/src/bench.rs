@@ -255,6 +255,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         Err(e) => report.note(format!("floor of a 1-client batch put: not measured: {e}")),
     }
+    if let Ok(f) = &floor {
+        if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
+            report.note(format!(
+                "warning: {} is {}: fsync costs nothing there, unlike on a real disk; set TMPDIR to a directory on one",
+                f.dir, f.fs
+            ));
+        }
+    }
     match timeline {
         Ok(lines) => {
             for l in lines {
@@ -264,14 +272,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Err(e) => report.note(format!(
             "timeline of a 1-client batch put: not measured: {e}"
         )),
-    }
-    if let Ok(f) = &floor {
-        if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
-            report.note(format!(
-                "warning: {} is {}: fsync costs nothing there, unlike on a real disk; set TMPDIR to a directory on one",
-                f.dir, f.fs
-            ));
-        }
     }
 
     step(&format!(
@@ -484,7 +484,6 @@ struct BenchFigures {
     get: OpFigures,
 }
 
-/// Runs `ringside bench --json ARGS` and reads its figures.
 /// `ringside bench --timeline` of one client's batch-sync puts: its
 /// breakdown lines, each step's time across the nodes.
 fn timeline(bin: &Path, seconds: &str) -> Result<Vec<String>, String> {
@@ -531,6 +530,7 @@ fn run_ringside_bench(bin: &Path, args: &[&str]) -> Result<String, String> {
     Ok(text)
 }
 
+/// Runs `ringside bench --json ARGS` and reads its figures.
 fn ringside_bench(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
     let mut all = args.to_vec();
     all.push("--json");
