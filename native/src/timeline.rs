@@ -155,6 +155,17 @@ pub struct Row {
     pub p75: f64,
 }
 
+impl Row {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "step": self.label,
+            "p25_us": self.p25,
+            "p50_us": self.p50,
+            "p75_us": self.p75,
+        })
+    }
+}
+
 /// Where the time of the requests went.
 pub struct Breakdown {
     /// Requests the bench sent and got answers to.
@@ -164,6 +175,9 @@ pub struct Breakdown {
     /// acknowledgement seen.
     pub followed: usize,
     pub rows: Vec<Row>,
+    /// The whole time of the requests not followed (puts whose
+    /// coordinator is not a replica, gets), if any.
+    pub others: Option<Row>,
 }
 
 const LABELS: [&str; 11] = [
@@ -192,6 +206,7 @@ pub fn analyze(client: &[(u64, Step)], nodes: &[Vec<(u64, Step)>]) -> Breakdown 
     let mut samples: Vec<Vec<f64>> = vec![vec![]; LABELS.len()];
     let mut requests = 0;
     let mut followed = 0;
+    let mut others = vec![];
     let mut start = None;
     for (i, &(_, step, who)) in all.iter().enumerate() {
         if who != 0 {
@@ -207,6 +222,8 @@ pub fn analyze(client: &[(u64, Step)], nodes: &[Vec<(u64, Step)>]) -> Breakdown 
                         for (v, x) in samples.iter_mut().zip(d) {
                             v.push(x);
                         }
+                    } else {
+                        others.push(all[i].0.saturating_sub(all[s].0) as f64 / 1000.0);
                     }
                 }
             }
@@ -216,27 +233,32 @@ pub fn analyze(client: &[(u64, Step)], nodes: &[Vec<(u64, Step)>]) -> Breakdown 
     let rows = LABELS
         .iter()
         .zip(samples)
-        .map(|(&label, mut v)| {
-            v.sort_by(f64::total_cmp);
-            let q = |p: f64| {
-                if v.is_empty() {
-                    0.0
-                } else {
-                    v[((v.len() - 1) as f64 * p).round() as usize]
-                }
-            };
-            Row {
-                label,
-                p25: q(0.25),
-                p50: q(0.5),
-                p75: q(0.75),
-            }
-        })
+        .map(|(&label, v)| quartiles(label, v))
         .collect();
     Breakdown {
         requests,
         followed,
         rows,
+        others: (!others.is_empty()).then(|| quartiles(OTHERS, others)),
+    }
+}
+
+const OTHERS: &str = "the whole request, not followed (gets, coordinator not a replica)";
+
+fn quartiles(label: &'static str, mut v: Vec<f64>) -> Row {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v[((v.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    Row {
+        label,
+        p25: q(0.25),
+        p50: q(0.5),
+        p75: q(0.75),
     }
 }
 
@@ -310,7 +332,7 @@ impl Breakdown {
             "timeline: {} of {} requests followed (puts coordinated by one of their replicas); microseconds, p25 / p50 / p75:",
             self.followed, self.requests
         )];
-        for (i, r) in self.rows.iter().enumerate() {
+        for (i, r) in self.rows.iter().chain(&self.others).enumerate() {
             let n = if i + 1 < self.rows.len() {
                 format!("{:>2}.", i + 1)
             } else {
@@ -328,12 +350,8 @@ impl Breakdown {
         serde_json::json!({
             "requests": self.requests,
             "followed": self.followed,
-            "steps": self.rows.iter().map(|r| serde_json::json!({
-                "step": r.label,
-                "p25_us": r.p25,
-                "p50_us": r.p50,
-                "p75_us": r.p75,
-            })).collect::<Vec<_>>(),
+            "steps": self.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+            "not_followed": self.others.as_ref().map(Row::to_json),
         })
     }
 }
@@ -386,7 +404,12 @@ mod tests {
             p50,
             [20.0, 15.0, 55.0, 10.0, 200.0, 5.0, 25.0, 200.0, 15.0, 55.0, 400.0]
         );
-        assert_eq!(b.lines().len(), 12);
+        // The get is not followed: only its whole time, on a line of
+        // its own.
+        let others = b.others.as_ref().expect("the get's whole time");
+        assert_eq!((others.p25, others.p50, others.p75), (100.0, 100.0, 100.0));
+        assert_eq!(b.lines().len(), 13);
+        assert!(b.lines()[12].contains("not followed"), "{:?}", b.lines());
 
         // Only the get: nothing to show but why.
         let b = analyze(&client[2..], &[coordinator[7..].to_vec()]);
