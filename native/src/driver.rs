@@ -1347,19 +1347,14 @@ mod tests {
     #[tokio::test]
     async fn one_write_beside_a_late_acknowledgement_is_written_inline() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox_tx, inbox_rx) = mpsc::channel(64);
-        let (mut driver, mut peers) = node0(dir.path(), inbox_rx);
-        let (jobs, _done) = fake_syncer(&mut driver);
-        let driver = tokio::spawn(driver.run());
-        let (client_tx, mut client_rx) = mpsc::channel(16);
-        inbox_tx
-            .send(DriverInput::ClientOpened {
-                conn: 1,
-                tx: client_tx,
-                in_flight: Arc::new(AtomicUsize::new(2)),
-            })
-            .await
-            .unwrap();
+        let Started {
+            inbox_tx,
+            driver,
+            mut peers,
+            jobs,
+            done: _done,
+            mut client_rx,
+        } = started(dir.path(), 2).await;
         tokio::task::yield_now().await;
         // Key 0 lives on nodes 0, 1 and 2: node 1 acknowledges first.
         inbox_tx.send(put(1, 0)).await.unwrap();
@@ -1406,7 +1401,18 @@ mod tests {
         job: SyncJob,
     }
 
-    async fn three_puts_under_load(dir: &Path) -> Loaded {
+    /// Node 0's driver running, with the fsync thread played by the test
+    /// and one client (connection 1) with `in_flight` requests to come.
+    struct Started {
+        inbox_tx: mpsc::Sender<DriverInput>,
+        driver: tokio::task::JoinHandle<io::Result<()>>,
+        peers: HashMap<NodeId, PeerQueueRx>,
+        jobs: std::sync::mpsc::Receiver<SyncJob>,
+        done: mpsc::UnboundedSender<SyncDone>,
+        client_rx: mpsc::Receiver<String>,
+    }
+
+    async fn started(dir: &Path, in_flight: usize) -> Started {
         let (inbox_tx, inbox_rx) = mpsc::channel(64);
         let (mut driver, peers) = node0(dir, inbox_rx);
         let (jobs, done) = fake_syncer(&mut driver);
@@ -1416,10 +1422,29 @@ mod tests {
             .send(DriverInput::ClientOpened {
                 conn: 1,
                 tx: client_tx,
-                in_flight: Arc::new(AtomicUsize::new(3)),
+                in_flight: Arc::new(AtomicUsize::new(in_flight)),
             })
             .await
             .unwrap();
+        Started {
+            inbox_tx,
+            driver,
+            peers,
+            jobs,
+            done,
+            client_rx,
+        }
+    }
+
+    async fn three_puts_under_load(dir: &Path) -> Loaded {
+        let Started {
+            inbox_tx,
+            driver,
+            peers,
+            jobs,
+            done,
+            client_rx,
+        } = started(dir, 3).await;
         // Keys 0..3 live on nodes 0, 1 and 2; one batch of three puts.
         for id in 1..=3 {
             inbox_tx.send(put(id, id as u8)).await.unwrap();
