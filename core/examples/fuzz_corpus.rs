@@ -34,6 +34,13 @@ fn main() -> std::io::Result<()> {
             op: 7,
             key: Key::Int(137),
             version: v.clone(),
+            lazy: false,
+        },
+        Msg::Write {
+            op: 9,
+            key: Key::Int(138),
+            version: v.clone(),
+            lazy: true,
         },
         Msg::WriteAck { op: 7 },
         Msg::Read {

@@ -42,6 +42,13 @@ pub enum Msg {
         op: OpId,
         key: Key,
         version: Version,
+        /// The coordinator does not wait for this replica: its consistency
+        /// level is met by the others. The replica stores it and
+        /// acknowledges once it is durable, as always, but need not make
+        /// it durable at once: its next sync, or a short while later,
+        /// will do (see the native driver).
+        #[serde(default)]
+        lazy: bool,
     },
     /// Replica to coordinator: the write is in my commit log and memtable.
     WriteAck { op: OpId },
@@ -286,6 +293,7 @@ mod wire {
     pub const HEARTBEAT: u8 = 9;
     pub const SYNC_DIGEST: u8 = 10;
     pub const SYNC_DATA: u8 = 11;
+    pub const WRITE_LAZY: u8 = 12;
     pub const VERSION: u8 = 1;
 }
 
@@ -301,11 +309,14 @@ impl Message {
         out.extend_from_slice(&self.id.n.to_le_bytes());
         let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
         match &self.body {
-            Msg::Write { op, key, version } | Msg::Repair { op, key, version } => {
-                out.push(if matches!(self.body, Msg::Write { .. }) {
-                    wire::WRITE
-                } else {
-                    wire::REPAIR
+            Msg::Write {
+                op, key, version, ..
+            }
+            | Msg::Repair { op, key, version } => {
+                out.push(match self.body {
+                    Msg::Write { lazy: false, .. } => wire::WRITE,
+                    Msg::Write { lazy: true, .. } => wire::WRITE_LAZY,
+                    _ => wire::REPAIR,
                 });
                 u64le(&mut out, *op);
                 put_key(&mut out, key);
@@ -413,10 +424,11 @@ impl Message {
             }
         };
         let body = match r.u8("message tag")? {
-            wire::WRITE => Msg::Write {
+            tag @ (wire::WRITE | wire::WRITE_LAZY) => Msg::Write {
                 op: r.u64("op")?,
                 key: r.key()?,
                 version: r.version()?,
+                lazy: tag == wire::WRITE_LAZY,
             },
             wire::REPAIR => Msg::Repair {
                 op: r.u64("op")?,
@@ -510,11 +522,14 @@ mod tests {
     }
     fn arb_msg() -> impl Strategy<Value = Msg> {
         prop_oneof![
-            (any::<u64>(), arb_key(), arb_version()).prop_map(|(op, key, version)| Msg::Write {
-                op,
-                key,
-                version
-            }),
+            (any::<u64>(), arb_key(), arb_version(), any::<bool>()).prop_map(
+                |(op, key, version, lazy)| Msg::Write {
+                    op,
+                    key,
+                    version,
+                    lazy
+                }
+            ),
             any::<u64>().prop_map(|op| Msg::WriteAck { op }),
             (any::<u64>(), arb_key()).prop_map(|(op, key)| Msg::Read { op, key }),
             (any::<u64>(), arb_key(), proptest::option::of(arb_version()))

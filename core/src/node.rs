@@ -612,16 +612,26 @@ impl Node {
                 let mut acked = vec![];
                 let mut sent = vec![];
                 let mut hinted = 0;
+                // The replicas the answer waits for write at once; the
+                // rest (beyond the consistency level's count, after our
+                // own write) are told they may write lazily, with their
+                // next sync: on one shared disk, a durable write nobody
+                // waits for slows the ones somebody does.
+                let own = usize::from(replicas.contains(&me) && live.contains(&me));
+                let mut waited_for = needed.max(1).saturating_sub(own);
                 // Remote writes go out first: they depend on no record of
                 // ours, so the replicas' fsyncs overlap with our own.
                 for &r in &replicas {
                     if r != me && live.contains(&r) {
+                        let lazy = waited_for == 0;
+                        waited_for = waited_for.saturating_sub(1);
                         self.send(
                             r,
                             Msg::Write {
                                 op,
                                 key: key.clone(),
                                 version: version.clone(),
+                                lazy,
                             },
                         );
                         sent.push(r);
@@ -872,7 +882,9 @@ impl Node {
         }
         self.heard_from(from, msg.id.gen);
         match msg.body {
-            Msg::Write { op, key, version } => {
+            Msg::Write {
+                op, key, version, ..
+            } => {
                 if self.accepts(&key) {
                     self.store(&key, &version, "replica write");
                     self.send(from, Msg::WriteAck { op });

@@ -273,3 +273,61 @@ fn a_finished_requests_timer_no_longer_matters_and_firing_it_changes_nothing() {
     drain(&mut node);
     assert_eq!(node.hint_count(), 1);
 }
+
+/// A coordinator tells the replicas its answer does not wait for that
+/// their write is lazy: those beyond the level's count, after its own
+/// write when it is a replica. Key 137's replicas are 2, 3 and 0.
+#[test]
+fn writes_beyond_the_levels_count_are_sent_lazy() {
+    use ringside_core::message::Msg;
+    use ringside_core::{ClientRef, Input, Output};
+    // (coordinator, level) -> the remote replicas sent a write, in order,
+    // each with whether it is lazy.
+    let sent = |me: u32, cl: Consistency| {
+        let mut node = Node::new(Config::new(me, ClusterConfig::classic(4)));
+        node.handle(1_000, Input::Start);
+        while node.poll().is_some() {}
+        node.handle(
+            2_000,
+            Input::Client {
+                client: ClientRef { conn: 1, req: 1 },
+                request: put(137, "v", cl),
+            },
+        );
+        let mut writes = vec![];
+        while let Some(out) = node.poll() {
+            if let Output::Send { to, msg } = out {
+                if let Msg::Write { lazy, .. } = msg.body {
+                    writes.push((to, lazy));
+                }
+            }
+        }
+        writes
+    };
+    // Node 2 is a replica: its own write counts.
+    assert_eq!(
+        sent(2, Consistency::Quorum),
+        vec![(3, false), (0, true)],
+        "QUORUM waits for node 2 and one more"
+    );
+    assert_eq!(sent(2, Consistency::One), vec![(3, true), (0, true)]);
+    assert_eq!(sent(2, Consistency::Any), vec![(3, true), (0, true)]);
+    assert_eq!(sent(2, Consistency::All), vec![(3, false), (0, false)]);
+    // Node 1 is not: it waits for remote replicas only.
+    assert_eq!(
+        sent(1, Consistency::Quorum),
+        vec![(2, false), (3, false), (0, true)]
+    );
+    assert_eq!(
+        sent(1, Consistency::One),
+        vec![(2, false), (3, true), (0, true)]
+    );
+    assert_eq!(
+        sent(1, Consistency::Any),
+        vec![(2, false), (3, true), (0, true)]
+    );
+    assert_eq!(
+        sent(1, Consistency::All),
+        vec![(2, false), (3, false), (0, false)]
+    );
+}
