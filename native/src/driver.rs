@@ -55,9 +55,10 @@
 //! waits on it (a read of the key, a reply) makes the sync due at once.
 //! On a machine whose nodes share one disk the third replica's durable
 //! write queued beside the two the answer waits for: one client's
-//! QUORUM put p50 went from about 434 to 390 µs on the development box.
-//! What a client was told is durable is unchanged: the consistency
-//! level's count of replicas, each after its own sync.
+//! QUORUM put p50 went from about 440 to 410 µs on the development box
+//! (README, Performance). What a client was told is durable is
+//! unchanged: the consistency level's count of replicas, each after its
+//! own sync.
 //!
 //! **A failed write or fsync** (disk full, EIO) is handled as a crash of
 //! the node followed by a restart in place: nothing held back leaves (no
@@ -454,9 +455,9 @@ impl Driver {
             match wake {
                 Wake::Input(input) => {
                     inputs += 1;
-                    let lsn = self.tail_lsn;
-                    stop |= self.lazy_aware_input(input);
-                    writers += usize::from(self.tail_lsn != lsn);
+                    let (s, wrote) = self.take_input(input);
+                    stop |= s;
+                    writers += usize::from(wrote);
                 }
                 Wake::Synced(done) => self.synced(done)?,
                 Wake::Alarm => {}
@@ -465,9 +466,9 @@ impl Driver {
                 match self.inbox.try_recv() {
                     Ok(input) => {
                         inputs += 1;
-                        let lsn = self.tail_lsn;
-                        stop |= self.lazy_aware_input(input);
-                        writers += usize::from(self.tail_lsn != lsn);
+                        let (s, wrote) = self.take_input(input);
+                        stop |= s;
+                        writers += usize::from(wrote);
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -481,7 +482,8 @@ impl Driver {
             // the fsync to the other thread and hearing back would cost
             // two thread switches. It counts writes, not inputs: at one
             // client a replica's late acknowledgement of the put before
-            // often comes in the same turn as the next put. Under load
+            // often comes in the same turn as the next put (and lazy
+            // writes, which wait for another sync, do not count). Under load
             // the fsync goes to the other thread and this one takes the
             // next batch meanwhile.
             let inline = woken_by_input && writers <= 1 && self.sync_in_flight.is_none();
@@ -592,16 +594,18 @@ impl Driver {
     }
 
     /// [`Driver::input`], noting while it runs whether the input is a lazy
-    /// write (see the module docs).
-    fn lazy_aware_input(&mut self, input: DriverInput) -> bool {
+    /// write (see the module docs). True when it asks the loop to stop,
+    /// and whether it appended to the log a record that is not lazy.
+    fn take_input(&mut self, input: DriverInput) -> (bool, bool) {
+        let lsn = self.tail_lsn;
         self.lazy_input = matches!(
             &input,
             DriverInput::Peer { msg, .. }
                 if matches!(msg.body, ringside_core::message::Msg::Write { lazy: true, .. })
         );
         let stop = self.input(input);
-        self.lazy_input = false;
-        stop
+        let lazy = std::mem::take(&mut self.lazy_input);
+        (stop, self.tail_lsn != lsn && !lazy)
     }
 
     /// Handles one input; true when it asks the loop to stop.
@@ -1512,7 +1516,7 @@ mod tests {
         let on_disk = |d: &Driver| d.log.synced();
         let before = d.log.bytes();
         // Keys 0..3 live on nodes 0, 1 and 2.
-        d.lazy_aware_input(write_from(1, 5, 0, true));
+        d.take_input(write_from(1, 5, 0, true));
         assert!(d.log.is_dirty(), "the lazy write was not logged");
         assert!(!d.will_sync(), "a lazy write alone was due for a sync");
         // The loop wakes for its timers (heartbeats), not for the write.
@@ -1528,7 +1532,7 @@ mod tests {
         assert_eq!(held_acks(&d), vec![5], "acknowledged before it is durable");
 
         // Node 2's write, not lazy: one sync for both, then both acks.
-        d.lazy_aware_input(write_from(2, 6, 1, false));
+        d.take_input(write_from(2, 6, 1, false));
         assert!(d.will_sync());
         d.flush(true).unwrap();
         assert_eq!(on_disk(&d), d.log.bytes());
@@ -1538,7 +1542,7 @@ mod tests {
         }
 
         // Another lazy write, and its window ends.
-        d.lazy_aware_input(write_from(1, 7, 2, true));
+        d.take_input(write_from(1, 7, 2, true));
         assert!(!d.will_sync());
         d.lazy_window = Duration::ZERO;
         assert!(d.will_sync(), "the window ended and no sync was due");
@@ -1549,9 +1553,9 @@ mod tests {
         // A read of a key whose lazy write is not yet durable makes the
         // sync due at once: the read's answer waits on it.
         d.lazy_window = Duration::from_secs(3600);
-        d.lazy_aware_input(write_from(1, 8, 0, true));
+        d.take_input(write_from(1, 8, 0, true));
         assert!(!d.will_sync());
-        d.lazy_aware_input(DriverInput::Peer {
+        d.take_input(DriverInput::Peer {
             from: 2,
             msg: Message {
                 id: MsgId {
