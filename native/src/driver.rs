@@ -615,12 +615,7 @@ impl Driver {
             && self.sync_in_flight.is_none()
         {
             let window = self.last_sync + self.group_window();
-            match self.lazy_since {
-                Some(t) if self.urgent_to <= self.log.synced() => {
-                    Some((t + self.lazy_window).max(window))
-                }
-                _ => Some(window),
-            }
+            Some(self.lazy_deadline().map_or(window, |t| t.max(window)))
         } else {
             None
         };
@@ -980,15 +975,18 @@ impl Driver {
         Duration::from_micros(self.settings.sync_group_window_us)
     }
 
-    /// With batch sync: false only while every record not yet synced
-    /// came from a lazy write, nothing waits on them but their
-    /// acknowledgements, and the oldest has waited less than
-    /// [`LAZY_WINDOW`] (or what a test set).
+    /// While every record not yet synced came from a lazy write and
+    /// nothing waits on them but their acknowledgements: when the oldest
+    /// will have waited [`LAZY_WINDOW`] (or what a test set).
+    fn lazy_deadline(&self) -> Option<Instant> {
+        let since = self.lazy_since?;
+        (self.urgent_to <= self.log.synced()).then(|| since + self.lazy_window)
+    }
+
+    /// With batch sync: false only before the [`Driver::lazy_deadline`].
     fn sync_due(&self) -> bool {
-        match self.lazy_since {
-            None => true,
-            Some(t) => self.urgent_to > self.log.synced() || t.elapsed() >= self.lazy_window,
-        }
+        self.lazy_deadline()
+            .is_none_or(|deadline| Instant::now() >= deadline)
     }
 
     /// True when [`Driver::flush`] will fsync (or start one): with batch
@@ -1329,14 +1327,7 @@ mod tests {
     #[tokio::test]
     async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        // Records in the file (zeros written ahead are not records).
-        let log_len = {
-            let path = dir.path().join(crate::commitlog::LOG_FILE);
-            move || {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                ringside_core::storage::LogReader::new(&bytes).count()
-            }
-        };
+        let log_len = || records_in_file(dir.path());
         let (inbox_tx, inbox_rx) = mpsc::channel(64);
         let (driver, mut peers) = node0(dir.path(), inbox_rx);
         let driver = tokio::spawn(driver.run());
@@ -1388,17 +1379,7 @@ mod tests {
 
         // Node 1 acknowledges: QUORUM is met with node 0's own copy.
         inbox_tx
-            .send(DriverInput::Peer {
-                from: 1,
-                msg: Message {
-                    id: MsgId {
-                        from: 1,
-                        gen: 1,
-                        n: 1,
-                    },
-                    body: Msg::WriteAck { op },
-                },
-            })
+            .send(from_peer(1, 1, Msg::WriteAck { op }))
             .await
             .unwrap();
         let reply = client_rx.recv().await.unwrap();
@@ -1462,17 +1443,39 @@ mod tests {
     }
 
     fn ack_from(from: NodeId, op: u64) -> DriverInput {
+        from_peer(from, op, Msg::WriteAck { op })
+    }
+
+    /// Node `from`'s message number `n`.
+    fn from_peer(from: NodeId, n: u64, body: Msg) -> DriverInput {
         DriverInput::Peer {
             from,
             msg: Message {
-                id: MsgId {
-                    from,
-                    gen: 1,
-                    n: op,
-                },
-                body: Msg::WriteAck { op },
+                id: MsgId { from, gen: 1, n },
+                body,
             },
         }
+    }
+
+    /// Records in the log file of `dir` (zeros written ahead are not
+    /// records).
+    fn records_in_file(dir: &Path) -> usize {
+        let bytes = std::fs::read(dir.join(crate::commitlog::LOG_FILE)).unwrap_or_default();
+        ringside_core::storage::LogReader::new(&bytes).count()
+    }
+
+    /// Does what the fsync thread would for `job` (its work only when the
+    /// result is to be `Ok`) and answers with `result`.
+    fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Result<()>) {
+        if result.is_ok() {
+            job.work.run().unwrap();
+        }
+        done.send(SyncDone {
+            written: job.written,
+            epoch: job.epoch,
+            result,
+        })
+        .unwrap_or_else(|_| panic!("the driver stopped"));
     }
 
     /// The next answer; the fsync thread of these tests never answers, so
@@ -1527,25 +1530,20 @@ mod tests {
 
     /// Node `from`'s write of `key` (a replica write to node 0).
     fn write_from(from: NodeId, op: u64, key: u8, lazy: bool) -> DriverInput {
-        DriverInput::Peer {
+        let version = ringside_core::Version {
+            ts: op,
+            value: Some("v".into()),
+        };
+        from_peer(
             from,
-            msg: Message {
-                id: MsgId {
-                    from,
-                    gen: 1,
-                    n: op,
-                },
-                body: Msg::Write {
-                    op,
-                    key: Key::Int(key),
-                    version: ringside_core::Version {
-                        ts: op,
-                        value: Some("v".into()),
-                    },
-                    lazy,
-                },
+            op,
+            Msg::Write {
+                op,
+                key: Key::Int(key),
+                version,
+                lazy,
             },
-        }
+        )
     }
 
     /// The acknowledgements (their ops) waiting in the driver for the log.
@@ -1617,20 +1615,14 @@ mod tests {
         d.lazy_window = Duration::from_secs(3600);
         d.take_input(write_from(1, 8, 0, true));
         assert!(!d.will_sync());
-        d.take_input(DriverInput::Peer {
-            from: 2,
-            msg: Message {
-                id: MsgId {
-                    from: 2,
-                    gen: 1,
-                    n: 9,
-                },
-                body: Msg::Read {
-                    op: 9,
-                    key: Key::Int(0),
-                },
+        d.take_input(from_peer(
+            2,
+            9,
+            Msg::Read {
+                op: 9,
+                key: Key::Int(0),
             },
-        });
+        ));
         assert!(d.will_sync(), "a read waits behind a lazy write");
     }
 
@@ -1642,11 +1634,7 @@ mod tests {
     #[tokio::test]
     async fn a_lazy_write_beside_a_put_holds_up_neither_its_write_nor_its_remote_write() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(crate::commitlog::LOG_FILE);
-        let log_len = move || {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            ringside_core::storage::LogReader::new(&bytes).count()
-        };
+        let log_len = || records_in_file(dir.path());
         let Started {
             inbox_tx,
             driver,
@@ -1690,14 +1678,7 @@ mod tests {
             client_rx: _client_rx,
         } = started(dir.path(), 0).await;
         inbox_tx.send(write_from(1, 5, 0, true)).await.unwrap();
-        let job = next_job(&jobs).await;
-        job.work.run().unwrap();
-        done.send(SyncDone {
-            written: job.written,
-            epoch: job.epoch,
-            result: Ok(()),
-        })
-        .unwrap_or_else(|_| panic!("the driver stopped"));
+        finish(next_job(&jobs).await, &done, Ok(()));
         let acked =
             tokio::time::timeout(Duration::from_secs(5), next_ack(peers.get_mut(&1).unwrap()))
                 .await
@@ -1711,19 +1692,27 @@ mod tests {
     /// The next acknowledgement a peer is sent (heartbeats come first);
     /// its op.
     async fn next_ack(rx: &mut PeerQueueRx) -> u64 {
-        loop {
-            let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
-            if let Msg::WriteAck { op } = msg.body {
-                return op;
-            }
-        }
+        next_op(rx, |m| match m {
+            Msg::WriteAck { op } => Some(*op),
+            _ => None,
+        })
+        .await
     }
 
     /// The next write a peer is sent (heartbeats come first); its op.
     async fn next_write(rx: &mut PeerQueueRx) -> u64 {
+        next_op(rx, |m| match m {
+            Msg::Write { op, .. } => Some(*op),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The op of the next message a peer is sent that `pick` picks.
+    async fn next_op(rx: &mut PeerQueueRx, pick: impl Fn(&Msg) -> Option<u64>) -> u64 {
         loop {
             let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
-            if let Msg::Write { op, .. } = msg.body {
+            if let Some(op) = pick(&msg.body) {
                 return op;
             }
         }
@@ -1824,15 +1813,7 @@ mod tests {
             "a write after a record left before its fsync"
         );
         let ok = fsync.is_ok();
-        if ok {
-            job.work.run().unwrap();
-        }
-        done.send(SyncDone {
-            written: job.written,
-            epoch: job.epoch,
-            result: fsync,
-        })
-        .unwrap_or_else(|_| panic!("the driver stopped"));
+        finish(job, &done, fsync);
         if ok {
             for _ in 0..2 {
                 let op = next_write(rx).await;
@@ -1886,15 +1867,7 @@ mod tests {
         l.inbox_tx.send(DriverInput::Shutdown).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!l.driver.is_finished(), "stopped with a write in flight");
-        let (written, epoch) = (l.job.written, l.job.epoch);
-        l.job.work.run().unwrap();
-        l.done
-            .send(SyncDone {
-                written,
-                epoch,
-                result: Ok(()),
-            })
-            .unwrap_or_else(|_| panic!("the driver stopped"));
+        finish(l.job, &l.done, Ok(()));
         l.driver.await.unwrap().unwrap();
         let records = CommitLog::open(dir.path()).unwrap().records;
         assert_eq!(records.len(), 4, "{records:?}");
