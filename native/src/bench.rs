@@ -630,11 +630,15 @@ impl Progress {
     }
 }
 
-/// A base port with `n` free consecutive loopback ports after it.
+/// A base port with `n` free consecutive loopback ports after it, below
+/// the kernel's ephemeral range (see [`port_window`]).
 pub fn free_port_range(n: usize) -> Result<u16, String> {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
+    let (lo, hi) = port_window(range.as_deref(), n);
+    let span = hi - lo;
     let seed = std::process::id() as usize;
     for attempt in 0..200usize {
-        let base = 20_000 + (seed * 31 + attempt * 97) % 30_000;
+        let base = lo + (seed * 31 + attempt * 97) % span;
         let ok =
             (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", (base + i) as u16)).is_ok());
         if ok {
@@ -642,8 +646,25 @@ pub fn free_port_range(n: usize) -> Result<u16, String> {
         }
     }
     Err(format!(
-        "cannot find {n} free consecutive ports on 127.0.0.1"
+        "cannot find {n} free consecutive ports on 127.0.0.1 between {lo} and {}",
+        hi + n - 1
     ))
+}
+
+/// Where [`free_port_range`] looks for a base port: from 10000 up to
+/// below the start of the kernel's ephemeral range (`range_text`, the
+/// contents of `/proc/sys/net/ipv4/ip_local_port_range`), so that no
+/// outgoing connection made between the check and the nodes' binds (the
+/// nodes dialling each other as they start, say) can take one of the
+/// ports; 20000 to 50000 when that range is unknown or leaves too little
+/// room below it. Returns the bases' range, `lo..hi`.
+fn port_window(range_text: Option<&str>, n: usize) -> (usize, usize) {
+    const LOW: usize = 10_000;
+    let start = range_text.and_then(|t| t.split_whitespace().next()?.parse::<usize>().ok());
+    match start {
+        Some(start) if start >= LOW + n + 1_000 && start <= 65_536 => (LOW, start - n),
+        _ => (20_000, 50_000),
+    }
 }
 
 /// Writes a commit log of `records` writes over `keys` string keys
@@ -715,6 +736,21 @@ mod tests {
             error_text(r#"{"id":1,"ok":false,"error":{"kind":"Timeout","message":"slow"}}"#),
             "Timeout: slow"
         );
+    }
+
+    #[test]
+    fn cluster_ports_are_looked_for_below_the_ephemeral_range() {
+        assert_eq!(port_window(Some("32768\t60999\n"), 4), (10_000, 32_764));
+        // No room below the range, or no range: the old window.
+        assert_eq!(port_window(Some("1024 65535"), 4), (20_000, 50_000));
+        assert_eq!(port_window(Some("nonsense"), 4), (20_000, 50_000));
+        assert_eq!(port_window(None, 4), (20_000, 50_000));
+        // What this machine says: every port of the range found is free
+        // and outside the range.
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
+        let (lo, hi) = port_window(range.as_deref(), 4);
+        let base = free_port_range(4).unwrap() as usize;
+        assert!((lo..hi).contains(&base), "{base} not in {lo}..{hi}");
     }
 
     #[test]

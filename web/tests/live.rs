@@ -85,11 +85,21 @@ impl Drop for Cluster {
     }
 }
 
-/// The first of `n` consecutive free loopback ports.
+/// The first of `n` consecutive free loopback ports, below the kernel's
+/// ephemeral range where it leaves room (so that no outgoing connection,
+/// such as the nodes dialling each other as they start, takes one of them
+/// before the node that is to listen on it binds it).
 fn free_ports(n: u16) -> u16 {
+    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok());
+    let (lo, span) = match start {
+        Some(s) if s >= 11_000 + n => (10_000, s - n - 10_000),
+        _ => (20_000, 30_000),
+    };
     let seed = std::process::id() as u16;
     for i in 0..2_000u16 {
-        let p = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 11)) % 30_000;
+        let p = lo + (seed.wrapping_mul(7).wrapping_add(i.wrapping_mul(11))) % span;
         if (0..n).all(|k| TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
             return p;
         }

@@ -5,8 +5,8 @@
 //!    cluster, QUORUM puts and gets with periodic and with batch sync,
 //!    each beside `redis-benchmark` against a local `redis-server` with
 //!    persistence off (on a free port, started once and stopped by its
-//!    pid) at the same concurrency and value size: 3 rounds at 32
-//!    connections, 5 shorter ones at one connection. Every other round
+//!    pid) at the same concurrency and value size: 5 rounds at 32
+//!    connections, 7 shorter ones at one connection. Every other round
 //!    runs redis first. Each ratio is taken within a round, and the row
 //!    gives the median round and every round's ratio: the machine drifts
 //!    by tens of percent within minutes, and a ratio of two figures
@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 const HELP: &str = "\
 cargo xtask bench [--rounds R] [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
 
-  --rounds R     rounds of ringside beside redis at N clients (default 3); one
+  --rounds R     rounds of ringside beside redis at N clients (default 5); one
                  client gets R + 2 rounds of shorter phases. Each ratio is the
                  median of its rounds' ratios.
   --seconds S    length of each ringside bench phase at N clients (default 5;
@@ -64,7 +64,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             None => Ok(default),
         }
     };
-    let rounds = num("--rounds", if quick { 1 } else { 3 })?.max(1);
+    let rounds = num("--rounds", if quick { 1 } else { 5 })?.max(1);
     let seconds = num("--seconds", if quick { 2 } else { 5 })?.max(1);
     let clients = num("--clients", 32)?.max(1);
     let records = num("--records", if quick { 100_000 } else { 1_000_000 })?.max(1);
