@@ -745,8 +745,8 @@ mod tests {
         assert_eq!(port_window(Some("1024 65535"), 4), (20_000, 50_000));
         assert_eq!(port_window(Some("nonsense"), 4), (20_000, 50_000));
         assert_eq!(port_window(None, 4), (20_000, 50_000));
-        // What this machine says: every port of the range found is free
-        // and outside the range.
+        // On this machine: the base found lies in the window its range
+        // gives.
         let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
         let (lo, hi) = port_window(range.as_deref(), 4);
         let base = free_port_range(4).unwrap() as usize;
