@@ -970,6 +970,14 @@ impl Driver {
         Ok(())
     }
 
+    /// A new log replaces the old one: an fsync's answer about the old one
+    /// no longer counts, and what marked offsets into it starts over.
+    fn new_log_epoch(&mut self) {
+        self.log_epoch += 1;
+        self.urgent_to = 0;
+        self.lazy_since = None;
+    }
+
     /// The group-commit window (see the module docs).
     fn group_window(&self) -> Duration {
         Duration::from_micros(self.settings.sync_group_window_us)
@@ -1067,9 +1075,7 @@ impl Driver {
         held.append(&mut self.held_lazy);
         // The log is replaced below: an fsync in flight no longer counts.
         self.sync_in_flight = None;
-        self.log_epoch += 1;
-        self.urgent_to = 0;
-        self.lazy_since = None;
+        self.new_log_epoch();
         let (mut answered, mut dropped) = (0usize, 0usize);
         for (_, action) in held {
             match action {
@@ -1153,9 +1159,7 @@ impl Driver {
         }
         // Nothing may wait on the old log's offsets.
         self.release();
-        self.log_epoch += 1;
-        self.urgent_to = 0;
-        self.lazy_since = None;
+        self.new_log_epoch();
         let before = (self.log.records(), self.log.bytes());
         let was_direct = self.log.is_direct();
         let started = Instant::now();
