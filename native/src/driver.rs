@@ -99,6 +99,14 @@ use tracing::{debug, info, warn, Level};
 /// (see the module docs).
 pub const LAZY_WINDOW: Duration = Duration::from_millis(2);
 
+/// The log target of the one line per answered request, at debug level:
+/// `RUST_LOG=info,ringside::request=debug` shows them. Not at info: under
+/// load a node answers thousands of requests a second: a line for each
+/// cost a few percent of the cluster's put throughput on the development
+/// box (README, Performance) and grew each node's log by hundreds of
+/// KB/s.
+pub const REQUEST_TARGET: &str = "ringside::request";
+
 /// Inputs taken per batch at most, so a flood cannot starve the timers.
 pub const MAX_BATCH: usize = 512;
 /// Timers fired per loop turn at most.
@@ -273,8 +281,9 @@ pub struct Driver {
     /// Bumped whenever the log is replaced: answers about an older one are
     /// stale.
     log_epoch: u64,
-    /// What each open request asked, for its log line.
-    asked: HashMap<ClientRef, (String, Instant)>,
+    /// The open requests: when each came and, while requests are
+    /// logged ([`REQUEST_TARGET`]), what it asked, for its log line.
+    asked: HashMap<ClientRef, (Option<String>, Instant)>,
     /// Log lines of requests answered this turn, written once the
     /// answers have left (a log write is not on a request's path).
     answered: Vec<(ClientRef, String)>,
@@ -580,7 +589,7 @@ impl Driver {
     /// Writes the log lines of the requests answered so far.
     fn log_answered(&mut self) {
         for (client, line) in self.answered.drain(..) {
-            info!(conn = client.conn, req = client.req, "{line}");
+            debug!(target: REQUEST_TARGET, conn = client.conn, req = client.req, "{line}");
         }
     }
 
@@ -675,14 +684,15 @@ impl Driver {
             }
             DriverInput::Request { conn, id, request } => {
                 let client = ClientRef { conn, req: id };
-                self.asked
-                    .insert(client, (request.to_string(), Instant::now()));
+                let what = tracing::enabled!(target: REQUEST_TARGET, Level::DEBUG)
+                    .then(|| request.to_string());
+                self.asked.insert(client, (what, Instant::now()));
                 self.node.handle(now, Input::Client { client, request });
                 self.drain();
             }
             DriverInput::Inspect { conn, id } => {
                 let text = inspect_json(id, &self.inspect());
-                info!(conn, req = id, "inspect -> ok");
+                debug!(target: REQUEST_TARGET, conn, req = id, "inspect -> ok");
                 self.emit(Action::ToClient {
                     conn,
                     text,
@@ -790,11 +800,10 @@ impl Driver {
                 }
                 Output::Send { to, msg } => self.emit(Action::Send { to, msg }),
                 Output::Reply { client, reply } => {
-                    let (what, since) = self
-                        .asked
-                        .remove(&client)
-                        .unwrap_or_else(|| ("request".into(), Instant::now()));
-                    if tracing::enabled!(Level::INFO) {
+                    let asked = self.asked.remove(&client);
+                    if tracing::enabled!(target: REQUEST_TARGET, Level::DEBUG) {
+                        let (what, since) = asked.unwrap_or((None, Instant::now()));
+                        let what = what.unwrap_or_else(|| "request".into());
                         let took_ms = since.elapsed().as_secs_f64() * 1000.0;
                         let line = match &reply {
                             ringside_core::Reply::Error { kind, message } => {
@@ -1875,5 +1884,89 @@ mod tests {
         l.driver.await.unwrap().unwrap();
         let records = CommitLog::open(dir.path()).unwrap().records;
         assert_eq!(records.len(), 4, "{records:?}");
+    }
+
+    /// Log output gathered in memory, for a test's subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The node's log while one QUORUM put is answered, with `filter`
+    /// as `RUST_LOG`.
+    async fn log_of_one_put(filter: &str) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox_tx, inbox_rx) = mpsc::channel(64);
+        let (driver, mut peers) = node0(dir.path(), inbox_rx);
+        let driver = tokio::spawn(driver.run());
+        let (client_tx, mut client_rx) = mpsc::channel(16);
+        let in_flight = Arc::new(AtomicUsize::new(1));
+        inbox_tx
+            .send(DriverInput::ClientOpened {
+                conn: 1,
+                tx: client_tx,
+                in_flight,
+            })
+            .await
+            .unwrap();
+        inbox_tx
+            .send(DriverInput::Request {
+                conn: 1,
+                id: 7,
+                request: Request::Put {
+                    key: Key::Int(0),
+                    value: "v".into(),
+                    cl: Consistency::Quorum,
+                },
+            })
+            .await
+            .unwrap();
+        let op = next_write(peers.get_mut(&1).unwrap()).await;
+        inbox_tx
+            .send(from_peer(1, 1, Msg::WriteAck { op }))
+            .await
+            .unwrap();
+        let reply = answer(&mut client_rx).await;
+        assert!(reply.starts_with(r#"{"id":7,"ok":true"#), "{reply}");
+        inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+        driver.await.unwrap().unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        text
+    }
+
+    /// One line per answered request only when `ringside::request` is
+    /// logged at debug: at the default level (info) a node under load
+    /// writes none, but still its notable lines.
+    #[tokio::test]
+    async fn a_line_per_request_only_at_debug_of_its_target() {
+        let info = log_of_one_put("info").await;
+        assert!(info.contains("stopped; commit log synced"), "{info}");
+        assert!(!info.contains("-> ok"), "{info}");
+
+        let debug = log_of_one_put("info,ringside::request=debug").await;
+        let line = debug
+            .lines()
+            .find(|l| l.contains("-> ok ts"))
+            .unwrap_or_else(|| panic!("no request line in {debug}"));
+        assert!(
+            line.contains("ringside::request") && line.contains("req=7") && line.contains("put"),
+            "{line}"
+        );
     }
 }
