@@ -281,9 +281,9 @@ pub struct Driver {
     /// Bumped whenever the log is replaced: answers about an older one are
     /// stale.
     log_epoch: u64,
-    /// The open requests: when each came and, while requests are
-    /// logged ([`REQUEST_TARGET`]), what it asked, for its log line.
-    asked: HashMap<ClientRef, (Option<String>, Instant)>,
+    /// The open requests and, while requests are logged
+    /// ([`REQUEST_TARGET`]), what each asked and when, for its log line.
+    asked: HashMap<ClientRef, Option<(String, Instant)>>,
     /// Log lines of requests answered this turn, written once the
     /// answers have left (a log write is not on a request's path).
     answered: Vec<(ClientRef, String)>,
@@ -684,9 +684,9 @@ impl Driver {
             }
             DriverInput::Request { conn, id, request } => {
                 let client = ClientRef { conn, req: id };
-                let what = tracing::enabled!(target: REQUEST_TARGET, Level::DEBUG)
-                    .then(|| request.to_string());
-                self.asked.insert(client, (what, Instant::now()));
+                let asked = tracing::enabled!(target: REQUEST_TARGET, Level::DEBUG)
+                    .then(|| (request.to_string(), Instant::now()));
+                self.asked.insert(client, asked);
                 self.node.handle(now, Input::Client { client, request });
                 self.drain();
             }
@@ -800,10 +800,10 @@ impl Driver {
                 }
                 Output::Send { to, msg } => self.emit(Action::Send { to, msg }),
                 Output::Reply { client, reply } => {
-                    let asked = self.asked.remove(&client);
+                    let asked = self.asked.remove(&client).flatten();
                     if tracing::enabled!(target: REQUEST_TARGET, Level::DEBUG) {
-                        let (what, since) = asked.unwrap_or((None, Instant::now()));
-                        let what = what.unwrap_or_else(|| "request".into());
+                        let (what, since) =
+                            asked.unwrap_or_else(|| ("request".into(), Instant::now()));
                         let took_ms = since.elapsed().as_secs_f64() * 1000.0;
                         let line = match &reply {
                             ringside_core::Reply::Error { kind, message } => {
@@ -1912,40 +1912,16 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let dir = tempfile::tempdir().unwrap();
-        let (inbox_tx, inbox_rx) = mpsc::channel(64);
-        let (driver, mut peers) = node0(dir.path(), inbox_rx);
-        let driver = tokio::spawn(driver.run());
-        let (client_tx, mut client_rx) = mpsc::channel(16);
-        let in_flight = Arc::new(AtomicUsize::new(1));
-        inbox_tx
-            .send(DriverInput::ClientOpened {
-                conn: 1,
-                tx: client_tx,
-                in_flight,
-            })
-            .await
-            .unwrap();
-        inbox_tx
-            .send(DriverInput::Request {
-                conn: 1,
-                id: 7,
-                request: Request::Put {
-                    key: Key::Int(0),
-                    value: "v".into(),
-                    cl: Consistency::Quorum,
-                },
-            })
-            .await
-            .unwrap();
-        let op = next_write(peers.get_mut(&1).unwrap()).await;
-        inbox_tx
-            .send(from_peer(1, 1, Msg::WriteAck { op }))
-            .await
-            .unwrap();
-        let reply = answer(&mut client_rx).await;
+        // A lone put is written inline: the fake fsync thread stays idle.
+        let mut s = started(dir.path(), 1).await;
+        // Key 0 lives on nodes 0, 1 and 2.
+        s.inbox_tx.send(put(7, 0)).await.unwrap();
+        let op = next_write(s.peers.get_mut(&1).unwrap()).await;
+        s.inbox_tx.send(ack(op)).await.unwrap();
+        let reply = answer(&mut s.client_rx).await;
         assert!(reply.starts_with(r#"{"id":7,"ok":true"#), "{reply}");
-        inbox_tx.send(DriverInput::Shutdown).await.unwrap();
-        driver.await.unwrap().unwrap();
+        s.inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+        s.driver.await.unwrap().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         text
     }
