@@ -24,7 +24,10 @@
 //!    --write-log`, and the time a node takes from start to serving it;
 //!    the same node's resident memory (VmRSS) holding those 1M keys.
 //! 4. The web bundle's size (wasm + js of a trunk release build, raw and
-//!    gzipped), and the wasm simulator figure when the web tests left it.
+//!    gzipped).
+//! 5. The core simulator as wasm in headless Chromium (the page's
+//!    `?simbench`) against `ringside sim --bench`, native, run in two
+//!    halves before and after the page's.
 //!
 //! Figures drift on a small shared machine; the ratios, measured in the
 //! same run, are what to compare with the targets.
@@ -980,8 +983,11 @@ fn bundle_files(dir: &Path) -> Vec<PathBuf> {
 /// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
 /// Chromium (a release dist in target/bench-dist, the page's
 /// `?simbench=SECONDS` driven by web/tests/simbench.rs, which writes its
-/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); both
-/// lines and the ratio printed, the ratio a row of the report.
+/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); the
+/// lines and the ratio printed, the ratio a row of the report. The native
+/// run is split in two halves, before and after the page's, and their mean
+/// is the baseline: the box's speed drifts within seconds, and one native
+/// run after the page's compared the page with another moment.
 fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
     let rate = |line: &str| -> Option<f64> {
         line.split_once("): ")?
@@ -991,9 +997,21 @@ fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
             .parse()
             .ok()
     };
-    let measure = || -> Result<(String, String), String> {
+    let half = (seconds as f64 / 2.0).to_string();
+    let native = || -> Result<String, String> {
+        let out = Command::new(bin)
+            .args(["sim", "--bench", "--bench-seconds", &half])
+            .output()
+            .map_err(|e| format!("{} sim --bench: {e}", bin.display()))?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("sim bench (native)"))
+            .ok_or("`ringside sim --bench` printed no result")?
+            .to_string())
+    };
+    let measure = || -> Result<(String, [String; 2]), String> {
         step(&format!(
-            "core simulator: wasm in headless Chromium, then native, {seconds} s each"
+            "core simulator: native {half} s, wasm in headless Chromium {seconds} s, native {half} s"
         ));
         let (Some(chromium), Some(chromedriver)) = (
             find_exe(&["chromium", "chromium-browser"]),
@@ -1009,6 +1027,18 @@ fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
         let _ = fs::create_dir_all(&art);
         let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let target = abs(Path::new("target"));
+        // Built before the first native half, so that only the page runs
+        // between the two halves.
+        run_cmd(cargo().args([
+            "test",
+            "--no-run",
+            "-q",
+            "-p",
+            "ringside-web",
+            "--test",
+            "simbench",
+        ]))?;
+        let before = native()?;
         run_cmd(
             cargo()
                 .args(["test", "-q", "-p", "ringside-web", "--test", "simbench"])
@@ -1024,27 +1054,23 @@ fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
             .map_err(|e| format!("{}: {e}", out.display()))?
             .trim()
             .to_string();
-        let native = Command::new(bin)
-            .args(["sim", "--bench", "--bench-seconds", &seconds.to_string()])
-            .output()
-            .map_err(|e| format!("{} sim --bench: {e}", bin.display()))?;
-        let native = String::from_utf8_lossy(&native.stdout)
-            .lines()
-            .find(|l| l.starts_with("sim bench (native)"))
-            .ok_or("`ringside sim --bench` printed no result")?
-            .to_string();
-        Ok((wasm, native))
+        let after = native()?;
+        Ok((wasm, [before, after]))
     };
     match measure() {
-        Ok((wasm, native)) => {
-            let (w, n) = (rate(&wasm).unwrap_or(0.0), rate(&native).unwrap_or(0.0));
+        Ok((wasm, [before, after])) => {
+            let w = rate(&wasm).unwrap_or(0.0);
+            let (n1, n2) = (rate(&before).unwrap_or(0.0), rate(&after).unwrap_or(0.0));
+            let n = (n1 + n2) / 2.0;
             let ratio = if n > 0.0 { w / n } else { f64::NAN };
-            println!("{wasm}\n{native}\nwasm ÷ native: {ratio:.2}");
+            println!("{before}\n{wasm}\n{after}\nwasm ÷ native: {ratio:.2}");
             report.row(
                 "core simulator, wasm in Chromium ÷ native (simulated messages/s)".into(),
                 ratio,
                 ">= 0.5",
-                format!("{w:.0}/s ÷ {n:.0}/s, {seconds} s each"),
+                format!(
+                    "{w:.0}/s ÷ {n:.0}/s (native {n1:.0}/s before, {n2:.0}/s after, {half} s each; wasm {seconds} s)"
+                ),
             );
         }
         Err(e) => report.note(format!("core simulator wasm ÷ native: not measured: {e}")),
