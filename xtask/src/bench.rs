@@ -1059,8 +1059,12 @@ fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
     };
     match measure() {
         Ok((wasm, [before, after])) => {
-            let w = rate(&wasm).unwrap_or(0.0);
-            let (n1, n2) = (rate(&before).unwrap_or(0.0), rate(&after).unwrap_or(0.0));
+            let (Some(w), Some(n1), Some(n2)) = (rate(&wasm), rate(&before), rate(&after)) else {
+                report.note(format!(
+                    "core simulator wasm ÷ native: not measured: no rate in {wasm:?}, {before:?} or {after:?}"
+                ));
+                return;
+            };
             let n = (n1 + n2) / 2.0;
             let ratio = if n > 0.0 { w / n } else { f64::NAN };
             println!("{before}\n{wasm}\n{after}\nwasm ÷ native: {ratio:.2}");
