@@ -74,7 +74,7 @@
 //! node stop.
 
 use crate::cluster_file::SyncPolicy;
-use crate::commitlog::{CommitLog, SyncWork};
+use crate::commitlog::{CommitLog, RewriteError, SyncWork};
 use crate::timeline::{self, Step};
 use crate::transport::PeerQueue;
 use ringside_core::message::ErrorKind;
@@ -1173,14 +1173,20 @@ impl Driver {
         let was_direct = self.log.is_direct();
         let started = Instant::now();
         let records = self.node.snapshot();
-        if let Err(e) = self.log.rewrite(&records) {
-            // The old log stays whole and in use; try again later.
-            warn!(
-                "commit log compaction failed, keeping the log as it is and retrying in 10 s: {e}"
-            );
-            self.compact_after = Instant::now() + Duration::from_secs(10);
-            self.drain();
-            return self.flush(true);
+        match self.log.rewrite(&records) {
+            Ok(()) => {}
+            Err(RewriteError::Unchanged(e)) => {
+                // The old log stays whole and in use; try again later.
+                warn!(
+                    "commit log compaction failed, keeping the log as it is and retrying in 10 s: {e}"
+                );
+                self.compact_after = Instant::now() + Duration::from_secs(10);
+                self.drain();
+                return self.flush(true);
+            }
+            // The new log is in use, its name maybe not durable: a failed
+            // log write (the node restarts in place from the directory).
+            Err(RewriteError::Replaced(e)) => return self.log_failed(e),
         }
         if was_direct && !self.log.is_direct() {
             warn!("commit log: direct writes could not follow the compacted log; using write and fdatasync");
@@ -1474,7 +1480,7 @@ mod tests {
     /// records).
     fn records_in_file(dir: &Path) -> usize {
         let bytes = std::fs::read(dir.join(crate::commitlog::LOG_FILE)).unwrap_or_default();
-        ringside_core::storage::LogReader::new(&bytes).count()
+        crate::log_reader::LogRecords::new(&bytes, false).count()
     }
 
     /// Does what the fsync thread would for `job` (its work only when the

@@ -11,10 +11,14 @@
 //!   policy, peer secret, allowed origins, bounds
 //! - [`commitlog`]: the commit log on disk: append, fsync, cut a torn tail,
 //!   compact by atomic rewrite
+//! - [`log_reader`]: reading a commit log back, sync markers, and telling a
+//!   torn tail from damage in the middle
 //! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs
 //!   carried out in order, group commit before replies
 //! - [`transport`]: the listener (`/client`, `/peer`), Origin and secret
 //!   checks, bounds, outgoing peer connections
+//! - [`slots`]: connection budgets (waiting for a handshake, clients, peers
+//!   by member) and who is closed to make room
 //! - [`server`]: `ringside node`: wires log, driver, listener and signals
 //! - [`wsclient`]: a client connection to `/client`, for the tools below
 //! - [`supervisor`]: `ringside cluster up|kill|restart|stop|status|down`, by
@@ -39,8 +43,10 @@ pub mod commitlog;
 pub mod control;
 pub mod driver;
 pub mod inspect;
+pub mod log_reader;
 pub mod server;
 pub mod sim_cmd;
+pub mod slots;
 pub mod supervisor;
 pub mod timeline;
 pub mod transport;
