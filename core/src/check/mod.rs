@@ -2,23 +2,63 @@
 //! invocation and completion times) and every replica's final state, it
 //! checks named properties and reports the first violation.
 //!
+//! Properties of each read ([`reads`]), checked read by read in history
+//! order, the first broken one named:
+//!
 //! - `no-invented-values`: a read only returns a value some put wrote.
+//! - `refused-writes-invisible`: a put answered `Unavailable`, `BadRequest`
+//!   or `Overloaded` was refused before anything was stored, so no read
+//!   returns its value.
+//! - `no-resurrection`: a read that begins after a delete was acknowledged,
+//!   at a level that overlaps the delete's (R + W > RF), never returns a
+//!   value the delete's tombstone supersedes. (Every such read also breaks
+//!   `quorum-freshness`; this name is the more precise diagnosis.)
+//! - `monotonic-quorum-reads`: a read at QUORUM or ALL repairs the
+//!   replicas it asked before answering, so a read that begins after it
+//!   completed, at a level that overlaps it, never returns anything older.
 //! - `quorum-freshness`: a read at level R that starts after a write at
 //!   level W completed, with R + W > RF, returns that write or a newer one
 //!   (newer in last-write-wins order).
+//!
+//! Properties of the writes' timestamps ([`clock`]):
+//!
+//! - `timestamp-order`: a write that began after another write through the
+//!   same coordinator was acknowledged gets a greater timestamp, whatever
+//!   the clocks do; with [`CheckOptions::clocks_agree`], across
+//!   coordinators too.
+//!
+//! Properties of the settled cluster ([`settled`]), when a final state is
+//! given:
+//!
+//! - `no-resurrection`: no key ends holding a value that an acknowledged
+//!   delete superseded.
 //! - `durability`: every acknowledged write is, once all nodes are back
 //!   and hints are delivered, still the newest version or superseded by a
 //!   newer one.
 //! - `convergence`: once faults stop and the cluster settles, all replicas
 //!   of every key hold the same version.
 //!
-//! Values must be unique per put for `no-invented-values` to be exact; the
-//! workloads of [`crate::sim::workload`] and the chaos tests make them so.
+//! [`label_reads`] says of every read whether it was fresh, stale as its
+//! level allows, or a violation, for the page.
+//!
+//! Values must be unique per put for `no-invented-values` and
+//! `refused-writes-invisible` to be exact; the workloads of
+//! [`crate::sim::workload`] and the chaos tests make them so. Every
+//! property is indexed (sorted lists and binary searches, see [`index`]):
+//! a history of n operations checks in O(n log n).
 
 use crate::message::{ClientRef, ErrorKind, Reply, Request};
-use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};
+use crate::types::{Key, KeyVersion, Micros, NodeId, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+mod clock;
+mod index;
+mod labels;
+mod reads;
+mod settled;
+
+pub use labels::{label_reads, ReadLabel};
 use std::fmt;
 
 /// How a client request ended.
@@ -99,6 +139,49 @@ impl HistoryOp {
     }
 }
 
+impl HistoryOp {
+    /// Refused before anything was stored: `Unavailable`, `BadRequest` or
+    /// `Overloaded` (a `Timeout` may have been applied, and is not).
+    pub fn refused(&self) -> bool {
+        matches!(
+            &self.outcome,
+            Outcome::Error {
+                kind: ErrorKind::Unavailable | ErrorKind::BadRequest | ErrorKind::Overloaded,
+                ..
+            }
+        )
+    }
+
+    /// What a successful read returned, as a version (`None`: nothing or
+    /// a tombstone); `None` inside too for anything but a read.
+    pub fn returned(&self) -> Option<Version> {
+        match &self.outcome {
+            Outcome::Read { kv: Some(kv) } => Some(Version {
+                ts: kv.ts,
+                value: kv.value.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// When it completed, or never.
+    pub fn done_us(&self) -> Micros {
+        self.complete_us.unwrap_or(Micros::MAX)
+    }
+}
+
+/// Names a request in a violation: its id, what it asked of which node,
+/// and when.
+fn describe(op: &HistoryOp) -> String {
+    let done = op
+        .complete_us
+        .map_or_else(|| "never answered".to_string(), |t| t.to_string());
+    format!(
+        "request {} ({} at node {}, t={}..{done})",
+        op.client.req, op.request, op.node, op.invoke_us
+    )
+}
+
 /// Every request of a run, in invocation order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
@@ -156,14 +239,84 @@ fn show(v: Option<&Version>) -> String {
     }
 }
 
+/// Every property's name, in the order [`check_with`] looks for them.
+pub const PROPERTIES: [&str; 8] = [
+    "no-invented-values",
+    "refused-writes-invisible",
+    "no-resurrection",
+    "monotonic-quorum-reads",
+    "quorum-freshness",
+    "timestamp-order",
+    "durability",
+    "convergence",
+];
+
+/// What the checker may assume about a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions<'a> {
+    /// The replication factor.
+    pub rf: usize,
+    /// Every replica's final state, when the run settled; `None` leaves
+    /// out the properties of the settled cluster.
+    pub final_state: Option<&'a FinalState>,
+    /// The nodes' clocks and the history's times agree (no skew, no clock
+    /// step was injected): then `timestamp-order` holds across
+    /// coordinators, not only through each one.
+    pub clocks_agree: bool,
+}
+
+impl<'a> CheckOptions<'a> {
+    /// Replication factor `rf`, no final state, clocks not assumed to agree.
+    pub fn new(rf: usize) -> CheckOptions<'a> {
+        CheckOptions {
+            rf,
+            final_state: None,
+            clocks_agree: false,
+        }
+    }
+    pub fn with_final_state(mut self, final_state: Option<&'a FinalState>) -> Self {
+        self.final_state = final_state;
+        self
+    }
+    pub fn with_clocks_agree(mut self, clocks_agree: bool) -> Self {
+        self.clocks_agree = clocks_agree;
+        self
+    }
+}
+
 /// Checks every property; `Ok` carries counts, `Err` the first violation.
-/// `final_state` is `None` when the run did not settle (then durability and
-/// convergence are not checked).
+/// `final_state` is `None` when the run did not settle (then the settled
+/// cluster's properties are not checked). Clocks are not assumed to agree.
 pub fn check(
     history: &History,
     final_state: Option<&FinalState>,
     rf: usize,
 ) -> Result<Summary, Violation> {
+    check_with(history, CheckOptions::new(rf).with_final_state(final_state))
+}
+
+/// [`check`] with every option.
+pub fn check_with(history: &History, opts: CheckOptions<'_>) -> Result<Summary, Violation> {
+    let mut s = summarize(history);
+    let idx = index::Index::build(history, opts.rf);
+    for (i, op) in history.ops.iter().enumerate() {
+        if !matches!(op.outcome, Outcome::Read { .. }) {
+            continue;
+        }
+        s.reads_checked += 1;
+        if let Some(v) = reads::judge(history, &idx, i) {
+            return Err(v);
+        }
+    }
+    clock::timestamp_order(history, opts.clocks_agree)?;
+    if let Some(fin) = opts.final_state {
+        s.writes_checked = settled::check(history, fin)?;
+    }
+    Ok(s)
+}
+
+/// Counts each kind of outcome.
+fn summarize(history: &History) -> Summary {
     let mut s = Summary {
         ops: history.ops.len(),
         ..Summary::default()
@@ -183,192 +336,7 @@ pub fn check(
             Outcome::NoReply { .. } | Outcome::Pending => s.no_reply += 1,
         }
     }
-    // Writes by key, each with its version computed once; and for every
-    // threshold t (a write that needed at least t acknowledgements) the
-    // acknowledged writes sorted by completion time with the index of the
-    // newest so far, so a read finds the newest write it must see by a
-    // binary search. Big chaos histories check in seconds this way.
-    struct KeyWrites<'a> {
-        all: Vec<(&'a HistoryOp, Option<Version>)>,
-        /// `by_need[t]`: (completion time, index in `all` of the newest
-        /// version among writes completed so far), sorted by time.
-        by_need: Vec<Vec<(Micros, usize)>>,
-    }
-    let mut writes: BTreeMap<&Key, KeyWrites> = BTreeMap::new();
-    for op in &history.ops {
-        if op.request.is_write() {
-            writes
-                .entry(op.request.key())
-                .or_insert_with(|| KeyWrites {
-                    all: Vec::new(),
-                    by_need: vec![Vec::new(); rf + 1],
-                })
-                .all
-                .push((op, op.written_version()));
-        }
-    }
-    for kw in writes.values_mut() {
-        let mut acked: Vec<(Micros, usize, usize)> = kw
-            .all
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (w, v))| {
-                let done = w.complete_us?;
-                v.as_ref()?;
-                if w.request.cl() == Consistency::Any {
-                    return None;
-                }
-                Some((done, i, w.request.cl().required(rf)))
-            })
-            .collect();
-        acked.sort();
-        for t in 0..=rf {
-            let mut best: Option<usize> = None;
-            for &(done, i, need) in &acked {
-                if need < t {
-                    continue;
-                }
-                let newer = match best {
-                    None => true,
-                    Some(b) => kw.all[i]
-                        .1
-                        .as_ref()
-                        .zip(kw.all[b].1.as_ref())
-                        .is_some_and(|(x, y)| x.supersedes(y)),
-                };
-                if newer {
-                    best = Some(i);
-                }
-                kw.by_need[t].push((done, best.unwrap_or(i)));
-            }
-        }
-    }
-    for r in &history.ops {
-        let (Request::Get { key, cl }, Outcome::Read { kv }) = (&r.request, &r.outcome) else {
-            continue;
-        };
-        s.reads_checked += 1;
-        let done = r.complete_us.unwrap_or(Micros::MAX);
-        let Some(kw) = writes.get(key) else {
-            if let Some(kv) = kv {
-                return Err(Violation {
-                    property: "no-invented-values",
-                    detail: format!(
-                        "get {key} {cl} at node {} returned {:?}@{}, but key {key} was never written",
-                        r.node, kv.value, kv.ts
-                    ),
-                });
-            }
-            continue;
-        };
-        // no-invented-values
-        if let Some(kv) = kv {
-            let wrote = kw.all.iter().any(|(w, v)| {
-                w.invoke_us <= done
-                    && matches!(&w.request, Request::Put { value, .. } if Some(value) == kv.value.as_ref())
-                    && v.as_ref().is_none_or(|v| v.ts == kv.ts)
-            });
-            if !wrote {
-                return Err(Violation {
-                    property: "no-invented-values",
-                    detail: format!(
-                        "get {key} {cl} at node {} returned {:?}@{}, which no put of key {key} wrote",
-                        r.node, kv.value, kv.ts
-                    ),
-                });
-            }
-        }
-        // quorum-freshness: the newest write that completed before the read
-        // began with R + W > RF; seeing it (or newer) covers all the others.
-        let read_needs = cl.required(rf);
-        if read_needs == 0 || read_needs > rf {
-            continue;
-        }
-        let threshold = rf + 1 - read_needs;
-        let list = &kw.by_need[threshold];
-        let before = list.partition_point(|(t, _)| *t < r.invoke_us);
-        if before == 0 {
-            continue;
-        }
-        let (w, wv) = &kw.all[list[before - 1].1];
-        let Some(wv) = wv else {
-            continue;
-        };
-        let returned = kv.as_ref().map(|kv| Version {
-            ts: kv.ts,
-            value: kv.value.clone(),
-        });
-        let fresh = match &returned {
-            Some(v) => v.lww_cmp(wv) != std::cmp::Ordering::Less,
-            None => {
-                wv.is_tombstone()
-                    || kw.all.iter().any(|(d, dv)| {
-                        matches!(d.request, Request::Delete { .. })
-                            && d.invoke_us <= done
-                            && dv.as_ref().is_none_or(|dv| dv.supersedes(wv))
-                    })
-            }
-        };
-        if !fresh {
-            return Err(Violation {
-                property: "quorum-freshness",
-                detail: format!(
-                    "get {key} {cl} at node {} (t={}..{}) returned {} but {} ({}) at node {} completed at t={} with {}",
-                    r.node,
-                    r.invoke_us,
-                    done,
-                    show(returned.as_ref()),
-                    w.request,
-                    w.request.cl(),
-                    w.node,
-                    w.complete_us.unwrap_or(0),
-                    show(Some(wv))
-                ),
-            });
-        }
-    }
-    let Some(fin) = final_state else {
-        return Ok(s);
-    };
-    // durability
-    for w in &history.ops {
-        let Some(wv) = w.written_version() else {
-            continue;
-        };
-        s.writes_checked += 1;
-        let key = w.request.key();
-        let newest = fin.newest(key);
-        if newest.is_none_or(|n| n.lww_cmp(&wv) == std::cmp::Ordering::Less) {
-            return Err(Violation {
-                property: "durability",
-                detail: format!(
-                    "{} at node {} was acknowledged with {}, but in the end the newest version of {key} is {}",
-                    w.request,
-                    w.node,
-                    show(Some(&wv)),
-                    show(newest)
-                ),
-            });
-        }
-    }
-    // convergence
-    for (key, versions) in &fin.replicas {
-        let first = &versions[0].1;
-        if versions.iter().any(|(_, v)| v != first) {
-            let all: Vec<String> = versions
-                .iter()
-                .map(|(n, v)| format!("node {n}: {}", show(v.as_ref())))
-                .collect();
-            return Err(Violation {
-                property: "convergence",
-                detail: format!(
-                    "replicas of {key} disagree after settling: {}",
-                    all.join(", ")
-                ),
-            });
-        }
-    }
-    Ok(s)
+    s
 }
 
 /// For the UI: when a read returned something older than a write that was
@@ -401,129 +369,4 @@ pub fn stale_read(history: &History, idx: usize) -> Option<Version> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(req: Request, t0: u64, t1: u64, outcome: Outcome) -> HistoryOp {
-        HistoryOp {
-            client: ClientRef { conn: 0, req: t0 },
-            node: 0,
-            request: req,
-            invoke_us: t0,
-            complete_us: Some(t1),
-            outcome,
-        }
-    }
-
-    fn put(v: &str, cl: Consistency) -> Request {
-        Request::Put {
-            key: Key::Int(1),
-            value: v.into(),
-            cl,
-        }
-    }
-
-    fn get(cl: Consistency) -> Request {
-        Request::Get {
-            key: Key::Int(1),
-            cl,
-        }
-    }
-
-    fn read(v: &str, ts: u64) -> Outcome {
-        Outcome::Read {
-            kv: Some(KeyVersion {
-                key: Key::Int(1),
-                value: Some(v.into()),
-                ts,
-            }),
-        }
-    }
-
-    #[test]
-    fn a_fresh_history_passes() {
-        let h = History {
-            ops: vec![
-                op(
-                    put("a", Consistency::Quorum),
-                    0,
-                    10,
-                    Outcome::Written { ts: 5 },
-                ),
-                op(get(Consistency::Quorum), 20, 30, read("a", 5)),
-            ],
-        };
-        assert!(check(&h, None, 3).is_ok());
-    }
-
-    #[test]
-    fn stale_quorum_read_is_caught() {
-        let h = History {
-            ops: vec![
-                op(
-                    put("a", Consistency::Quorum),
-                    0,
-                    10,
-                    Outcome::Written { ts: 5 },
-                ),
-                op(
-                    put("b", Consistency::Quorum),
-                    11,
-                    19,
-                    Outcome::Written { ts: 15 },
-                ),
-                op(get(Consistency::Quorum), 20, 30, read("a", 5)),
-            ],
-        };
-        assert_eq!(check(&h, None, 3).unwrap_err().property, "quorum-freshness");
-        // At ONE/ONE nothing is promised.
-        let mut weak = h.clone();
-        weak.ops[1].request = put("b", Consistency::One);
-        weak.ops[2].request = get(Consistency::One);
-        assert!(check(&weak, None, 3).is_ok());
-        assert!(stale_read(&weak, 2).is_some());
-    }
-
-    #[test]
-    fn invented_value_is_caught() {
-        let h = History {
-            ops: vec![op(get(Consistency::One), 20, 30, read("zzz", 5))],
-        };
-        assert_eq!(
-            check(&h, None, 3).unwrap_err().property,
-            "no-invented-values"
-        );
-    }
-
-    #[test]
-    fn lost_write_and_divergence_are_caught() {
-        let h = History {
-            ops: vec![op(
-                put("a", Consistency::One),
-                0,
-                10,
-                Outcome::Written { ts: 5 },
-            )],
-        };
-        let mut fin = FinalState {
-            rf: 3,
-            replicas: BTreeMap::new(),
-        };
-        fin.replicas
-            .insert(Key::Int(1), vec![(0, None), (1, None), (2, None)]);
-        assert_eq!(check(&h, Some(&fin), 3).unwrap_err().property, "durability");
-        let a = Some(Version {
-            ts: 5,
-            value: Some("a".into()),
-        });
-        fin.replicas
-            .insert(Key::Int(1), vec![(0, a.clone()), (1, None), (2, a.clone())]);
-        assert_eq!(
-            check(&h, Some(&fin), 3).unwrap_err().property,
-            "convergence"
-        );
-        fin.replicas
-            .insert(Key::Int(1), vec![(0, a.clone()), (1, a.clone()), (2, a)]);
-        assert!(check(&h, Some(&fin), 3).is_ok());
-    }
-}
+mod tests;
