@@ -55,7 +55,11 @@ fn a_read_repair_that_does_nothing_breaks_monotonic_quorum_reads() {
     // Replicas acknowledge a repair, and a write nobody waits for,
     // without storing it: a QUORUM read can return a ONE write only one
     // replica holds, and the next one miss it.
-    assert_caught("monotonic-quorum-reads", |_| {
+    assert_caught("monotonic-quorum-reads", lazy_writes_and_repairs_dropped);
+}
+
+fn lazy_writes_and_repairs_dropped(_: &Sim) -> Interceptor {
+    {
         Box::new(|w| {
             if let Wire::Message { msg, .. } = w {
                 if let Msg::Repair { version, .. }
@@ -69,14 +73,18 @@ fn a_read_repair_that_does_nothing_breaks_monotonic_quorum_reads() {
                 }
             }
         })
-    });
+    }
 }
 
 #[test]
 fn a_put_applied_then_refused_breaks_refused_writes_invisible() {
     // Node 0 stores and replicates its puts as usual, then answers
     // Unavailable.
-    assert_caught("refused-writes-invisible", |_| {
+    assert_caught("refused-writes-invisible", puts_refused_after_the_fact);
+}
+
+fn puts_refused_after_the_fact(_: &Sim) -> Interceptor {
+    {
         Box::new(|w| {
             if let Wire::Reply {
                 node: 0,
@@ -89,19 +97,23 @@ fn a_put_applied_then_refused_breaks_refused_writes_invisible() {
                 }
             }
         })
-    });
+    }
 }
 
 #[test]
 fn replicas_that_drop_tombstones_break_no_resurrection() {
     // Every tombstone a node sends another loses its timestamp, so the
     // receiver keeps the value it had (and acknowledges the delete).
+    assert_caught("no-resurrection", tombstones_dropped);
+}
+
+fn tombstones_dropped(_: &Sim) -> Interceptor {
     fn forget(v: &mut Version) {
         if v.is_tombstone() {
             v.ts = 0;
         }
     }
-    assert_caught("no-resurrection", |_| {
+    {
         Box::new(|w| {
             let Wire::Message { msg, .. } = w else {
                 return;
@@ -114,7 +126,7 @@ fn replicas_that_drop_tombstones_break_no_resurrection() {
                 _ => {}
             }
         })
-    });
+    }
 }
 
 #[test]
@@ -122,8 +134,12 @@ fn a_coordinator_whose_clock_runs_backwards_breaks_timestamp_order() {
     // One node's timestamps count down, for the keys it does not
     // replicate (so it stores none of them itself): consistent everywhere,
     // and backwards.
+    assert_caught("timestamp-order", timestamps_counting_down);
+}
+
+fn timestamps_counting_down(sim: &Sim) -> Interceptor {
     const TOP: Micros = 1 << 40;
-    assert_caught("timestamp-order", |sim| {
+    {
         let ring = sim.ring().clone();
         let x = (0..4)
             .find(|&n| !ring.is_replica(&Key::Int(0), n))
@@ -144,5 +160,52 @@ fn a_coordinator_whose_clock_runs_backwards_breaks_timestamp_order() {
             } if node == x && !ring.is_replica(request.key(), x) => *ts = TOP - *ts,
             _ => {}
         })
-    });
+    }
+}
+
+/// The read labels the page shows agree with the checker: a read is
+/// labelled a violation exactly when the checker names it, on healthy and
+/// broken runs alike.
+#[test]
+fn read_labels_agree_with_the_checker() {
+    use ringside_core::check::{check_with, label_reads, CheckOptions, ReadLabel};
+    let breakers: [Option<fn(&Sim) -> Interceptor>; 5] = [
+        None,
+        Some(lazy_writes_and_repairs_dropped),
+        Some(puts_refused_after_the_fact),
+        Some(tombstones_dropped),
+        Some(timestamps_counting_down),
+    ];
+    let (mut labelled, mut violations, mut stale) = (0, 0, 0);
+    for breaker in breakers {
+        for seed in 1..=25 {
+            let (sim, _) = random_run_in(seed, &opts(), |sim| {
+                let f = breaker.map(|b| b(sim));
+                sim.set_interceptor(f);
+            });
+            let opts = CheckOptions::new(sim.ring().rf());
+            let labels = label_reads(sim.history(), opts);
+            labelled += labels.len();
+            stale += labels
+                .iter()
+                .filter(|(_, l)| matches!(l, ReadLabel::Stale { .. }))
+                .count();
+            let first = labels.iter().find_map(|(c, l)| match l {
+                ReadLabel::Violation { property } => Some((c, property.clone())),
+                _ => None,
+            });
+            match (first, check_with(sim.history(), opts)) {
+                (Some((c, p)), Err(v)) => {
+                    violations += 1;
+                    assert_eq!(p, v.property, "seed {seed}: {v}");
+                    assert!(v.detail.contains(&format!("request {} ", c.req)), "{v}");
+                }
+                (None, Ok(_)) => {}
+                (None, Err(v)) => assert_eq!(v.property, "timestamp-order", "seed {seed}: {v}"),
+                (Some((c, p)), Ok(_)) => panic!("seed {seed}: request {c:?} labelled {p}"),
+            }
+        }
+    }
+    println!("{labelled} reads labelled, {stale} stale, {violations} runs with a violation");
+    assert!(stale > 0 && violations > 0);
 }
