@@ -11,6 +11,9 @@ use ringside_core::sim::workload::{random_run, random_run_in, RunOptions};
 use ringside_core::sim::{Interceptor, Sim, Wire};
 use ringside_core::types::{Key, Micros, Version};
 
+/// Breaks a simulation's nodes.
+type Breaker = fn(&Sim) -> Interceptor;
+
 /// Seeds each test tries before giving up.
 const SEEDS: u64 = 200;
 
@@ -169,7 +172,7 @@ fn timestamps_counting_down(sim: &Sim) -> Interceptor {
 #[test]
 fn read_labels_agree_with_the_checker() {
     use ringside_core::check::{check_with, label_reads, CheckOptions, ReadLabel};
-    let breakers: [Option<fn(&Sim) -> Interceptor>; 5] = [
+    let breakers: [Option<Breaker>; 5] = [
         None,
         Some(lazy_writes_and_repairs_dropped),
         Some(puts_refused_after_the_fact),
