@@ -733,6 +733,12 @@ impl Node {
                         _ => false,
                     };
                     if changed || winner.is_none() {
+                        // Replicas repaired with the old winner are stale
+                        // again: repair them too, or with RF 5 the version
+                        // returned can sit on fewer than a quorum.
+                        if changed {
+                            repaired.clear();
+                        }
                         *winner = newest;
                     }
                     let blocking =
@@ -929,7 +935,11 @@ impl Node {
             Msg::RepairAck { op } => {
                 if let Some(p) = self.ops.get_mut(&op) {
                     if let OpState::Read { repairing, .. } = &mut p.state {
-                        repairing.retain(|&r| r != from);
+                        // One acknowledgement per repair: a replica repaired
+                        // twice (the winner changed) is waited for twice.
+                        if let Some(i) = repairing.iter().position(|&r| r == from) {
+                            repairing.remove(i);
+                        }
                     }
                     self.progress(op);
                 }

@@ -14,7 +14,7 @@
 use crate::check::{FinalState, History, HistoryOp, Outcome};
 use crate::config::{ClusterConfig, Config};
 use crate::io::{Event, Input, Output, TimerId};
-use crate::message::{ClientRef, Message, MsgId, Request};
+use crate::message::{ClientRef, Message, MsgId, Reply, Request};
 use crate::node::{EventLevel, Node};
 use crate::ring::Ring;
 use crate::storage::Record;
@@ -368,8 +368,30 @@ impl<T> Slab<T> {
     }
 }
 
+/// What a test's interceptor (see [`Sim::set_interceptor`]) sees on its
+/// way, and may change: the way to break a node from outside to show that
+/// the checker notices.
+pub enum Wire<'a> {
+    /// A peer message as it leaves `from`.
+    Message {
+        from: NodeId,
+        to: NodeId,
+        msg: &'a mut Message,
+    },
+    /// A coordinator's reply to a client's request.
+    Reply {
+        node: NodeId,
+        request: &'a Request,
+        reply: &'a mut Reply,
+    },
+}
+
+/// Changes what passes on the wire; for tests only.
+pub type Interceptor = Box<dyn FnMut(Wire<'_>)>;
+
 /// The simulated cluster.
 pub struct Sim {
+    interceptor: Option<Interceptor>,
     config: SimConfig,
     rng: Rng,
     now: Micros,
@@ -402,6 +424,7 @@ impl Sim {
             config.cluster.rf,
         );
         let mut sim = Sim {
+            interceptor: None,
             rng: Rng::new(config.seed),
             now: 0,
             seq: 0,
@@ -541,6 +564,12 @@ impl Sim {
     }
 
     // ----- acting -----
+
+    /// Passes every peer message and client reply through `f` from now
+    /// on, which may change it: tests break nodes this way.
+    pub fn set_interceptor(&mut self, f: Option<Interceptor>) {
+        self.interceptor = f;
+    }
 
     /// Applies an action now.
     pub fn apply(&mut self, action: Action) -> Option<ClientRef> {
@@ -872,9 +901,25 @@ impl Sim {
                         });
                     }
                 }
-                Output::Send { to, msg } => self.transmit(id, to, msg),
-                Output::Reply { client, reply } => {
+                Output::Send { to, mut msg } => {
+                    if let Some(f) = &mut self.interceptor {
+                        f(Wire::Message {
+                            from: id,
+                            to,
+                            msg: &mut msg,
+                        });
+                    }
+                    self.transmit(id, to, msg)
+                }
+                Output::Reply { client, mut reply } => {
                     if let Some(idx) = self.pending.remove(&client) {
+                        if let Some(f) = &mut self.interceptor {
+                            f(Wire::Reply {
+                                node: id,
+                                request: &self.history.ops[idx].request,
+                                reply: &mut reply,
+                            });
+                        }
                         self.finish(idx, Outcome::from(reply));
                     }
                 }

@@ -1,4 +1,5 @@
-//! Randomized fault schedules from many seeds, every history checked.
+//! Randomized fault schedules from many seeds, every history checked for
+//! every property of [`ringside_core::check::PROPERTIES`].
 //! `RINGSIDE_SWEEP_SEEDS=N` runs more (default 1,000); a failure prints the
 //! seed and the command that replays it.
 
@@ -34,6 +35,9 @@ fn randomized_sweep_holds_every_property() {
             }
         }
     }
-    println!("sweep: {seeds} seeds, {ops} operations, {faults} faults");
+    println!(
+        "sweep: {seeds} seeds, {ops} operations, {faults} faults; properties: {}",
+        ringside_core::check::PROPERTIES.join(", ")
+    );
     assert!(failures.is_empty(), "violations:\n{}", failures.join("\n"));
 }

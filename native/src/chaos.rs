@@ -932,7 +932,8 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
                 println!("verdict: FAILED (the nemesis could not act, see the errors)");
             } else {
                 println!(
-                    "verdict: ok (no-invented-values, quorum-freshness, durability, convergence)"
+                    "verdict: ok ({})",
+                    ringside_core::check::PROPERTIES.join(", ")
                 );
             }
         }

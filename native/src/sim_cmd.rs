@@ -91,8 +91,13 @@ pub fn run(args: SimArgs) -> i32 {
     match &report.verdict {
         Ok(s) => {
             println!(
-                "verdict: ok (durability, quorum-freshness, convergence, no-invented-values) over {} requests: {} ok, {} unavailable, {} timeout, {} no reply",
-                s.ops, s.ok, s.unavailable, s.timeout, s.no_reply
+                "verdict: ok ({}) over {} requests: {} ok, {} unavailable, {} timeout, {} no reply",
+                ringside_core::check::PROPERTIES.join(", "),
+                s.ops,
+                s.ok,
+                s.unavailable,
+                s.timeout,
+                s.no_reply
             );
             0
         }

@@ -3,7 +3,7 @@
 //! from one seed, then a settling phase, then the checker.
 
 use super::{Action, Rng, Sim, SimConfig, SimStats};
-use crate::check::{check, Summary, Violation};
+use crate::check::{check_with, CheckOptions, Summary, Violation};
 use crate::message::Request;
 use crate::types::{Consistency, Key, Micros, NodeId};
 use serde::{Deserialize, Serialize};
@@ -82,9 +82,20 @@ pub fn config_for(seed: u64, opts: &RunOptions) -> SimConfig {
 
 /// Runs one seeded scenario to the end and checks it.
 pub fn random_run(seed: u64, opts: &RunOptions) -> (Sim, RunReport) {
+    random_run_in(seed, opts, |_| {})
+}
+
+/// [`random_run`], with `prepare` applied to the new simulation first
+/// (tests install an interceptor this way to break the nodes).
+pub fn random_run_in(
+    seed: u64,
+    opts: &RunOptions,
+    prepare: impl FnOnce(&mut Sim),
+) -> (Sim, RunReport) {
     let config = config_for(seed, opts);
     let mut rng = Rng::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xa11ce);
     let mut sim = Sim::new(config);
+    prepare(&mut sim);
     let nodes: Vec<NodeId> = sim.node_ids();
     let mut script = Vec::new();
     let mut faults = 0usize;
@@ -186,7 +197,13 @@ pub fn random_run(seed: u64, opts: &RunOptions) -> (Sim, RunReport) {
     sim.run_for(opts.settle_ms * 1000);
     let rf = sim.ring().rf();
     let fin = sim.final_state();
-    let verdict = check(sim.history(), Some(&fin), rf);
+    let skewed = script
+        .iter()
+        .any(|(_, a)| matches!(a, Action::SetSkew { skew_us, .. } if *skew_us != 0));
+    let opts = CheckOptions::new(rf)
+        .with_final_state(Some(&fin))
+        .with_clocks_agree(!skewed);
+    let verdict = check_with(sim.history(), opts);
     let report = RunReport {
         seed,
         verdict,
