@@ -3,9 +3,11 @@
 
 use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
-use ringside_native::server::{NodeArgs, NodeError};
-use ringside_native::supervisor::Cluster;
-use ringside_native::{bench, chaos, client, control, inspect, server, sim_cmd};
+use ringside_native::cluster::control;
+use ringside_native::cluster::supervisor::Cluster;
+use ringside_native::node::server;
+use ringside_native::node::server::{NodeArgs, NodeError};
+use ringside_native::tools::{bench, chaos, client, inspect, sim_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,7 +111,7 @@ enum Command {
         keys: usize,
         /// Sync policy of the cluster bench starts itself (batch or periodic).
         #[arg(long, value_parser = parse_sync)]
-        sync: Option<ringside_native::cluster_file::SyncPolicy>,
+        sync: Option<ringside_native::cluster::cluster_file::SyncPolicy>,
         /// Requests each connection keeps in flight.
         #[arg(long, default_value_t = 1)]
         pipeline: usize,
@@ -187,8 +189,8 @@ fn parse_cl(s: &str) -> Result<Consistency, String> {
     Consistency::parse(s)
 }
 
-fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncPolicy, String> {
-    use ringside_native::cluster_file::SyncPolicy;
+fn parse_sync(s: &str) -> Result<ringside_native::cluster::cluster_file::SyncPolicy, String> {
+    use ringside_native::cluster::cluster_file::SyncPolicy;
     match s.to_ascii_lowercase().as_str() {
         "batch" => Ok(SyncPolicy::Batch),
         "periodic" => Ok(SyncPolicy::Periodic),

@@ -15,8 +15,8 @@
 //! name; paused pids are tracked and always resumed, also when the run
 //! fails or panics ([`ChaosGuard`]).
 
-use crate::cluster_file::ClusterFile;
-use crate::supervisor::{new_secret, write_private, Cluster, PidState};
+use crate::cluster::cluster_file::ClusterFile;
+use crate::cluster::supervisor::{new_secret, write_private, Cluster, PidState};
 use crate::wsclient::{Answer, Conn};
 use clap::Args;
 use ringside_core::check::{check, FinalState, History, HistoryOp, Outcome, Summary, Violation};

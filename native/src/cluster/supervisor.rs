@@ -17,7 +17,7 @@
 //! `ringside node --id N ... --data-dir <data-dir>/node-N`: a pid whose
 //! process exited, or was reused by another program, is reported stale.
 
-use crate::cluster_file::ClusterFile;
+use crate::cluster::cluster_file::ClusterFile;
 use crate::wsclient::Conn;
 use ringside_core::NodeId;
 use std::fs::OpenOptions;
@@ -163,7 +163,7 @@ impl Cluster {
 
     /// The control token, made (mode 0600) if there is none yet.
     pub fn control_token(&self) -> Result<String, String> {
-        let path = self.dir.join(crate::control::TOKEN_FILE);
+        let path = self.dir.join(crate::cluster::control::TOKEN_FILE);
         match std::fs::read_to_string(&path) {
             Ok(t) if !t.trim().is_empty() => {
                 make_private(&path)?;
@@ -179,7 +179,7 @@ impl Cluster {
 
     /// What the control pid file says, checked against `/proc` as for nodes.
     pub fn control_state(&self) -> PidState {
-        let path = self.dir.join(crate::control::PID_FILE);
+        let path = self.dir.join(crate::cluster::control::PID_FILE);
         let Ok(text) = std::fs::read_to_string(&path) else {
             return PidState::None;
         };
@@ -196,7 +196,7 @@ impl Cluster {
     /// returns its pid, address and token once it listens.
     pub fn start_control(&self) -> Result<(u32, String, String), String> {
         let token = self.control_token()?;
-        let addr_path = self.dir.join(crate::control::ADDR_FILE);
+        let addr_path = self.dir.join(crate::cluster::control::ADDR_FILE);
         if let PidState::Running(pid) = self.control_state() {
             if let Ok(addr) = std::fs::read_to_string(&addr_path) {
                 return Ok((pid, addr.trim().to_string(), token));
@@ -224,7 +224,7 @@ impl Cluster {
             .spawn()
             .map_err(|e| format!("cannot start the control endpoint: {e}"))?;
         std::fs::write(
-            self.dir.join(crate::control::PID_FILE),
+            self.dir.join(crate::cluster::control::PID_FILE),
             format!("{}\n", child.id()),
         )
         .map_err(|e| format!("cannot record the control endpoint's pid: {e}"))?;
@@ -236,7 +236,7 @@ impl Cluster {
                 }
             }
             if let Ok(Some(status)) = child.try_wait() {
-                let _ = std::fs::remove_file(self.dir.join(crate::control::PID_FILE));
+                let _ = std::fs::remove_file(self.dir.join(crate::cluster::control::PID_FILE));
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!(
                     "the control endpoint exited ({status}); {} ends:\n{}",
@@ -260,7 +260,7 @@ impl Cluster {
 
     /// Stops the control endpoint if it runs; a line saying what happened.
     pub fn stop_control(&self) -> Option<String> {
-        let pid_path = self.dir.join(crate::control::PID_FILE);
+        let pid_path = self.dir.join(crate::cluster::control::PID_FILE);
         let line = match self.control_state() {
             PidState::None => return None,
             PidState::Stale(pid, why) => {
@@ -283,7 +283,7 @@ impl Cluster {
             }
         };
         let _ = std::fs::remove_file(pid_path);
-        let _ = std::fs::remove_file(self.dir.join(crate::control::ADDR_FILE));
+        let _ = std::fs::remove_file(self.dir.join(crate::cluster::control::ADDR_FILE));
         Some(line)
     }
 

@@ -2,7 +2,7 @@
 //! keys whose replicas disagree flagged, as the seed's inspector did.
 //! Nodes that do not answer are shown as down.
 
-use crate::supervisor::runtime;
+use crate::cluster::supervisor::runtime;
 use crate::wsclient::Conn;
 use ringside_core::protocol::InspectNode;
 use ringside_core::{Key, NodeId, Ring};

@@ -13,10 +13,10 @@
 //! `--write-log DIR` (hidden) writes a large commit log instead, for the
 //! replay and memory measurements.
 
-use crate::cluster_file::{ClusterFile, SyncPolicy};
-use crate::commitlog::CommitLog;
-use crate::supervisor::{new_secret, write_private, Cluster};
-use crate::timeline::{self, Step};
+use crate::cluster::cluster_file::{ClusterFile, SyncPolicy};
+use crate::cluster::supervisor::{new_secret, write_private, Cluster};
+use crate::node::commitlog::CommitLog;
+use crate::tools::timeline::{self, Step};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::{Consistency, Key, Record, Version};
 use std::collections::HashMap;
@@ -52,7 +52,7 @@ pub struct BenchArgs {
     pub pipeline: usize,
     /// Print one JSON object instead of lines.
     pub json: bool,
-    /// Follow each request through the nodes (see [`crate::timeline`]).
+    /// Follow each request through the nodes (see [`crate::tools::timeline`]).
     pub timeline: bool,
 }
 
@@ -413,7 +413,7 @@ type Ws =
 
 async fn connect(addr: &str) -> Result<Ws, String> {
     let url = format!("ws://{addr}/client");
-    let config = crate::transport::ws_config(64 << 20);
+    let config = crate::node::transport::ws_config(64 << 20);
     let (ws, _) = tokio::time::timeout(
         Duration::from_secs(5),
         tokio_tungstenite::connect_async_with_config(&url, Some(config), true),
@@ -680,7 +680,7 @@ pub fn write_log(
     if keys == 0 {
         return Err("--keys must be more than 0".into());
     }
-    let path = dir.join(crate::commitlog::LOG_FILE);
+    let path = dir.join(crate::node::commitlog::LOG_FILE);
     if path.exists() {
         return Err(format!(
             "{} exists; give an empty directory",

@@ -15,8 +15,8 @@
 //! {"id": 4, "op": "stop", "node": 3, "token": "..."}      // SIGTERM
 //! ```
 
-use crate::supervisor::{Cluster, PidState};
-use crate::transport::origin_allowed;
+use crate::cluster::supervisor::{Cluster, PidState};
+use crate::node::transport::origin_allowed;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;

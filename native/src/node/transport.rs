@@ -10,8 +10,8 @@
 //!   sender's id (`x-ringside-node`); others get 401. Messages are
 //!   `core::Message` in the core's binary codec, one per binary frame.
 
-use crate::driver::{overloaded, DriverInput};
-use crate::timeline::{self, Step};
+use crate::node::driver::{overloaded, DriverInput};
+use crate::tools::timeline::{self, Step};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};

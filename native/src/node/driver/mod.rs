@@ -10,7 +10,7 @@
 //! QUORUM put crossed six of them. What makes the commit log durable
 //! (with batch sync, one direct synchronous write of the new records;
 //! else, or where the file system refuses direct writes, `write` into
-//! the page cache and an `fdatasync`: see [`crate::commitlog`]) runs on
+//! the page cache and an `fdatasync`: see [`crate::node::commitlog`]) runs on
 //! that thread when only one input of its batch wrote to the log, and
 //! otherwise on a second thread (see below). "fsync" below means either.
 //!
@@ -73,10 +73,10 @@
 //! takes them again. Only when the log cannot even be cut back does the
 //! node stop.
 
-use crate::cluster_file::SyncPolicy;
-use crate::commitlog::{CommitLog, SyncWork};
-use crate::timeline::{self, Step};
-use crate::transport::PeerQueue;
+use crate::cluster::cluster_file::SyncPolicy;
+use crate::node::commitlog::{CommitLog, SyncWork};
+use crate::node::transport::PeerQueue;
+use crate::tools::timeline::{self, Step};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
     error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, LogTailEntry,
@@ -1207,7 +1207,7 @@ pub fn overloaded(id: u64, why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{peer_queue, PeerQueueRx};
+    use crate::node::transport::{peer_queue, PeerQueueRx};
     use ringside_core::{ClusterConfig, Config, Consistency, Key, Msg, MsgId};
     use std::path::Path;
 
@@ -1473,7 +1473,7 @@ mod tests {
     /// Records in the log file of `dir` (zeros written ahead are not
     /// records).
     fn records_in_file(dir: &Path) -> usize {
-        let bytes = std::fs::read(dir.join(crate::commitlog::LOG_FILE)).unwrap_or_default();
+        let bytes = std::fs::read(dir.join(crate::node::commitlog::LOG_FILE)).unwrap_or_default();
         ringside_core::storage::LogReader::new(&bytes).count()
     }
 

@@ -3,7 +3,7 @@
 //! Every reply is printed readably, or raw with `--json`. A bad line gets a
 //! one-line error and the console goes on.
 
-use crate::supervisor::runtime;
+use crate::cluster::supervisor::runtime;
 use crate::wsclient::{Answer, Conn};
 use ringside_core::protocol::{
     parse_console_line, ConsoleCommand, InspectNode, ServerFrame, CONSOLE_HELP,

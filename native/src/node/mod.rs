@@ -1,0 +1,14 @@
+//! One node's runtime: what `ringside node` runs.
+//!
+//! - [`commitlog`]: the commit log on disk: append, fsync, cut a torn tail,
+//!   compact by atomic rewrite
+//! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs
+//!   carried out in order, group commit before replies
+//! - [`transport`]: the listener (`/client`, `/peer`), Origin and secret
+//!   checks, bounds, outgoing peer connections
+//! - [`server`]: `ringside node`: wires log, driver, listener and signals
+
+pub mod commitlog;
+pub mod driver;
+pub mod server;
+pub mod transport;
