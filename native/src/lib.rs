@@ -17,10 +17,14 @@
 //!   cluster file, the supervisor, the control endpoint the page uses
 //! - [`tools`]: what a person runs against a cluster: the console, the
 //!   inspector, the bench and its timeline, chaos, the headless simulator
+//! - [`ports`]: the one free-port finder (the tests and xtask use it too)
+//! - [`secret`]: the one constant-time comparison of a presented secret
 //! - [`wsclient`]: a client connection to `/client`, for the supervisor and
 //!   the tools
 
 pub mod cluster;
 pub mod node;
+pub mod ports;
+pub mod secret;
 pub mod tools;
 pub mod wsclient;

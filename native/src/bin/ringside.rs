@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
-use ringside_native::cluster::control;
 use ringside_native::cluster::supervisor::Cluster;
+use ringside_native::cluster::{control, layout};
 use ringside_native::node::server;
 use ringside_native::node::server::{NodeArgs, NodeError};
 use ringside_native::tools::{bench, chaos, client, inspect, sim_cmd};
@@ -346,7 +346,7 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
             let (pid, addr, _token) = c.start_control()?;
             out.push_str(&format!(
                 "control endpoint: ws://{addr}/control  pid {pid}  (token in {})",
-                c.dir.join(control::TOKEN_FILE).display()
+                c.dir.join(layout::TOKEN_FILE).display()
             ));
             Ok(out)
         }
@@ -395,8 +395,8 @@ fn serve_control(data_dir: &std::path::Path, addr: std::net::SocketAddr) -> Resu
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        std::fs::write(cluster.dir.join(control::ADDR_FILE), format!("{local}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", control::ADDR_FILE))?;
+        std::fs::write(cluster.dir.join(layout::ADDR_FILE), format!("{local}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", layout::ADDR_FILE))?;
         eprintln!("control endpoint listening on ws://{local}/control");
         let server = control::serve(
             listener,

@@ -6,7 +6,11 @@
 //!   recorded pids only
 //! - [`control`]: the loopback, token-guarded control endpoint the web page
 //!   uses to crash, restart and stop nodes (`ringside cluster control`)
+//! - [`layout`]: the control endpoint's files in the data dir
+//! - [`signal`]: the one kill(2) wrapper
 
 pub mod cluster_file;
 pub mod control;
+pub mod layout;
+pub mod signal;
 pub mod supervisor;

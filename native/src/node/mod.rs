@@ -4,11 +4,15 @@
 //!   compact by atomic rewrite
 //! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs
 //!   carried out in order, group commit before replies
+//! - [`inbox`]: what the connections hand the driver (the type both know)
 //! - [`transport`]: the listener (`/client`, `/peer`), Origin and secret
 //!   checks, bounds, outgoing peer connections
 //! - [`server`]: `ringside node`: wires log, driver, listener and signals
+//! - [`timeline`]: the marks `ringside bench --timeline` follows requests by
 
 pub mod commitlog;
 pub mod driver;
+pub mod inbox;
 pub mod server;
+pub mod timeline;
 pub mod transport;

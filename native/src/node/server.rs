@@ -6,7 +6,8 @@
 
 use crate::cluster::cluster_file::ClusterFile;
 use crate::node::commitlog::CommitLog;
-use crate::node::driver::{Driver, DriverInput, DriverSettings};
+use crate::node::driver::{Driver, DriverSettings};
+use crate::node::inbox::DriverInput;
 use crate::node::transport::{self, ServerSettings};
 use ringside_core::protocol::NodeAddr;
 use ringside_core::{Node, NodeId};
@@ -36,7 +37,7 @@ pub struct NodeArgs {
 
 /// Runs one node until SIGTERM or Ctrl-C.
 pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
-    crate::tools::timeline::init_from_env();
+    crate::node::timeline::init_from_env();
     let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
@@ -175,9 +176,9 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         }
     })?;
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    if crate::tools::timeline::enabled() {
-        let path = args.data_dir.join(crate::tools::timeline::FILE);
-        if let Err(e) = crate::tools::timeline::save(&path) {
+    if crate::node::timeline::enabled() {
+        let path = args.data_dir.join(crate::node::timeline::FILE);
+        if let Err(e) = crate::node::timeline::save(&path) {
             warn!("cannot write the timeline marks to {}: {e}", path.display());
         }
     }

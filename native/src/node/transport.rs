@@ -10,8 +10,9 @@
 //!   sender's id (`x-ringside-node`); others get 401. Messages are
 //!   `core::Message` in the core's binary codec, one per binary frame.
 
-use crate::node::driver::{overloaded, DriverInput};
-use crate::tools::timeline::{self, Step};
+use crate::node::inbox::{overloaded, DriverInput};
+use crate::node::timeline::{self, Step};
+use crate::secret::constant_time_eq;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
@@ -330,13 +331,6 @@ pub fn origin_allowed(origin: &str, extra: &[String]) -> bool {
         }
     };
     matches!(host, "localhost" | "127.0.0.1" | "::1")
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;

@@ -16,6 +16,7 @@
 //! fails or panics ([`ChaosGuard`]).
 
 use crate::cluster::cluster_file::ClusterFile;
+use crate::cluster::signal::signal;
 use crate::cluster::supervisor::{new_secret, write_private, Cluster, PidState};
 use crate::wsclient::{Answer, Conn};
 use clap::Args;
@@ -459,24 +460,6 @@ pub fn describe(summary: &Summary) -> String {
     )
 }
 
-/// Sends `sig` to `pid` (a pid the supervisor recorded and checked).
-fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
-    let p = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-    if p <= 0 {
-        return Err(format!("refusing to signal pid {pid}"));
-    }
-    // SAFETY: kill(2) on a positive pid the supervisor just checked through
-    // /proc to be one of our nodes; it touches no memory of ours.
-    if unsafe { libc::kill(p, sig) } == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot signal pid {pid}: {}",
-            std::io::Error::last_os_error()
-        ))
-    }
-}
-
 /// Collects a child node process that was killed or stopped, so dead
 /// nodes do not stay zombies of this process for the rest of a long run.
 /// Blocking: `/proc` may stop showing the node before it is a zombie, so a
@@ -729,20 +712,7 @@ fn write_cluster_file(cluster: &Cluster, nodes: usize) -> Result<ClusterFile, St
             cluster.dir.display()
         ));
     }
-    // Hold every port at once so that they differ, then let them go.
-    let listeners: Vec<std::net::TcpListener> = (0..nodes)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot find a free port: {e}"))?;
-    let mut file = ClusterFile::local(nodes, 9000, new_secret()?);
-    for (n, l) in file.nodes.iter_mut().zip(&listeners) {
-        let port = l
-            .local_addr()
-            .map_err(|e| format!("cannot read a port: {e}"))?
-            .port();
-        n.addr = format!("127.0.0.1:{port}");
-    }
-    drop(listeners);
+    let mut file = ClusterFile::local(nodes, crate::ports::free_port_range(nodes)?, new_secret()?);
     let c = &mut file.cluster;
     c.heartbeat_interval_ms = 50;
     c.failure_timeout_ms = 500;

@@ -75,8 +75,9 @@
 
 use crate::cluster::cluster_file::SyncPolicy;
 use crate::node::commitlog::{CommitLog, SyncWork};
+use crate::node::inbox::DriverInput;
+use crate::node::timeline::{self, Step};
 use crate::node::transport::PeerQueue;
-use crate::tools::timeline::{self, Step};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{
     error_json, event_json, inspect_json, ok_json, reply_json, InspectNode, LogStats, LogTailEntry,
@@ -111,44 +112,6 @@ pub const REQUEST_TARGET: &str = "ringside::request";
 pub const MAX_BATCH: usize = 512;
 /// Timers fired per loop turn at most.
 const MAX_TIMERS_PER_TURN: usize = 1024;
-
-/// What the connections tell the driver.
-pub enum DriverInput {
-    /// A client connection opened; frames for it go to `tx`.
-    ClientOpened {
-        conn: u64,
-        tx: mpsc::Sender<String>,
-        /// Requests of this connection not yet answered; the driver
-        /// decrements it as it sends each answer.
-        in_flight: Arc<AtomicUsize>,
-    },
-    ClientClosed {
-        conn: u64,
-    },
-    /// A data request (put, get, delete).
-    Request {
-        conn: u64,
-        id: u64,
-        request: Request,
-    },
-    Inspect {
-        conn: u64,
-        id: u64,
-    },
-    Subscribe {
-        conn: u64,
-        id: u64,
-    },
-    /// A message from a peer, already checked to come from `from`.
-    Peer {
-        from: NodeId,
-        msg: Message,
-    },
-    /// The outgoing connection to a peer was lost.
-    PeerLost(NodeId),
-    /// Finish the current batch, fsync, and stop.
-    Shutdown,
-}
 
 /// The driver's own settings (the node has its own in its config).
 pub struct DriverSettings {
@@ -1197,11 +1160,6 @@ impl Driver {
         self.drain();
         self.flush(true)
     }
-}
-
-/// The answer a connection gives itself when the driver cannot take more.
-pub fn overloaded(id: u64, why: &str) -> String {
-    error_json(Some(id), ErrorKind::Overloaded, why)
 }
 
 #[cfg(test)]
