@@ -35,6 +35,11 @@ enum Command {
         /// Where this node keeps its commit log.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Start even if the commit log is damaged in the middle (not a
+        /// torn tail): keep the damaged file as commit.log.damaged-<offset>,
+        /// start from every valid record in it, and log what was lost.
+        #[arg(long)]
+        salvage_damaged_log: bool,
     },
     /// Start, crash, restart, stop and watch a local cluster.
     Cluster {
@@ -163,6 +168,9 @@ enum ClusterAction {
         id: NodeId,
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// Start it with `ringside node --salvage-damaged-log` (see there).
+        #[arg(long)]
+        salvage_damaged_log: bool,
     },
     /// Every node: address, up/down, pid, keys and hints held.
     Status {
@@ -205,12 +213,14 @@ fn main() -> ExitCode {
             id,
             cluster,
             data_dir,
+            salvage_damaged_log,
         } => {
             init_logging();
             match server::run_node(NodeArgs {
                 id,
                 cluster,
                 data_dir,
+                salvage_damaged_log,
             }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(NodeError::Config(e)) => {
@@ -365,8 +375,17 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
                 }
             ))
         }
-        ClusterAction::Restart { id, data_dir } => {
-            let pid = Cluster::new(&data_dir).restart(id)?;
+        ClusterAction::Restart {
+            id,
+            data_dir,
+            salvage_damaged_log,
+        } => {
+            let flags: &[&str] = if salvage_damaged_log {
+                &["--salvage-damaged-log"]
+            } else {
+                &[]
+            };
+            let pid = Cluster::new(&data_dir).restart_with(id, flags)?;
             Ok(format!("node {id} serving again (pid {pid})"))
         }
         ClusterAction::Status { data_dir } => Cluster::new(&data_dir)

@@ -135,7 +135,7 @@ impl Cluster {
                 started.push((n.id, pid, n.addr.clone(), None));
                 continue;
             }
-            let child = self.spawn(n.id)?;
+            let child = self.spawn(n.id, &[])?;
             started.push((n.id, child.id(), n.addr.clone(), Some(child)));
         }
         let mut out = vec![];
@@ -291,8 +291,9 @@ impl Cluster {
         is_ringside_process(pid, words, &[("--data-dir", &dir.to_string_lossy())])
     }
 
-    /// Starts `ringside node` for `id` in the background and records its pid.
-    fn spawn(&self, id: NodeId) -> Result<Child, String> {
+    /// Starts `ringside node` for `id` (with `flags` added) in the
+    /// background and records its pid.
+    fn spawn(&self, id: NodeId, flags: &[&str]) -> Result<Child, String> {
         let exe = std::env::current_exe()
             .map_err(|e| format!("cannot find the ringside executable: {e}"))?;
         let dir = self.node_dir(id);
@@ -314,6 +315,7 @@ impl Cluster {
             .arg(self.file_path())
             .arg("--data-dir")
             .arg(&dir)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)
@@ -453,12 +455,17 @@ impl Cluster {
     /// Stops node `id` if it runs, starts it again, and returns once it
     /// serves (after replaying its log). Returns the new pid.
     pub fn restart(&self, id: NodeId) -> Result<u32, String> {
+        self.restart_with(id, &[])
+    }
+
+    /// [`Cluster::restart`] with `flags` added to `ringside node`'s.
+    pub fn restart_with(&self, id: NodeId, flags: &[&str]) -> Result<u32, String> {
         let file = self.load()?;
         let addr = file.node(id)?.addr.clone();
         if let PidState::Running(_) = self.pid_state(id) {
             self.stop(id)?;
         }
-        let mut child = self.spawn(id)?;
+        let mut child = self.spawn(id, flags)?;
         self.wait_serving(id, &addr, Some(&mut child))?;
         Ok(child.id())
     }

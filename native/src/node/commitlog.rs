@@ -1,6 +1,10 @@
 //! The commit log on disk: one file of records framed by the core
-//! (`len | crc32 | payload`), appended, fsynced per the sync policy, cut at
-//! the last good record on open, and compacted by an atomic rewrite.
+//! (`len | crc32 | payload`), appended, fsynced per the sync policy, and
+//! compacted by an atomic rewrite. On open a torn tail is cut at the last
+//! good record; damage in the middle makes the open fail, or, on request,
+//! moves the file aside and keeps its valid records (how the two are told
+//! apart, and the sync markers each sync appends for it: see
+//! [`crate::node::log_reader`]).
 //!
 //! **Zeros written ahead.** The file holds the records and then a run of
 //! zeros ([`PREALLOC_BYTES`]), written and fsynced once; records are then
@@ -28,8 +32,11 @@
 //! ordinary writes and fdatasync.
 //!
 //! All calls are blocking; only the driver makes them.
+//!
+//! Longer than most files: about 800 lines of one job (the log's file
+//! handling) and its tests, which need its private state.
 
-use ringside_core::storage::{LogReader, LogReport};
+use crate::node::log_reader::{frame_at, marker_frame, Damage, Frame, LogRecords};
 use ringside_core::Record;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -154,6 +161,53 @@ pub struct CommitLog {
     direct: Option<Direct>,
     /// With direct writes: bytes handed to a write (done or in flight).
     issued: u64,
+    /// What the last sync marker appended (or read) says was durable.
+    covered: u64,
+}
+
+/// How [`CommitLog::rewrite`] failed.
+#[derive(Debug)]
+pub enum RewriteError {
+    /// Before the rename: the old log is whole and still in use.
+    Unchanged(io::Error),
+    /// After it: the new log is in the directory and in use, but whether
+    /// its name is durable is not known (the directory fsync failed);
+    /// handle it as a failed log write.
+    Replaced(io::Error),
+}
+
+impl std::fmt::Display for RewriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RewriteError::Unchanged(e) => write!(f, "{e} (the old log is unchanged)"),
+            RewriteError::Replaced(e) => write!(f, "{e} (after the new log replaced the old one)"),
+        }
+    }
+}
+
+/// What opening the log found besides its records.
+#[derive(Clone, Debug, Default)]
+pub struct LogReport {
+    /// Bytes of whole, valid frames from the start (after a salvage: the
+    /// new log's length).
+    pub good_bytes: usize,
+    /// Bytes of a torn tail cut from the end.
+    pub dropped_bytes: usize,
+    /// What was wrong where reading stopped, if anything was.
+    pub problem: Option<String>,
+    /// Set when damage in the middle was salvaged (see
+    /// [`CommitLog::open_salvaging`]).
+    pub salvaged: Option<Salvaged>,
+}
+
+/// What a salvage did: where the damaged file went and what was lost.
+#[derive(Clone, Debug)]
+pub struct Salvaged {
+    pub damage: Damage,
+    /// The damaged file, as it was.
+    pub moved_to: PathBuf,
+    /// Records kept from before the damage.
+    pub records_before: u64,
 }
 
 /// What opening the log found.
@@ -179,9 +233,31 @@ impl CommitLog {
     /// [`CommitLog::open`], handing the records to `replay` one at a time
     /// instead of collecting them (a node replays straight into its
     /// memtable). What `replay` leaves unread is read and counted anyway.
+    /// Damage in the middle of the log is an error (`InvalidData`) naming
+    /// the file, the offset and how many valid records follow; the file
+    /// is left as it is.
     pub fn open_with<T>(
         dir: &Path,
-        replay: impl FnOnce(&mut LogReader<'_>) -> T,
+        replay: impl FnOnce(&mut LogRecords<'_>) -> T,
+    ) -> io::Result<(CommitLog, LogReport, T)> {
+        CommitLog::open_inner(dir, false, replay)
+    }
+
+    /// [`CommitLog::open_with`], but damage in the middle is salvaged:
+    /// the damaged file is kept as `commit.log.damaged-<offset>`, a new
+    /// log holds every valid record of it (those after the damage too),
+    /// and the report says what was lost. A torn tail is cut as always.
+    pub fn open_salvaging<T>(
+        dir: &Path,
+        replay: impl FnOnce(&mut LogRecords<'_>) -> T,
+    ) -> io::Result<(CommitLog, LogReport, T)> {
+        CommitLog::open_inner(dir, true, replay)
+    }
+
+    fn open_inner<T>(
+        dir: &Path,
+        salvage: bool,
+        replay: impl FnOnce(&mut LogRecords<'_>) -> T,
     ) -> io::Result<(CommitLog, LogReport, T)> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
@@ -190,21 +266,46 @@ impl CommitLog {
             Err(e) if e.kind() == io::ErrorKind::NotFound => LogBytes::Owned(vec![]),
             Err(e) => return Err(e),
         };
-        let mut reader = LogReader::new(bytes.as_slice());
+        let mut reader = LogRecords::new(bytes.as_slice(), salvage);
         let out = replay(&mut reader);
         reader.by_ref().for_each(drop);
-        let mut report = reader.report();
-        let records = reader.records() as u64;
-        let room = report.dropped_bytes > 0
-            && bytes.as_slice()[report.good_bytes..]
-                .iter()
-                .all(|&b| b == 0);
-        if room {
-            // Zeros written ahead, not damage.
-            report.dropped_bytes = 0;
-            report.problem = None;
+        let records = reader.records();
+        let good = reader.good_bytes();
+        let covered = reader.covered();
+        let damage = reader.damage().cloned();
+        let len = bytes.as_slice().len();
+        let mut report = LogReport {
+            good_bytes: good,
+            ..LogReport::default()
+        };
+        let mut end = good as u64;
+        let mut len = len as u64;
+        match damage {
+            None => {}
+            Some(d) if d.in_the_middle && !salvage => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    refusal(&path, &d),
+                ));
+            }
+            Some(d) if d.in_the_middle => {
+                let (moved_to, new_len) = salvage_into(&path, bytes.as_slice(), good, &d)?;
+                let before = records - d.records_after;
+                report.good_bytes = new_len as usize;
+                report.problem = Some(d.problem.clone());
+                report.salvaged = Some(Salvaged {
+                    damage: d,
+                    moved_to,
+                    records_before: before,
+                });
+                end = new_len;
+                len = new_len;
+            }
+            Some(d) => {
+                report.dropped_bytes = len as usize - good;
+                report.problem = Some(d.problem);
+            }
         }
-        let len = bytes.as_slice().len() as u64;
         drop(bytes);
         // Not O_APPEND: records are written at their offset, over the zeros.
         let file = OpenOptions::new()
@@ -213,25 +314,33 @@ impl CommitLog {
             .read(true)
             .write(true)
             .open(&path)?;
-        let len = if report.dropped_bytes > 0 {
-            file.set_len(report.good_bytes as u64)?;
+        if report.dropped_bytes > 0 {
+            file.set_len(end)?;
             file.sync_all()?;
-            report.good_bytes as u64
+            len = end;
         } else {
-            len
-        };
+            // What was replayed may be in the page cache only (the process
+            // crashed, the machine did not): durable before anything, the
+            // next sync marker among them, treats it as such.
+            file.sync_data()?;
+        }
         sync_dir(dir)?;
         let log = CommitLog {
             path,
             file: Arc::new(file),
             records,
-            bytes: report.good_bytes as u64,
+            bytes: end,
             len,
             pending: Vec::new(),
             dirty: false,
-            synced_bytes: report.good_bytes as u64,
+            synced_bytes: end,
             direct: None,
-            issued: report.good_bytes as u64,
+            issued: end,
+            covered: if report.salvaged.is_some() {
+                end
+            } else {
+                covered
+            },
         };
         Ok((log, report, out))
     }
@@ -293,6 +402,17 @@ impl CommitLog {
         self.bytes
     }
 
+    /// Queues a sync marker saying what is durable now, unless the last
+    /// one already said it (see [`crate::node::log_reader`]).
+    fn mark_synced(&mut self) {
+        if self.synced_bytes > self.covered {
+            let frame = marker_frame(self.synced_bytes);
+            self.bytes += frame.len() as u64;
+            self.pending.extend_from_slice(&frame);
+            self.covered = self.synced_bytes;
+        }
+    }
+
     /// Queues a record; [`CommitLog::write_pending`] writes the queue.
     pub fn append(&mut self, record: &Record) {
         let frame = record.frame();
@@ -352,6 +472,11 @@ impl CommitLog {
     /// [`CommitLog::written`] as it is now. One at a time: the next
     /// starts after the last one's answer.
     pub fn start_sync(&mut self) -> io::Result<Option<SyncWork>> {
+        // Every sync that writes something says what the ones before made
+        // durable; it rides in the same write.
+        if self.is_dirty() {
+            self.mark_synced();
+        }
         let Some(direct) = self.direct.as_mut() else {
             self.write_pending()?;
             return Ok(self.dirty.then(|| SyncWork::Fsync(self.file.clone())));
@@ -405,8 +530,12 @@ impl CommitLog {
     }
 
     /// Syncs, then cuts the zeros written ahead (on a clean stop), so the
-    /// file holds exactly the records.
+    /// file holds exactly the records, and a last sync marker covering
+    /// them all (damage anywhere in a stopped node's log is then told
+    /// from a torn tail).
     pub fn trim(&mut self) -> io::Result<()> {
+        self.sync()?;
+        self.mark_synced();
         self.sync()?;
         // Direct writes may have padded the file past `len` if zeros
         // ahead failed to be written: ask the file.
@@ -453,34 +582,45 @@ impl CommitLog {
     /// Replaces the log with `records` (a snapshot): written to a new file,
     /// fsynced, renamed over the log, and the directory fsynced, so a crash
     /// at any point leaves either the old log or the new one, whole.
-    pub fn rewrite(&mut self, records: &[Record]) -> io::Result<()> {
-        self.sync()?;
+    ///
+    /// The new file is opened before the rename, and the log writes to it
+    /// from the moment the rename is done: nothing that can fail stands in
+    /// between, so no append after a failed rewrite goes to the old,
+    /// unlinked file.
+    pub fn rewrite(&mut self, records: &[Record]) -> Result<(), RewriteError> {
+        self.sync().map_err(RewriteError::Unchanged)?;
         let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let tmp = dir.join(format!("{LOG_FILE}.compacting"));
-        let written = write_snapshot(&tmp, records).and_then(|bytes| {
+        let frames = records.iter().map(Record::frame);
+        let written = write_frames(&tmp, frames).and_then(|(file, bytes)| {
             std::fs::rename(&tmp, &self.path)?;
-            Ok(bytes)
+            Ok((file, bytes))
         });
-        let bytes = match written {
-            Ok(b) => b,
+        let (file, bytes) = match written {
+            Ok(x) => x,
             Err(e) => {
                 // The old log is untouched; a full disk must not keep the
                 // half-written snapshot around.
                 let _ = std::fs::remove_file(&tmp);
-                return Err(e);
+                return Err(RewriteError::Unchanged(e));
             }
         };
-        // From here on the new file is the log: point at it first, so no
-        // later append can go to the old, unlinked one.
-        self.file = Arc::new(OpenOptions::new().read(true).write(true).open(&self.path)?);
+        self.file = Arc::new(file);
+        // The direct side still writes to the old file: it goes now, and
+        // follows below if it can.
+        let was_direct = self.direct.take().is_some();
+        self.pending.clear();
         self.records = records.len() as u64;
         self.bytes = bytes;
         self.len = bytes;
         self.synced_bytes = bytes;
         self.issued = bytes;
         self.dirty = false;
-        sync_dir(&dir)?;
-        if self.direct.take().is_some() {
+        self.covered = bytes;
+        fault_after_rename()
+            .and_then(|()| sync_dir(&dir))
+            .map_err(RewriteError::Replaced)?;
+        if was_direct {
             // The direct side follows the new file if it can; if not, the
             // new log is in use all the same, with ordinary writes (the
             // caller sees `is_direct` turn false).
@@ -490,23 +630,99 @@ impl CommitLog {
     }
 }
 
-/// Writes `records` framed to a new file at `path`, fsynced; its length.
-fn write_snapshot(path: &Path, records: &[Record]) -> io::Result<u64> {
-    let mut f = File::create(path)?;
+/// Writes `frames` to a new file at `path`, then a sync marker covering
+/// them (true once the file is in use: it only becomes the log after the
+/// fsync here), fsynced; the file (open to read and write) and its length.
+fn write_frames<F: AsRef<[u8]>>(
+    path: &Path,
+    frames: impl Iterator<Item = F>,
+) -> io::Result<(File, u64)> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
     let mut bytes = 0u64;
     let mut buf = Vec::with_capacity(1 << 16);
-    for r in records {
-        buf.extend_from_slice(&r.frame());
+    for frame in frames {
+        buf.extend_from_slice(frame.as_ref());
         if buf.len() >= 1 << 20 {
             f.write_all(&buf)?;
             bytes += buf.len() as u64;
             buf.clear();
         }
     }
+    buf.extend_from_slice(&marker_frame(bytes + buf.len() as u64));
     f.write_all(&buf)?;
     bytes += buf.len() as u64;
     f.sync_all()?;
-    Ok(bytes)
+    Ok((f, bytes))
+}
+
+/// The error for damage in the middle: the file, the offset, what follows,
+/// why it is not a torn tail, and the way out.
+fn refusal(path: &Path, d: &Damage) -> String {
+    let why = if d.marker_covers {
+        "a sync marker after it shows those bytes were durable once, so this is not a torn tail"
+    } else {
+        "the log has no sync markers (it was written by an older ringside), so a torn tail cannot be told from damage"
+    };
+    format!(
+        "commit log {} is damaged at byte {} ({}) and {} valid records follow the damage ({} bytes from there to the end); {why}. The node does not start and has left the file as it is. To start from what is valid, run the node once with --salvage-damaged-log (`ringside cluster restart <id> --salvage-damaged-log` for a local cluster): it keeps the file as {LOG_FILE}.damaged-{}, starts from every valid record in it and logs what was lost; the other replicas hold the lost writes and repair them",
+        path.display(),
+        d.at,
+        d.problem,
+        d.records_after,
+        d.bytes_after,
+        d.at
+    )
+}
+
+/// Salvages the damaged log at `path`: a new log of the valid prefix and
+/// every valid record after the damage (sync markers from there are left
+/// out, as their offsets no longer hold), then the damaged file kept under
+/// a new name and the new log renamed over it. A crash at any point leaves
+/// `path` either the damaged log or the new one, whole. Returns the
+/// damaged file's new name and the new log's length.
+fn salvage_into(path: &Path, bytes: &[u8], good: usize, d: &Damage) -> io::Result<(PathBuf, u64)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!("{LOG_FILE}.salvaging"));
+    let mut frames = vec![&bytes[..good]];
+    for &(start, end) in &d.runs {
+        let mut at = start as usize;
+        while at < end as usize {
+            let Ok((frame, n)) = frame_at(bytes, at) else {
+                break;
+            };
+            if let Frame::Record(_) = frame {
+                frames.push(&bytes[at..at + n]);
+            }
+            at += n;
+        }
+    }
+    let len = match write_frames(&tmp, frames.into_iter()) {
+        Ok((_, len)) => len,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let mut aside = dir.join(format!("{LOG_FILE}.damaged-{}", d.at));
+    let mut n = 1;
+    while aside.exists() {
+        n += 1;
+        aside = dir.join(format!("{LOG_FILE}.damaged-{}.{n}", d.at));
+    }
+    // A second name for the damaged file, so it is never without one.
+    if std::fs::hard_link(path, &aside).is_err() {
+        std::fs::copy(path, &aside)?;
+        File::open(&aside)?.sync_all()?;
+    }
+    sync_dir(dir)?;
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)?;
+    Ok((aside, len))
 }
 
 /// A log file's bytes for replay: mapped read-only where possible, which
@@ -564,6 +780,22 @@ impl Drop for LogBytes {
             unsafe { libc::munmap(ptr, len) };
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by a test: the next [`CommitLog::rewrite`] fails right after
+    /// its rename, as a failed directory fsync would.
+    static FAIL_AFTER_RENAME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The fault a test can inject into a rewrite, after its rename.
+fn fault_after_rename() -> io::Result<()> {
+    #[cfg(test)]
+    if FAIL_AFTER_RENAME.with(|f| f.replace(false)) {
+        return Err(io::Error::other("injected failure after the rename"));
+    }
+    Ok(())
 }
 
 /// fsyncs a directory, so a created or renamed file's name is durable.
@@ -647,6 +879,128 @@ mod tests {
         drop(log);
         let o = CommitLog::open(dir.path()).unwrap();
         assert_eq!(o.records, vec![w(1, 99), w(2, 100)]);
+    }
+
+    /// A cleanly stopped log of `n` records, each synced on its own (as
+    /// writes at ALL are), and where each record's frame starts.
+    fn synced_one_by_one(dir: &Path, n: u8) -> Vec<u64> {
+        let mut log = CommitLog::open(dir).unwrap().log;
+        let mut starts = vec![];
+        for k in 0..n {
+            starts.push(log.bytes());
+            log.append(&w(k, k as u64));
+            log.sync().unwrap();
+        }
+        log.trim().unwrap();
+        starts
+    }
+
+    fn flip(dir: &Path, at: u64) -> Vec<u8> {
+        let path = dir.join(LOG_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[at as usize] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_refused_and_the_file_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let starts = synced_one_by_one(dir.path(), 30);
+        let bytes = flip(dir.path(), starts[10] + 12);
+        let e = CommitLog::open(dir.path()).err().expect("refused");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let msg = e.to_string();
+        let path = dir.path().join(LOG_FILE);
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(
+            msg.contains(&format!("damaged at byte {}", starts[10])),
+            "{msg}"
+        );
+        assert!(msg.contains("19 valid records follow"), "{msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file changed");
+        // Damage in the last record of a cleanly stopped log is damage too:
+        // the stop's marker covers it.
+        let dir = tempfile::tempdir().unwrap();
+        let starts = synced_one_by_one(dir.path(), 5);
+        flip(dir.path(), starts[4] + 12);
+        let e = CommitLog::open(dir.path()).err().expect("refused");
+        assert!(e.to_string().contains("0 valid records follow"), "{e}");
+    }
+
+    #[test]
+    fn salvage_keeps_every_valid_record_and_the_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let starts = synced_one_by_one(dir.path(), 30);
+        let bytes = flip(dir.path(), starts[10] + 12);
+        let (log, report, records) =
+            CommitLog::open_salvaging(dir.path(), |r| r.collect::<Vec<_>>()).unwrap();
+        let want: Vec<Record> = (0..30)
+            .filter(|&k| k != 10)
+            .map(|k| w(k, k as u64))
+            .collect();
+        assert_eq!(records, want);
+        assert_eq!(log.records(), 29);
+        let s = report.salvaged.expect("salvaged");
+        assert_eq!(s.records_before, 10);
+        assert_eq!(s.damage.records_after, 19);
+        assert_eq!(s.damage.at, starts[10]);
+        // Only the damaged record's frame is lost.
+        assert_eq!(s.damage.lost_bytes() as usize, w(10, 10).frame().len());
+        assert_eq!(
+            s.moved_to,
+            dir.path()
+                .join(format!("{LOG_FILE}.damaged-{}", starts[10]))
+        );
+        assert_eq!(std::fs::read(&s.moved_to).unwrap(), bytes);
+        // The new log takes appends and is clean on the next open.
+        let o = append_and_reopen(log, dir.path(), &w(99, 99));
+        assert!(o.report.problem.is_none(), "{:?}", o.report.problem);
+        assert_eq!(o.records.len(), 30);
+        // Salvaging a clean log changes nothing.
+        drop(o);
+        let (_, report, n) = CommitLog::open_salvaging(dir.path(), |r| r.count()).unwrap();
+        assert!(report.salvaged.is_none());
+        assert_eq!(n, 30);
+    }
+
+    #[test]
+    fn a_log_written_before_sync_markers_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: Vec<u8> = (0..5).flat_map(|k| w(k, k as u64).frame()).collect();
+        std::fs::write(dir.path().join(LOG_FILE), &old).unwrap();
+        let o = CommitLog::open(dir.path()).unwrap();
+        assert_eq!(o.records.len(), 5);
+        assert!(o.report.problem.is_none());
+        // Appending to it, then a torn tail, is as ever.
+        let o = append_and_reopen(o.log, dir.path(), &w(7, 7));
+        assert_eq!(o.records.len(), 6);
+    }
+
+    /// A compaction that fails after its rename must not leave the log
+    /// writing to the old, unlinked file: what is appended and synced
+    /// after it (and acknowledged) must be there after a restart.
+    #[test]
+    fn a_compaction_that_fails_after_its_rename_keeps_later_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = CommitLog::open(dir.path()).unwrap().log;
+        for ts in 0..10 {
+            log.append(&w(1, ts));
+        }
+        log.sync().unwrap();
+        FAIL_AFTER_RENAME.with(|f| f.set(true));
+        assert!(log.rewrite(&[w(1, 9)]).is_err());
+        // The node goes on: what it appends and syncs now, it acknowledges.
+        log.append(&w(2, 100));
+        if log.sync().is_ok() {
+            drop(log);
+            let o = CommitLog::open(dir.path()).unwrap();
+            assert!(
+                o.records.contains(&w(2, 100)),
+                "a record synced after the failed compaction is lost on restart: the log holds {:?}",
+                o.records
+            );
+        }
     }
 
     fn file_len(dir: &Path) -> u64 {

@@ -9,6 +9,7 @@ use crate::node::commitlog::CommitLog;
 use crate::node::driver::{Driver, DriverSettings};
 use crate::node::inbox::DriverInput;
 use crate::node::transport::{self, ServerSettings};
+use crate::node::log_reader::LogRecords;
 use ringside_core::protocol::NodeAddr;
 use ringside_core::{Node, NodeId};
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ pub struct NodeArgs {
     pub id: NodeId,
     pub cluster: PathBuf,
     pub data_dir: PathBuf,
+    /// Start even if the commit log is damaged in the middle: keep the
+    /// damaged file aside and start from its valid records.
+    pub salvage_damaged_log: bool,
 }
 
 /// Runs one node until SIGTERM or Ctrl-C.
@@ -45,10 +49,13 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
     // The records go straight from the file's bytes into the memtable, so
     // a large log is never held as records and as data at once.
     let started = std::time::Instant::now();
-    let (log, report, (node, recovery)) = CommitLog::open_with(&args.data_dir, |records| {
-        Node::recover_from(config, records)
-    })
-    .map_err(|e| {
+    let replay = |records: &mut LogRecords<'_>| Node::recover_from(config, records);
+    let opened = if args.salvage_damaged_log {
+        CommitLog::open_salvaging(&args.data_dir, replay)
+    } else {
+        CommitLog::open_with(&args.data_dir, replay)
+    };
+    let (log, report, (node, recovery)) = opened.map_err(|e| {
         NodeError::Runtime(format!(
             "cannot open the commit log in {}: {e}",
             args.data_dir.display()
@@ -62,7 +69,21 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
     unsafe {
         libc::malloc_trim(0);
     }
-    if report.dropped_bytes > 0 {
+    if let Some(s) = &report.salvaged {
+        let d = &s.damage;
+        let ranges: Vec<String> = d.lost.iter().map(|(a, b)| format!("{a}..{b}")).collect();
+        warn!(
+            "commit log {}: salvaged damage in the middle at byte {} ({}): the damaged file is kept as {}; kept {} records before the damage and {} valid records after it; lost {} bytes that hold no valid record (bytes {}), at least one record",
+            log.path().display(),
+            d.at,
+            d.problem,
+            s.moved_to.display(),
+            s.records_before,
+            d.records_after,
+            d.lost_bytes(),
+            ranges.join(", ")
+        );
+    } else if report.dropped_bytes > 0 {
         warn!(
             "commit log {}: {}; dropped {} bytes after the last good record (kept {} records, {} bytes) and truncated the file there",
             log.path().display(),

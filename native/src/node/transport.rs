@@ -9,10 +9,13 @@
 //! - `/peer` needs the cluster secret (header `x-ringside-secret`) and the
 //!   sender's id (`x-ringside-node`); others get 401. Messages are
 //!   `core::Message` in the core's binary codec, one per binary frame.
+//! - Connection budgets (waiting for a handshake, clients, peers by
+//!   member) are in [`crate::slots`].
 
 use crate::node::inbox::{overloaded, DriverInput};
 use crate::node::timeline::{self, Step};
 use crate::secret::constant_time_eq;
+use crate::node::slots::{PeerSlot, Slots};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
@@ -113,6 +116,8 @@ pub fn ws_config(max_bytes: usize) -> WebSocketConfig {
 
 /// How long a connection may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same for `/peer`: a real peer sends its request at once.
+const PEER_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the listener needs to know.
 pub struct ServerSettings {
@@ -134,15 +139,12 @@ pub async fn serve(
     settings: Arc<ServerSettings>,
     inbox: mpsc::Sender<DriverInput>,
 ) {
-    // Clients and peers have separate budgets, so clients holding every
-    // client slot cannot lock out a peer that restarts (the node would see
-    // it down and refuse writes). `total` bounds sockets before we know
-    // which kind a connection is.
-    let peer_slots = settings.members.len() * 2;
-    let total = Arc::new(AtomicUsize::new(0));
-    let clients = Arc::new(AtomicUsize::new(0));
-    let peers = Arc::new(AtomicUsize::new(0));
+    // Clients, peers and connections not yet through their handshake have
+    // separate budgets, so none can lock out a peer that restarts (the
+    // node would see it down and refuse writes); see `slots`.
+    let slots = Slots::new(settings.max_connections, settings.members.len());
     let next_conn = Arc::new(AtomicU64::new(1));
+    let mut evictions = 0u64;
     loop {
         let (stream, peer_addr) = match listener.accept().await {
             Ok(x) => x,
@@ -154,37 +156,62 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        if total.load(Ordering::Relaxed) >= settings.max_connections + peer_slots {
-            warn!(
-                "refusing a connection from {peer_addr}: {} connections open (max_connections + 2 per member)",
-                settings.max_connections + peer_slots
-            );
-            drop(stream);
-            continue;
+        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
+        let (waiting, evicted) = slots.wait(conn);
+        if evicted {
+            // Sparingly: a flood of connections must not flood the log.
+            evictions += 1;
+            if evictions == 1 || evictions.is_multiple_of(1000) {
+                warn!("too many connections waiting for their handshake: closed the oldest to take one from {peer_addr} ({evictions} closed so far)");
+            }
         }
-        total.fetch_add(1, Ordering::Relaxed);
-        let (total, clients, peers) = (total.clone(), clients.clone(), peers.clone());
+        let slots = slots.clone();
         let settings = settings.clone();
         let inbox = inbox.clone();
-        let conn = next_conn.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            // Peek at the request line: peers and clients have their own
-            // budgets and frame limits.
-            let is_peer = peek_is_peer(&stream).await;
-            let (counter, limit, what) = if is_peer {
-                (&peers, peer_slots, "peer")
-            } else {
-                (&clients, settings.max_connections, "client")
+            let handshake = async {
+                // Peek at the request line: peers and clients have their
+                // own budgets and frame limits.
+                let is_peer = peek_is_peer(&stream).await;
+                // Clients hold their slot from here; a peer only once its
+                // secret was checked.
+                let client = if is_peer {
+                    None
+                } else {
+                    match slots.client() {
+                        Some(s) => Some(s),
+                        None => {
+                            warn!(
+                                "refusing a client connection from {peer_addr}: {} client connections open",
+                                slots.clients_max()
+                            );
+                            return None;
+                        }
+                    }
+                };
+                accept(stream, is_peer, &settings)
+                    .await
+                    .map(|(ws, kind, addr)| (ws, kind, addr, client))
             };
-            if counter.fetch_add(1, Ordering::Relaxed) >= limit {
-                counter.fetch_sub(1, Ordering::Relaxed);
-                total.fetch_sub(1, Ordering::Relaxed);
-                warn!("refusing a {what} connection from {peer_addr}: {limit} {what} connections open");
+            let accepted = tokio::select! {
+                a = handshake => a,
+                _ = waiting.evicted() => {
+                    debug!(conn, "closed before its handshake finished, to make room");
+                    None
+                }
+            };
+            drop(waiting);
+            let Some((ws, kind, addr, client)) = accepted else {
                 return;
+            };
+            match kind {
+                Kind::Client => client_connection(ws, conn, addr, settings, inbox).await,
+                Kind::Peer(from) => {
+                    let slot = slots.peer(from, conn);
+                    peer_connection(ws, from, addr, inbox, slot).await
+                }
             }
-            connection(stream, conn, is_peer, settings, inbox).await;
-            counter.fetch_sub(1, Ordering::Relaxed);
-            total.fetch_sub(1, Ordering::Relaxed);
+            drop(client);
         });
     }
 }
@@ -196,13 +223,13 @@ enum Kind {
     Peer(NodeId),
 }
 
-async fn connection(
+/// The WebSocket handshake, with the checks of [`check_request`]: the
+/// connection, what it is, and where from; `None` when it failed.
+async fn accept(
     stream: TcpStream,
-    conn: u64,
     is_peer: bool,
-    settings: Arc<ServerSettings>,
-    inbox: mpsc::Sender<DriverInput>,
-) {
+    settings: &ServerSettings,
+) -> Option<(Ws, Kind, String)> {
     let peer_addr = stream
         .peer_addr()
         .map(|a| a.to_string())
@@ -218,12 +245,17 @@ async fn connection(
     // The handshake API's error type is an HTTP response, large by nature.
     #[allow(clippy::result_large_err)]
     let check = |req: &Request, resp: Response| {
-        let k = check_request(req, &settings).map_err(|e| *e)?;
+        let k = check_request(req, settings).map_err(|e| *e)?;
         kind = Some(k);
         Ok(resp)
     };
+    let timeout = if is_peer {
+        PEER_HANDSHAKE_TIMEOUT
+    } else {
+        HANDSHAKE_TIMEOUT
+    };
     let ws = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
+        timeout,
         tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)),
     )
     .await;
@@ -231,18 +263,14 @@ async fn connection(
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             debug!("handshake with {peer_addr} failed: {e}");
-            return;
+            return None;
         }
         Err(_) => {
             debug!("handshake with {peer_addr} timed out");
-            return;
+            return None;
         }
     };
-    match kind {
-        Some(Kind::Client) => client_connection(ws, conn, peer_addr, settings, inbox).await,
-        Some(Kind::Peer(from)) => peer_connection(ws, from, peer_addr, inbox).await,
-        None => {}
-    }
+    Some((ws, kind?, peer_addr))
 }
 
 async fn peek_is_peer(stream: &TcpStream) -> bool {
@@ -471,11 +499,20 @@ async fn peer_connection(
     from: NodeId,
     peer_addr: String,
     inbox: mpsc::Sender<DriverInput>,
+    slot: PeerSlot,
 ) {
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
     let mut ignored = Ignored::default();
-    while let Some(frame) = stream.next().await {
+    loop {
+        let frame = tokio::select! {
+            f = stream.next() => f,
+            _ = slot.replaced() => {
+                info!("peer {from}: a newer connection took the place of this one from {peer_addr}; closing it");
+                break;
+            }
+        };
+        let Some(frame) = frame else { break };
         timeline::mark(Step::PeerIn);
         let bytes = match frame {
             Ok(WsMessage::Binary(b)) => b,

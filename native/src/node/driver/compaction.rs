@@ -2,6 +2,7 @@
 //! more records than the state needs.
 
 use super::Driver;
+use crate::node::commitlog::RewriteError;
 use std::io;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -46,15 +47,21 @@ impl Driver {
         let was_direct = self.log.is_direct();
         let started = Instant::now();
         let records = self.node.snapshot();
-        if let Err(e) = self.log.rewrite(&records) {
-            // The old log stays whole and in use; try again later.
-            warn!(
-                "commit log compaction failed, keeping the log as it is and retrying in {} s: {e}",
-                RETRY_AFTER.as_secs()
-            );
-            self.compaction.after = Instant::now() + RETRY_AFTER;
-            self.drain();
-            return self.flush(true);
+        match self.log.rewrite(&records) {
+            Ok(()) => {}
+            Err(RewriteError::Unchanged(e)) => {
+                // The old log stays whole and in use; try again later.
+                warn!(
+                    "commit log compaction failed, keeping the log as it is and retrying in {} s: {e}",
+                    RETRY_AFTER.as_secs()
+                );
+                self.compaction.after = Instant::now() + RETRY_AFTER;
+                self.drain();
+                return self.flush(true);
+            }
+            // The new log is in use, its name maybe not durable: a failed
+            // log write (the node restarts in place from the directory).
+            Err(RewriteError::Replaced(e)) => return self.log_failed(e),
         }
         if was_direct && !self.log.is_direct() {
             warn!("commit log: direct writes could not follow the compacted log; using write and fdatasync");

@@ -273,7 +273,7 @@ fn from_peer(from: NodeId, n: u64, body: Msg) -> DriverInput {
 /// records).
 fn records_in_file(dir: &Path) -> usize {
     let bytes = std::fs::read(dir.join(crate::node::commitlog::LOG_FILE)).unwrap_or_default();
-    ringside_core::storage::LogReader::new(&bytes).count()
+    crate::node::log_reader::LogRecords::new(&bytes, false).count()
 }
 
 /// Does what the fsync thread would for `job` (its work only when the
