@@ -7,47 +7,24 @@
 //!
 //! ## Map
 //!
-//! - [`cluster_file`]: the cluster file (TOML): members, core settings, sync
-//!   policy, peer secret, allowed origins, bounds
-//! - [`commitlog`]: the commit log on disk: append, fsync, cut a torn tail,
-//!   compact by atomic rewrite
-//! - [`log_reader`]: reading a commit log back, sync markers, and telling a
-//!   torn tail from damage in the middle
-//! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs
-//!   carried out in order, group commit before replies
-//! - [`transport`]: the listener (`/client`, `/peer`), Origin and secret
-//!   checks, bounds, outgoing peer connections
-//! - [`slots`]: connection budgets (waiting for a handshake, clients, peers
-//!   by member) and who is closed to make room
-//! - [`server`]: `ringside node`: wires log, driver, listener and signals
-//! - [`wsclient`]: a client connection to `/client`, for the tools below
-//! - [`supervisor`]: `ringside cluster up|kill|restart|stop|status|down`, by
-//!   recorded pids only
-//! - [`client`]: `ringside client`, the console
-//! - [`inspect`]: `ringside inspect`, every node side by side
-//! - [`bench`]: `ringside bench`, throughput and latency
-//! - [`timeline`]: `ringside bench --timeline`, where one client's
-//!   requests spend their time, step by step across the nodes
-//! - [`chaos`]: `ringside chaos`, a real cluster under clients and a
-//!   nemesis (kill, stop, pause, restart), its history checked
-//! - [`control`]: the loopback, token-guarded control endpoint the web page
-//!   uses to crash, restart and stop nodes (`ringside cluster control`)
-//! - [`sim_cmd`]: `ringside sim`, the core simulator headless: runs, traces,
-//!   sweeps, speed
+//! The source is in three rooms, each depending only on the ones listed
+//! before it (and on the small shared modules at the end):
+//!
+//! - [`node`]: one node's runtime (`ringside node`): the driver that owns
+//!   the core state machine, the transport, the commit log, the server
+//!   that wires them
+//! - [`cluster`]: many nodes on one machine (`ringside cluster ...`): the
+//!   cluster file, the supervisor, the control endpoint the page uses
+//! - [`tools`]: what a person runs against a cluster: the console, the
+//!   inspector, the bench and its timeline, chaos, the headless simulator
+//! - [`ports`]: the one free-port finder (the tests and xtask use it too)
+//! - [`secret`]: the one constant-time comparison of a presented secret
+//! - [`wsclient`]: a client connection to `/client`, for the supervisor and
+//!   the tools
 
-pub mod bench;
-pub mod chaos;
-pub mod client;
-pub mod cluster_file;
-pub mod commitlog;
-pub mod control;
-pub mod driver;
-pub mod inspect;
-pub mod log_reader;
-pub mod server;
-pub mod sim_cmd;
-pub mod slots;
-pub mod supervisor;
-pub mod timeline;
-pub mod transport;
+pub mod cluster;
+pub mod node;
+pub mod ports;
+pub mod secret;
+pub mod tools;
 pub mod wsclient;

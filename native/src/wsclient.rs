@@ -28,7 +28,7 @@ impl Conn {
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Conn, String> {
         let url = format!("ws://{addr}/client");
         // Replies can carry a 1 MiB value, and inspect a whole node.
-        let config = crate::transport::ws_config(1 << 30);
+        let config = crate::node::transport::ws_config(1 << 30);
         let connect = tokio_tungstenite::connect_async_with_config(&url, Some(config), true);
         let (ws, _) = tokio::time::timeout(timeout, connect)
             .await

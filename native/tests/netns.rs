@@ -15,8 +15,8 @@ mod common;
 use common::*;
 use ringside_core::check::check;
 use ringside_core::{NodeId, Ring};
-use ringside_native::chaos::{run_clients, settle, spread_keys, WorkloadOptions};
-use ringside_native::cluster_file::ClusterFile;
+use ringside_native::cluster::cluster_file::ClusterFile;
+use ringside_native::tools::chaos::{run_clients, settle, spread_keys, WorkloadOptions};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -188,8 +188,11 @@ fn nodes_on_separate_hosts_survive_partitions_and_slow_links() {
     file.cluster.request_timeout_ms = 1_000;
     file.cluster.hint_retry_ms = 200;
     file.cluster.anti_entropy_interval_ms = 1_000;
-    ringside_native::supervisor::write_private(&hosts.cluster_file(), file.to_toml().as_bytes())
-        .unwrap();
+    ringside_native::cluster::supervisor::write_private(
+        &hosts.cluster_file(),
+        file.to_toml().as_bytes(),
+    )
+    .unwrap();
     for i in 0..NODES {
         hosts.start(i);
     }
@@ -295,7 +298,7 @@ fn nodes_on_separate_hosts_survive_partitions_and_slow_links() {
     ));
     let verdict = check(&history, settled.final_state.as_ref(), ring.rf());
     match &verdict {
-        Ok(s) => println!("{}", ringside_native::chaos::describe(s)),
+        Ok(s) => println!("{}", ringside_native::tools::chaos::describe(s)),
         Err(v) => println!("VIOLATION {v}"),
     }
     assert!(settled.done(), "the cluster did not settle: {settled:?}");

@@ -301,15 +301,7 @@ fn bench_timeline_follows_puts_step_by_step() {
 fn cluster_up_writes_a_private_file_and_down_stops_all() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    // Two consecutive free ports.
-    let base = (0..50)
-        .find_map(|_| {
-            let p = free_ports(1)[0];
-            let next = std::net::TcpListener::bind(("127.0.0.1", p.checked_add(1)?)).ok()?;
-            drop(next);
-            Some(p)
-        })
-        .expect("two consecutive free ports");
+    let base = free_ports(2)[0];
     let run = |args: &[&str]| {
         Command::new(BIN)
             .args(args)

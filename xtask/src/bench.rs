@@ -611,10 +611,7 @@ impl RedisServer {
                 "redis-tools",
             ]))?;
         }
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| format!("no free port: {e}"))?;
+        let port = super::ports::free_port_range(1)?;
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -863,7 +860,7 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<(f64, f64, u64, Str
     run_cmd(&mut write)?;
     // One node, started directly: `cluster up` waits with `inspect`, which
     // for a million keys is a reply of 150 MB; a `get` says it serves.
-    let port = super::free_ports_from(21_000, 1);
+    let port = super::ports::free_port_range(1)?;
     let addr = format!("127.0.0.1:{port}");
     let cluster = dir.join("cluster.toml");
     fs::write(

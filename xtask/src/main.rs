@@ -11,15 +11,17 @@
 //! Installs are idempotent: each tool is checked (and its version
 //! compared) before anything is installed.
 
-mod chaos;
-
 mod bench;
+mod chaos;
+// The native crate's free-port finder, by path: it uses only std, and
+// depending on the whole native crate would build tokio for xtask.
+#[path = "../../native/src/ports.rs"]
+mod ports;
 
 use std::env;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -493,16 +495,6 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn free_port(preferred: u16) -> u16 {
-    if TcpListener::bind(("127.0.0.1", preferred)).is_ok() {
-        return preferred;
-    }
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(preferred)
-}
-
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
@@ -533,7 +525,7 @@ fn demo(args: &[String]) -> Result<(), String> {
             .status();
     }
     step("starting a 4-node cluster");
-    let base_port = free_ports_from(base_port, 4);
+    let base_port = ports::free_port_range_from(base_port, 4)?;
     let out = Command::new(&ringside)
         .args([
             "cluster",
@@ -570,7 +562,7 @@ fn demo(args: &[String]) -> Result<(), String> {
         .ok()
         .map(|t| t.trim().to_string());
     step("serving the web UI (trunk serve)");
-    let ui_port = free_port(ui_port);
+    let ui_port = ports::free_port_range_from(ui_port, 1)?;
     let trunk = cargo_bin_dir().join("trunk");
     let mut child: Child = match Command::new(if trunk.exists() {
         trunk.as_os_str()
@@ -656,16 +648,4 @@ fn demo(args: &[String]) -> Result<(), String> {
     let _ = child.wait();
     stop_cluster();
     Ok(())
-}
-
-/// The first port at or after `from` where `n` consecutive ports are free.
-fn free_ports_from(from: u16, n: u16) -> u16 {
-    let mut p = from;
-    while p < 65000 {
-        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            return p;
-        }
-        p += 10;
-    }
-    from
 }

@@ -3,9 +3,11 @@
 
 use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
-use ringside_native::server::{NodeArgs, NodeError};
-use ringside_native::supervisor::Cluster;
-use ringside_native::{bench, chaos, client, control, inspect, server, sim_cmd};
+use ringside_native::cluster::supervisor::Cluster;
+use ringside_native::cluster::{control, layout};
+use ringside_native::node::server;
+use ringside_native::node::server::{NodeArgs, NodeError};
+use ringside_native::tools::{bench, chaos, client, inspect, sim_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -114,7 +116,7 @@ enum Command {
         keys: usize,
         /// Sync policy of the cluster bench starts itself (batch or periodic).
         #[arg(long, value_parser = parse_sync)]
-        sync: Option<ringside_native::cluster_file::SyncPolicy>,
+        sync: Option<ringside_native::cluster::cluster_file::SyncPolicy>,
         /// Requests each connection keeps in flight.
         #[arg(long, default_value_t = 1)]
         pipeline: usize,
@@ -195,8 +197,8 @@ fn parse_cl(s: &str) -> Result<Consistency, String> {
     Consistency::parse(s)
 }
 
-fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncPolicy, String> {
-    use ringside_native::cluster_file::SyncPolicy;
+fn parse_sync(s: &str) -> Result<ringside_native::cluster::cluster_file::SyncPolicy, String> {
+    use ringside_native::cluster::cluster_file::SyncPolicy;
     match s.to_ascii_lowercase().as_str() {
         "batch" => Ok(SyncPolicy::Batch),
         "periodic" => Ok(SyncPolicy::Periodic),
@@ -354,7 +356,7 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
             let (pid, addr, _token) = c.start_control()?;
             out.push_str(&format!(
                 "control endpoint: ws://{addr}/control  pid {pid}  (token in {})",
-                c.dir.join(control::TOKEN_FILE).display()
+                c.dir.join(layout::TOKEN_FILE).display()
             ));
             Ok(out)
         }
@@ -412,8 +414,8 @@ fn serve_control(data_dir: &std::path::Path, addr: std::net::SocketAddr) -> Resu
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        std::fs::write(cluster.dir.join(control::ADDR_FILE), format!("{local}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", control::ADDR_FILE))?;
+        std::fs::write(cluster.dir.join(layout::ADDR_FILE), format!("{local}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", layout::ADDR_FILE))?;
         eprintln!("control endpoint listening on ws://{local}/control");
         let server = control::serve(
             listener,

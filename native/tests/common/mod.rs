@@ -1,11 +1,12 @@
 //! Shared helpers for the integration tests: a local cluster of real
 //! `ringside node` processes on free loopback ports, started and crashed
 //! through the `ringside cluster` commands, and a plain WebSocket client
-//! speaking PROTOCOL.md. A cluster is torn down when its guard drops, even
+//! speaking the client protocol. A cluster is torn down when its guard drops, even
 //! when a test fails.
 
 #![allow(dead_code)]
 
+use ringside_native::cluster::signal::signal;
 use serde_json::{json, Value};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -21,15 +22,10 @@ pub const SECRET: &str = "test-secret-0123456789abcdef";
 /// (so a test sees only the mechanism it is about).
 pub const FAST: &str = "heartbeat_interval_ms = 50\nfailure_timeout_ms = 400\nrequest_timeout_ms = 1000\nhint_retry_ms = 200\nanti_entropy_interval_ms = 0\n";
 
-/// `n` free loopback ports.
+/// `n` free consecutive loopback ports (see `ringside_native::ports`).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
+    let base = ringside_native::ports::free_port_range(n).expect("free loopback ports");
+    (base..base + n as u16).collect()
 }
 
 /// Polls `cond` until it holds or `timeout` passes; panics with `what`.
@@ -187,11 +183,11 @@ impl Drop for TestCluster {
             .chain(std::iter::once(self.path().join("control.pid")));
         for pid_file in pid_files {
             if let Ok(pid) = std::fs::read_to_string(pid_file) {
-                if let Ok(pid) = pid.trim().parse::<i32>() {
+                if let Ok(pid) = pid.trim().parse::<u32>() {
                     let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                     if String::from_utf8_lossy(&cmd).contains(&*self.path().to_string_lossy()) {
-                        // SAFETY: kill(2) on a pid whose command line names this test's directory.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                        // Its command line names this test's directory.
+                        let _ = signal(pid, libc::SIGKILL);
                     }
                 }
             }
@@ -227,7 +223,7 @@ pub fn stored(node: &Value, key: Value) -> Option<String> {
         .and_then(|kv| kv["value"].as_str().map(str::to_string))
 }
 
-/// A plain PROTOCOL.md client over a blocking WebSocket.
+/// A plain client of the client protocol over a blocking WebSocket.
 pub struct Client {
     pub ws: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,

@@ -15,8 +15,9 @@
 //! {"id": 4, "op": "stop", "node": 3, "token": "..."}      // SIGTERM
 //! ```
 
-use crate::supervisor::{Cluster, PidState};
-use crate::transport::origin_allowed;
+use crate::cluster::supervisor::{Cluster, PidState};
+use crate::node::transport::origin_allowed;
+use crate::secret::constant_time_eq;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;
@@ -31,12 +32,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tracing::{info, warn};
 
-/// The token file in the data dir (mode 0600).
-pub const TOKEN_FILE: &str = "control.token";
-/// Where the control endpoint listens (`host:port`), written once it does.
-pub const ADDR_FILE: &str = "control.addr";
-/// The control process's pid.
-pub const PID_FILE: &str = "control.pid";
 /// Control frames are tiny.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// Connections served at once.
@@ -52,16 +47,6 @@ pub fn check_loopback(addr: &SocketAddr) -> Result<(), String> {
             "the control endpoint only listens on loopback addresses, not {addr}"
         ))
     }
-}
-
-/// Compares without stopping at the first differing byte.
-fn token_matches(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in b.iter().enumerate() {
-        diff |= (*x ^ a.get(i).copied().unwrap_or(0)) as usize;
-    }
-    diff == 0 && !expected.is_empty()
 }
 
 /// Serves until the task ends.
@@ -181,7 +166,7 @@ pub async fn handle(text: &str, cluster: &Arc<Cluster>, token: &str) -> String {
         );
     };
     let given = v.get("token").and_then(Value::as_str).unwrap_or("");
-    if !token_matches(given, token) {
+    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
         return error_json(
             Some(id),
             ErrorKind::Unauthorized,
@@ -259,15 +244,6 @@ fn status(cluster: &Cluster) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(token_matches("abc", "abc"));
-        assert!(!token_matches("abd", "abc"));
-        assert!(!token_matches("ab", "abc"));
-        assert!(!token_matches("abcd", "abc"));
-        assert!(!token_matches("", ""));
-    }
 
     #[test]
     fn only_loopback() {

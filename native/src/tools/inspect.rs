@@ -2,9 +2,9 @@
 //! keys whose replicas disagree flagged, as the seed's inspector did.
 //! Nodes that do not answer are shown as down.
 
-use crate::supervisor::runtime;
+use crate::cluster::supervisor::runtime;
 use crate::wsclient::Conn;
-use ringside_core::protocol::InspectNode;
+use ringside_core::protocol::{HintEntry, InspectNode};
 use ringside_core::{Key, NodeId, Ring};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,13 +179,7 @@ impl ClusterView {
                         }
                     ));
                     for h in &n.hints {
-                        out.push_str(&format!(
-                            "    hint for node {}: {} = {} (ts {})\n",
-                            h.target,
-                            h.key,
-                            h.value.as_deref().unwrap_or("(deleted)"),
-                            h.ts
-                        ));
+                        out.push_str(&format!("    {}\n", describe_hint(h)));
                     }
                 }
             }
@@ -207,4 +201,15 @@ impl ClusterView {
             .collect();
         json!({"nodes": nodes, "flagged": flagged}).to_string()
     }
+}
+
+/// One hint a node holds, as the console and the inspector print it.
+pub fn describe_hint(h: &HintEntry) -> String {
+    format!(
+        "hint for node {}: {} = {} (ts {})",
+        h.target,
+        h.key,
+        h.value.as_deref().unwrap_or("(deleted)"),
+        h.ts
+    )
 }

@@ -3,7 +3,8 @@
 //! Every reply is printed readably, or raw with `--json`. A bad line gets a
 //! one-line error and the console goes on.
 
-use crate::supervisor::runtime;
+use crate::cluster::supervisor::runtime;
+use crate::tools::inspect::describe_hint;
 use crate::wsclient::{Answer, Conn};
 use ringside_core::protocol::{
     parse_console_line, ConsoleCommand, InspectNode, ServerFrame, CONSOLE_HELP,
@@ -175,13 +176,7 @@ pub fn describe_inspect(n: &InspectNode) -> String {
         ));
     }
     for h in &n.hints {
-        out.push_str(&format!(
-            "  hint for node {}: {} = {} (ts {})\n",
-            h.target,
-            h.key,
-            h.value.as_deref().unwrap_or("(deleted)"),
-            h.ts
-        ));
+        out.push_str(&format!("  {}\n", describe_hint(h)));
     }
     out.trim_end().to_string()
 }

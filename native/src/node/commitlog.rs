@@ -4,7 +4,7 @@
 //! good record; damage in the middle makes the open fail, or, on request,
 //! moves the file aside and keeps its valid records (how the two are told
 //! apart, and the sync markers each sync appends for it: see
-//! [`crate::log_reader`]).
+//! [`crate::node::log_reader`]).
 //!
 //! **Zeros written ahead.** The file holds the records and then a run of
 //! zeros ([`PREALLOC_BYTES`]), written and fsynced once; records are then
@@ -36,7 +36,7 @@
 //! Longer than most files: about 800 lines of one job (the log's file
 //! handling) and its tests, which need its private state.
 
-use crate::log_reader::{frame_at, marker_frame, Damage, Frame, LogRecords};
+use crate::node::log_reader::{frame_at, marker_frame, Damage, Frame, LogRecords};
 use ringside_core::Record;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -403,7 +403,7 @@ impl CommitLog {
     }
 
     /// Queues a sync marker saying what is durable now, unless the last
-    /// one already said it (see [`crate::log_reader`]).
+    /// one already said it (see [`crate::node::log_reader`]).
     fn mark_synced(&mut self) {
         if self.synced_bytes > self.covered {
             let frame = marker_frame(self.synced_bytes);

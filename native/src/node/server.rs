@@ -4,11 +4,12 @@
 //! the driver's thread for fsyncs under load; see the driver's module docs
 //! for why), and stops cleanly on SIGTERM or Ctrl-C.
 
-use crate::cluster_file::ClusterFile;
-use crate::commitlog::CommitLog;
-use crate::driver::{Driver, DriverInput, DriverSettings};
-use crate::log_reader::LogRecords;
-use crate::transport::{self, ServerSettings};
+use crate::cluster::cluster_file::ClusterFile;
+use crate::node::commitlog::CommitLog;
+use crate::node::driver::{Driver, DriverSettings};
+use crate::node::inbox::DriverInput;
+use crate::node::transport::{self, ServerSettings};
+use crate::node::log_reader::LogRecords;
 use ringside_core::protocol::NodeAddr;
 use ringside_core::{Node, NodeId};
 use std::collections::HashMap;
@@ -40,7 +41,7 @@ pub struct NodeArgs {
 
 /// Runs one node until SIGTERM or Ctrl-C.
 pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
-    crate::timeline::init_from_env();
+    crate::node::timeline::init_from_env();
     let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
@@ -196,9 +197,9 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         }
     })?;
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    if crate::timeline::enabled() {
-        let path = args.data_dir.join(crate::timeline::FILE);
-        if let Err(e) = crate::timeline::save(&path) {
+    if crate::node::timeline::enabled() {
+        let path = args.data_dir.join(crate::node::timeline::FILE);
+        if let Err(e) = crate::node::timeline::save(&path) {
             warn!("cannot write the timeline marks to {}: {e}", path.display());
         }
     }

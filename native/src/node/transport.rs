@@ -12,9 +12,10 @@
 //! - Connection budgets (waiting for a handshake, clients, peers by
 //!   member) are in [`crate::slots`].
 
-use crate::driver::{overloaded, DriverInput};
-use crate::slots::{PeerSlot, Slots};
-use crate::timeline::{self, Step};
+use crate::node::inbox::{overloaded, DriverInput};
+use crate::node::timeline::{self, Step};
+use crate::secret::constant_time_eq;
+use crate::node::slots::{PeerSlot, Slots};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
@@ -358,13 +359,6 @@ pub fn origin_allowed(origin: &str, extra: &[String]) -> bool {
         }
     };
     matches!(host, "localhost" | "127.0.0.1" | "::1")
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;

@@ -15,19 +15,21 @@
 //! name; paused pids are tracked and always resumed, also when the run
 //! fails or panics ([`ChaosGuard`]).
 
-use crate::cluster_file::ClusterFile;
-use crate::supervisor::{new_secret, write_private, Cluster, PidState};
-use crate::wsclient::{Answer, Conn};
+mod settle;
+mod workload;
+
+pub use settle::{describe, final_state, inspect_all, settle, Settled};
+pub use workload::{run_clients, spread_keys, Clients, WorkloadOptions};
+
+use crate::cluster::cluster_file::ClusterFile;
+use crate::cluster::signal::signal;
+use crate::cluster::supervisor::{new_secret, write_private, Cluster, PidState};
 use clap::Args;
-use ringside_core::check::{check, FinalState, History, HistoryOp, Outcome, Summary, Violation};
-use ringside_core::protocol::{InspectNode, ServerFrame};
+use ringside_core::check::{check, Summary, Violation};
 use ringside_core::sim::Rng;
-use ringside_core::{
-    ClientRef, Consistency, ErrorKind, Key, Micros, NodeId, Request, Ring, Version,
-};
+use ringside_core::{NodeId, Ring};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,388 +94,6 @@ impl std::fmt::Display for FaultCounts {
             self.resume,
             self.restart
         )
-    }
-}
-
-/// What the client workload does.
-#[derive(Clone, Debug)]
-pub struct WorkloadOptions {
-    pub clients: usize,
-    pub seed: u64,
-    /// The keys drawn from.
-    pub keys: Vec<Key>,
-    /// How long a client waits for a reply before it records `NoReply`
-    /// and drops the connection. Longer than the node's request timeout,
-    /// so a live coordinator always answers first.
-    pub reply_timeout: Duration,
-    pub connect_timeout: Duration,
-    /// Every this often the clients move to a fresh set of keys (each key
-    /// shifted by one), so that a long run's history stays quick to check:
-    /// the checker compares each read with every write of its key.
-    pub rotate_keys: Option<Duration>,
-}
-
-impl WorkloadOptions {
-    pub fn new(clients: usize, seed: u64, keys: Vec<Key>) -> WorkloadOptions {
-        WorkloadOptions {
-            clients,
-            seed,
-            keys,
-            reply_timeout: Duration::from_secs(3),
-            connect_timeout: Duration::from_secs(1),
-            rotate_keys: None,
-        }
-    }
-}
-
-/// `n` integer keys spread over the byte-ordered ring, so every node owns
-/// some (keys `0..n` would all belong to node 0).
-pub fn spread_keys(n: u8) -> Vec<Key> {
-    let n = n.max(1) as u32;
-    (0..n)
-        .map(|i| Key::Int(((i * 256 / n + 5) % 256) as u8))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-/// Microseconds since `epoch`: the history's clock, shared by every client.
-fn since(epoch: Instant) -> Micros {
-    epoch.elapsed().as_micros() as Micros
-}
-
-/// Clients running in the background; [`Clients::finish`] stops them and
-/// returns the history.
-pub struct Clients {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<History>>,
-}
-
-impl Clients {
-    /// Stops the clients (each finishes its request in flight, bounded by
-    /// the reply timeout) and returns every operation in invocation order.
-    pub fn finish(mut self) -> History {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Clients {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Starts `opts.clients` clients against `nodes` (id, address), each
-/// sending one request at a time to a random coordinator: puts with values
-/// unique per put, gets and deletes at random levels, on random keys.
-pub fn run_clients(nodes: Vec<(NodeId, String)>, opts: WorkloadOptions, epoch: Instant) -> Clients {
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("chaos-clients".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(_) => return History::default(),
-            };
-            let nodes = Arc::new(nodes);
-            let mut ops: Vec<HistoryOp> = rt.block_on(async {
-                let tasks: Vec<_> = (0..opts.clients)
-                    .map(|i| {
-                        tokio::spawn(client_loop(
-                            i,
-                            nodes.clone(),
-                            opts.clone(),
-                            stop2.clone(),
-                            epoch,
-                        ))
-                    })
-                    .collect();
-                let mut all = vec![];
-                for t in tasks {
-                    if let Ok(ops) = t.await {
-                        all.extend(ops);
-                    }
-                }
-                all
-            });
-            ops.sort_by_key(|o| o.invoke_us);
-            History { ops }
-        })
-        .expect("spawn the client thread");
-    Clients {
-        stop,
-        thread: Some(thread),
-    }
-}
-
-const WRITE_LEVELS: [Consistency; 6] = [
-    Consistency::One,
-    Consistency::Two,
-    Consistency::Quorum,
-    Consistency::Quorum,
-    Consistency::All,
-    Consistency::Any,
-];
-const READ_LEVELS: [Consistency; 5] = [
-    Consistency::One,
-    Consistency::Two,
-    Consistency::Quorum,
-    Consistency::Quorum,
-    Consistency::All,
-];
-
-async fn client_loop(
-    idx: usize,
-    nodes: Arc<Vec<(NodeId, String)>>,
-    opts: WorkloadOptions,
-    stop: Arc<AtomicBool>,
-    epoch: Instant,
-) -> Vec<HistoryOp> {
-    let mut rng = Rng::new(opts.seed ^ (0xc11e_0000 + idx as u64));
-    let mut ops = vec![];
-    let mut conn: Option<(NodeId, Conn)> = None;
-    let mut seq = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        if conn.is_none() {
-            let (id, addr) = &nodes[rng.range(0, nodes.len() as u64 - 1) as usize];
-            match Conn::connect(addr, opts.connect_timeout).await {
-                Ok(c) => conn = Some((*id, c)),
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            }
-        }
-        let Some((node, c)) = conn.as_mut() else {
-            continue;
-        };
-        let node = *node;
-        seq += 1;
-        let mut key = opts.keys[rng.range(0, opts.keys.len() as u64 - 1) as usize].clone();
-        if let (Some(every), Key::Int(k)) = (opts.rotate_keys, &key) {
-            let generation = epoch.elapsed().as_millis() / every.as_millis().max(1);
-            key = Key::Int(((*k as u128 + generation) % 256) as u8);
-        }
-        let roll = rng.range(0, 99);
-        let request = if roll < 45 {
-            Request::Put {
-                key,
-                value: format!("s{}c{idx}n{seq}", opts.seed),
-                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
-            }
-        } else if roll < 90 {
-            Request::Get {
-                key,
-                cl: rng.pick(&READ_LEVELS).unwrap_or(Consistency::One),
-            }
-        } else {
-            Request::Delete {
-                key,
-                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
-            }
-        };
-        let invoke_us = since(epoch);
-        let answer = c.request(&request, opts.reply_timeout).await;
-        let done = since(epoch);
-        let (outcome, complete_us) = match answer {
-            Ok(Answer {
-                frame: ServerFrame::Reply { reply, .. },
-                ..
-            }) => (Outcome::from(reply), Some(done)),
-            Ok(a) => (
-                Outcome::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!("unexpected reply {}", a.raw),
-                },
-                Some(done),
-            ),
-            Err(reason) => {
-                // The connection died or the node did not answer in time
-                // (killed, stopped or paused): the request may or may not
-                // have taken effect. Start afresh elsewhere.
-                conn = None;
-                (Outcome::NoReply { reason }, None)
-            }
-        };
-        ops.push(HistoryOp {
-            client: ClientRef {
-                conn: idx as u64,
-                req: seq,
-            },
-            node,
-            request,
-            invoke_us,
-            complete_us,
-            outcome,
-        });
-        // Move to another coordinator now and then.
-        if rng.chance(0.03) {
-            conn = None;
-        }
-    }
-    ops
-}
-
-/// Every node's `inspect`, or why one could not be read.
-pub fn inspect_all(nodes: &[(NodeId, String)]) -> Result<Vec<InspectNode>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    rt.block_on(async {
-        let mut out = vec![];
-        for (id, addr) in nodes {
-            let mut c = Conn::connect(addr, Duration::from_secs(2))
-                .await
-                .map_err(|e| format!("node {id}: {e}"))?;
-            let (i, _) = c
-                .inspect(Duration::from_secs(5))
-                .await
-                .map_err(|e| format!("node {id}: {e}"))?;
-            out.push(i);
-        }
-        Ok(out)
-    })
-}
-
-/// Every replica's version of every key the history touched or a node
-/// holds.
-pub fn final_state(ring: &Ring, inspected: &[InspectNode], history: &History) -> FinalState {
-    let mut keys: BTreeSet<Key> = history
-        .ops
-        .iter()
-        .map(|o| o.request.key().clone())
-        .collect();
-    let mut by_node: BTreeMap<NodeId, BTreeMap<Key, Version>> = BTreeMap::new();
-    for i in inspected {
-        let data = by_node.entry(i.id).or_default();
-        for kv in &i.data {
-            keys.insert(kv.key.clone());
-            data.insert(
-                kv.key.clone(),
-                Version {
-                    ts: kv.ts,
-                    value: kv.value.clone(),
-                },
-            );
-        }
-    }
-    let replicas = keys
-        .into_iter()
-        .map(|key| {
-            let versions = ring
-                .replicas(&key)
-                .into_iter()
-                .map(|n| (n, by_node.get(&n).and_then(|d| d.get(&key)).cloned()))
-                .collect();
-            (key, versions)
-        })
-        .collect();
-    FinalState {
-        rf: ring.rf(),
-        replicas,
-    }
-}
-
-/// How the settling phase ended.
-#[derive(Debug)]
-pub struct Settled {
-    /// The last state read (`None` when some node could not be inspected).
-    pub final_state: Option<FinalState>,
-    /// Hints still held, summed over nodes.
-    pub hints: usize,
-    /// Keys whose replicas still disagree.
-    pub diverging: usize,
-    pub waited: Duration,
-    /// Why the last read failed, if it did.
-    pub error: Option<String>,
-}
-
-impl Settled {
-    pub fn done(&self) -> bool {
-        self.final_state.is_some() && self.hints == 0 && self.diverging == 0
-    }
-}
-
-/// Polls every node until no hints are held and all replicas of every key
-/// agree, or `timeout` passes; returns the last state read.
-pub fn settle(
-    nodes: &[(NodeId, String)],
-    ring: &Ring,
-    history: &History,
-    timeout: Duration,
-) -> Settled {
-    let started = Instant::now();
-    loop {
-        let s = match inspect_all(nodes) {
-            Ok(inspected) => {
-                let fin = final_state(ring, &inspected, history);
-                let diverging = fin
-                    .replicas
-                    .values()
-                    .filter(|v| v.iter().any(|(_, x)| x != &v[0].1))
-                    .count();
-                Settled {
-                    hints: inspected.iter().map(|i| i.hints.len()).sum(),
-                    final_state: Some(fin),
-                    diverging,
-                    waited: started.elapsed(),
-                    error: None,
-                }
-            }
-            Err(e) => Settled {
-                final_state: None,
-                hints: 0,
-                diverging: 0,
-                waited: started.elapsed(),
-                error: Some(e),
-            },
-        };
-        if s.done() || started.elapsed() > timeout {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// Counts and the verdict of a history, in two lines.
-pub fn describe(summary: &Summary) -> String {
-    format!(
-        "ops: {} (ok {}, unavailable {}, timeout {}, no reply {}, other errors {}); checked {} reads, {} acknowledged writes",
-        summary.ops,
-        summary.ok,
-        summary.unavailable,
-        summary.timeout,
-        summary.no_reply,
-        summary.other_errors,
-        summary.reads_checked,
-        summary.writes_checked
-    )
-}
-
-/// Sends `sig` to `pid` (a pid the supervisor recorded and checked).
-fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
-    let p = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-    if p <= 0 {
-        return Err(format!("refusing to signal pid {pid}"));
-    }
-    // SAFETY: kill(2) on a positive pid the supervisor just checked through
-    // /proc to be one of our nodes; it touches no memory of ours.
-    if unsafe { libc::kill(p, sig) } == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot signal pid {pid}: {}",
-            std::io::Error::last_os_error()
-        ))
     }
 }
 
@@ -729,20 +349,7 @@ fn write_cluster_file(cluster: &Cluster, nodes: usize) -> Result<ClusterFile, St
             cluster.dir.display()
         ));
     }
-    // Hold every port at once so that they differ, then let them go.
-    let listeners: Vec<std::net::TcpListener> = (0..nodes)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot find a free port: {e}"))?;
-    let mut file = ClusterFile::local(nodes, 9000, new_secret()?);
-    for (n, l) in file.nodes.iter_mut().zip(&listeners) {
-        let port = l
-            .local_addr()
-            .map_err(|e| format!("cannot read a port: {e}"))?
-            .port();
-        n.addr = format!("127.0.0.1:{port}");
-    }
-    drop(listeners);
+    let mut file = ClusterFile::local(nodes, crate::ports::free_port_range(nodes)?, new_secret()?);
     let c = &mut file.cluster;
     c.heartbeat_interval_ms = 50;
     c.failure_timeout_ms = 500;
@@ -962,6 +569,7 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringside_core::Key;
 
     #[test]
     fn spread_keys_cover_the_ring() {

@@ -13,10 +13,11 @@
 //! `--write-log DIR` (hidden) writes a large commit log instead, for the
 //! replay and memory measurements.
 
-use crate::cluster_file::{ClusterFile, SyncPolicy};
-use crate::commitlog::CommitLog;
-use crate::supervisor::{new_secret, write_private, Cluster};
-use crate::timeline::{self, Step};
+use crate::cluster::cluster_file::{ClusterFile, SyncPolicy};
+use crate::cluster::supervisor::{new_secret, write_private, Cluster};
+use crate::node::commitlog::CommitLog;
+use crate::node::timeline::{self as marks, Step};
+use crate::tools::timeline;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::{Consistency, Key, Record, Version};
 use std::collections::HashMap;
@@ -52,7 +53,7 @@ pub struct BenchArgs {
     pub pipeline: usize,
     /// Print one JSON object instead of lines.
     pub json: bool,
-    /// Follow each request through the nodes (see [`crate::timeline`]).
+    /// Follow each request through the nodes (see [`crate::tools::timeline`]).
     pub timeline: bool,
 }
 
@@ -181,7 +182,7 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
                 .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
             let c = Cluster::new(dir.path());
             tmp = Some(dir);
-            let base = free_port_range(args.nodes)?;
+            let base = crate::ports::free_port_range(args.nodes)?;
             let mut file = ClusterFile::local(args.nodes, base, new_secret()?);
             if let Some(sync) = args.sync {
                 file.sync = sync;
@@ -191,8 +192,8 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
             write_private(&c.file_path(), file.to_toml().as_bytes())?;
             if args.timeline {
                 // The nodes inherit it; nothing else runs yet.
-                std::env::set_var(timeline::ENV, "1");
-                timeline::enable();
+                std::env::set_var(marks::ENV, "1");
+                marks::enable();
             }
             if let Err(e) = c.up(None, None) {
                 let _ = c.down();
@@ -223,11 +224,9 @@ fn with_timeline(
     let file = cluster.load()?;
     let mut nodes = vec![];
     for n in &file.nodes {
-        nodes.push(timeline::load(
-            &cluster.node_dir(n.id).join(timeline::FILE),
-        )?);
+        nodes.push(marks::load(&cluster.node_dir(n.id).join(marks::FILE))?);
     }
-    let breakdown = timeline::analyze(&timeline::take(), &nodes);
+    let breakdown = timeline::analyze(&marks::take(), &nodes);
     if args.json {
         let mut v: serde_json::Value = serde_json::from_str(&lines[0])
             .map_err(|e| format!("internal: the report is not JSON: {e}"))?;
@@ -413,7 +412,7 @@ type Ws =
 
 async fn connect(addr: &str) -> Result<Ws, String> {
     let url = format!("ws://{addr}/client");
-    let config = crate::transport::ws_config(64 << 20);
+    let config = crate::node::transport::ws_config(64 << 20);
     let (ws, _) = tokio::time::timeout(
         Duration::from_secs(5),
         tokio_tungstenite::connect_async_with_config(&url, Some(config), true),
@@ -465,7 +464,7 @@ impl Job {
                 next_id += 1;
                 text.clear();
                 self.request(&mut text, id, put, k);
-                timeline::mark(Step::ClientSent);
+                marks::mark(Step::ClientSent);
                 self.ws
                     .feed(WsMessage::text(text.as_str()))
                     .await
@@ -488,7 +487,7 @@ impl Job {
                 .map_err(|_| format!("no reply within {} s", REPLY_TIMEOUT.as_secs()))?
                 .ok_or("the node closed the connection")?
                 .map_err(|e| format!("connection failed: {e}"))?;
-            timeline::mark(Step::ClientGot);
+            marks::mark(Step::ClientGot);
             let WsMessage::Text(reply) = frame else {
                 if let WsMessage::Close(c) = frame {
                     return Err(format!("the node closed the connection: {c:?}"));
@@ -630,43 +629,6 @@ impl Progress {
     }
 }
 
-/// A base port with `n` free consecutive loopback ports after it, below
-/// the kernel's ephemeral range (see [`port_window`]).
-pub fn free_port_range(n: usize) -> Result<u16, String> {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
-    let (lo, hi) = port_window(range.as_deref(), n);
-    let span = hi - lo;
-    let seed = std::process::id() as usize;
-    for attempt in 0..200usize {
-        let base = lo + (seed * 31 + attempt * 97) % span;
-        let ok =
-            (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", (base + i) as u16)).is_ok());
-        if ok {
-            return Ok(base as u16);
-        }
-    }
-    Err(format!(
-        "cannot find {n} free consecutive ports on 127.0.0.1 between {lo} and {}",
-        hi + n - 1
-    ))
-}
-
-/// Where [`free_port_range`] looks for a base port: from 10000 up to
-/// below the start of the kernel's ephemeral range (`range_text`, the
-/// contents of `/proc/sys/net/ipv4/ip_local_port_range`), so that no
-/// outgoing connection made between the check and the nodes' binds (the
-/// nodes dialling each other as they start, say) can take one of the
-/// ports; 20000 to 50000 when that range is unknown or leaves too little
-/// room below it. Returns the bases' range, `lo..hi`.
-fn port_window(range_text: Option<&str>, n: usize) -> (usize, usize) {
-    const LOW: usize = 10_000;
-    let start = range_text.and_then(|t| t.split_whitespace().next()?.parse::<usize>().ok());
-    match start {
-        Some(start) if start >= LOW + n + 1_000 && start <= 65_536 => (LOW, start - n),
-        _ => (20_000, 50_000),
-    }
-}
-
 /// Writes a commit log of `records` writes over `keys` string keys
 /// (`k0`, `k1`, ...) with `value_bytes`-byte values into `dir`, which must
 /// not hold one yet: the input for measuring replay speed and a node's
@@ -680,7 +642,7 @@ pub fn write_log(
     if keys == 0 {
         return Err("--keys must be more than 0".into());
     }
-    let path = dir.join(crate::commitlog::LOG_FILE);
+    let path = dir.join(crate::node::commitlog::LOG_FILE);
     if path.exists() {
         return Err(format!(
             "{} exists; give an empty directory",
@@ -736,21 +698,6 @@ mod tests {
             error_text(r#"{"id":1,"ok":false,"error":{"kind":"Timeout","message":"slow"}}"#),
             "Timeout: slow"
         );
-    }
-
-    #[test]
-    fn cluster_ports_are_looked_for_below_the_ephemeral_range() {
-        assert_eq!(port_window(Some("32768\t60999\n"), 4), (10_000, 32_764));
-        // No room below the range, or no range: the old window.
-        assert_eq!(port_window(Some("1024 65535"), 4), (20_000, 50_000));
-        assert_eq!(port_window(Some("nonsense"), 4), (20_000, 50_000));
-        assert_eq!(port_window(None, 4), (20_000, 50_000));
-        // On this machine: the base found lies in the window its range
-        // gives.
-        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok();
-        let (lo, hi) = port_window(range.as_deref(), 4);
-        let base = free_port_range(4).unwrap() as usize;
-        assert!((lo..hi).contains(&base), "{base} not in {lo}..{hi}");
     }
 
     #[test]

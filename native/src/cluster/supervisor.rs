@@ -17,7 +17,9 @@
 //! `ringside node --id N ... --data-dir <data-dir>/node-N`: a pid whose
 //! process exited, or was reused by another program, is reported stale.
 
-use crate::cluster_file::ClusterFile;
+use crate::cluster::cluster_file::ClusterFile;
+use crate::cluster::layout;
+use crate::cluster::signal::signal;
 use crate::wsclient::Conn;
 use ringside_core::NodeId;
 use std::fs::OpenOptions;
@@ -163,7 +165,7 @@ impl Cluster {
 
     /// The control token, made (mode 0600) if there is none yet.
     pub fn control_token(&self) -> Result<String, String> {
-        let path = self.dir.join(crate::control::TOKEN_FILE);
+        let path = self.dir.join(layout::TOKEN_FILE);
         match std::fs::read_to_string(&path) {
             Ok(t) if !t.trim().is_empty() => {
                 make_private(&path)?;
@@ -179,7 +181,7 @@ impl Cluster {
 
     /// What the control pid file says, checked against `/proc` as for nodes.
     pub fn control_state(&self) -> PidState {
-        let path = self.dir.join(crate::control::PID_FILE);
+        let path = self.dir.join(layout::PID_FILE);
         let Ok(text) = std::fs::read_to_string(&path) else {
             return PidState::None;
         };
@@ -196,7 +198,7 @@ impl Cluster {
     /// returns its pid, address and token once it listens.
     pub fn start_control(&self) -> Result<(u32, String, String), String> {
         let token = self.control_token()?;
-        let addr_path = self.dir.join(crate::control::ADDR_FILE);
+        let addr_path = self.dir.join(layout::ADDR_FILE);
         if let PidState::Running(pid) = self.control_state() {
             if let Ok(addr) = std::fs::read_to_string(&addr_path) {
                 return Ok((pid, addr.trim().to_string(), token));
@@ -223,11 +225,8 @@ impl Cluster {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start the control endpoint: {e}"))?;
-        std::fs::write(
-            self.dir.join(crate::control::PID_FILE),
-            format!("{}\n", child.id()),
-        )
-        .map_err(|e| format!("cannot record the control endpoint's pid: {e}"))?;
+        std::fs::write(self.dir.join(layout::PID_FILE), format!("{}\n", child.id()))
+            .map_err(|e| format!("cannot record the control endpoint's pid: {e}"))?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(addr) = std::fs::read_to_string(&addr_path) {
@@ -236,7 +235,7 @@ impl Cluster {
                 }
             }
             if let Ok(Some(status)) = child.try_wait() {
-                let _ = std::fs::remove_file(self.dir.join(crate::control::PID_FILE));
+                let _ = std::fs::remove_file(self.dir.join(layout::PID_FILE));
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!(
                     "the control endpoint exited ({status}); {} ends:\n{}",
@@ -260,7 +259,7 @@ impl Cluster {
 
     /// Stops the control endpoint if it runs; a line saying what happened.
     pub fn stop_control(&self) -> Option<String> {
-        let pid_path = self.dir.join(crate::control::PID_FILE);
+        let pid_path = self.dir.join(layout::PID_FILE);
         let line = match self.control_state() {
             PidState::None => return None,
             PidState::Stale(pid, why) => {
@@ -283,7 +282,7 @@ impl Cluster {
             }
         };
         let _ = std::fs::remove_file(pid_path);
-        let _ = std::fs::remove_file(self.dir.join(crate::control::ADDR_FILE));
+        let _ = std::fs::remove_file(self.dir.join(layout::ADDR_FILE));
         Some(line)
     }
 
@@ -574,24 +573,6 @@ impl Cluster {
             ));
         }
         Ok(out)
-    }
-}
-
-fn signal(pid: u32, sig: libc::c_int) -> Result<(), String> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-    if pid <= 0 {
-        return Err(format!("refusing to signal pid {pid}"));
-    }
-    // SAFETY: kill(2) with a positive pid we verified through /proc just
-    // before; it touches no memory of ours.
-    let r = unsafe { libc::kill(pid, sig) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot signal pid {pid}: {}",
-            std::io::Error::last_os_error()
-        ))
     }
 }
 

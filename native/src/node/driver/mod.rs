@@ -1,0 +1,509 @@
+//! The one loop that owns a [`Node`]: it takes inputs from the connections
+//! (through one bounded channel) and from its timers, feeds them to the
+//! node, and carries out the node's outputs in order.
+//!
+//! **One thread.** The loop is a task on the node's single-threaded
+//! runtime, beside the connections' tasks, so every hand-off between a
+//! socket and the node (a request in, a peer message out, a reply out) is
+//! a task wakeup on the same thread, not a switch to another thread: on a
+//! small or busy machine each such switch cost tens of microseconds, and a
+//! QUORUM put crossed six of them. What makes the commit log durable
+//! (with batch sync, one direct synchronous write of the new records;
+//! else, or where the file system refuses direct writes, `write` into
+//! the page cache and an `fdatasync`: see [`crate::node::commitlog`]) runs on
+//! that thread when only one input of its batch wrote to the log, and
+//! otherwise on a second thread (see below). "fsync" below means either.
+//!
+//! **Group commit.** The loop takes a batch of inputs (whatever is queued,
+//! up to [`MAX_BATCH`]), handles them all, writes every `Persist` of the
+//! batch to the log, and then, with the `batch` sync policy, fsyncs once.
+//! Every output waits until the records appended before it are durable
+//! (fsynced; with `periodic` sync, written): that is the core's contract,
+//! a `Persist` is durable before any `Send` or `Reply` that follows it.
+//! Outputs with no record before them leave at once: that is what lets a
+//! coordinator's remote writes, which the core emits before its own
+//! `Persist`, reach the replicas while it fsyncs, so the replicas' fsyncs
+//! overlap its own.
+//!
+//! - *One write* (one client, say): when only one input of the batch
+//!   wrote to the log (others, such as a replica's late acknowledgement
+//!   of the put before, may come with it), the loop fsyncs inline,
+//!   blocking the node's thread for the fsync (nothing else is waiting
+//!   for it; a hand-off to another thread and back would add two thread
+//!   switches to the put).
+//!   If outputs left early, it first yields once, so that the tasks
+//!   holding the sockets write them out before the thread blocks.
+//! - *A batch of several writes* (load): the fsync goes to the `commit-log-fsync`
+//!   thread and the loop goes on taking, handling and writing the next
+//!   inputs, whose outputs wait too. When the fsync is done the loop lets
+//!   go what it covered and fsyncs, in one go, everything written
+//!   meanwhile. One fsync is in flight at a time, and it covers many
+//!   writes. The next one starts no sooner than `sync_group_window_us`
+//!   (200 µs by default) after the previous one ended, so that it covers
+//!   more: an fsync costs the kernel (and a virtual machine's disk) far
+//!   more than the records it carries, so fewer, fuller fsyncs raise
+//!   throughput and lower latency under load. A lone write never waits
+//!   for the window.
+//!
+//! **Lazy writes.** A coordinator tells the replicas its answer does not
+//! wait for (those beyond the consistency level's count, after its own
+//! write: one of three at QUORUM) that their write is lazy
+//! (`Msg::Write { lazy: true }`). Such a replica stores it and holds its
+//! acknowledgement until the record is durable, as always, but does not
+//! sync for it alone: the record goes out with the node's next sync, or
+//! [`LAZY_WINDOW`] after it came, whichever is first. Its held
+//! acknowledgement holds up nothing else, and messages that carry no
+//! data (a coordinator's remote writes, acknowledgements, heartbeats) do
+//! not wait for lazy records; anything that may carry a value (a read's
+//! answer, a reply) waits for them and makes their sync due at once.
+//! On a machine whose nodes share one disk the third replica's durable
+//! write would otherwise queue beside the two the answer waits for and
+//! slow them. What a client was told is durable is
+//! unchanged: the consistency level's count of replicas, each after its
+//! own sync.
+//!
+//! **A failed write or fsync** (disk full, EIO) is handled as a crash of
+//! the node followed by a restart in place: nothing held back leaves (no
+//! peer write is acknowledged; the clients waiting get an `Internal`
+//! error), the log is cut back to its last durable length, and
+//! the node is rebuilt from what the log holds, so its memory never
+//! claims what its disk lost. Requests still open are answered with the
+//! same error. The node keeps serving: reads, and writes once the disk
+//! takes them again. Only when the log cannot even be cut back does the
+//! node stop.
+
+//!
+//! ## Files
+//!
+//! The [`Driver`] and its loop are here; each concern it carries has a
+//! file and a struct of its own: [`gate`] (which outputs wait for the log,
+//! when it syncs), [`syncer`] (the fsync thread), [`restart`] (a failed log
+//! write as a crash and a restart in place), [`compaction`], [`clients`]
+//! (answers and event fan-out), [`requests`] (open requests, their log
+//! lines), [`events`] (the node's events logged and published),
+//! [`log_tail`] (what `inspect` shows), [`clock`].
+
+mod clients;
+mod clock;
+mod compaction;
+mod events;
+mod gate;
+mod log_tail;
+mod requests;
+mod restart;
+mod syncer;
+#[cfg(test)]
+mod tests;
+
+use crate::cluster::cluster_file::SyncPolicy;
+use crate::node::commitlog::CommitLog;
+use crate::node::inbox::DriverInput;
+use crate::node::timeline::{self, Step};
+use crate::node::transport::PeerQueue;
+use clients::Clients;
+use clock::Clock;
+use compaction::Compaction;
+use gate::{Action, Gate};
+use log_tail::LogTail;
+use requests::Requests;
+use ringside_core::protocol::{inspect_json, ok_json, reply_json, NodeAddr};
+use ringside_core::{ClientRef, Input, Micros, Node, NodeId, Output, TimerId};
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::time::{Duration, Instant};
+use syncer::{SyncDone, Syncer};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+/// How long a lazy write's record may wait for another sync to carry it
+/// (see the module docs).
+pub const LAZY_WINDOW: Duration = Duration::from_millis(2);
+
+/// The log target of the one line per answered request, at debug level:
+/// `RUST_LOG=info,ringside::request=debug` shows them. Not at info: under
+/// load a node answers thousands of requests a second, and a line for
+/// each would cost a few percent of put throughput and grow each node's
+/// log by hundreds of KB/s.
+pub const REQUEST_TARGET: &str = "ringside::request";
+
+/// Inputs taken per batch at most, so a flood cannot starve the timers.
+pub const MAX_BATCH: usize = 512;
+/// Timers fired per loop turn at most.
+const MAX_TIMERS_PER_TURN: usize = 1024;
+
+/// The driver's own settings (the node has its own in its config).
+pub struct DriverSettings {
+    pub addr: String,
+    pub nodes: Vec<NodeAddr>,
+    pub sync: SyncPolicy,
+    pub sync_period_ms: u64,
+    /// With batch sync under load: a background fsync starts no sooner
+    /// than this long after the previous one ended (see the module docs).
+    pub sync_group_window_us: u64,
+    pub compact_min_records: u64,
+    /// Room kept in a client's frame queue for replies: events are dropped
+    /// for a subscriber whose queue has less room than this.
+    pub reply_room: usize,
+}
+
+/// The loop that owns the node.
+pub struct Driver {
+    node: Node,
+    log: CommitLog,
+    settings: DriverSettings,
+    clock: Clock,
+    inbox: mpsc::Receiver<DriverInput>,
+    peers: HashMap<NodeId, PeerQueue>,
+    timers: BTreeSet<(Micros, TimerId)>,
+    gate: Gate,
+    syncer: Syncer,
+    clients: Clients,
+    requests: Requests,
+    tail: LogTail,
+    compaction: Compaction,
+    /// Commit-log failures survived so far (see [`restart`]).
+    log_failures: u64,
+}
+
+/// What woke the loop.
+enum Wake {
+    Input(DriverInput),
+    Synced(SyncDone),
+    Alarm,
+}
+
+impl Driver {
+    pub fn new(
+        node: Node,
+        log: CommitLog,
+        settings: DriverSettings,
+        inbox: mpsc::Receiver<DriverInput>,
+        peers: HashMap<NodeId, PeerQueue>,
+    ) -> Driver {
+        let mut log = log;
+        restart::write_directly(&mut log, settings.sync);
+        let tail = LogTail::after(node.lsn());
+        let mut driver = Driver {
+            node,
+            log,
+            settings,
+            clock: Clock::new(),
+            inbox,
+            peers,
+            timers: BTreeSet::new(),
+            gate: Gate::new(),
+            syncer: Syncer::start(),
+            clients: Clients::default(),
+            requests: Requests::default(),
+            tail,
+            compaction: Compaction::new(),
+            log_failures: 0,
+        };
+        driver.refresh_events();
+        driver
+    }
+
+    /// Runs until [`DriverInput::Shutdown`] or until every sender is gone.
+    /// An error means the commit log could not be written: the node stops
+    /// rather than acknowledge what it cannot keep.
+    pub async fn run(mut self) -> io::Result<()> {
+        let now = self.clock.now_us();
+        self.node.handle(now, Input::Start);
+        self.drain();
+        self.flush(true)?;
+        let mut sync_done = self.syncer.done.take();
+        let never = Instant::now() + Duration::from_secs(365 * 86_400);
+        let alarm = tokio::time::sleep_until(never.into());
+        tokio::pin!(alarm);
+        let mut armed = never;
+        loop {
+            self.drop_idle_timers();
+            // Re-armed only when the deadline moves: arming a timer wakes
+            // the runtime through its eventfd, a syscall and an extra poll
+            // per loop turn.
+            let at = self.next_wakeup().unwrap_or(never);
+            if at != armed {
+                alarm.as_mut().reset(at.into());
+                armed = at;
+            }
+            let synced = async {
+                match sync_done.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let wake = tokio::select! {
+                biased;
+                d = synced => match d {
+                    Some(d) => Wake::Synced(d),
+                    None => {
+                        // The fsync thread is gone: fsync inline from now
+                        // on; one in flight counts as failed.
+                        sync_done = None;
+                        self.syncer.jobs = None;
+                        Wake::Synced(SyncDone {
+                            written: 0,
+                            epoch: self.syncer.epoch,
+                            result: Err(io::Error::other("the fsync thread stopped")),
+                        })
+                    }
+                },
+                x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
+                () = &mut alarm => Wake::Alarm,
+            };
+            let mut stop = false;
+            let mut inputs = 0;
+            // How many of the turn's inputs appended to the log.
+            let mut writers = 0;
+            let woken_by_input = matches!(wake, Wake::Input(_));
+            match wake {
+                Wake::Input(input) => {
+                    inputs += 1;
+                    let (s, wrote) = self.take_input(input);
+                    stop |= s;
+                    writers += usize::from(wrote);
+                }
+                Wake::Synced(done) => self.synced(done)?,
+                Wake::Alarm => {}
+            }
+            while inputs < MAX_BATCH {
+                match self.inbox.try_recv() {
+                    Ok(input) => {
+                        inputs += 1;
+                        let (s, wrote) = self.take_input(input);
+                        stop |= s;
+                        writers += usize::from(wrote);
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        stop = true;
+                        break;
+                    }
+                }
+            }
+            self.fire_timers();
+            // A lone write (one client, say) is fsynced inline: handing
+            // the fsync to the other thread and hearing back would cost
+            // two thread switches. It counts writes, not inputs: at one
+            // client a replica's late acknowledgement of the put before
+            // often comes in the same turn as the next put (and lazy
+            // writes, which wait for another sync, do not count). Under load
+            // the fsync goes to the other thread and this one takes the
+            // next batch meanwhile.
+            let inline = woken_by_input && writers <= 1 && self.syncer.in_flight.is_none();
+            if inline && self.gate.sent_early && self.log.has_pending() && self.will_sync() {
+                // Let the connections' tasks write what was sent early
+                // (a coordinator's remote writes) before the thread blocks
+                // in fsync: yield_now resumes this task only after every
+                // task already woken has run.
+                tokio::task::yield_now().await;
+            }
+            self.gate.sent_early = false;
+            // `ringside bench --timeline`: the write of a lone write.
+            let timed = inline
+                && timeline::enabled()
+                && (self.log.has_pending() || self.log.is_dirty())
+                && (self.settings.sync == SyncPolicy::Periodic || self.sync_due());
+            if timed {
+                timeline::mark(Step::WriteStart);
+            }
+            self.flush(inline)?;
+            if timed {
+                timeline::mark(Step::WriteEnd);
+            }
+            self.maybe_compact()?;
+            if self.requests.lines_waiting() {
+                if inline {
+                    // The answers first: their connections' tasks write
+                    // them out before this one resumes. (Under load the
+                    // lines go at once: a yield costs a poll of the
+                    // sockets per turn.)
+                    tokio::task::yield_now().await;
+                }
+                self.requests.log_answered();
+            }
+            if stop {
+                // A direct write in flight must land before the last one:
+                // they may both write the block the records end in.
+                if self.syncer.in_flight.is_some() {
+                    if let Some(done) = match sync_done.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => None,
+                    } {
+                        self.synced(done)?;
+                    }
+                }
+                self.log.sync()?;
+                self.release();
+                if let Err(e) = self.log.trim() {
+                    warn!("could not cut the zeros written ahead off the commit log: {e}");
+                }
+                info!("stopped; commit log synced");
+                return Ok(());
+            }
+        }
+    }
+
+    /// When the loop must wake without input: the next timer or periodic
+    /// sync.
+    fn next_wakeup(&self) -> Option<Instant> {
+        let timer = self
+            .timers
+            .first()
+            .map(|(at, _)| self.clock.instant_of(*at));
+        let sync = self.sync_wakeup();
+        match (timer, sync) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// [`Driver::input`], noting while it runs whether the input is a lazy
+    /// write (see the module docs). True when it asks the loop to stop,
+    /// and whether it appended to the log a record that is not lazy.
+    fn take_input(&mut self, input: DriverInput) -> (bool, bool) {
+        let lsn = self.tail.lsn;
+        self.gate.lazy_input = matches!(
+            &input,
+            DriverInput::Peer { msg, .. }
+                if matches!(msg.body, ringside_core::message::Msg::Write { lazy: true, .. })
+        );
+        let stop = self.input(input);
+        let lazy = std::mem::take(&mut self.gate.lazy_input);
+        (stop, self.tail.lsn != lsn && !lazy)
+    }
+
+    /// Handles one input; true when it asks the loop to stop.
+    fn input(&mut self, input: DriverInput) -> bool {
+        let now = self.clock.now_us();
+        match input {
+            DriverInput::ClientOpened {
+                conn,
+                tx,
+                in_flight,
+            } => self.clients.open(conn, tx, in_flight),
+            DriverInput::ClientClosed { conn } => {
+                if self.clients.close(conn) {
+                    self.refresh_events();
+                }
+            }
+            DriverInput::Request { conn, id, request } => {
+                let client = ClientRef { conn, req: id };
+                self.requests.open(client, &request);
+                self.node.handle(now, Input::Client { client, request });
+                self.drain();
+            }
+            DriverInput::Inspect { conn, id } => {
+                let text = inspect_json(id, &self.inspect());
+                debug!(target: REQUEST_TARGET, conn, req = id, "inspect -> ok");
+                self.emit(Action::ToClient {
+                    conn,
+                    text,
+                    answer: true,
+                    data_reply: None,
+                });
+            }
+            DriverInput::Subscribe { conn, id } => {
+                self.clients.subscribe(conn);
+                self.refresh_events();
+                info!(conn, req = id, "subscribe -> ok");
+                self.emit(Action::ToClient {
+                    conn,
+                    text: ok_json(id),
+                    answer: true,
+                    data_reply: None,
+                });
+            }
+            DriverInput::Peer { from, msg } => {
+                self.node.handle(now, Input::Message { from, msg });
+                self.drain();
+            }
+            DriverInput::PeerLost(peer) => {
+                self.node.handle(now, Input::PeerDisconnected(peer));
+                self.drain();
+            }
+            DriverInput::Shutdown => return true,
+        }
+        false
+    }
+
+    fn fire_timers(&mut self) {
+        for _ in 0..MAX_TIMERS_PER_TURN {
+            self.drop_idle_timers();
+            let now = self.clock.now_us();
+            match self.timers.first() {
+                Some(&(at, id)) if at <= now => {
+                    self.timers.pop_first();
+                    self.node.handle(now, Input::Timer(id));
+                    self.drain();
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Drops the timers at the front that would change nothing if they
+    /// fired (the deadlines of requests already over): otherwise every
+    /// request's deadline woke the loop once more, two seconds later.
+    fn drop_idle_timers(&mut self) {
+        while let Some(&(_, id)) = self.timers.first() {
+            if self.node.timer_matters(id) {
+                break;
+            }
+            self.timers.pop_first();
+        }
+    }
+
+    /// Takes every output of the node: records go to the log's queue,
+    /// timers to the timer set, the rest goes out or waits (see `emit`).
+    fn drain(&mut self) {
+        while let Some(out) = self.node.poll() {
+            match out {
+                Output::Persist(record) => {
+                    self.log.append(&record);
+                    self.gate.appended(self.log.bytes());
+                    self.tail.push(record);
+                }
+                Output::Timer { id, at } => {
+                    self.timers.insert((at, id));
+                }
+                Output::Send { to, msg } => self.emit(Action::Send { to, msg }),
+                Output::Reply { client, reply } => {
+                    self.requests.answered(client, &reply);
+                    self.emit(Action::ToClient {
+                        conn: client.conn,
+                        text: reply_json(client.req, &reply),
+                        answer: true,
+                        data_reply: Some(client.req),
+                    });
+                }
+                Output::Event(e) => self.event(e),
+            }
+        }
+        debug_assert_eq!(self.tail.lsn, self.node.lsn(), "the log tail's lsn");
+    }
+
+    /// Carries out an action the gate let go.
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Send { to, msg } => {
+                if let Some(q) = self.peers.get(&to) {
+                    // A full queue means the peer is slow or away; the
+                    // protocol copes with a lost message (retry, hint,
+                    // timeout), so dropping it keeps memory bounded.
+                    if !q.push(&msg) {
+                        debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
+                    }
+                }
+            }
+            Action::ToClient {
+                conn, text, answer, ..
+            } => {
+                if self.clients.deliver(conn, text, answer) {
+                    self.refresh_events();
+                }
+            }
+            Action::Event(text) => self.clients.publish(&text, self.settings.reply_room),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The `commit-log-fsync` thread: under load the driver hands it the
+//! work that makes the log durable and goes on with the next inputs (see
+//! the driver's module docs).
+
+use super::Driver;
+use crate::node::commitlog::SyncWork;
+use std::io;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tracing::warn;
+
+/// Work for the fsync thread: what makes the log durable (an fsync, or
+/// a direct write), how much of it that covers, and which log it is.
+pub(super) struct SyncJob {
+    pub(super) work: SyncWork,
+    pub(super) written: u64,
+    pub(super) epoch: u64,
+}
+
+/// The fsync thread's answer to a [`SyncJob`].
+pub(super) struct SyncDone {
+    pub(super) written: u64,
+    pub(super) epoch: u64,
+    pub(super) result: io::Result<()>,
+}
+
+/// The driver's side of the fsync thread.
+pub(super) struct Syncer {
+    /// The thread's job queue and answers (none: fsync inline only).
+    pub(super) jobs: Option<std::sync::mpsc::Sender<SyncJob>>,
+    pub(super) done: Option<mpsc::UnboundedReceiver<SyncDone>>,
+    /// The log length the fsync in flight on that thread covers.
+    pub(super) in_flight: Option<u64>,
+    /// Bumped whenever the log is replaced: answers about an older one are
+    /// stale.
+    pub(super) epoch: u64,
+}
+
+impl Syncer {
+    /// Starts the thread; without it (it could not start) the driver
+    /// fsyncs inline only.
+    pub(super) fn start() -> Syncer {
+        let (jobs, done) = spawn_syncer().unzip();
+        Syncer {
+            jobs,
+            done,
+            in_flight: None,
+            epoch: 0,
+        }
+    }
+}
+
+/// Starts the thread that fsyncs the commit log in the background while
+/// the driver goes on; none if it cannot start.
+fn spawn_syncer() -> Option<(
+    std::sync::mpsc::Sender<SyncJob>,
+    mpsc::UnboundedReceiver<SyncDone>,
+)> {
+    let (jobs_tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
+    let (done_tx, done) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("commit-log-fsync".into())
+        .spawn(move || {
+            while let Ok(job) = jobs.recv() {
+                let result = job.work.run();
+                let done = SyncDone {
+                    written: job.written,
+                    epoch: job.epoch,
+                    result,
+                };
+                if done_tx.send(done).is_err() {
+                    return;
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => Some((jobs_tx, done)),
+        Err(e) => {
+            warn!("cannot start the commit log's fsync thread ({e}); fsyncing inline only");
+            None
+        }
+    }
+}
+
+impl Driver {
+    /// The fsync thread answered.
+    pub(super) fn synced(&mut self, done: SyncDone) -> io::Result<()> {
+        if done.epoch != self.syncer.epoch || self.syncer.in_flight.is_none() {
+            return Ok(()); // about a log since replaced
+        }
+        self.syncer.in_flight = None;
+        match done.result {
+            Ok(()) => {
+                self.log.synced_to(done.written);
+                self.gate.last_sync = Instant::now();
+                self.release();
+                Ok(())
+            }
+            Err(e) => self.log_failed(e),
+        }
+    }
+
+    /// A new log replaces the old one: an fsync's answer about the old one
+    /// no longer counts, and what marked offsets into it starts over.
+    pub(super) fn new_log_epoch(&mut self) {
+        self.syncer.epoch += 1;
+        self.gate.urgent_to = 0;
+        self.gate.lazy_since = None;
+    }
+}

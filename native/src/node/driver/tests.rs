@@ -1,0 +1,746 @@
+//! The driver's tests: the gate, the fsync thread, timers, lazy writes
+//! and a failed log, each on a real commit log in a temporary directory.
+//!
+//! Over 700 lines on purpose: every test drives one [`Driver`] through the
+//! same fixture (node 0 of four, a fake fsync thread, inputs built by the
+//! helpers below), and splitting them would only spread that fixture.
+
+use super::syncer::{SyncDone, SyncJob};
+use super::*;
+use crate::node::transport::{peer_queue, PeerQueueRx};
+use ringside_core::{ClusterConfig, Config, Consistency, Key, Message, Msg, MsgId, Request};
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+/// Node 0 of the classic 4-node cluster with batch sync, its log in
+/// `dir`; the receiving ends of its peer queues, by peer.
+fn node0(dir: &Path, inbox: mpsc::Receiver<DriverInput>) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+    let log = CommitLog::open(dir).unwrap().log;
+    let node = Node::new(Config::new(0, ClusterConfig::classic(4)));
+    let settings = DriverSettings {
+        addr: "127.0.0.1:1".into(),
+        nodes: vec![],
+        sync: SyncPolicy::Batch,
+        sync_period_ms: 10,
+        sync_group_window_us: 0,
+        compact_min_records: 10_000,
+        reply_room: 16,
+    };
+    let (mut txs, mut rxs) = (HashMap::new(), HashMap::new());
+    for peer in 1..4 {
+        let (tx, rx) = peer_queue();
+        txs.insert(peer, tx);
+        rxs.insert(peer, rx);
+    }
+    (Driver::new(node, log, settings, inbox, txs), rxs)
+}
+
+/// Under load (not inline), the next fsync starts no sooner than the
+/// group window after the last one ended, and the loop knows when to
+/// wake for it; a lone write is fsynced at once whatever the window.
+#[test]
+fn under_load_the_next_fsync_waits_for_the_group_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    d.settings.sync_group_window_us = 50_000;
+    let write = |ts| ringside_core::Record::Write {
+        key: Key::Int(1),
+        version: ringside_core::Version {
+            ts,
+            value: Some("v".into()),
+        },
+    };
+    d.gate.last_sync = Instant::now();
+    d.log.append(&write(1));
+    d.make_durable(false).unwrap();
+    assert!(
+        d.syncer.in_flight.is_none(),
+        "inside the window: no fsync yet"
+    );
+    assert!(d.log.is_dirty());
+    assert_eq!(
+        d.next_wakeup(),
+        Some(d.gate.last_sync + Duration::from_millis(50)),
+        "the loop wakes when the window ends"
+    );
+    // A lone write does not wait.
+    d.make_durable(true).unwrap();
+    assert!(!d.log.is_dirty());
+    assert_eq!(d.next_wakeup(), None);
+    // Past the window, the background fsync starts.
+    d.log.append(&write(2));
+    d.gate.last_sync = Instant::now() - Duration::from_millis(60);
+    d.make_durable(false).unwrap();
+    assert_eq!(d.syncer.in_flight, Some(d.log.written()));
+}
+
+/// The deadline of a request already over is dropped instead of
+/// waking the loop; a live request's deadline and the node's own
+/// timers stay.
+#[test]
+fn timers_that_would_change_nothing_do_not_wake_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    let now = d.clock.now_us();
+    d.node.handle(now, Input::Start);
+    d.node.handle(
+        now,
+        Input::Client {
+            client: ringside_core::ClientRef { conn: 1, req: 1 },
+            request: Request::Put {
+                key: Key::Int(0),
+                value: "v".into(),
+                cl: Consistency::Quorum,
+            },
+        },
+    );
+    d.drain();
+    let live: Vec<TimerId> = d
+        .timers
+        .iter()
+        .map(|&(_, id)| id)
+        .filter(|id| matches!(id, TimerId::Request { .. }))
+        .collect();
+    assert_eq!(live.len(), 1, "{:?}", d.timers);
+    let before = d.timers.len();
+    let over = TimerId::Request { op: 999_999 };
+    assert!(!d.node.timer_matters(over));
+    d.timers.insert((1, over));
+    assert_eq!(d.next_wakeup(), Some(d.clock.instant_of(1)));
+    d.drop_idle_timers();
+    assert_eq!(d.timers.len(), before);
+    assert!(d.timers.iter().all(|&(_, id)| id != over));
+    assert!(d.timers.iter().any(|&(_, id)| id == live[0]));
+    assert_ne!(d.next_wakeup(), Some(d.clock.instant_of(1)));
+}
+
+#[test]
+fn clock_instants_match_its_micros() {
+    let clock = Clock::new();
+    let before = Instant::now();
+    let now = clock.now_us();
+    let after = Instant::now();
+    let at = clock.instant_of(now);
+    // now_us truncates to whole microseconds.
+    assert!(at + Duration::from_micros(1) >= before && at <= after);
+    let later = clock.instant_of(now + 5_000);
+    assert_eq!(later - at, Duration::from_millis(5));
+    assert!(clock.instant_of(0) <= before);
+}
+
+/// A lone QUORUM put, coordinated by a replica with batch sync: its
+/// remote writes reach the peers' senders before the coordinator has
+/// even written its own record (so the replicas' fsyncs overlap its
+/// own instead of following it; no batch window delays anything), and
+/// the client's answer comes only once the record is in the log.
+#[tokio::test]
+async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_len = || records_in_file(dir.path());
+    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (driver, mut peers) = node0(dir.path(), inbox_rx);
+    let driver = tokio::spawn(driver.run());
+
+    let (client_tx, mut client_rx) = mpsc::channel(16);
+    let in_flight = Arc::new(AtomicUsize::new(1));
+    inbox_tx
+        .send(DriverInput::ClientOpened {
+            conn: 1,
+            tx: client_tx,
+            in_flight,
+        })
+        .await
+        .unwrap();
+    // The put alone in its batch, as with one client.
+    tokio::task::yield_now().await;
+    // Key 0 lives on nodes 0, 1 and 2.
+    inbox_tx
+        .send(DriverInput::Request {
+            conn: 1,
+            id: 7,
+            request: Request::Put {
+                key: Key::Int(0),
+                value: "v".into(),
+                cl: Consistency::Quorum,
+            },
+        })
+        .await
+        .unwrap();
+
+    // The first write each peer is sent (heartbeats come first).
+    let mut writes = vec![];
+    for peer in [1, 2] {
+        let rx = peers.get_mut(&peer).unwrap();
+        loop {
+            let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
+            if let Msg::Write { op, .. } = msg.body {
+                assert_eq!(
+                    log_len(),
+                    0,
+                    "the write to node {peer} left only after the coordinator wrote its own record"
+                );
+                writes.push(op);
+                break;
+            }
+        }
+    }
+    let op = writes[0];
+
+    // Node 1 acknowledges: QUORUM is met with node 0's own copy.
+    inbox_tx
+        .send(from_peer(1, 1, Msg::WriteAck { op }))
+        .await
+        .unwrap();
+    let reply = client_rx.recv().await.unwrap();
+    assert!(reply.starts_with(r#"{"id":7,"ok":true"#), "{reply}");
+    assert!(log_len() > 0, "the put was answered before it was logged");
+
+    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    driver.await.unwrap().unwrap();
+    let records = CommitLog::open(dir.path()).unwrap().records;
+    assert!(
+        records.iter().any(|r| matches!(
+            r,
+            ringside_core::Record::Write {
+                key: Key::Int(0),
+                ..
+            }
+        )),
+        "{records:?}"
+    );
+}
+
+/// The fsync thread, played by the test: jobs come to it, answers go
+/// back when it says.
+fn fake_syncer(
+    driver: &mut Driver,
+) -> (
+    std::sync::mpsc::Receiver<SyncJob>,
+    mpsc::UnboundedSender<SyncDone>,
+) {
+    let (jobs_tx, jobs) = std::sync::mpsc::channel();
+    let (done, done_rx) = mpsc::unbounded_channel();
+    driver.syncer.jobs = Some(jobs_tx);
+    driver.syncer.done = Some(done_rx);
+    (jobs, done)
+}
+
+async fn next_job(jobs: &std::sync::mpsc::Receiver<SyncJob>) -> SyncJob {
+    for _ in 0..10_000 {
+        if let Ok(job) = jobs.try_recv() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("no fsync was asked for");
+}
+
+fn put(id: u64, key: u8) -> DriverInput {
+    DriverInput::Request {
+        conn: 1,
+        id,
+        request: Request::Put {
+            key: Key::Int(key),
+            value: format!("v{id}"),
+            cl: Consistency::Quorum,
+        },
+    }
+}
+
+fn ack(op: u64) -> DriverInput {
+    ack_from(1, op)
+}
+
+fn ack_from(from: NodeId, op: u64) -> DriverInput {
+    from_peer(from, op, Msg::WriteAck { op })
+}
+
+/// Node `from`'s message number `n`.
+fn from_peer(from: NodeId, n: u64, body: Msg) -> DriverInput {
+    DriverInput::Peer {
+        from,
+        msg: Message {
+            id: MsgId { from, gen: 1, n },
+            body,
+        },
+    }
+}
+
+/// Records in the log file of `dir` (zeros written ahead are not
+/// records).
+fn records_in_file(dir: &Path) -> usize {
+    let bytes = std::fs::read(dir.join(crate::node::commitlog::LOG_FILE)).unwrap_or_default();
+    crate::node::log_reader::LogRecords::new(&bytes, false).count()
+}
+
+/// Does what the fsync thread would for `job` (its work only when the
+/// result is to be `Ok`) and answers with `result`.
+fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Result<()>) {
+    if result.is_ok() {
+        job.work.run().unwrap();
+    }
+    done.send(SyncDone {
+        written: job.written,
+        epoch: job.epoch,
+        result,
+    })
+    .unwrap_or_else(|_| panic!("the driver stopped"));
+}
+
+/// The next answer; the fsync thread of these tests never answers, so
+/// a write handed to it is never answered.
+async fn answer(rx: &mut mpsc::Receiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("no answer: the write went to the fsync thread, which never answers here")
+        .unwrap()
+}
+
+/// One client's next put, in one turn with the last replica's late
+/// acknowledgement of the put before, is still written inline like a
+/// lone put: only a turn with several writes hands its fsync to the
+/// fsync thread. (Handed over, it cost a thread switch each way: at
+/// one client about a third of the coordinator's writes went there.)
+#[tokio::test]
+async fn one_write_beside_a_late_acknowledgement_is_written_inline() {
+    let dir = tempfile::tempdir().unwrap();
+    let Started {
+        inbox_tx,
+        driver,
+        mut peers,
+        jobs,
+        done: _done,
+        mut client_rx,
+    } = started(dir.path(), 2).await;
+    tokio::task::yield_now().await;
+    // Key 0 lives on nodes 0, 1 and 2: node 1 acknowledges first.
+    inbox_tx.send(put(1, 0)).await.unwrap();
+    let first = next_write(peers.get_mut(&1).unwrap()).await;
+    let late = next_write(peers.get_mut(&2).unwrap()).await;
+    inbox_tx.send(ack(first)).await.unwrap();
+    let reply = answer(&mut client_rx).await;
+    assert!(reply.starts_with(r#"{"id":1,"ok":true"#), "{reply}");
+    // Node 2's acknowledgement and the next put, in one turn: the
+    // driver runs only when this task waits.
+    inbox_tx.send(ack_from(2, late)).await.unwrap();
+    inbox_tx.send(put(2, 1)).await.unwrap();
+    let op = next_write(peers.get_mut(&1).unwrap()).await;
+    inbox_tx.send(ack(op)).await.unwrap();
+    let reply = answer(&mut client_rx).await;
+    assert!(reply.starts_with(r#"{"id":2,"ok":true"#), "{reply}");
+    assert!(
+        jobs.try_recv().is_err(),
+        "a lone write was handed to the fsync thread"
+    );
+    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    driver.await.unwrap().unwrap();
+    assert_eq!(CommitLog::open(dir.path()).unwrap().records.len(), 2);
+}
+
+/// Node `from`'s write of `key` (a replica write to node 0).
+fn write_from(from: NodeId, op: u64, key: u8, lazy: bool) -> DriverInput {
+    let version = ringside_core::Version {
+        ts: op,
+        value: Some("v".into()),
+    };
+    from_peer(
+        from,
+        op,
+        Msg::Write {
+            op,
+            key: Key::Int(key),
+            version,
+            lazy,
+        },
+    )
+}
+
+/// The acknowledgements (their ops) waiting in the driver for the log.
+fn held_acks(d: &Driver) -> Vec<u64> {
+    d.gate
+        .held
+        .iter()
+        .chain(&d.gate.held_lazy)
+        .filter_map(|(_, a)| match a {
+            Action::Send { msg, .. } => match msg.body {
+                Msg::WriteAck { op } => Some(op),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// A lazy write is stored and its acknowledgement held, but it is not
+/// synced for itself: the next write that is not lazy carries it, or
+/// the window's end. Only then is it acknowledged.
+#[tokio::test]
+async fn a_lazy_write_waits_for_the_next_sync_or_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+    d.gate.lazy_window = Duration::from_secs(3600);
+    d.node.handle(d.clock.now_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    let on_disk = |d: &Driver| d.log.synced();
+    let before = d.log.bytes();
+    // Keys 0..3 live on nodes 0, 1 and 2.
+    d.take_input(write_from(1, 5, 0, true));
+    assert!(d.log.is_dirty(), "the lazy write was not logged");
+    assert!(!d.will_sync(), "a lazy write alone was due for a sync");
+    // The loop wakes for its timers (heartbeats), not for the write.
+    let timer = d.timers.first().map(|(at, _)| d.clock.instant_of(*at));
+    assert!(timer.is_some_and(|t| t < Instant::now() + Duration::from_secs(600)));
+    assert_eq!(
+        d.next_wakeup(),
+        timer,
+        "the loop would wake to sync a lazy write before its window"
+    );
+    d.flush(true).unwrap();
+    assert_eq!(on_disk(&d), before, "synced for a lazy write alone");
+    assert_eq!(held_acks(&d), vec![5], "acknowledged before it is durable");
+
+    // Node 2's write, not lazy: one sync for both, then both acks.
+    d.take_input(write_from(2, 6, 1, false));
+    assert!(d.will_sync());
+    d.flush(true).unwrap();
+    assert_eq!(on_disk(&d), d.log.bytes());
+    assert!(held_acks(&d).is_empty());
+    for (peer, op) in [(1, 5), (2, 6)] {
+        assert_eq!(next_ack(peers.get_mut(&peer).unwrap()).await, op);
+    }
+
+    // Another lazy write, and its window ends.
+    d.take_input(write_from(1, 7, 2, true));
+    assert!(!d.will_sync());
+    d.gate.lazy_window = Duration::ZERO;
+    assert!(d.will_sync(), "the window ended and no sync was due");
+    d.flush(true).unwrap();
+    assert_eq!(on_disk(&d), d.log.bytes());
+    assert_eq!(next_ack(peers.get_mut(&1).unwrap()).await, 7);
+
+    // A read of a key whose lazy write is not yet durable makes the
+    // sync due at once: the read's answer waits on it.
+    d.gate.lazy_window = Duration::from_secs(3600);
+    d.take_input(write_from(1, 8, 0, true));
+    assert!(!d.will_sync());
+    d.take_input(from_peer(
+        2,
+        9,
+        Msg::Read {
+            op: 9,
+            key: Key::Int(0),
+        },
+    ));
+    assert!(d.will_sync(), "a read waits behind a lazy write");
+}
+
+/// A lazy write in the same turn as a client's put does not make the
+/// turn one of several writes: the put is still written inline (the
+/// lazy record with it), not handed to the fsync thread. And the
+/// lazy write's held acknowledgement does not hold up the put's
+/// remote write: it leaves before the coordinator writes its own.
+#[tokio::test]
+async fn a_lazy_write_beside_a_put_holds_up_neither_its_write_nor_its_remote_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_len = || records_in_file(dir.path());
+    let Started {
+        inbox_tx,
+        driver,
+        mut peers,
+        jobs,
+        done: _done,
+        mut client_rx,
+    } = started(dir.path(), 1).await;
+    tokio::task::yield_now().await;
+    // One turn: the driver runs only when this task waits.
+    inbox_tx.send(write_from(2, 50, 3, true)).await.unwrap();
+    inbox_tx.send(put(1, 0)).await.unwrap();
+    let op = next_write(peers.get_mut(&1).unwrap()).await;
+    assert_eq!(
+        log_len(),
+        0,
+        "the put's remote write left only after the coordinator's own write"
+    );
+    inbox_tx.send(ack(op)).await.unwrap();
+    let reply = answer(&mut client_rx).await;
+    assert!(reply.starts_with(r#"{"id":1,"ok":true"#), "{reply}");
+    assert!(jobs.try_recv().is_err(), "the put went to the fsync thread");
+    assert_eq!(next_ack(peers.get_mut(&2).unwrap()).await, 50);
+    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    driver.await.unwrap().unwrap();
+    assert_eq!(CommitLog::open(dir.path()).unwrap().records.len(), 2);
+}
+
+/// A lazy write with nothing after it is synced when its window ends,
+/// by the loop waking for it (here through the fsync thread, played
+/// by the test), and then acknowledged.
+#[tokio::test]
+async fn a_lazy_write_alone_is_acknowledged_after_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let Started {
+        inbox_tx,
+        driver,
+        mut peers,
+        jobs,
+        done,
+        client_rx: _client_rx,
+    } = started(dir.path(), 0).await;
+    inbox_tx.send(write_from(1, 5, 0, true)).await.unwrap();
+    finish(next_job(&jobs).await, &done, Ok(()));
+    let acked = tokio::time::timeout(Duration::from_secs(5), next_ack(peers.get_mut(&1).unwrap()))
+        .await
+        .expect("the lazy write was never acknowledged");
+    assert_eq!(acked, 5);
+    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    driver.await.unwrap().unwrap();
+    assert_eq!(CommitLog::open(dir.path()).unwrap().records.len(), 1);
+}
+
+/// The next acknowledgement a peer is sent (heartbeats come first);
+/// its op.
+async fn next_ack(rx: &mut PeerQueueRx) -> u64 {
+    next_op(rx, |m| match m {
+        Msg::WriteAck { op } => Some(*op),
+        _ => None,
+    })
+    .await
+}
+
+/// The next write a peer is sent (heartbeats come first); its op.
+async fn next_write(rx: &mut PeerQueueRx) -> u64 {
+    next_op(rx, |m| match m {
+        Msg::Write { op, .. } => Some(*op),
+        _ => None,
+    })
+    .await
+}
+
+/// The op of the next message a peer is sent that `pick` picks.
+async fn next_op(rx: &mut PeerQueueRx, pick: impl Fn(&Msg) -> Option<u64>) -> u64 {
+    loop {
+        let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
+        if let Some(op) = pick(&msg.body) {
+            return op;
+        }
+    }
+}
+
+/// A driver with the fsync thread played by the test, one client, and
+/// three puts in one batch (load), whose fsync was asked for.
+struct Loaded {
+    inbox_tx: mpsc::Sender<DriverInput>,
+    driver: tokio::task::JoinHandle<io::Result<()>>,
+    peers: HashMap<NodeId, PeerQueueRx>,
+    done: mpsc::UnboundedSender<SyncDone>,
+    client_rx: mpsc::Receiver<String>,
+    job: SyncJob,
+}
+
+/// Node 0's driver running, with the fsync thread played by the test
+/// and one client (connection 1) with `in_flight` requests to come.
+struct Started {
+    inbox_tx: mpsc::Sender<DriverInput>,
+    driver: tokio::task::JoinHandle<io::Result<()>>,
+    peers: HashMap<NodeId, PeerQueueRx>,
+    jobs: std::sync::mpsc::Receiver<SyncJob>,
+    done: mpsc::UnboundedSender<SyncDone>,
+    client_rx: mpsc::Receiver<String>,
+}
+
+async fn started(dir: &Path, in_flight: usize) -> Started {
+    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (mut driver, peers) = node0(dir, inbox_rx);
+    let (jobs, done) = fake_syncer(&mut driver);
+    let driver = tokio::spawn(driver.run());
+    let (client_tx, client_rx) = mpsc::channel(16);
+    inbox_tx
+        .send(DriverInput::ClientOpened {
+            conn: 1,
+            tx: client_tx,
+            in_flight: Arc::new(AtomicUsize::new(in_flight)),
+        })
+        .await
+        .unwrap();
+    Started {
+        inbox_tx,
+        driver,
+        peers,
+        jobs,
+        done,
+        client_rx,
+    }
+}
+
+async fn three_puts_under_load(dir: &Path) -> Loaded {
+    let Started {
+        inbox_tx,
+        driver,
+        peers,
+        jobs,
+        done,
+        client_rx,
+    } = started(dir, 3).await;
+    // Keys 0..3 live on nodes 0, 1 and 2; one batch of three puts.
+    for id in 1..=3 {
+        inbox_tx.send(put(id, id as u8)).await.unwrap();
+    }
+    let job = next_job(&jobs).await;
+    Loaded {
+        inbox_tx,
+        driver,
+        peers,
+        done,
+        client_rx,
+        job,
+    }
+}
+
+/// Three puts in one batch (load): the fsync goes to the fsync thread.
+/// Only the first put's remote write leaves before it (the others
+/// follow its record), and nothing is answered, though node 1
+/// acknowledged that write, until the thread says the log is durable.
+async fn puts_under_load(fsync: io::Result<()>) -> (Vec<String>, Vec<ringside_core::Record>) {
+    let dir = tempfile::tempdir().unwrap();
+    let Loaded {
+        inbox_tx,
+        driver,
+        mut peers,
+        done,
+        mut client_rx,
+        job,
+    } = three_puts_under_load(dir.path()).await;
+    let rx = peers.get_mut(&1).unwrap();
+    let first = next_write(rx).await;
+    inbox_tx.send(ack(first)).await.unwrap();
+    let early = tokio::time::timeout(Duration::from_millis(100), client_rx.recv()).await;
+    assert!(early.is_err(), "answered before the fsync: {early:?}");
+    let early = tokio::time::timeout(Duration::from_millis(100), next_write(rx)).await;
+    assert!(
+        early.is_err(),
+        "a write after a record left before its fsync"
+    );
+    let ok = fsync.is_ok();
+    finish(job, &done, fsync);
+    if ok {
+        for _ in 0..2 {
+            let op = next_write(rx).await;
+            inbox_tx.send(ack(op)).await.unwrap();
+        }
+    }
+    let mut replies = vec![];
+    for _ in 0..3 {
+        replies.push(client_rx.recv().await.unwrap());
+    }
+    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    driver.await.unwrap().unwrap();
+    (replies, CommitLog::open(dir.path()).unwrap().records)
+}
+
+#[tokio::test]
+async fn under_load_answers_wait_for_the_background_fsync() {
+    let (replies, records) = puts_under_load(Ok(())).await;
+    for (i, r) in replies.iter().enumerate() {
+        assert!(
+            r.starts_with(&format!(r#"{{"id":{},"ok":true"#, i + 1)),
+            "{replies:?}"
+        );
+    }
+    assert_eq!(records.len(), 3, "{records:?}");
+}
+
+#[tokio::test]
+async fn a_failed_background_fsync_acknowledges_nothing() {
+    let (replies, records) = puts_under_load(Err(io::Error::other("EIO"))).await;
+    for r in &replies {
+        assert!(
+            r.contains(r#""ok":false"#) && r.contains("Internal"),
+            "{replies:?}"
+        );
+    }
+    assert!(records.is_empty(), "{records:?}");
+}
+
+/// A stop while a background write is in flight waits for its answer
+/// before the last sync: with direct writes both may write the block
+/// the records end in, and the older must not land last.
+#[tokio::test]
+async fn a_stop_waits_for_the_write_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = three_puts_under_load(dir.path()).await;
+    // More records after the job's, then the stop.
+    let first = next_write(l.peers.get_mut(&1).unwrap()).await;
+    l.inbox_tx.send(ack(first)).await.unwrap();
+    l.inbox_tx.send(put(4, 4)).await.unwrap();
+    l.inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!l.driver.is_finished(), "stopped with a write in flight");
+    finish(l.job, &l.done, Ok(()));
+    l.driver.await.unwrap().unwrap();
+    let records = CommitLog::open(dir.path()).unwrap().records;
+    assert_eq!(records.len(), 4, "{records:?}");
+}
+
+/// Log output gathered in memory, for a test's subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The node's log while one QUORUM put is answered, with `filter`
+/// as `RUST_LOG`.
+async fn log_of_one_put(filter: &str) -> String {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    // A lone put is written inline: the fake fsync thread stays idle.
+    let mut s = started(dir.path(), 1).await;
+    // Key 0 lives on nodes 0, 1 and 2.
+    s.inbox_tx.send(put(7, 0)).await.unwrap();
+    let op = next_write(s.peers.get_mut(&1).unwrap()).await;
+    s.inbox_tx.send(ack(op)).await.unwrap();
+    let reply = answer(&mut s.client_rx).await;
+    assert!(reply.starts_with(r#"{"id":7,"ok":true"#), "{reply}");
+    s.inbox_tx.send(DriverInput::Shutdown).await.unwrap();
+    s.driver.await.unwrap().unwrap();
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    text
+}
+
+/// One line per answered request only when `ringside::request` is
+/// logged at debug: at the default level (info) a node under load
+/// writes none, but still its notable lines.
+#[tokio::test]
+async fn a_line_per_request_only_at_debug_of_its_target() {
+    let info = log_of_one_put("info").await;
+    assert!(info.contains("stopped; commit log synced"), "{info}");
+    assert!(!info.contains("-> ok"), "{info}");
+
+    let debug = log_of_one_put("info,ringside::request=debug").await;
+    let line = debug
+        .lines()
+        .find(|l| l.contains("-> ok ts"))
+        .unwrap_or_else(|| panic!("no request line in {debug}"));
+    assert!(
+        line.contains("ringside::request") && line.contains("req=7") && line.contains("put"),
+        "{line}"
+    );
+}
