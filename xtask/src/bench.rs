@@ -121,6 +121,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let work = fs::canonicalize(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    stop_clusters_on_ctrl_c(&bin, &work);
     let result = measure(&bin, &work, &o);
     let _ = fs::remove_dir_all(&work);
     let text = result?.render();
@@ -129,6 +130,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let _ = fs::write("target/bench-report.txt", &text);
     println!("(also written to target/bench-report.txt)");
     Ok(())
+}
+
+/// The nodes `ringside cluster up` starts sit in their own process group,
+/// out of a terminal's Ctrl-C; on one, bring down (by their recorded
+/// pids) the clusters in `work` before exiting. redis and `ringside
+/// bench` are our children, in our group: the Ctrl-C reaches them.
+fn stop_clusters_on_ctrl_c(bin: &Path, work: &Path) {
+    let (bin, work) = (bin.to_path_buf(), work.to_path_buf());
+    let _ = ctrlc::set_handler(move || {
+        if let Ok(entries) = fs::read_dir(&work) {
+            for e in entries.flatten() {
+                // Ours, and the one `ringside bench --timeline` made
+                // itself with TMPDIR pointing here.
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with("cluster-") || name.starts_with("ringside-bench-") {
+                    let _ = std::process::Command::new(&bin)
+                        .args(["cluster", "down", "--data-dir"])
+                        .arg(e.path())
+                        .status();
+                }
+            }
+        }
+        eprintln!("xtask bench: interrupted; the clusters it started are down");
+        std::process::exit(130);
+    });
 }
 
 /// Everything but the build, in `work`.
