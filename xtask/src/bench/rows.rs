@@ -15,7 +15,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// Adds the rows and the notes behind them.
 pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clients: u64) {
-    let (_, batch_ratios) = report.median_row(
+    let (batch_at, batch_ratios) = report.median_row(
         format!("QUORUM put, {clients} clients, batch sync ÷ redis appendfsync-always SET"),
         ">= 1.0",
         many,
@@ -117,7 +117,11 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
         },
     );
 
-    notes(report, &many[periodic_at], &many[get_at], &single[floor_at]);
+    notes(
+        report,
+        [&many[batch_at], &many[periodic_at], &many[get_at]],
+        &single[floor_at],
+    );
     report.note(format!(
         "legs ran in this order: at {clients} clients, round 1: {}, rotated by one each round; at 1 client, round 1: {}, likewise",
         many.first().map_or("", |r| r.order.as_str()),
@@ -125,8 +129,9 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
     ));
 }
 
-/// The figures behind the median rounds.
-fn notes(report: &mut Report, periodic: &ManyRound, get: &ManyRound, one: &SingleRound) {
+/// The figures behind the median rounds: of the batch row, the periodic
+/// row and the get row at many clients, and of the floor row at one.
+fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &SingleRound) {
     let line = |name: &str, m: &super::ringside::Measured| {
         let o = &m.op;
         format!(
@@ -138,13 +143,13 @@ fn notes(report: &mut Report, periodic: &ManyRound, get: &ManyRound, one: &Singl
         )
     };
     report.note(line("periodic put", &periodic.periodic_put));
-    report.note(line("batch put (same round)", &periodic.batch_put));
+    report.note(line("batch put", &batch.batch_put));
     report.note(line("get", &get.get));
     report.note(line("1-client batch put", &one.batch_put));
     let plain_get = get.plain.get.map_or(0.0, |g| g.p50_ms);
     report.note(format!(
         "redis without persistence: SET p50 {:.3} ms, GET p50 {plain_get:.3} ms; appendfsync always: SET p50 {:.3} ms, at 1 client {:.3} ms",
-        periodic.plain.set.p50_ms, periodic.durable.set.p50_ms, one.durable.set.p50_ms
+        periodic.plain.set.p50_ms, batch.durable.set.p50_ms, one.durable.set.p50_ms
     ));
     let f = &one.floor;
     let direct = match f.direct_ms {
