@@ -16,7 +16,13 @@ pub struct Floor {
     /// 4 KiB block holding a 124-byte record (a put's size) over zeros
     /// already on disk, as the commit log does with batch sync; `None`
     /// where the file system refuses direct writes.
+    /// Measured while another thread makes direct synchronous writes to
+    /// another file, as in a QUORUM put, where a replica syncs at the same
+    /// time: on a virtual disk a lone sync can cost ten times as much as
+    /// one among others, and the cluster never syncs alone under load.
     pub direct_ms: Option<f64>,
+    /// The same, with no other sync beside it.
+    pub alone_ms: Option<f64>,
     /// p50 of one `fdatasync` after writing the record over zeros (the
     /// log's way where direct writes are refused).
     pub overwrite_ms: f64,
@@ -32,17 +38,17 @@ impl Floor {
     /// and how it was made.
     pub fn sync_ms(&self) -> (f64, &'static str) {
         match self.direct_ms {
-            Some(d) => (d, "direct synchronous writes"),
-            None => (self.overwrite_ms, "fdatasyncs"),
+            Some(d) => (d, "a direct synchronous write beside another"),
+            None => (self.overwrite_ms, "write + fdatasync"),
         }
     }
 
-    /// The floor: two durable writes one after the other (a QUORUM write
-    /// waits for the coordinator's and a replica's, which here share one
-    /// disk) and two loopback round trips (client to coordinator,
+    /// The floor: one durable write (the coordinator's and a replica's
+    /// run at the same time, and [`Floor::direct_ms`] is measured beside
+    /// another) and two loopback round trips (client to coordinator,
     /// coordinator to replica).
     pub fn total_ms(&self) -> f64 {
-        2.0 * self.sync_ms().0 + 2.0 * self.rtt_ms
+        self.sync_ms().0 + 2.0 * self.rtt_ms
     }
 }
 
@@ -82,37 +88,18 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
         }
         Ok(p50(times))
     };
-    let direct = || -> Result<Option<f64>, String> {
-        use std::os::unix::fs::OpenOptionsExt;
-        #[repr(C, align(4096))]
-        struct Block([u8; 4096]);
-        let io = |e: std::io::Error| format!("{}: {e}", path.display());
-        fs::write(&path, vec![0u8; (n + 1) * 4096]).map_err(io)?;
-        fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
-        let f = match fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(None),
-            Err(e) => return Err(io(e)),
-        };
-        let mut block = Box::new(Block([0; 4096]));
-        block.0[..record.len()].copy_from_slice(&record);
-        let mut times = Vec::with_capacity(n);
-        for i in 0..n {
-            let t = Instant::now();
-            f.write_all_at(&block.0, (i * 4096) as u64).map_err(io)?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        Ok(Some(p50(times)))
-    };
-    let result = timed(false).and_then(|o| Ok((o, timed(true)?, direct()?)));
+    let companion = dir.join(format!("ringside-xtask-fsync-{}-b", std::process::id()));
+    let result = timed(false).and_then(|o| {
+        Ok((
+            o,
+            timed(true)?,
+            direct_p50(&path, None, n)?,
+            direct_p50(&path, Some(&companion), n)?,
+        ))
+    });
     let _ = fs::remove_file(&path);
-    let (overwrite_ms, append_ms, direct_ms) = result?;
+    let _ = fs::remove_file(&companion);
+    let (overwrite_ms, append_ms, alone_ms, direct_ms) = result?;
 
     let listener =
         TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
@@ -141,9 +128,71 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
         fs: fs_type(&dir),
         dir: dir.display().to_string(),
         direct_ms,
+        alone_ms,
         overwrite_ms,
         append_ms,
         rtt_ms: p50(times),
+    })
+}
+
+/// p50 of `n` direct synchronous writes (`O_DIRECT | O_DSYNC`) of a 4 KiB
+/// block holding a record, over zeros already on disk in `path`; with
+/// `companion`, while another thread makes the same writes there. `None`
+/// where the file system refuses direct writes.
+fn direct_p50(path: &Path, companion: Option<&Path>, n: usize) -> Result<Option<f64>, String> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    #[repr(C, align(4096))]
+    struct Block([u8; 4096]);
+    let open = |p: &Path| -> Result<Option<fs::File>, String> {
+        let io = |e: std::io::Error| format!("{}: {e}", p.display());
+        fs::write(p, vec![0u8; (n + 1) * 4096]).map_err(io)?;
+        fs::File::open(p).and_then(|f| f.sync_all()).map_err(io)?;
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
+            .open(p)
+        {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    };
+    let Some(f) = open(path)? else {
+        return Ok(None);
+    };
+    let other = match companion {
+        Some(p) => open(p)?,
+        None => None,
+    };
+    let stop = AtomicBool::new(false);
+    let mut block = Box::new(Block([0; 4096]));
+    block.0[..124].fill(0x5a);
+    std::thread::scope(|scope| {
+        if let Some(o) = &other {
+            let stop = &stop;
+            scope.spawn(move || {
+                let block = Box::new(Block([0x5a; 4096]));
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) && o.write_all_at(&block.0, i * 4096).is_ok() {
+                    i = (i + 1) % n.max(1) as u64;
+                }
+            });
+        }
+        let mut times = Vec::with_capacity(n);
+        let mut result = Ok(());
+        for i in 0..n {
+            let t = Instant::now();
+            if let Err(e) = f.write_all_at(&block.0, (i * 4096) as u64) {
+                result = Err(format!("{}: {e}", path.display()));
+                break;
+            }
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        stop.store(true, Ordering::Relaxed);
+        result?;
+        times.sort_by(f64::total_cmp);
+        Ok(times.get(times.len() / 2).copied())
     })
 }
 

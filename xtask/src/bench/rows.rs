@@ -34,7 +34,7 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             (
                 ratio(p50, r.floor.total_ms()),
                 format!(
-                    "{p50:.3} ms ÷ {:.3} ms = 2 × {sync:.3} ms ({how}) + 2 × {:.3} ms (loopback round trips)",
+                    "{p50:.3} ms ÷ {:.3} ms = {sync:.3} ms ({how}) + 2 × {:.3} ms (loopback round trips)",
                     r.floor.total_ms(),
                     r.floor.rtt_ms
                 ),
@@ -152,9 +152,11 @@ fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &Sin
         periodic.plain.set.p50_ms, batch.durable.set.p50_ms, one.durable.set.p50_ms
     ));
     let f = &one.floor;
-    let direct = match f.direct_ms {
-        Some(d) => format!("direct O_DSYNC write of a 4 KiB block p50 {d:.3} ms; "),
-        None => "direct writes refused; ".into(),
+    let direct = match (f.direct_ms, f.alone_ms) {
+        (Some(d), Some(a)) => format!(
+            "direct O_DSYNC write of a 4 KiB block p50 {d:.3} ms beside another thread's, {a:.3} ms alone; "
+        ),
+        _ => "direct writes refused; ".into(),
     };
     report.note(format!(
         "floor (median round) on {} ({}): {direct}write + fdatasync p50 {:.3} ms over zeros written ahead, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms",
