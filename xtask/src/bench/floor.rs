@@ -1,0 +1,216 @@
+//! The floor of a one-client batch-sync put on this machine: durable
+//! writes on the logs' file system and loopback round trips.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Instant;
+
+/// What bounds a one-client batch-sync put from below on this machine.
+pub struct Floor {
+    /// Where it was measured: the directory the bench's clusters keep
+    /// their logs in, and that directory's file system type.
+    pub dir: String,
+    pub fs: String,
+    /// p50 of one direct synchronous write (`O_DIRECT | O_DSYNC`) of a
+    /// 4 KiB block holding a 124-byte record (a put's size) over zeros
+    /// already on disk, as the commit log does with batch sync; `None`
+    /// where the file system refuses direct writes.
+    /// Measured while another thread makes direct synchronous writes to
+    /// another file, as in a QUORUM put, where a replica syncs at the same
+    /// time: on a virtual disk a lone sync can cost ten times as much as
+    /// one among others, and the cluster never syncs alone under load.
+    pub direct_ms: Option<f64>,
+    /// The same, with no other sync beside it.
+    pub alone_ms: Option<f64>,
+    /// p50 of one `fdatasync` after writing the record over zeros (the
+    /// log's way where direct writes are refused).
+    pub overwrite_ms: f64,
+    /// The same, appending to the file (the log's old way).
+    pub append_ms: f64,
+    /// p50 of a loopback TCP round trip of 124 bytes, Nagle off.
+    pub rtt_ms: f64,
+}
+
+impl Floor {
+    /// One durable write the way the commit log makes it here: direct
+    /// where the file system takes direct writes, else write + fdatasync;
+    /// and how it was made.
+    pub fn sync_ms(&self) -> (f64, &'static str) {
+        match self.direct_ms {
+            Some(d) => (d, "a direct synchronous write beside another"),
+            None => (self.overwrite_ms, "write + fdatasync"),
+        }
+    }
+
+    /// The floor: one durable write (the coordinator's and a replica's
+    /// run at the same time, and [`Floor::direct_ms`] is measured beside
+    /// another) and two loopback round trips (client to coordinator,
+    /// coordinator to replica).
+    pub fn total_ms(&self) -> f64 {
+        self.sync_ms().0 + 2.0 * self.rtt_ms
+    }
+}
+
+/// Measures [`Floor`]: `n` durable writes each way in `dir` (where the
+/// bench's clusters keep their logs), then `n` loopback round trips.
+pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::FileExt;
+    let dir = fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
+    let path = dir.join(format!("ringside-xtask-fsync-{}", std::process::id()));
+    let p50 = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let record = [0x5au8; 124];
+    let timed = |append: bool| -> Result<f64, String> {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        if !append {
+            f.write_all_at(&vec![0u8; (n + 1) * record.len()], 0)
+                .map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            f.write_all_at(&record, (i * record.len()) as u64)
+                .map_err(io)?;
+            let t = Instant::now();
+            f.sync_data().map_err(io)?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(p50(times))
+    };
+    let companion = dir.join(format!("ringside-xtask-fsync-{}-b", std::process::id()));
+    let result = timed(false).and_then(|o| {
+        Ok((
+            o,
+            timed(true)?,
+            direct_p50(&path, None, n)?,
+            direct_p50(&path, Some(&companion), n)?,
+        ))
+    });
+    let _ = fs::remove_file(&path);
+    let _ = fs::remove_file(&companion);
+    let (overwrite_ms, append_ms, alone_ms, direct_ms) = result?;
+
+    let listener =
+        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let echo = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 124];
+            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+        }
+    });
+    let mut c = TcpStream::connect(addr).map_err(|e| format!("loopback connect: {e}"))?;
+    let _ = c.set_nodelay(true);
+    let mut buf = record;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n.max(1000) {
+        let t = Instant::now();
+        c.write_all(&buf)
+            .and_then(|()| c.read_exact(&mut buf))
+            .map_err(|e| format!("loopback round trip: {e}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    drop(c);
+    let _ = echo.join();
+    Ok(Floor {
+        fs: fs_type(&dir),
+        dir: dir.display().to_string(),
+        direct_ms,
+        alone_ms,
+        overwrite_ms,
+        append_ms,
+        rtt_ms: p50(times),
+    })
+}
+
+/// p50 of `n` direct synchronous writes (`O_DIRECT | O_DSYNC`) of a 4 KiB
+/// block holding a record, over zeros already on disk in `path`; with
+/// `companion`, while another thread makes the same writes there. `None`
+/// where the file system refuses direct writes.
+fn direct_p50(path: &Path, companion: Option<&Path>, n: usize) -> Result<Option<f64>, String> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    #[repr(C, align(4096))]
+    struct Block([u8; 4096]);
+    let open = |p: &Path| -> Result<Option<fs::File>, String> {
+        let io = |e: std::io::Error| format!("{}: {e}", p.display());
+        fs::write(p, vec![0u8; (n + 1) * 4096]).map_err(io)?;
+        fs::File::open(p).and_then(|f| f.sync_all()).map_err(io)?;
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
+            .open(p)
+        {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    };
+    let Some(f) = open(path)? else {
+        return Ok(None);
+    };
+    let other = match companion {
+        Some(p) => open(p)?,
+        None => None,
+    };
+    let stop = AtomicBool::new(false);
+    let mut block = Box::new(Block([0; 4096]));
+    block.0[..124].fill(0x5a);
+    std::thread::scope(|scope| {
+        if let Some(o) = &other {
+            let stop = &stop;
+            scope.spawn(move || {
+                let block = Box::new(Block([0x5a; 4096]));
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) && o.write_all_at(&block.0, i * 4096).is_ok() {
+                    i = (i + 1) % n.max(1) as u64;
+                }
+            });
+        }
+        let mut times = Vec::with_capacity(n);
+        let mut result = Ok(());
+        for i in 0..n {
+            let t = Instant::now();
+            if let Err(e) = f.write_all_at(&block.0, (i * 4096) as u64) {
+                result = Err(format!("{}: {e}", path.display()));
+                break;
+            }
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        stop.store(true, Ordering::Relaxed);
+        result?;
+        times.sort_by(f64::total_cmp);
+        Ok(times.get(times.len() / 2).copied())
+    })
+}
+
+/// The type of the file system holding `dir` (ext4, tmpfs, ...), from
+/// /proc/self/mountinfo: the mount point that is the longest prefix.
+pub fn fs_type(dir: &Path) -> String {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return "file system unknown".into();
+    };
+    info.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let mount = left.split(' ').nth(4)?;
+            let fs = right.split(' ').next()?;
+            dir.starts_with(mount)
+                .then(|| (mount.len(), fs.to_string()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, fs)| fs)
+        .unwrap_or_else(|| "file system unknown".into())
+}

@@ -1,0 +1,261 @@
+//! ringside's side of a round: a 4-node cluster we start with `ringside
+//! cluster up` in a directory of our choosing (so that its commit logs
+//! sit beside redis's append-only file and its node pids are known), load
+//! from `ringside bench --data-dir`, and the nodes' CPU over each phase.
+
+use super::cpu;
+use crate::run as run_cmd;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The nodes of the clusters the bench starts.
+const NODES: u16 = 4;
+
+/// One operation's figures from `ringside bench --json`.
+#[derive(Default, Clone, Copy)]
+pub struct OpFigures {
+    pub ok: u64,
+    pub ops_per_s: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+}
+
+/// A phase's figures and the CPU seconds the nodes spent over it.
+#[derive(Clone, Copy)]
+pub struct Measured {
+    pub op: OpFigures,
+    pub cpu_s: f64,
+}
+
+impl Measured {
+    /// Node CPU per operation, in µs (NaN when nothing succeeded).
+    pub fn cpu_us_per_op(&self) -> f64 {
+        if self.op.ok == 0 {
+            f64::NAN
+        } else {
+            self.cpu_s * 1e6 / self.op.ok as f64
+        }
+    }
+}
+
+/// A cluster started for one leg of a round, brought down (by `ringside
+/// cluster down`, which stops the pids it recorded) and removed when
+/// dropped.
+pub struct BenchCluster<'a> {
+    bin: &'a Path,
+    dir: PathBuf,
+    pids: Vec<u32>,
+}
+
+impl Drop for BenchCluster<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(self.bin)
+            .args(["cluster", "down", "--data-dir"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl<'a> BenchCluster<'a> {
+    /// Writes a cluster file for `NODES` local nodes with `sync` ("batch"
+    /// or "periodic") in `dir` (made fresh), starts them and reads their
+    /// pids.
+    pub fn up(bin: &'a Path, dir: PathBuf, sync: &str) -> Result<BenchCluster<'a>, String> {
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let base = crate::ports::free_port_range(NODES as usize)?;
+        let mut text = format!("secret = \"{}\"\nsync = \"{sync}\"\n", secret()?);
+        for i in 0..NODES {
+            text.push_str(&format!(
+                "[[node]]\nid = {i}\naddr = \"127.0.0.1:{}\"\n",
+                base + i
+            ));
+        }
+        let file = dir.join("cluster.toml");
+        fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let mut cluster = BenchCluster {
+            bin,
+            dir,
+            pids: vec![],
+        };
+        run_cmd(
+            Command::new(bin)
+                .args(["cluster", "up", "--data-dir"])
+                .arg(&cluster.dir),
+        )?;
+        for i in 0..NODES {
+            let path = cluster.dir.join(format!("node-{i}")).join("node.pid");
+            let pid = fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+                .ok_or_else(|| format!("no pid in {}", path.display()))?;
+            cluster.pids.push(pid);
+        }
+        Ok(cluster)
+    }
+
+    /// `ringside bench --data-dir <ours> --mix <put_percent> ARGS`: puts
+    /// (100) or gets (0) only, one phase, and the nodes' CPU over it.
+    pub fn phase(&self, put_percent: u8, args: &[&str]) -> Result<Measured, String> {
+        let mix = put_percent.to_string();
+        let dir = self.dir.to_string_lossy().to_string();
+        let mut all = vec!["--data-dir", &dir, "--mix", &mix];
+        all.extend_from_slice(args);
+        let before = cpu::seconds(&self.pids)?;
+        let figures = bench_json(self.bin, &all)?;
+        let cpu_s = cpu::seconds(&self.pids)? - before;
+        let op = if put_percent == 0 {
+            figures.get
+        } else {
+            figures.put
+        };
+        Ok(Measured { op, cpu_s })
+    }
+}
+
+/// 32 hex digits from the kernel's random source: the cluster's peer
+/// secret.
+fn secret() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A run's put and get figures.
+struct BenchFigures {
+    put: OpFigures,
+    get: OpFigures,
+}
+
+/// `ringside bench --timeline` of one client's batch-sync puts on a
+/// cluster it starts itself in `tmp` (the timeline needs its nodes from
+/// their start): its breakdown lines, each step's time across the nodes.
+pub fn timeline(bin: &Path, seconds: &str, tmp: &Path) -> Result<Vec<String>, String> {
+    let args = [
+        "--clients",
+        "1",
+        "--seconds",
+        seconds,
+        "--sync",
+        "batch",
+        "--mix",
+        "100",
+        "--timeline",
+    ];
+    let text = run_bench(bin, &args, Some(tmp))?;
+    let lines: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("timeline: "))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    if lines.is_empty() {
+        return Err(format!("no timeline in {text}"));
+    }
+    Ok(lines)
+}
+
+/// Runs `ringside bench ARGS` (with `TMPDIR` set to `tmp`, where it makes
+/// its own cluster), shows the command and what it printed, and returns
+/// its standard output.
+fn run_bench(bin: &Path, args: &[&str], tmp: Option<&Path>) -> Result<String, String> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("bench").args(args);
+    if let Some(t) = tmp {
+        cmd.env("TMPDIR", t);
+    }
+    println!("$ {}", crate::show(&cmd));
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!("ringside bench failed ({}): {text}", out.status));
+    }
+    println!("{}", text.trim_end());
+    Ok(text)
+}
+
+/// Runs `ringside bench --json ARGS` and reads its figures.
+fn bench_json(bin: &Path, args: &[&str]) -> Result<BenchFigures, String> {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let text = run_bench(bin, &all, None)?;
+    parse_json(&text)
+}
+
+fn parse_json(text: &str) -> Result<BenchFigures, String> {
+    let op = |name: &str| -> Result<OpFigures, String> {
+        let at = text
+            .find(&format!("\"op\":\"{name}\""))
+            .ok_or_else(|| format!("no {name} phase in {text}"))?;
+        let obj = &text[at..];
+        let obj = &obj[..obj.find('}').unwrap_or(obj.len())];
+        let failed = number(obj, "failed").unwrap_or(0.0);
+        if failed > 0.0 {
+            println!("   note: {failed} {name}s failed");
+        }
+        Ok(OpFigures {
+            ok: number(obj, "ok").unwrap_or(0.0) as u64,
+            ops_per_s: number(obj, "ops_per_s").unwrap_or(0.0),
+            p50_us: number(obj, "p50_us").unwrap_or(0.0),
+            p99_us: number(obj, "p99_us").unwrap_or(0.0),
+            p999_us: number(obj, "p999_us").unwrap_or(0.0),
+        })
+    };
+    Ok(BenchFigures {
+        put: op("put")?,
+        get: op("get")?,
+    })
+}
+
+/// The number after `"name":` in a flat JSON object's text.
+fn number(obj: &str, name: &str) -> Option<f64> {
+    let key = format!("\"{name}\":");
+    let rest = &obj[obj.find(&key)? + key.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_json_phases_are_read_by_their_op() {
+        let text = r#"{"clients":32,"phases":[{"op":"put","ok":40000,"failed":0,"seconds":2.0,"ops_per_s":20000.5,"p50_us":1500,"p99_us":4000,"p999_us":9000,"max_us":12000,"first_error":null},{"op":"get","ok":0,"failed":0,"seconds":2.0,"ops_per_s":0.0,"p50_us":0,"p99_us":0,"p999_us":0,"max_us":0,"first_error":null}]}"#;
+        let f = parse_json(text).unwrap();
+        assert_eq!(f.put.ok, 40000);
+        assert_eq!(f.put.ops_per_s, 20000.5);
+        assert_eq!(f.put.p50_us, 1500.0);
+        assert_eq!(f.get.ok, 0);
+        assert!(parse_json(r#"{"phases":[]}"#).is_err());
+    }
+
+    #[test]
+    fn cpu_per_op_is_not_a_number_without_ops() {
+        let m = Measured {
+            op: OpFigures::default(),
+            cpu_s: 1.0,
+        };
+        assert!(m.cpu_us_per_op().is_nan());
+        let m = Measured {
+            op: OpFigures {
+                ok: 1000,
+                ..OpFigures::default()
+            },
+            cpu_s: 0.25,
+        };
+        assert_eq!(m.cpu_us_per_op(), 250.0);
+    }
+}

@@ -1,0 +1,171 @@
+//! The report's rows from the rounds: each target of the performance
+//! issue as a ratio taken within each round, the median round's ratio
+//! with every round's, the batch rows' spread, and CPU per put.
+
+use super::report::Report;
+use super::rounds::{ManyRound, SingleRound};
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+/// Adds the rows and the notes behind them.
+pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clients: u64) {
+    let (batch_at, batch_ratios) = report.median_row(
+        format!("QUORUM put, {clients} clients, batch sync ÷ redis appendfsync-always SET"),
+        ">= 1.0",
+        many,
+        |r| {
+            let (a, b) = (r.batch_put.op.ops_per_s, r.durable.set.rps);
+            (ratio(a, b), format!("{a:.0} puts/s ÷ {b:.0} SET/s"))
+        },
+    );
+    let (floor_at, floor_ratios) = report.median_row(
+        "1-client QUORUM put p50, batch sync ÷ its floor".into(),
+        "<= 1.1",
+        single,
+        |r| {
+            let p50 = r.batch_put.op.p50_us / 1e3;
+            let (sync, how) = r.floor.sync_ms();
+            (
+                ratio(p50, r.floor.total_ms()),
+                format!(
+                    "{p50:.3} ms ÷ {:.3} ms = {sync:.3} ms ({how}) + 2 × {:.3} ms (loopback round trips)",
+                    r.floor.total_ms(),
+                    r.floor.rtt_ms
+                ),
+            )
+        },
+    );
+    report.median_row(
+        "1-client QUORUM put p50, batch sync ÷ redis appendfsync-always SET p50".into(),
+        "none, reported",
+        single,
+        |r| {
+            let (a, b) = (r.batch_put.op.p50_us / 1e3, r.durable.set.p50_ms);
+            (ratio(a, b), format!("{a:.3} ms ÷ {b:.3} ms"))
+        },
+    );
+    let (periodic_at, _) = report.median_row(
+        format!("QUORUM put, {clients} clients, periodic sync ÷ redis SET without persistence"),
+        ">= 1.0",
+        many,
+        |r| {
+            let (a, b) = (r.periodic_put.op.ops_per_s, r.plain.set.rps);
+            (ratio(a, b), format!("{a:.0} puts/s ÷ {b:.0} SET/s"))
+        },
+    );
+    let (get_at, _) = report.median_row(
+        format!("QUORUM get, {clients} clients ÷ redis GET"),
+        ">= 1.0",
+        many,
+        |r| {
+            let a = r.get.op.ops_per_s;
+            let b = r.plain.get.map_or(0.0, |g| g.rps);
+            (ratio(a, b), format!("{a:.0} gets/s ÷ {b:.0} GET/s"))
+        },
+    );
+    report.spread_row(
+        format!("spread of the {clients}-client batch row's rounds, largest |round ÷ median − 1|"),
+        "<= 0.25",
+        &batch_ratios,
+    );
+    report.spread_row(
+        "spread of the 1-client batch row's rounds (÷ floor), the same".into(),
+        "<= 0.25",
+        &floor_ratios,
+    );
+
+    let cpu = |r: &super::ringside::Measured| {
+        (
+            r.cpu_us_per_op(),
+            format!("{:.2} s of node CPU over {} puts", r.cpu_s, r.op.ok),
+        )
+    };
+    report.median_row(
+        format!("node CPU per put (µs), {clients} clients, batch sync"),
+        "none, reported",
+        many,
+        |r| cpu(&r.batch_put),
+    );
+    report.median_row(
+        format!("node CPU per put (µs), {clients} clients, periodic sync"),
+        "none, reported",
+        many,
+        |r| cpu(&r.periodic_put),
+    );
+    report.median_row(
+        "node CPU per put (µs), 1 client, batch sync".into(),
+        "none, reported",
+        single,
+        |r| cpu(&r.batch_put),
+    );
+    report.median_row(
+        format!("redis appendfsync-always CPU per SET (µs), {clients} clients"),
+        "none, reported",
+        many,
+        |r| {
+            let d = &r.durable;
+            (
+                ratio(d.cpu_s * 1e6, d.sets as f64),
+                format!("{:.2} s of redis-server CPU over {} SETs", d.cpu_s, d.sets),
+            )
+        },
+    );
+
+    notes(
+        report,
+        [&many[batch_at], &many[periodic_at], &many[get_at]],
+        &single[floor_at],
+    );
+    report.note(format!(
+        "legs ran in this order: at {clients} clients, round 1: {}, rotated by one each round; at 1 client, round 1: {}, likewise",
+        many.first().map_or("", |r| r.order.as_str()),
+        single.first().map_or("", |r| r.order.as_str())
+    ));
+}
+
+/// The figures behind the median rounds: of the batch row, the periodic
+/// row and the get row at many clients, and of the floor row at one.
+fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &SingleRound) {
+    let line = |name: &str, m: &super::ringside::Measured| {
+        let o = &m.op;
+        format!(
+            "ringside {name}: {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms",
+            o.ops_per_s,
+            o.p50_us / 1e3,
+            o.p99_us / 1e3,
+            o.p999_us / 1e3
+        )
+    };
+    report.note(line("periodic put", &periodic.periodic_put));
+    report.note(line("batch put", &batch.batch_put));
+    report.note(line("get", &get.get));
+    report.note(line("1-client batch put", &one.batch_put));
+    let plain_get = get.plain.get.map_or(0.0, |g| g.p50_ms);
+    report.note(format!(
+        "redis without persistence: SET p50 {:.3} ms, GET p50 {plain_get:.3} ms; appendfsync always: SET p50 {:.3} ms, at 1 client {:.3} ms",
+        periodic.plain.set.p50_ms, batch.durable.set.p50_ms, one.durable.set.p50_ms
+    ));
+    let f = &one.floor;
+    let direct = match (f.direct_ms, f.alone_ms) {
+        (Some(d), Some(a)) => format!(
+            "direct O_DSYNC write of a 4 KiB block p50 {d:.3} ms beside another thread's, {a:.3} ms alone; "
+        ),
+        _ => "direct writes refused; ".into(),
+    };
+    report.note(format!(
+        "floor (median round) on {} ({}): {direct}write + fdatasync p50 {:.3} ms over zeros written ahead, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms",
+        f.dir, f.fs, f.overwrite_ms, f.append_ms, f.rtt_ms
+    ));
+    if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
+        report.note(format!(
+            "warning: {} is {}: fsync costs nothing there, unlike on a real disk; run from a checkout on one",
+            f.dir, f.fs
+        ));
+    }
+}
