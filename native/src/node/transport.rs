@@ -10,12 +10,12 @@
 //!   sender's id (`x-ringside-node`); others get 401. Messages are
 //!   `core::Message` in the core's binary codec, one per binary frame.
 //! - Connection budgets (waiting for a handshake, clients, peers by
-//!   member) are in [`crate::slots`].
+//!   member) are in [`crate::node::slots`].
 
 use crate::node::inbox::{overloaded, DriverInput};
+use crate::node::slots::{PeerSlot, Slots};
 use crate::node::timeline::{self, Step};
 use crate::secret::constant_time_eq;
-use crate::node::slots::{PeerSlot, Slots};
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::{error_json, parse_request_frame, ClientOp};
