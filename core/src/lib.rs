@@ -41,7 +41,7 @@ pub mod types;
 pub use config::{ClusterConfig, Config};
 pub use event::{ClusterEvent, Event, EventKind, TraceEntry, TraceWhat};
 pub use io::{Input, Output, TimerId};
-pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, Reply, Request};
+pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, MsgKind, Reply, Request};
 pub use node::{EventLevel, Node, Recovery};
 pub use ring::{Partitioner, Ring, Token};
 pub use storage::Record;
