@@ -3,7 +3,7 @@
 //! (native) or from the page's settings (web).
 
 use crate::ring::Partitioner;
-use crate::types::NodeId;
+use crate::types::{Micros, NodeId};
 use serde::{Deserialize, Serialize};
 
 /// The cluster-wide settings, the same on every node.
@@ -118,5 +118,25 @@ pub struct Config {
 impl Config {
     pub fn new(id: NodeId, cluster: ClusterConfig) -> Config {
         Config { id, cluster }
+    }
+}
+
+/// The network's behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    /// One-way latency is uniform in `latency_min_us..=latency_max_us`.
+    pub latency_min_us: Micros,
+    pub latency_max_us: Micros,
+    /// Fraction of messages lost, `0.0..=1.0`.
+    pub drop_probability: f64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            latency_min_us: 1_000,
+            latency_max_us: 5_000,
+            drop_probability: 0.0,
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The driver contract: what goes into a [`crate::Node`] ([`Input`]) and
-//! what comes out ([`Output`]), plus the events observers see ([`Event`]).
+//! what comes out ([`Output`]). The events in `Output::Event` are
+//! [`crate::event`]'s, re-exported here.
 
-use crate::message::{ClientRef, Message, MsgId, OpId, Request};
+pub use crate::event::{Event, EventKind, HintReason};
+use crate::message::{ClientRef, Message, OpId, Request};
 use crate::storage::Record;
-use crate::types::{Consistency, Key, Micros, NodeId, Version};
+use crate::types::{Consistency, Key, Micros, NodeId};
 use serde::{Deserialize, Serialize};
 
 /// Something that happened to a node, handed in with the current time.
@@ -60,156 +62,6 @@ pub enum Output {
     /// Tell observers (UI, logs, tests). Dropping it changes nothing.
     /// Which ones a node builds: [`crate::Node::set_events`].
     Event(Event),
-}
-
-/// An observable step, numbered per node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Per node, increasing from 1 in each incarnation.
-    pub seq: u64,
-    /// The node's clock when it happened (microseconds).
-    pub ts: Micros,
-    pub node: NodeId,
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-/// Why a hint was stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HintReason {
-    /// The replica was known down when the write came in.
-    Down,
-    /// The replica did not acknowledge in time.
-    NoAck,
-}
-
-/// Every kind of event, with its fields. Serialized with `"kind": "..."`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EventKind {
-    /// The node started; `replayed` records came from its log.
-    Started {
-        replayed: usize,
-        keys: usize,
-        hints: usize,
-        gen: Micros,
-    },
-    RequestReceived {
-        client: ClientRef,
-        op: OpId,
-        request: Request,
-        replicas: Vec<NodeId>,
-        live: Vec<NodeId>,
-    },
-    RequestAnswered {
-        client: ClientRef,
-        op: OpId,
-        outcome: String,
-        message: String,
-        /// Replicas whose answer counted.
-        answered: Vec<NodeId>,
-        latency_us: Micros,
-    },
-    MessageSent {
-        msg: MsgId,
-        to: NodeId,
-        msg_kind: String,
-        key: Option<Key>,
-        /// The coordinator operation it belongs to (on the coordinator
-        /// that started it), for sequence diagrams.
-        #[serde(default)]
-        op: Option<OpId>,
-    },
-    MessageReceived {
-        msg: MsgId,
-        from: NodeId,
-        msg_kind: String,
-        key: Option<Key>,
-        #[serde(default)]
-        op: Option<OpId>,
-    },
-    /// A record handed to the commit log; `lsn` numbers records per node.
-    RecordPersisted {
-        lsn: u64,
-        record: String,
-    },
-    /// A version merged into the memtable; `won` is false when the node
-    /// already had a newer one and kept it.
-    WriteApplied {
-        key: Key,
-        version: Version,
-        won: bool,
-        source: String,
-    },
-    HintStored {
-        hint: u64,
-        target: NodeId,
-        key: Key,
-        reason: HintReason,
-    },
-    HintSent {
-        hint: u64,
-        target: NodeId,
-        key: Key,
-    },
-    HintDelivered {
-        hint: u64,
-        target: NodeId,
-        key: Key,
-    },
-    /// A hint given up: past the hint window, or the hint store was full.
-    HintDropped {
-        target: NodeId,
-        key: Key,
-        reason: String,
-    },
-    ReadRepair {
-        key: Key,
-        target: NodeId,
-        version: Version,
-        blocking: bool,
-    },
-    /// Anti-entropy found `keys` keys differing with `peer` and sent them.
-    AntiEntropy {
-        peer: NodeId,
-        keys: usize,
-    },
-    PeerDown {
-        peer: NodeId,
-        reason: String,
-    },
-    PeerUp {
-        peer: NodeId,
-        restarted: bool,
-    },
-    /// A snapshot replaced the log: `records` remain.
-    Compacted {
-        records: usize,
-    },
-}
-
-impl EventKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::Started { .. } => "started",
-            EventKind::RequestReceived { .. } => "request_received",
-            EventKind::RequestAnswered { .. } => "request_answered",
-            EventKind::MessageSent { .. } => "message_sent",
-            EventKind::MessageReceived { .. } => "message_received",
-            EventKind::RecordPersisted { .. } => "record_persisted",
-            EventKind::WriteApplied { .. } => "write_applied",
-            EventKind::HintStored { .. } => "hint_stored",
-            EventKind::HintSent { .. } => "hint_sent",
-            EventKind::HintDelivered { .. } => "hint_delivered",
-            EventKind::HintDropped { .. } => "hint_dropped",
-            EventKind::ReadRepair { .. } => "read_repair",
-            EventKind::AntiEntropy { .. } => "anti_entropy",
-            EventKind::PeerDown { .. } => "peer_down",
-            EventKind::PeerUp { .. } => "peer_up",
-            EventKind::Compacted { .. } => "compacted",
-        }
-    }
 }
 
 /// A client request summary for observers that do not need the value.

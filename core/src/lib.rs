@@ -18,7 +18,8 @@
 //! - [`config`]: cluster settings (members, partitioner, RF, timeouts, bounds)
 //! - [`ring`]: tokens, byte-ordered and Murmur3 partitioners, replica placement
 //! - [`message`]: peer messages, client requests and replies
-//! - [`io`]: the driver contract: [`Input`], [`Output`], timers, [`Event`]s
+//! - [`io`]: the driver contract: [`Input`], [`Output`], timers
+//! - [`event`]: what observers see: node events, cluster events, trace lines
 //! - [`node`]: one node: coordinator, replica, hints, failure detector, anti-entropy
 //! - [`storage`]: memtable, commit-log records, framing, log reader, snapshots
 //! - [`protocol`]: the JSON client protocol (PROTOCOL.md) and the console syntax
@@ -27,6 +28,7 @@
 
 pub mod check;
 pub mod config;
+pub mod event;
 pub mod io;
 pub mod message;
 pub mod node;
@@ -37,8 +39,9 @@ pub mod storage;
 pub mod types;
 
 pub use config::{ClusterConfig, Config};
-pub use io::{Event, EventKind, Input, Output, TimerId};
-pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, Reply, Request};
+pub use event::{ClusterEvent, Event, EventKind, TraceEntry, TraceWhat};
+pub use io::{Input, Output, TimerId};
+pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, MsgKind, Reply, Request};
 pub use node::{EventLevel, Node, Recovery};
 pub use ring::{Partitioner, Ring, Token};
 pub use storage::Record;

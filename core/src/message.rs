@@ -91,22 +91,96 @@ pub enum Msg {
     },
 }
 
+/// The kinds of peer message, by the names events, traces and the page
+/// use for them. One list, so a name matched anywhere is one of these.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgKind {
+    Write,
+    WriteAck,
+    Read,
+    ReadReply,
+    #[serde(rename = "read_repair")]
+    Repair,
+    #[serde(rename = "read_repair_ack")]
+    RepairAck,
+    Hint,
+    HintAck,
+    Heartbeat,
+    SyncDigest,
+    SyncData,
+}
+
+impl MsgKind {
+    pub const ALL: [MsgKind; 11] = [
+        MsgKind::Write,
+        MsgKind::WriteAck,
+        MsgKind::Read,
+        MsgKind::ReadReply,
+        MsgKind::Repair,
+        MsgKind::RepairAck,
+        MsgKind::Hint,
+        MsgKind::HintAck,
+        MsgKind::Heartbeat,
+        MsgKind::SyncDigest,
+        MsgKind::SyncData,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MsgKind::Write => "write",
+            MsgKind::WriteAck => "write_ack",
+            MsgKind::Read => "read",
+            MsgKind::ReadReply => "read_reply",
+            MsgKind::Repair => "read_repair",
+            MsgKind::RepairAck => "read_repair_ack",
+            MsgKind::Hint => "hint",
+            MsgKind::HintAck => "hint_ack",
+            MsgKind::Heartbeat => "heartbeat",
+            MsgKind::SyncDigest => "sync_digest",
+            MsgKind::SyncData => "sync_data",
+        }
+    }
+}
+
+impl fmt::Display for MsgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MsgKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<MsgKind, String> {
+        MsgKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("not a peer message kind: {s:?}"))
+    }
+}
+
 impl Msg {
+    /// Which kind of message this is.
+    pub fn msg_kind(&self) -> MsgKind {
+        match self {
+            Msg::Write { .. } => MsgKind::Write,
+            Msg::WriteAck { .. } => MsgKind::WriteAck,
+            Msg::Read { .. } => MsgKind::Read,
+            Msg::ReadReply { .. } => MsgKind::ReadReply,
+            Msg::Repair { .. } => MsgKind::Repair,
+            Msg::RepairAck { .. } => MsgKind::RepairAck,
+            Msg::Hint { .. } => MsgKind::Hint,
+            Msg::HintAck { .. } => MsgKind::HintAck,
+            Msg::Heartbeat { .. } => MsgKind::Heartbeat,
+            Msg::SyncDigest { .. } => MsgKind::SyncDigest,
+            Msg::SyncData { .. } => MsgKind::SyncData,
+        }
+    }
+
     /// A short name for the UI and logs: `write`, `write_ack`, ...
     pub fn kind(&self) -> &'static str {
-        match self {
-            Msg::Write { .. } => "write",
-            Msg::WriteAck { .. } => "write_ack",
-            Msg::Read { .. } => "read",
-            Msg::ReadReply { .. } => "read_reply",
-            Msg::Repair { .. } => "read_repair",
-            Msg::RepairAck { .. } => "read_repair_ack",
-            Msg::Hint { .. } => "hint",
-            Msg::HintAck { .. } => "hint_ack",
-            Msg::Heartbeat { .. } => "heartbeat",
-            Msg::SyncDigest { .. } => "sync_digest",
-            Msg::SyncData { .. } => "sync_data",
-        }
+        self.msg_kind().as_str()
     }
 
     /// The coordinator operation the message belongs to, when it does.
@@ -509,6 +583,16 @@ impl Message {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn message_kinds_have_one_name_each_in_text_and_json() {
+        for k in MsgKind::ALL {
+            assert_eq!(k.as_str().parse::<MsgKind>(), Ok(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert!("gossip".parse::<MsgKind>().unwrap_err().contains("gossip"));
+    }
 
     fn arb_key() -> impl Strategy<Value = Key> {
         prop_oneof![

@@ -12,8 +12,10 @@
 //! happened with [`Sim::drain_trace`]; act with [`Sim::apply`].
 
 use crate::check::{FinalState, History, HistoryOp, Outcome};
+pub use crate::config::NetConfig;
 use crate::config::{ClusterConfig, Config};
-use crate::io::{Event, Input, Output, TimerId};
+pub use crate::event::{ClusterEvent as SimEvent, TraceEntry, TraceWhat};
+use crate::io::{Input, Output, TimerId};
 use crate::message::{ClientRef, Message, MsgId, Reply, Request};
 use crate::node::{EventLevel, Node};
 use crate::ring::Ring;
@@ -61,26 +63,6 @@ impl Rng {
             None
         } else {
             Some(items[self.next_u64() as usize % items.len()])
-        }
-    }
-}
-
-/// The network's behaviour.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NetConfig {
-    /// One-way latency is uniform in `latency_min_us..=latency_max_us`.
-    pub latency_min_us: Micros,
-    pub latency_max_us: Micros,
-    /// Fraction of messages lost, `0.0..=1.0`.
-    pub drop_probability: f64,
-}
-
-impl Default for NetConfig {
-    fn default() -> Self {
-        NetConfig {
-            latency_min_us: 1_000,
-            latency_max_us: 5_000,
-            drop_probability: 0.0,
         }
     }
 }
@@ -177,72 +159,6 @@ pub enum Action {
         node: NodeId,
         skew_us: i64,
     },
-}
-
-/// What the simulator itself reports, beside the nodes' own events.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SimEvent {
-    MessageDropped {
-        msg: MsgId,
-        from: NodeId,
-        to: NodeId,
-        msg_kind: String,
-        reason: String,
-    },
-    Crashed {
-        node: NodeId,
-        lost_records: usize,
-    },
-    Restarted {
-        node: NodeId,
-        replayed: usize,
-    },
-    LinkCut {
-        a: NodeId,
-        b: NodeId,
-    },
-    LinkHealed {
-        a: NodeId,
-        b: NodeId,
-    },
-    NetChanged {
-        net: NetConfig,
-    },
-    SkewChanged {
-        node: NodeId,
-        skew_us: i64,
-    },
-    ClientSent {
-        client: ClientRef,
-        node: NodeId,
-        request: Request,
-    },
-    ClientAnswered {
-        client: ClientRef,
-        node: NodeId,
-        outcome: Outcome,
-    },
-    Compacted {
-        node: NodeId,
-        before: usize,
-        after: usize,
-    },
-}
-
-/// One line of the trace, at simulated time `at` (global clock).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TraceEntry {
-    pub at: Micros,
-    #[serde(flatten)]
-    pub what: TraceWhat,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "snake_case")]
-pub enum TraceWhat {
-    Node { event: Event },
-    Sim { event: SimEvent },
 }
 
 /// A record on a simulated disk.
