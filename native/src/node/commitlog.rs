@@ -11,9 +11,8 @@
 //! written over those zeros. An `fdatasync` after appending to a file must
 //! commit the file system's journal (the file grew), and that commit is
 //! shared with everything else changing on the disk; after overwriting
-//! blocks that are already there it only writes the data and flushes. On
-//! the development box that is about 0.1 ms less per fsync, and a QUORUM
-//! put waits for one. The zeros end the log as a reader sees it (no
+//! blocks that are already there it only writes the data and flushes,
+//! which is cheaper, and a QUORUM put waits for a sync. The zeros end the log as a reader sees it (no
 //! record has length 0), so a tail of zeros after the last record is the
 //! unused room, not damage: it is kept and not reported. A clean stop
 //! ([`CommitLog::trim`]) cuts it, so a stopped node's log is its records.
@@ -24,10 +23,10 @@
 //! the block the last sync left half full to the end of the new records,
 //! padded with zeros to whole 4 KiB blocks (zeros are the room after the
 //! records, so the file reads the same as with ordinary writes). That
-//! skips the page cache and its writeback: on the development box four
-//! processes syncing small records each cost the kernel about 60 µs per
-//! sync instead of about 115 µs with `write` + `fdatasync`, and a 2-core
-//! box serving a 32-client batch load is short of exactly that CPU. File
+//! skips the page cache and its writeback, so the kernel spends less CPU
+//! per sync than with `write` + `fdatasync`, and a small box serving many
+//! clients in batch mode is short of exactly that CPU (the figures are in
+//! docs/benchmarks.md). File
 //! systems that refuse `O_DIRECT` (tmpfs before Linux 6.6, for one) keep
 //! ordinary writes and fdatasync.
 //!
