@@ -36,6 +36,10 @@ pub struct ClusterConfig {
     /// Client requests one coordinator works on at once; past it the answer
     /// is `Overloaded`.
     pub max_pending_requests: usize,
+    /// A read coordinator writes the winning version back to replicas that
+    /// answered with an older one. Off only to study staleness as the PBS
+    /// model sees it (the staleness lab).
+    pub read_repair: bool,
 }
 
 impl Default for ClusterConfig {
@@ -61,6 +65,7 @@ impl ClusterConfig {
             hint_retry_ms: 1_000,
             anti_entropy_interval_ms: 10_000,
             max_pending_requests: 10_000,
+            read_repair: true,
         }
     }
 

@@ -25,14 +25,18 @@
 //! - [`protocol`]: the JSON client protocol (PROTOCOL.md) and the console syntax
 //! - [`sim`]: a deterministic simulated cluster: virtual clock, network, faults
 //! - [`check`]: the history checker: named properties every run must hold
+//! - [`rewind`]: a run that can go back to any event and fork from there
+//! - [`explain`]: why one request ended as it did, structured and in words
 
 pub mod check;
 pub mod config;
 pub mod event;
+pub mod explain;
 pub mod io;
 pub mod message;
 pub mod node;
 pub mod protocol;
+pub mod rewind;
 pub mod ring;
 pub mod sim;
 pub mod storage;

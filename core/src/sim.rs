@@ -88,6 +88,44 @@ pub struct SimConfig {
     /// Keep a trace of every event (the UI and `--trace` want it; sweeps
     /// do not).
     pub trace: bool,
+    /// One-way latency for the named message kinds (`write`, `write_ack`,
+    /// `read`, `read_reply`, ...), in place of the network's range: the
+    /// staleness lab gives each leg of a request its own distribution, as
+    /// the PBS model does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_by_kind: BTreeMap<String, Latency>,
+}
+
+/// A latency distribution, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case")]
+pub enum Latency {
+    /// Uniform in `min_us..=max_us`.
+    Uniform { min_us: Micros, max_us: Micros },
+    /// `min_us` plus an exponential tail of mean `mean_us`: the long tail
+    /// that makes staleness in time interesting.
+    Exponential { min_us: Micros, mean_us: Micros },
+}
+
+impl Latency {
+    pub fn sample(&self, rng: &mut Rng) -> Micros {
+        match *self {
+            Latency::Uniform { min_us, max_us } => rng.range(min_us, max_us),
+            Latency::Exponential { min_us, mean_us } => {
+                // 1 - unit() is in (0, 1], so the logarithm is finite.
+                let tail = -(1.0 - rng.unit()).ln() * mean_us as f64;
+                min_us.saturating_add(tail.min(1e15) as Micros)
+            }
+        }
+    }
+
+    /// The mean, for labels and sanity checks.
+    pub fn mean_us(&self) -> f64 {
+        match *self {
+            Latency::Uniform { min_us, max_us } => (min_us as f64 + max_us as f64) / 2.0,
+            Latency::Exponential { min_us, mean_us } => min_us as f64 + mean_us as f64,
+        }
+    }
 }
 
 impl SimConfig {
@@ -110,6 +148,7 @@ impl SimConfig {
             net: NetConfig::default(),
             sync: SyncMode::Batch,
             trace: true,
+            latency_by_kind: BTreeMap::new(),
         }
     }
 }
@@ -226,6 +265,7 @@ enum Item {
     },
 }
 
+#[derive(Clone, Debug)]
 struct SimNode {
     node: Option<Node>,
     disk: Vec<DiskRecord>,
@@ -243,6 +283,7 @@ fn events_for(trace: bool) -> EventLevel {
 }
 
 /// Items in numbered slots, reused once taken.
+#[derive(Clone, Debug)]
 struct Slab<T> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,
@@ -305,9 +346,30 @@ pub enum Wire<'a> {
 /// Changes what passes on the wire; for tests only.
 pub type Interceptor = Box<dyn FnMut(Wire<'_>)>;
 
-/// The simulated cluster.
+/// Where a [`Sim`] keeps its interceptor: shared between clones (a rewind
+/// checkpoint of a broken cluster stays broken the same way).
+#[derive(Clone, Default)]
+struct InterceptorSlot(Option<std::rc::Rc<std::cell::RefCell<Interceptor>>>);
+
+impl std::fmt::Debug for InterceptorSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(interceptor)" } else { "None" })
+    }
+}
+
+impl InterceptorSlot {
+    fn see(&self, wire: Wire<'_>) {
+        if let Some(f) = &self.0 {
+            (f.borrow_mut())(wire);
+        }
+    }
+}
+
+/// The simulated cluster. A clone is an independent copy that runs on
+/// exactly as the original would (the rewind checkpoints are clones).
+#[derive(Clone, Debug)]
 pub struct Sim {
-    interceptor: Option<Interceptor>,
+    interceptor: InterceptorSlot,
     config: SimConfig,
     rng: Rng,
     now: Micros,
@@ -340,7 +402,7 @@ impl Sim {
             config.cluster.rf,
         );
         let mut sim = Sim {
-            interceptor: None,
+            interceptor: InterceptorSlot::default(),
             rng: Rng::new(config.seed),
             now: 0,
             seq: 0,
@@ -446,6 +508,43 @@ impl Sim {
             })
             .collect()
     }
+    /// A hash of the whole state: clock, generator, queue, every node,
+    /// disk and link, the history. Two sims with equal digests run on
+    /// alike; rewind's tests compare them.
+    pub fn digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut due: Vec<(Micros, u64, u32)> = self.queue.iter().map(|Reverse(k)| *k).collect();
+        due.sort_unstable();
+        let items: Vec<_> = due
+            .iter()
+            .map(|&(at, seq, slot)| (at, seq, self.items.get(slot)))
+            .collect();
+        format!(
+            "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+            self.now,
+            self.rng,
+            items,
+            self.nodes,
+            self.cut,
+            self.link_last,
+            self.history,
+            self.pending,
+            self.next_req,
+            self.stats,
+            self.config
+        )
+        .hash(&mut h);
+        h.finish()
+    }
+
+    /// Moves the clock to `t` without processing anything: a replay uses
+    /// it to put an action back at the time it was first taken, where no
+    /// event was due before `t`.
+    pub fn set_clock(&mut self, t: Micros) {
+        self.now = self.now.max(t);
+    }
+
     /// Takes the trace entries recorded since the last call.
     pub fn drain_trace(&mut self) -> Vec<TraceEntry> {
         std::mem::take(&mut self.trace)
@@ -484,7 +583,7 @@ impl Sim {
     /// Passes every peer message and client reply through `f` from now
     /// on, which may change it: tests break nodes this way.
     pub fn set_interceptor(&mut self, f: Option<Interceptor>) {
-        self.interceptor = f;
+        self.interceptor = InterceptorSlot(f.map(|f| std::rc::Rc::new(std::cell::RefCell::new(f))));
     }
 
     /// Applies an action now.
@@ -818,24 +917,20 @@ impl Sim {
                     }
                 }
                 Output::Send { to, mut msg } => {
-                    if let Some(f) = &mut self.interceptor {
-                        f(Wire::Message {
-                            from: id,
-                            to,
-                            msg: &mut msg,
-                        });
-                    }
+                    self.interceptor.see(Wire::Message {
+                        from: id,
+                        to,
+                        msg: &mut msg,
+                    });
                     self.transmit(id, to, msg)
                 }
                 Output::Reply { client, mut reply } => {
                     if let Some(idx) = self.pending.remove(&client) {
-                        if let Some(f) = &mut self.interceptor {
-                            f(Wire::Reply {
-                                node: id,
-                                request: &self.history.ops[idx].request,
-                                reply: &mut reply,
-                            });
-                        }
+                        self.interceptor.see(Wire::Reply {
+                            node: id,
+                            request: &self.history.ops[idx].request,
+                            reply: &mut reply,
+                        });
                         self.finish(idx, Outcome::from(reply));
                     }
                 }
@@ -880,7 +975,10 @@ impl Sim {
 
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: Message) {
         let net = &self.config.net;
-        let latency = self.rng.range(net.latency_min_us, net.latency_max_us);
+        let latency = match self.config.latency_by_kind.get(msg.body.kind()) {
+            Some(dist) => dist.sample(&mut self.rng),
+            None => self.rng.range(net.latency_min_us, net.latency_max_us),
+        };
         let doomed = net.drop_probability > 0.0 && self.rng.chance(net.drop_probability);
         let mut at = self.now + latency;
         let last = self.link_last.entry((from, to)).or_insert(0);

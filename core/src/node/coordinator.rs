@@ -364,7 +364,7 @@ impl Node {
                     }
                     let blocking =
                         !p.replied && matches!(p.cl, Consistency::Quorum | Consistency::All);
-                    if let Some(w) = winner.clone() {
+                    if let Some(w) = winner.clone().filter(|_| self.config.cluster.read_repair) {
                         let stale: Vec<NodeId> = responses
                             .iter()
                             .filter(|(n, v)| {

@@ -45,7 +45,7 @@ pub enum EventLevel {
 }
 
 /// A ringside node. See the module docs for the driver contract.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Node {
     config: Config,
     ring: Ring,
