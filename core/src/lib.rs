@@ -27,12 +27,16 @@
 //! - [`check`]: the history checker: named properties every run must hold
 //! - [`rewind`]: a run that can go back to any event and fork from there
 //! - [`explain`]: why one request ended as it did, structured and in words
+//! - [`lab`]: the staleness lab: measured staleness vs the PBS model ([`lab::pbs`])
+//! - [`lesson`]: guided lessons as TOML files, parsed and checked whole
 
 pub mod check;
 pub mod config;
 pub mod event;
 pub mod explain;
 pub mod io;
+pub mod lab;
+pub mod lesson;
 pub mod message;
 pub mod node;
 pub mod protocol;
