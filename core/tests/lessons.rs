@@ -148,7 +148,9 @@ fn every_error_names_its_line_and_reason() {
     for (from, to, line, reason) in cases {
         let e = broken(from, to);
         if e.line != line || !e.reason.contains(reason) || e.reason.is_empty() {
-            wrong.push(format!("{to}: expected line {line} and {reason:?}, got {e}"));
+            wrong.push(format!(
+                "{to}: expected line {line} and {reason:?}, got {e}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
