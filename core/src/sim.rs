@@ -353,7 +353,11 @@ struct InterceptorSlot(Option<std::rc::Rc<std::cell::RefCell<Interceptor>>>);
 
 impl std::fmt::Debug for InterceptorSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(interceptor)" } else { "None" })
+        f.write_str(if self.0.is_some() {
+            "Some(interceptor)"
+        } else {
+            "None"
+        })
     }
 }
 
