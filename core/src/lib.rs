@@ -20,6 +20,8 @@
 //! - [`message`]: peer messages, client requests and replies
 //! - [`io`]: the driver contract: [`Input`], [`Output`], timers, [`Event`]s
 //! - [`node`]: one node: coordinator, replica, hints, failure detector, anti-entropy
+//! - [`durability`]: the output gate: which output waits for which sync
+//!   (group commit, lazy writes), shared by the native driver and [`sim`]
 //! - [`storage`]: memtable, commit-log records, framing, log reader, snapshots
 //! - [`protocol`]: the JSON client protocol (PROTOCOL.md) and the console syntax
 //! - [`sim`]: a deterministic simulated cluster: virtual clock, network, faults
@@ -27,6 +29,7 @@
 
 pub mod check;
 pub mod config;
+pub mod durability;
 pub mod io;
 pub mod message;
 pub mod node;

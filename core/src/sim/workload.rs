@@ -186,7 +186,15 @@ pub fn random_run(seed: u64, opts: &RunOptions) -> (Sim, RunReport) {
     sim.run_for(opts.settle_ms * 1000);
     let rf = sim.ring().rf();
     let fin = sim.final_state();
-    let verdict = check(sim.history(), Some(&fin), rf);
+    let verdict = check(sim.history(), Some(&fin), rf).and_then(|summary| {
+        match sim.disk_stats().early_acks.first() {
+            Some(detail) => Err(Violation {
+                property: "durable-before-ack",
+                detail: detail.clone(),
+            }),
+            None => Ok(summary),
+        }
+    });
     let report = RunReport {
         seed,
         verdict,
