@@ -341,6 +341,10 @@ impl InFlight {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiskStats {
     pub syncs: u64,
+    /// Syncs that covered more than one record (group commit).
+    pub grouped_syncs: u64,
+    /// Records appended for lazy writes.
+    pub lazy_records: u64,
     /// Records lost by crashes (never acknowledged).
     pub lost_records: u64,
     /// Restarts that cut a torn tail, and that refused a damaged log.
@@ -586,6 +590,13 @@ impl Sim {
         self.nodes
             .get(&id)
             .is_some_and(|n| n.frozen_until > self.now)
+    }
+    /// Where the node's unsynced records start and its log ends, in
+    /// framed bytes.
+    pub fn unsynced_bytes(&self, id: NodeId) -> (u64, u64) {
+        self.nodes
+            .get(&id)
+            .map_or((0, 0), |n| n.disk.unsynced_bytes())
     }
     /// True when the node's log is damaged (it refuses to start).
     pub fn is_damaged(&self, id: NodeId) -> bool {
@@ -1104,6 +1115,10 @@ impl Sim {
     fn feed(&mut self, id: NodeId, input: Input) {
         let now = self.local_now(id);
         // What an acknowledgement emitted for this input stands for.
+        let lazy = matches!(
+            &input,
+            Input::Message { msg, .. } if matches!(msg.body, Msg::Write { lazy: true, .. })
+        );
         let acked = match &input {
             Input::Message { msg, .. } => match &msg.body {
                 Msg::Write { key, version, .. }
@@ -1121,7 +1136,12 @@ impl Sim {
         };
         n.gate.begin_input(&input);
         node.handle(now, input);
+        let before = self.nodes[&id].disk.end();
         self.drain(id, acked);
+        if lazy {
+            let after = self.nodes.get(&id).map_or(before, |n| n.disk.end());
+            self.disk_stats.lazy_records += after.saturating_sub(before);
+        }
     }
 
     /// Takes a node's outputs: records to its disk, timers and events at
@@ -1207,6 +1227,9 @@ impl Sim {
         let incarnation = n.incarnation;
         if n.gate.should_sync(now, lone) {
             let end = n.gate.appended_to();
+            if end > n.gate.synced() + 1 {
+                self.disk_stats.grouped_syncs += 1;
+            }
             n.gate.sync_started(end);
             let d = self.config.disk;
             let took = self.rng.range(d.sync_min_us, d.sync_max_us);

@@ -149,6 +149,21 @@ impl Disk {
         None
     }
 
+    /// Where the records no sync covered start, and where the log ends,
+    /// in framed bytes.
+    pub fn unsynced_bytes(&self) -> (u64, u64) {
+        let mut start = 0;
+        let mut total = 0;
+        for r in &self.records {
+            let size = r.record.frame().len() as u64;
+            if r.synced {
+                start += size;
+            }
+            total += size;
+        }
+        (start, total)
+    }
+
     pub fn is_damaged(&self) -> bool {
         self.damage.is_some()
     }
