@@ -3,7 +3,7 @@
 //! seed and the command that replays it.
 
 use ringside_core::durability::Flaw;
-use ringside_core::sim::workload::{random_run, RunOptions};
+use ringside_core::sim::workload::{random_run_with_flaw, RunOptions};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -23,10 +23,11 @@ struct Sweep {
 }
 
 impl Sweep {
-    fn run(first: u64, seeds: u64, opts: &RunOptions, stop_after: usize) -> Sweep {
+    fn run(first: u64, seeds: u64, flaw: Option<Flaw>, stop_after: usize) -> Sweep {
+        let opts = &RunOptions::default();
         let mut s = Sweep::default();
         for seed in first..first + seeds {
-            let (sim, report) = random_run(seed, opts);
+            let (sim, report) = random_run_with_flaw(seed, opts, flaw);
             s.seeds += 1;
             s.requests += sim.history().ops.len();
             for (kind, n) in &report.faults_by_kind {
@@ -86,7 +87,7 @@ fn randomized_sweep_holds_every_property() {
     let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
     let first = env("RINGSIDE_SWEEP_FIRST", 1);
     let started = Instant::now();
-    let s = Sweep::run(first, seeds, &RunOptions::default(), 5);
+    let s = Sweep::run(first, seeds, None, 5);
     println!(
         "sweep: {} in {:.1} s",
         s.summary(),
@@ -121,11 +122,7 @@ fn randomized_sweep_holds_every_property() {
 #[test]
 fn the_sweep_catches_an_ack_that_ignores_its_keys_lazy_record() {
     let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
-    let broken = RunOptions {
-        flaw: Some(Flaw::AckIgnoresKey),
-        ..RunOptions::default()
-    };
-    let s = Sweep::run(1, seeds, &broken, 1);
+    let s = Sweep::run(1, seeds, Some(Flaw::AckIgnoresKey), 1);
     println!("broken gate: {}", s.summary());
     assert!(
         !s.failures.is_empty(),

@@ -27,10 +27,6 @@ pub struct RunOptions {
     pub settle_ms: u64,
     /// Keep the event trace.
     pub trace: bool,
-    /// A gate rule broken on purpose (see [`Flaw`]); only for the tests
-    /// that show the sweep catches it.
-    #[serde(skip)]
-    pub flaw: Option<Flaw>,
 }
 
 impl Default for RunOptions {
@@ -42,7 +38,6 @@ impl Default for RunOptions {
             keys: 8,
             settle_ms: 8_000,
             trace: false,
-            flaw: None,
         }
     }
 }
@@ -82,7 +77,6 @@ pub fn config_for(seed: u64, opts: &RunOptions) -> SimConfig {
     let mut rng = Rng::new(seed ^ 0x5eed_c0f1);
     let mut c = SimConfig::with_nodes(seed, opts.nodes);
     c.trace = opts.trace;
-    c.flaw = opts.flaw;
     if opts.faults {
         let min = rng.range(200, 3_000);
         c.net.latency_min_us = min;
@@ -94,7 +88,14 @@ pub fn config_for(seed: u64, opts: &RunOptions) -> SimConfig {
 
 /// Runs one seeded scenario to the end and checks it.
 pub fn random_run(seed: u64, opts: &RunOptions) -> (Sim, RunReport) {
-    let config = config_for(seed, opts);
+    random_run_with_flaw(seed, opts, None)
+}
+
+/// [`random_run`] with a gate rule broken on purpose (see [`Flaw`]): only
+/// for the tests that show the sweep catches it.
+pub fn random_run_with_flaw(seed: u64, opts: &RunOptions, flaw: Option<Flaw>) -> (Sim, RunReport) {
+    let mut config = config_for(seed, opts);
+    config.flaw = flaw;
     let mut rng = Rng::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xa11ce);
     let mut sim = Sim::new(config);
     let nodes: Vec<NodeId> = sim.node_ids();
