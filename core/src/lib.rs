@@ -21,6 +21,8 @@
 //! - [`io`]: the driver contract: [`Input`], [`Output`], timers
 //! - [`event`]: what observers see: node events, cluster events, trace lines
 //! - [`node`]: one node: coordinator, replica, hints, failure detector, anti-entropy
+//! - [`durability`]: the output gate: which output waits for which sync
+//!   (group commit, lazy writes), shared by the native driver and [`sim`]
 //! - [`storage`]: memtable, commit-log records, framing, log reader, snapshots
 //! - [`protocol`]: the JSON client protocol (PROTOCOL.md) and the console syntax
 //! - [`sim`]: a deterministic simulated cluster: virtual clock, network, faults
@@ -32,8 +34,9 @@
 
 pub mod check;
 pub mod config;
-pub mod event;
+pub mod durability;
 pub mod explain;
+pub mod event;
 pub mod io;
 pub mod lab;
 pub mod lesson;

@@ -4,9 +4,16 @@
 //!
 //! The network delivers each link's messages in order after a latency
 //! drawn from the configured range, drops a fraction of them, and drops
-//! everything across a cut link or to a crashed node. A crash loses the
-//! node's memory and every log record not yet synced; a restart recovers
-//! from the records that survived. Each node may run with a clock skew.
+//! everything across a cut link or to a crashed node.
+//!
+//! Each node's outputs leave through the same [`Gate`] the native driver
+//! uses: a sync takes simulated time, group commit and lazy writes work as
+//! on a real node, and a crash at any instant loses the node's memory and
+//! any suffix of the records no sync covered yet (see [`disk`]); a
+//! restart recovers from what survived, or refuses to start on a log
+//! damaged before a sync marker. Each node may run with a clock skew, have
+//! its clock stepped, or be suspended (it stops, and its clock, counted
+//! from a monotonic clock that paused, comes back behind).
 //!
 //! Step with [`Sim::step`] (one event) or [`Sim::run_until`]; read what
 //! happened with [`Sim::drain_trace`]; act with [`Sim::apply`].
@@ -14,18 +21,23 @@
 use crate::check::{FinalState, History, HistoryOp, Outcome};
 pub use crate::config::NetConfig;
 use crate::config::{ClusterConfig, Config};
+use crate::durability::{Flaw, Gate, Needs, Policy};
 pub use crate::event::{ClusterEvent as SimEvent, TraceEntry, TraceWhat};
 use crate::io::{Input, Output, TimerId};
-use crate::message::{ClientRef, Message, MsgId, Reply, Request};
+use crate::message::{ClientRef, Message, Msg, MsgId, Reply, Request};
 use crate::node::{EventLevel, Node};
 use crate::ring::Ring;
 use crate::storage::Record;
-use crate::types::{Consistency, Key, Micros, NodeId};
+use crate::types::{Consistency, Key, Micros, NodeId, Version};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
+pub mod disk;
 pub mod workload;
+
+pub use disk::DiskRecord;
+use disk::{Disk, Opened};
 
 /// A small, fast, seedable generator (SplitMix64). Written out rather than
 /// taken from `rand` so that a seed means the same run on every platform
@@ -78,6 +90,28 @@ pub enum SyncMode {
     Periodic { interval_ms: u64 },
 }
 
+/// How long a simulated sync takes, and the native driver's group-commit
+/// and lazy-write windows (see [`crate::durability`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskConfig {
+    /// A sync takes uniformly `sync_min_us..=sync_max_us`.
+    pub sync_min_us: Micros,
+    pub sync_max_us: Micros,
+    pub group_window_us: Micros,
+    pub lazy_window_us: Micros,
+}
+
+impl Default for DiskConfig {
+    fn default() -> Self {
+        DiskConfig {
+            sync_min_us: 100,
+            sync_max_us: 1_500,
+            group_window_us: 200,
+            lazy_window_us: 2_000,
+        }
+    }
+}
+
 /// Everything a simulation starts from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimConfig {
@@ -85,6 +119,12 @@ pub struct SimConfig {
     pub cluster: ClusterConfig,
     pub net: NetConfig,
     pub sync: SyncMode,
+    #[serde(default)]
+    pub disk: DiskConfig,
+    /// A rule of the output gate broken on purpose, for the tests that
+    /// show the sweep catches it; never set otherwise.
+    #[serde(skip)]
+    pub flaw: Option<Flaw>,
     /// Keep a trace of every event (the UI and `--trace` want it; sweeps
     /// do not).
     pub trace: bool,
@@ -147,6 +187,8 @@ impl SimConfig {
             cluster,
             net: NetConfig::default(),
             sync: SyncMode::Batch,
+            disk: DiskConfig::default(),
+            flaw: None,
             trace: true,
             latency_by_kind: BTreeMap::new(),
         }
@@ -198,14 +240,31 @@ pub enum Action {
         node: NodeId,
         skew_us: i64,
     },
-}
-
-/// A record on a simulated disk.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DiskRecord {
-    pub lsn: u64,
-    pub record: Record,
-    pub synced: bool,
+    /// The clock of `node` (every node's when `None`) jumps by `by_us`,
+    /// forward or back.
+    StepClock {
+        node: Option<NodeId>,
+        by_us: i64,
+    },
+    /// `node` (every node when `None`) is suspended for `us`: it handles
+    /// nothing meanwhile, and its clock, counted from a monotonic clock
+    /// that paused, comes back `us` behind.
+    Suspend {
+        node: Option<NodeId>,
+        us: Micros,
+    },
+    /// Every node's process dies at once.
+    CrashAll,
+    /// One byte of a stopped node's commit log flips: the one at `pick`
+    /// modulo the log's length.
+    CorruptLog {
+        node: NodeId,
+        pick: u64,
+    },
+    /// The operator puts back an undamaged copy of a node's log.
+    RestoreLog {
+        node: NodeId,
+    },
 }
 
 /// A message on the wire, for drawing.
@@ -231,6 +290,26 @@ impl InFlight {
         let p = now.saturating_sub(self.sent_at) as f64 / (self.arrive_at - self.sent_at) as f64;
         p.clamp(0.0, 1.0)
     }
+}
+
+/// What the disks and the gates saw, for the sweep's summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiskStats {
+    pub syncs: u64,
+    /// Syncs that covered more than one record (group commit).
+    pub grouped_syncs: u64,
+    /// Records appended for lazy writes.
+    pub lazy_records: u64,
+    /// Records lost by crashes (never acknowledged).
+    pub lost_records: u64,
+    /// Restarts that cut a torn tail, and that refused a damaged log.
+    pub tails_cut: u64,
+    pub refused: u64,
+    /// Outputs that waited in a gate.
+    pub held: u64,
+    /// Acknowledgements and read replies that left before what they
+    /// stand for was synced: each breaks durability (batch sync only).
+    pub early_acks: Vec<String>,
 }
 
 /// Counters for benchmarks and status lines.
@@ -259,18 +338,50 @@ enum Item {
         incarnation: u64,
         id: TimerId,
     },
-    Sync {
+    /// A sync covering the log up to `end` is done.
+    SyncDone {
         node: NodeId,
         incarnation: u64,
+        end: u64,
+    },
+    /// The gate may want a sync now.
+    SyncWake { node: NodeId, incarnation: u64 },
+    /// A client request sent to a suspended node, handled once it wakes.
+    Client {
+        node: NodeId,
+        client: ClientRef,
+        request: Request,
     },
 }
+
+impl Item {
+    /// The node that acts on it.
+    fn node(&self) -> NodeId {
+        match self {
+            Item::Deliver { to, .. } => *to,
+            Item::Timer { node, .. }
+            | Item::SyncDone { node, .. }
+            | Item::SyncWake { node, .. }
+            | Item::Client { node, .. } => *node,
+        }
+    }
+}
+
+/// An output held in a gate, with what it acknowledges (a replica's
+/// version of a key) for the durability check when it leaves.
+type Held = (Output, Option<(Key, Version)>);
 
 #[derive(Clone, Debug)]
 struct SimNode {
     node: Option<Node>,
-    disk: Vec<DiskRecord>,
+    disk: Disk,
+    gate: Gate<Held>,
     skew_us: i64,
     incarnation: u64,
+    /// Suspended until then.
+    frozen_until: Micros,
+    /// The gate's wakeup already scheduled.
+    wake_at: Option<Micros>,
 }
 
 /// The events the nodes build: all of them for a trace, else none.
@@ -353,11 +464,7 @@ struct InterceptorSlot(Option<std::rc::Rc<std::cell::RefCell<Interceptor>>>);
 
 impl std::fmt::Debug for InterceptorSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Some(interceptor)"
-        } else {
-            "None"
-        })
+        f.write_str(if self.0.is_some() { "Some(interceptor)" } else { "None" })
     }
 }
 
@@ -395,6 +502,7 @@ pub struct Sim {
     pending: BTreeMap<ClientRef, usize>,
     next_req: u64,
     stats: SimStats,
+    disk_stats: DiskStats,
     ring: Ring,
 }
 
@@ -421,23 +529,27 @@ impl Sim {
             pending: BTreeMap::new(),
             next_req: 1,
             stats: SimStats::default(),
+            disk_stats: DiskStats::default(),
             ring,
             config,
         };
         for id in sim.config.cluster.nodes.clone() {
             let mut node = Node::new(Config::new(id, sim.config.cluster.clone()));
             node.set_events(events_for(sim.config.trace));
+            let gate = sim.new_gate(0);
             sim.nodes.insert(
                 id,
                 SimNode {
                     node: Some(node),
-                    disk: Vec::new(),
+                    disk: Disk::default(),
+                    gate,
                     skew_us: 0,
                     incarnation: 0,
+                    frozen_until: 0,
+                    wake_at: None,
                 },
             );
-            sim.with_node(id, |n, now| n.handle(now, Input::Start));
-            sim.schedule_sync(id);
+            sim.feed(id, Input::Start);
         }
         sim
     }
@@ -468,7 +580,28 @@ impl Sim {
     }
     /// The node's commit log as its disk holds it (crashed nodes too).
     pub fn disk(&self, id: NodeId) -> &[DiskRecord] {
-        self.nodes.get(&id).map_or(&[], |n| &n.disk)
+        self.nodes.get(&id).map_or(&[], |n| n.disk.records())
+    }
+    /// What the disks and gates saw.
+    pub fn disk_stats(&self) -> &DiskStats {
+        &self.disk_stats
+    }
+    /// True while the node is suspended.
+    pub fn is_frozen(&self, id: NodeId) -> bool {
+        self.nodes
+            .get(&id)
+            .is_some_and(|n| n.frozen_until > self.now)
+    }
+    /// Where the node's unsynced records start and its log ends, in
+    /// framed bytes.
+    pub fn unsynced_bytes(&self, id: NodeId) -> (u64, u64) {
+        self.nodes
+            .get(&id)
+            .map_or((0, 0), |n| n.disk.unsynced_bytes())
+    }
+    /// True when the node's log is damaged (it refuses to start).
+    pub fn is_damaged(&self, id: NodeId) -> bool {
+        self.nodes.get(&id).is_some_and(|n| n.disk.is_damaged())
     }
     pub fn is_cut(&self, a: NodeId, b: NodeId) -> bool {
         self.cut.contains(&(a.min(b), a.max(b)))
@@ -625,14 +758,57 @@ impl Sim {
                 let net = self.config.net.clone();
                 self.sim_event(SimEvent::NetChanged { net });
             }
-            Action::SetSkew { node, skew_us } => {
+            Action::SetSkew { node, skew_us } => self.set_skew(node, skew_us),
+            Action::StepClock { node, by_us } => {
+                for id in self.targets(node) {
+                    let skew = self.skew(id).saturating_add(by_us);
+                    self.set_skew(id, skew);
+                }
+            }
+            Action::Suspend { node, us } => {
+                for id in self.targets(node) {
+                    let until = self.now + us;
+                    if let Some(n) = self.nodes.get_mut(&id) {
+                        n.frozen_until = n.frozen_until.max(until);
+                    }
+                    let skew = self.skew(id).saturating_sub(us as i64);
+                    self.set_skew(id, skew);
+                }
+            }
+            Action::CrashAll => {
+                for id in self.node_ids() {
+                    self.crash(id);
+                }
+            }
+            Action::CorruptLog { node, pick } => {
+                if !self.is_up(node) {
+                    if let Some(n) = self.nodes.get_mut(&node) {
+                        n.disk.corrupt(pick);
+                    }
+                }
+            }
+            Action::RestoreLog { node } => {
                 if let Some(n) = self.nodes.get_mut(&node) {
-                    n.skew_us = skew_us;
-                    self.sim_event(SimEvent::SkewChanged { node, skew_us });
+                    n.disk.restore();
                 }
             }
         }
         None
+    }
+
+    /// `node`, or every node.
+    fn targets(&self, node: Option<NodeId>) -> Vec<NodeId> {
+        match node {
+            Some(id) => vec![id],
+            None => self.node_ids(),
+        }
+    }
+
+    fn set_skew(&mut self, node: NodeId, skew_us: i64) {
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.skew_us = skew_us;
+            self.sim_event(SimEvent::SkewChanged { node, skew_us });
+        }
     }
 
     /// A client sends `request` to coordinator `node`.
@@ -657,11 +833,20 @@ impl Sim {
             node,
             request: request.clone(),
         });
-        if self.is_up(node) {
+        if self.is_frozen(node) {
             self.pending.insert(client, idx);
-            self.with_node(node, |n, now| {
-                n.handle(now, Input::Client { client, request })
-            });
+            let at = self.nodes[&node].frozen_until;
+            self.push(
+                at,
+                Item::Client {
+                    node,
+                    client,
+                    request,
+                },
+            );
+        } else if self.is_up(node) {
+            self.pending.insert(client, idx);
+            self.feed(node, Input::Client { client, request });
         } else {
             self.finish(
                 idx,
@@ -681,9 +866,10 @@ impl Sim {
             return;
         }
         n.incarnation += 1;
-        let before = n.disk.len();
-        n.disk.retain(|r| r.synced);
-        let lost = before - n.disk.len();
+        n.frozen_until = 0;
+        n.wake_at = None;
+        let lost = n.disk.crash(&mut self.rng);
+        self.disk_stats.lost_records += lost as u64;
         self.sim_event(SimEvent::Crashed {
             node: id,
             lost_records: lost,
@@ -714,16 +900,46 @@ impl Sim {
         if n.node.is_some() {
             return;
         }
-        let records: Vec<Record> = n.disk.iter().map(|r| r.record.clone()).collect();
+        match n.disk.open() {
+            Opened::Whole => {}
+            Opened::Cut { .. } => self.disk_stats.tails_cut += 1,
+            Opened::Refused { .. } => {
+                self.disk_stats.refused += 1;
+                return;
+            }
+        }
+        // The driver syncs the log it replayed before it serves.
+        n.disk.mark_all_synced();
+        let records: Vec<Record> = n.disk.records().iter().map(|r| r.record.clone()).collect();
+        let end = n.disk.end();
         let (mut node, rec) = Node::recover(Config::new(id, cluster), &records);
         node.set_events(events_for(self.config.trace));
+        let gate = self.new_gate(end);
+        let n = self.nodes.get_mut(&id).expect("the node exists");
         n.node = Some(node);
+        n.gate = gate;
         self.sim_event(SimEvent::Restarted {
             node: id,
             replayed: rec.records,
         });
-        self.with_node(id, |n, now| n.handle(now, Input::Start));
-        self.schedule_sync(id);
+        self.feed(id, Input::Start);
+    }
+
+    /// A gate over a log whose first `end` positions are durable.
+    fn new_gate(&self, end: u64) -> Gate<Held> {
+        let d = self.config.disk;
+        let policy = match self.config.sync {
+            SyncMode::Batch => Policy::Batch {
+                group_window_us: d.group_window_us,
+                lazy_window_us: d.lazy_window_us,
+            },
+            SyncMode::Periodic { interval_ms } => Policy::Periodic {
+                period_us: interval_ms.max(1) * 1000,
+            },
+        };
+        let mut gate = Gate::new(policy, end, self.now);
+        gate.set_flaw(self.config.flaw);
+        gate
     }
 
     /// Compacts a node's log to its snapshot (all of it synced).
@@ -734,20 +950,23 @@ impl Sim {
         let Some(node) = n.node.as_mut() else {
             return;
         };
-        let before = n.disk.len();
-        let first = n.disk.last().map_or(1, |r| r.lsn + 1);
+        let before = n.disk.records().len();
         let records = node.snapshot();
         let after = records.len();
-        n.disk = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, record)| DiskRecord {
-                lsn: first + i as u64,
-                record,
-                synced: true,
-            })
-            .collect();
-        self.drain(id);
+        // As the native driver does: the old log is synced and everything
+        // waiting on it released before the snapshot replaces it.
+        let old_end = n.disk.end();
+        n.disk.mark_all_synced();
+        n.gate.sync_finished(old_end, self.now);
+        n.disk.replace(records);
+        let end = n.disk.end();
+        n.gate.begin_input(&Input::Start);
+        for lsn in old_end + 1..=end {
+            n.gate.appended(lsn, None, self.now);
+        }
+        n.gate.sync_finished(end, self.now);
+        self.release(id);
+        self.drain(id, None);
         self.sim_event(SimEvent::Compacted {
             node: id,
             before,
@@ -785,6 +1004,13 @@ impl Sim {
         let item = self.items.take(slot);
         self.now = self.now.max(at);
         self.stats.steps += 1;
+        // A suspended node handles nothing until it wakes; what comes for
+        // it waits, in order.
+        let frozen = self.nodes.get(&item.node()).map_or(0, |n| n.frozen_until);
+        if frozen > self.now {
+            self.push(frozen, item);
+            return true;
+        }
         match item {
             Item::Deliver {
                 from,
@@ -813,7 +1039,7 @@ impl Sim {
                     });
                 } else {
                     self.stats.delivered += 1;
-                    self.with_node(to, |n, now| n.handle(now, Input::Message { from, msg }));
+                    self.feed(to, Input::Message { from, msg });
                 }
             }
             Item::Timer {
@@ -826,17 +1052,48 @@ impl Sim {
                     .get(&node)
                     .is_some_and(|n| n.incarnation == incarnation)
                 {
-                    self.with_node(node, |n, now| n.handle(now, Input::Timer(id)));
+                    self.feed(node, Input::Timer(id));
                 }
             }
-            Item::Sync { node, incarnation } => {
+            Item::SyncDone {
+                node,
+                incarnation,
+                end,
+            } => {
+                let now = self.now;
                 if let Some(n) = self.nodes.get_mut(&node) {
-                    if n.incarnation == incarnation {
-                        for r in &mut n.disk {
-                            r.synced = true;
-                        }
-                        self.schedule_sync(node);
+                    if n.incarnation == incarnation && n.node.is_some() {
+                        n.disk.mark_synced(end);
+                        n.gate.sync_finished(end, now);
+                        self.disk_stats.syncs += 1;
+                        self.kick_sync(node, false);
+                        self.release(node);
                     }
+                }
+            }
+            Item::SyncWake { node, incarnation } => {
+                if let Some(n) = self.nodes.get_mut(&node) {
+                    if n.incarnation == incarnation && n.node.is_some() {
+                        n.wake_at = None;
+                        self.kick_sync(node, false);
+                        self.release(node);
+                    }
+                }
+            }
+            Item::Client {
+                node,
+                client,
+                request,
+            } => {
+                if self.is_up(node) {
+                    self.feed(node, Input::Client { client, request });
+                } else if let Some(idx) = self.pending.remove(&client) {
+                    self.finish(
+                        idx,
+                        Outcome::NoReply {
+                            reason: format!("coordinator {node} crashed"),
+                        },
+                    );
                 }
             }
         }
@@ -875,12 +1132,17 @@ impl Sim {
 
     /// Ends every fault: heals the network, stops drops, restarts crashed
     /// nodes. The cluster then converges by hints and anti-entropy.
+    /// A node refused to start on a damaged log gets an undamaged copy
+    /// back first (the operator's part).
     pub fn quiesce(&mut self) {
         self.apply(Action::HealAll);
         if self.config.net.drop_probability > 0.0 {
             self.apply(Action::SetDropProbability { p: 0.0 });
         }
         for id in self.node_ids() {
+            if !self.is_up(id) && self.is_damaged(id) {
+                self.apply(Action::RestoreLog { node: id });
+            }
             self.restart(id);
         }
     }
@@ -892,56 +1154,87 @@ impl Sim {
         (self.now as i64).saturating_add(skew).max(0) as Micros
     }
 
-    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut Node, Micros)) {
+    /// Hands `input` to a live node and carries out its outputs, through
+    /// its gate.
+    fn feed(&mut self, id: NodeId, input: Input) {
         let now = self.local_now(id);
-        if let Some(node) = self.nodes.get_mut(&id).and_then(|n| n.node.as_mut()) {
-            f(node, now);
-            self.drain(id);
+        // What an acknowledgement emitted for this input stands for.
+        let lazy = matches!(
+            &input,
+            Input::Message { msg, .. } if matches!(msg.body, Msg::Write { lazy: true, .. })
+        );
+        let acked = match &input {
+            Input::Message { msg, .. } => match &msg.body {
+                Msg::Write { key, version, .. }
+                | Msg::Repair { key, version, .. }
+                | Msg::Hint { key, version, .. } => Some((key.clone(), version.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let Some(node) = n.node.as_mut() else {
+            return;
+        };
+        n.gate.begin_input(&input);
+        node.handle(now, input);
+        let before = self.nodes[&id].disk.end();
+        self.drain(id, acked);
+        if lazy {
+            let after = self.nodes.get(&id).map_or(before, |n| n.disk.end());
+            self.disk_stats.lazy_records += after.saturating_sub(before);
         }
     }
 
-    fn drain(&mut self, id: NodeId) {
+    /// Takes a node's outputs: records to its disk, timers and events at
+    /// once, messages and replies into its gate; then starts a sync if one
+    /// is due and lets go what the gate released.
+    fn drain(&mut self, id: NodeId, acked: Option<(Key, Version)>) {
         // A buffer kept between calls, so that taking a node's outputs
         // neither allocates nor copies them.
         let mut outs = std::mem::take(&mut self.outs);
-        if let Some(node) = self.nodes.get_mut(&id).and_then(|n| n.node.as_mut()) {
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if let Some(node) = n.node.as_mut() {
             node.take_outputs(&mut outs);
         }
-        let batch = self.config.sync == SyncMode::Batch;
+        let periodic = matches!(self.config.sync, SyncMode::Periodic { .. });
+        let incarnation = n.incarnation;
+        let skew = n.skew_us;
         while let Some(out) = outs.pop_front() {
+            let n = self.nodes.get_mut(&id).expect("the node exists");
             match out {
                 Output::Persist(record) => {
-                    if let Some(n) = self.nodes.get_mut(&id) {
-                        let lsn = n.disk.last().map_or(1, |r| r.lsn + 1);
-                        n.disk.push(DiskRecord {
-                            lsn,
-                            record,
-                            synced: batch,
-                        });
+                    let key = match &record {
+                        Record::Write { key, .. } | Record::Hint { key, .. } => Some(key.clone()),
+                        Record::HintDone { .. } => None,
+                    };
+                    let lsn = n.disk.append(record);
+                    n.gate.appended(lsn, key.as_ref(), self.now);
+                    if periodic {
+                        // The simulated write lands in the page cache at once.
+                        n.gate.written_to(lsn);
                     }
                 }
-                Output::Send { to, mut msg } => {
-                    self.interceptor.see(Wire::Message {
-                        from: id,
-                        to,
-                        msg: &mut msg,
-                    });
-                    self.transmit(id, to, msg)
+                Output::Send { ref msg, .. } => {
+                    let needs = Needs::of_message(&msg.body);
+                    let tag = match &msg.body {
+                        Msg::ReadReply {
+                            key,
+                            version: Some(v),
+                            ..
+                        } => Some((key.clone(), v.clone())),
+                        _ if needs == Needs::Ack => acked.clone(),
+                        _ => None,
+                    };
+                    n.gate.emit((out, tag), needs);
                 }
-                Output::Reply { client, mut reply } => {
-                    if let Some(idx) = self.pending.remove(&client) {
-                        self.interceptor.see(Wire::Reply {
-                            node: id,
-                            request: &self.history.ops[idx].request,
-                            reply: &mut reply,
-                        });
-                        self.finish(idx, Outcome::from(reply));
-                    }
-                }
+                Output::Reply { .. } => n.gate.emit((out, None), Needs::Data),
                 Output::Timer { id: tid, at } => {
-                    let skew = self.skew(id);
                     let global = ((at as i64).saturating_sub(skew)).max(self.now as i64) as Micros;
-                    let incarnation = self.nodes[&id].incarnation;
                     self.push(
                         global,
                         Item::Timer {
@@ -963,6 +1256,95 @@ impl Sim {
             }
         }
         self.outs = outs;
+        self.kick_sync(id, true);
+        self.release(id);
+    }
+
+    /// Starts a sync when the node's gate wants one (`lone`: after one
+    /// input, which never waits for the group window), else makes sure it
+    /// wakes when it will.
+    fn kick_sync(&mut self, id: NodeId, lone: bool) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let incarnation = n.incarnation;
+        if n.gate.should_sync(now, lone) {
+            let end = n.gate.appended_to();
+            if end > n.gate.synced() + 1 {
+                self.disk_stats.grouped_syncs += 1;
+            }
+            n.gate.sync_started(end);
+            let d = self.config.disk;
+            let took = self.rng.range(d.sync_min_us, d.sync_max_us);
+            self.push(
+                now + took,
+                Item::SyncDone {
+                    node: id,
+                    incarnation,
+                    end,
+                },
+            );
+        } else if let Some(at) = n.gate.next_wakeup() {
+            if n.wake_at.is_none_or(|w| at < w) {
+                n.wake_at = Some(at);
+                self.push(
+                    at.max(now),
+                    Item::SyncWake {
+                        node: id,
+                        incarnation,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Carries out what the node's gate let go, in order.
+    fn release(&mut self, id: NodeId) {
+        let batch = self.config.sync == SyncMode::Batch;
+        loop {
+            let Some(n) = self.nodes.get_mut(&id) else {
+                return;
+            };
+            let Some((out, tag)) = n.gate.pop_ready() else {
+                return;
+            };
+            if let (true, Some((key, version))) = (batch, &tag) {
+                let held = n.disk.newest_synced(key);
+                if held.is_none_or(|h| version.supersedes(h)) {
+                    let what = match &out {
+                        Output::Send { to, msg } => format!("{} to node {to}", msg.body.kind()),
+                        _ => "an output".into(),
+                    };
+                    self.disk_stats.early_acks.push(format!(
+                        "node {id} sent {what} for {key} @{} while its synced log held {}",
+                        version.ts,
+                        held.map_or("nothing".into(), |h| format!("@{}", h.ts)),
+                    ));
+                }
+            }
+            match out {
+                Output::Send { to, mut msg } => {
+                    self.interceptor.see(Wire::Message {
+                        from: id,
+                        to,
+                        msg: &mut msg,
+                    });
+                    self.transmit(id, to, msg)
+                }
+                Output::Reply { client, mut reply } => {
+                    if let Some(idx) = self.pending.remove(&client) {
+                        self.interceptor.see(Wire::Reply {
+                            node: id,
+                            request: &self.history.ops[idx].request,
+                            reply: &mut reply,
+                        });
+                        self.finish(idx, Outcome::from(reply));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     fn finish(&mut self, idx: usize, outcome: Outcome) {
@@ -998,19 +1380,6 @@ impl Sim {
                 doomed,
             },
         );
-    }
-
-    fn schedule_sync(&mut self, id: NodeId) {
-        if let SyncMode::Periodic { interval_ms } = self.config.sync {
-            let incarnation = self.nodes[&id].incarnation;
-            self.push(
-                self.now + interval_ms.max(1) * 1000,
-                Item::Sync {
-                    node: id,
-                    incarnation,
-                },
-            );
-        }
     }
 
     fn push(&mut self, at: Micros, item: Item) {

@@ -28,7 +28,7 @@ fn opts() -> RunOptions {
 /// property, with that violation.
 fn first_caught(breaker: impl Fn(&Sim) -> Interceptor) -> Option<(u64, Violation)> {
     (1..=SEEDS).find_map(|seed| {
-        let (_, report) = random_run_in(seed, &opts(), |sim| {
+        let (_, report) = random_run_in(seed, &opts(), None, |sim| {
             let f = breaker(sim);
             sim.set_interceptor(Some(f));
         });
@@ -182,7 +182,7 @@ fn read_labels_agree_with_the_checker() {
     let (mut labelled, mut violations, mut stale) = (0, 0, 0);
     for breaker in breakers {
         for seed in 1..=25 {
-            let (sim, _) = random_run_in(seed, &opts(), |sim| {
+            let (sim, _) = random_run_in(seed, &opts(), None, |sim| {
                 let f = breaker.map(|b| b(sim));
                 sim.set_interceptor(f);
             });

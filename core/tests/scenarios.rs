@@ -286,15 +286,20 @@ fn compaction_keeps_the_state_and_shrinks_the_log() {
 
 #[test]
 fn periodic_sync_can_lose_unsynced_records_on_a_crash() {
-    let mut c = SimConfig::classic(3);
-    c.sync = ringside_core::sim::SyncMode::Periodic {
-        interval_ms: 10_000,
-    };
-    let mut s = Sim::new(c);
-    assert!(ask(&mut s, 0, put(137, "v", Consistency::All)).is_ok());
-    s.apply(Action::Crash { node: 2 });
-    s.apply(Action::Restart { node: 2 });
-    assert_eq!(value_at(&s, 2, 137), None, "not yet synced: lost");
+    // A crash keeps any prefix of what was written but not synced (the
+    // system may have written some of it): over a few seeds, some lose it.
+    let lost = (1..=20).filter(|&seed| {
+        let mut c = SimConfig::classic(seed);
+        c.sync = ringside_core::sim::SyncMode::Periodic {
+            interval_ms: 10_000,
+        };
+        let mut s = Sim::new(c);
+        assert!(ask(&mut s, 0, put(137, "v", Consistency::All)).is_ok());
+        s.apply(Action::Crash { node: 2 });
+        s.apply(Action::Restart { node: 2 });
+        value_at(&s, 2, 137).is_none()
+    });
+    assert!(lost.count() > 0, "not yet synced: a crash can lose it");
 }
 
 #[test]

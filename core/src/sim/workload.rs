@@ -1,12 +1,16 @@
 //! Randomized runs: a client workload interleaved with a fault schedule
-//! (crashes, restarts, partitions, drops, delays, clock skew), all drawn
-//! from one seed, then a settling phase, then the checker.
+//! (crashes of one node or all, restarts, partitions, drops, delays, clock
+//! skew, clock steps and suspends, a damaged byte in a stopped node's
+//! log), with values up to 1 MiB, all drawn from one seed, then a settling
+//! phase, then the checker.
 
 use super::{Action, Rng, Sim, SimConfig, SimStats};
 use crate::check::{check_with, CheckOptions, Summary, Violation};
+use crate::durability::Flaw;
 use crate::message::Request;
-use crate::types::{Consistency, Key, Micros, NodeId};
+use crate::types::{Consistency, Key, Micros, NodeId, MAX_VALUE_BYTES};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a randomized run does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,8 @@ pub struct RunReport {
     pub stats: SimStats,
     /// Faults injected.
     pub faults: usize,
+    /// The same by kind.
+    pub faults_by_kind: BTreeMap<&'static str, usize>,
     /// Simulated time at the end.
     pub end_us: Micros,
     /// Every action, at the time it was applied: replaying them on a fresh
@@ -82,23 +88,32 @@ pub fn config_for(seed: u64, opts: &RunOptions) -> SimConfig {
 
 /// Runs one seeded scenario to the end and checks it.
 pub fn random_run(seed: u64, opts: &RunOptions) -> (Sim, RunReport) {
-    random_run_in(seed, opts, |_| {})
+    random_run_in(seed, opts, None, |_| {})
 }
 
-/// [`random_run`], with `prepare` applied to the new simulation first
-/// (tests install an interceptor this way to break the nodes).
+/// [`random_run`] with a gate rule broken on purpose (see [`Flaw`]): only
+/// for the tests that show the sweep catches it.
+pub fn random_run_with_flaw(seed: u64, opts: &RunOptions, flaw: Option<Flaw>) -> (Sim, RunReport) {
+    random_run_in(seed, opts, flaw, |_| {})
+}
+
+/// [`random_run`], with an optional broken gate rule and `prepare` applied
+/// to the new simulation first (tests install an interceptor this way to
+/// break the nodes).
 pub fn random_run_in(
     seed: u64,
     opts: &RunOptions,
+    flaw: Option<Flaw>,
     prepare: impl FnOnce(&mut Sim),
 ) -> (Sim, RunReport) {
-    let config = config_for(seed, opts);
+    let mut config = config_for(seed, opts);
+    config.flaw = flaw;
     let mut rng = Rng::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xa11ce);
     let mut sim = Sim::new(config);
     prepare(&mut sim);
     let nodes: Vec<NodeId> = sim.node_ids();
     let mut script = Vec::new();
-    let mut faults = 0usize;
+    let mut kinds: BTreeMap<&'static str, usize> = BTreeMap::new();
     let act = |sim: &mut Sim, script: &mut Vec<(Micros, Action)>, a: Action| {
         script.push((sim.now(), a.clone()));
         sim.apply(a);
@@ -115,44 +130,26 @@ pub fn random_run_in(
                         skew_us: skew,
                     },
                 );
-                faults += 1;
+                *kinds.entry("skew").or_default() += 1;
             }
         }
     }
     let keys = opts.keys.max(1);
     for i in 0..opts.ops {
         sim.run_for(rng.range(0, 30_000));
+        // A crash lands either between requests or, half the time, a
+        // moment after the next one went out, while records are written
+        // but not yet synced and syncs are in flight.
+        let mut after_submit = None;
         if opts.faults && rng.chance(0.15) {
-            let down: Vec<NodeId> = nodes.iter().copied().filter(|&n| !sim.is_up(n)).collect();
-            let up: Vec<NodeId> = nodes.iter().copied().filter(|&n| sim.is_up(n)).collect();
-            let a = match rng.range(0, 6) {
-                0 | 1 => up.first().map(|_| Action::Crash {
-                    node: rng.pick(&up).unwrap_or(0),
-                }),
-                2 => rng.pick(&down).map(|node| Action::Restart { node }),
-                3 => {
-                    let a = rng.pick(&nodes).unwrap_or(0);
-                    let b = rng.pick(&nodes).unwrap_or(0);
-                    (a != b).then_some(Action::Cut { a, b })
+            if let Some((kind, a)) = draw_fault(&mut rng, &sim, &nodes) {
+                *kinds.entry(kind).or_default() += 1;
+                let crash = matches!(a, Action::Crash { .. } | Action::CrashAll);
+                if crash && rng.chance(0.5) {
+                    after_submit = Some(a);
+                } else {
+                    act(&mut sim, &mut script, a);
                 }
-                4 => {
-                    let split = rng.range(1, nodes.len().max(2) as u64 - 1) as usize;
-                    let mut shuffled = nodes.clone();
-                    for j in (1..shuffled.len()).rev() {
-                        shuffled.swap(j, rng.range(0, j as u64) as usize);
-                    }
-                    let (a, b) = shuffled.split_at(split.min(shuffled.len()));
-                    Some(Action::Partition {
-                        side_a: a.to_vec(),
-                        side_b: b.to_vec(),
-                    })
-                }
-                5 => Some(Action::HealAll),
-                _ => rng.pick(&down).map(|node| Action::Restart { node }),
-            };
-            if let Some(a) = a {
-                faults += 1;
-                act(&mut sim, &mut script, a);
             }
         }
         let node = rng.pick(&nodes).unwrap_or(0);
@@ -176,7 +173,7 @@ pub fn random_run_in(
         let request = if roll < 45 {
             Request::Put {
                 key,
-                value: format!("s{seed}v{i}"),
+                value: value(&mut rng, seed, i),
                 cl: rng.pick(&write_levels).unwrap_or(Consistency::One),
             }
         } else if roll < 85 {
@@ -191,26 +188,129 @@ pub fn random_run_in(
             }
         };
         act(&mut sim, &mut script, Action::Submit { node, request });
+        if let Some(a) = after_submit {
+            sim.run_for(rng.range(0, 2_000));
+            act(&mut sim, &mut script, a);
+        }
     }
     sim.run_until_answered(5_000_000);
     sim.quiesce();
     sim.run_for(opts.settle_ms * 1000);
     let rf = sim.ring().rf();
     let fin = sim.final_state();
-    let skewed = script
-        .iter()
-        .any(|(_, a)| matches!(a, Action::SetSkew { skew_us, .. } if *skew_us != 0));
-    let opts = CheckOptions::new(rf)
+    // Clocks agree only in a run with no skew, no clock step and no
+    // suspend (a suspend leaves the node's clock behind).
+    let clocks_moved = script.iter().any(|(_, a)| match a {
+        Action::SetSkew { skew_us, .. } => *skew_us != 0,
+        Action::StepClock { .. } | Action::Suspend { .. } => true,
+        _ => false,
+    });
+    let check_opts = CheckOptions::new(rf)
         .with_final_state(Some(&fin))
-        .with_clocks_agree(!skewed);
-    let verdict = check_with(sim.history(), opts);
+        .with_clocks_agree(!clocks_moved);
+    let verdict = check_with(sim.history(), check_opts).and_then(|summary| {
+        match sim.disk_stats().early_acks.first() {
+            Some(detail) => Err(Violation {
+                property: "durable-before-ack",
+                detail: detail.clone(),
+            }),
+            None => Ok(summary),
+        }
+    });
     let report = RunReport {
         seed,
         verdict,
         stats: sim.stats(),
-        faults,
+        faults: kinds.values().sum(),
+        faults_by_kind: kinds,
         end_us: sim.now(),
         script,
     };
     (sim, report)
+}
+
+/// A put's value, unique per run and request: now and then a large one,
+/// up to the largest a value may be.
+fn value(rng: &mut Rng, seed: u64, i: usize) -> String {
+    let mut v = format!("s{seed}v{i}");
+    if rng.chance(0.02) {
+        let len = rng.range(v.len() as u64, MAX_VALUE_BYTES as u64) as usize;
+        v.extend(std::iter::repeat_n('x', len - v.len()));
+    }
+    v
+}
+
+/// One fault drawn from `rng` for the cluster as it is now, with its kind
+/// for the sweep's count; `None` when the draw fits nothing (say, a
+/// restart with every node up).
+fn draw_fault(rng: &mut Rng, sim: &Sim, nodes: &[NodeId]) -> Option<(&'static str, Action)> {
+    let down: Vec<NodeId> = nodes.iter().copied().filter(|&n| !sim.is_up(n)).collect();
+    let up: Vec<NodeId> = nodes.iter().copied().filter(|&n| sim.is_up(n)).collect();
+    // One node or all of them, for the clock faults.
+    let one_or_all = |rng: &mut Rng| {
+        if rng.chance(0.3) {
+            None
+        } else {
+            rng.pick(nodes)
+        }
+    };
+    match rng.range(0, 13) {
+        0 | 1 => rng.pick(&up).map(|node| ("crash", Action::Crash { node })),
+        2 | 3 => rng
+            .pick(&down)
+            .map(|node| ("restart", Action::Restart { node })),
+        4 => {
+            let a = rng.pick(nodes)?;
+            let b = rng.pick(nodes)?;
+            (a != b).then_some(("cut", Action::Cut { a, b }))
+        }
+        5 => {
+            let split = rng.range(1, nodes.len().max(2) as u64 - 1) as usize;
+            let mut shuffled = nodes.to_vec();
+            for j in (1..shuffled.len()).rev() {
+                shuffled.swap(j, rng.range(0, j as u64) as usize);
+            }
+            let (a, b) = shuffled.split_at(split.min(shuffled.len()));
+            Some((
+                "partition",
+                Action::Partition {
+                    side_a: a.to_vec(),
+                    side_b: b.to_vec(),
+                },
+            ))
+        }
+        6 => Some(("heal", Action::HealAll)),
+        7 => {
+            let node = one_or_all(rng);
+            let by_us = rng.range(1_000, 2_000_000) as i64;
+            Some(("clock step forward", Action::StepClock { node, by_us }))
+        }
+        8 => {
+            let node = one_or_all(rng);
+            let by_us = -(rng.range(1_000, 2_000_000) as i64);
+            Some(("clock step back", Action::StepClock { node, by_us }))
+        }
+        9 => {
+            let node = one_or_all(rng);
+            let us = rng.range(10_000, 1_500_000);
+            Some(("suspend", Action::Suspend { node, us }))
+        }
+        10 => (!up.is_empty()).then_some(("crash all", Action::CrashAll)),
+        11 => {
+            let node = rng.pick(&down)?;
+            // Half the time in the torn tail, when a crash left one.
+            let (tail, end) = sim.unsynced_bytes(node);
+            let pick = if tail < end && rng.chance(0.5) {
+                rng.range(tail, end - 1)
+            } else {
+                rng.next_u64()
+            };
+            Some(("log byte damaged", Action::CorruptLog { node, pick }))
+        }
+        _ => {
+            // A refused node stays down until its log is put back.
+            let node = down.iter().copied().find(|&n| sim.is_damaged(n))?;
+            Some(("log restored", Action::RestoreLog { node }))
+        }
+    }
 }
