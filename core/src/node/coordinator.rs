@@ -177,11 +177,14 @@ impl Node {
         self.reply(client, op, self.now, vec![], refusal);
     }
 
-    /// Makes sure the log says this node's timestamps reach past `ts`
-    /// before anything carrying `ts` leaves: the record is logged ahead
-    /// of the remote writes, so the gate holds them (and the reply) until
-    /// it is durable, and a restart, whatever its clock says, issues
-    /// timestamps above every one this node handed out.
+    /// Makes sure the log says this node's timestamps reach past `ts`,
+    /// so that a restart, whatever its clock says, stamps above every
+    /// write this node acknowledged. Called after the remote writes are
+    /// sent and before the reply: the reply waits for the record (it
+    /// waits for every record before it), the remote writes do not. A
+    /// write nobody answered may carry a timestamp a crash unreserved;
+    /// that costs nothing, as such a write may take effect at any later
+    /// time anyway.
     fn reserve_timestamps(&mut self, ts: Micros) {
         if ts >= self.mem.timestamps_below {
             let below = ts.saturating_add(TIMESTAMP_RESERVATION_US);
@@ -204,7 +207,6 @@ impl Node {
         let me = self.config.id;
         let ts = self.now.max(self.last_ts + 1);
         self.last_ts = ts;
-        self.reserve_timestamps(ts);
         let version = Version { ts, value };
         let mut acked = vec![];
         let mut sent = vec![];
@@ -234,6 +236,7 @@ impl Node {
                 sent.push(r);
             }
         }
+        self.reserve_timestamps(version.ts);
         for &r in replicas {
             if r == me && live.contains(&r) {
                 self.store(key, &version, "client write");
