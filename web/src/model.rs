@@ -477,15 +477,19 @@ impl Model {
             Cmd::TogglePlay => self.playing = !self.playing,
             Cmd::Step => {
                 self.playing = false;
-                // One event; heartbeats do not count unless they are shown.
+                // Up to the next event the log shows; heartbeats do not
+                // count unless they are shown, nor do events with no line
+                // of their own (a reply leaving its node's gate: the line
+                // came when the node answered).
                 for _ in 0..500 {
                     let u = self.backend.step();
                     let interesting = u.iter().any(|u| match u {
                         Update::Trace(e) => self.ui.heartbeats || !is_heartbeat(e),
                         _ => false,
                     });
+                    let lines = self.view.log_count;
                     self.apply(u);
-                    if interesting {
+                    if interesting && self.view.log_count > lines {
                         break;
                     }
                 }
