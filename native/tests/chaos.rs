@@ -56,6 +56,10 @@ fn chaos_run_keeps_every_property() {
         .and_then(|n| n.parse().ok())
         .expect("a faults line");
     assert!(faults >= 3, "only {faults} faults:\n{stdout}");
+    assert!(
+        stdout.contains("kill every node at once"),
+        "every run kills every node at once:\n{stdout}"
+    );
     let ok: usize = stdout
         .lines()
         .find_map(|l| l.split_once("(ok ").map(|(_, r)| r))

@@ -154,39 +154,7 @@ pub fn random_run_in(
         }
         let node = rng.pick(&nodes).unwrap_or(0);
         let key = Key::Int(rng.range(0, keys as u64 - 1) as u8);
-        let write_levels = [
-            Consistency::One,
-            Consistency::Two,
-            Consistency::Quorum,
-            Consistency::Quorum,
-            Consistency::All,
-            Consistency::Any,
-        ];
-        let read_levels = [
-            Consistency::One,
-            Consistency::Two,
-            Consistency::Quorum,
-            Consistency::Quorum,
-            Consistency::All,
-        ];
-        let roll = rng.range(0, 99);
-        let request = if roll < 45 {
-            Request::Put {
-                key,
-                value: value(&mut rng, seed, i),
-                cl: rng.pick(&write_levels).unwrap_or(Consistency::One),
-            }
-        } else if roll < 85 {
-            Request::Get {
-                key,
-                cl: rng.pick(&read_levels).unwrap_or(Consistency::One),
-            }
-        } else {
-            Request::Delete {
-                key,
-                cl: rng.pick(&write_levels).unwrap_or(Consistency::One),
-            }
-        };
+        let request = random_request(&mut rng, key, |rng| value(rng, &format!("s{seed}v{i}")));
         act(&mut sim, &mut script, Action::Submit { node, request });
         if let Some(a) = after_submit {
             sim.run_for(rng.range(0, 2_000));
@@ -229,10 +197,51 @@ pub fn random_run_in(
     (sim, report)
 }
 
-/// A put's value, unique per run and request: now and then a large one,
-/// up to the largest a value may be.
-fn value(rng: &mut Rng, seed: u64, i: usize) -> String {
-    let mut v = format!("s{seed}v{i}");
+const WRITE_LEVELS: [Consistency; 6] = [
+    Consistency::One,
+    Consistency::Two,
+    Consistency::Quorum,
+    Consistency::Quorum,
+    Consistency::All,
+    Consistency::Any,
+];
+const READ_LEVELS: [Consistency; 5] = [
+    Consistency::One,
+    Consistency::Two,
+    Consistency::Quorum,
+    Consistency::Quorum,
+    Consistency::All,
+];
+
+/// One request of the mix the sweep and `ringside chaos` send: 45% puts
+/// (the value from `value`), 40% gets, 15% deletes, at levels drawn with
+/// QUORUM twice as likely as each other level.
+pub fn random_request(rng: &mut Rng, key: Key, value: impl FnOnce(&mut Rng) -> String) -> Request {
+    let roll = rng.range(0, 99);
+    if roll < 45 {
+        Request::Put {
+            key,
+            value: value(rng),
+            cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
+        }
+    } else if roll < 85 {
+        Request::Get {
+            key,
+            cl: rng.pick(&READ_LEVELS).unwrap_or(Consistency::One),
+        }
+    } else {
+        Request::Delete {
+            key,
+            cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
+        }
+    }
+}
+
+/// A put's value: `tag` (unique per put, so a read names the write it
+/// saw), now and then padded to a large value, up to the largest a value
+/// may be.
+pub fn value(rng: &mut Rng, tag: &str) -> String {
+    let mut v = tag.to_string();
     if rng.chance(0.02) {
         let len = rng.range(v.len() as u64, MAX_VALUE_BYTES as u64) as usize;
         v.extend(std::iter::repeat_n('x', len - v.len()));

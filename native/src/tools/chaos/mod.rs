@@ -69,6 +69,8 @@ pub struct ChaosArgs {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FaultCounts {
     pub kill: usize,
+    /// Kills of every node at once.
+    pub kill_all: usize,
     pub stop: usize,
     pub pause: usize,
     pub resume: usize,
@@ -76,9 +78,10 @@ pub struct FaultCounts {
 }
 
 impl FaultCounts {
-    /// Faults proper: kills, stops and pauses (resumes and restarts heal).
+    /// Faults proper: kills (one node or all), stops and pauses (resumes
+    /// and restarts heal).
     pub fn faults(&self) -> usize {
-        self.kill + self.stop + self.pause
+        self.kill + self.kill_all + self.stop + self.pause
     }
 }
 
@@ -86,9 +89,10 @@ impl std::fmt::Display for FaultCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} faults (kill {}, stop {}, pause {}), healed by resume {}, restart {}",
+            "{} faults (kill {}, kill all {}, stop {}, pause {}), healed by resume {}, restart {}",
             self.faults(),
             self.kill,
+            self.kill_all,
             self.stop,
             self.pause,
             self.resume,
@@ -192,8 +196,11 @@ struct Nemesis<'a> {
     down: BTreeSet<NodeId>,
     counts: FaultCounts,
     epoch: Instant,
-    /// Nodes down or paused at most at once.
+    /// Nodes down or paused at most at once (a kill of every node goes
+    /// past it; the nemesis then only heals until it is back under).
     max_faulty: usize,
+    /// Half the run's time.
+    halfway: Instant,
     errors: Vec<String>,
 }
 
@@ -215,6 +222,12 @@ impl Nemesis<'_> {
             PidState::Running(pid) => Ok(pid),
             other => Err(format!("node {id} is not running ({other:?})")),
         }
+    }
+
+    /// Every run kills every node at once at least once: in its second
+    /// half, if chance has not done it by then.
+    fn kill_all_due(&self) -> bool {
+        self.counts.kill_all == 0 && Instant::now() >= self.halfway
     }
 
     /// One random action.
@@ -244,6 +257,8 @@ impl Nemesis<'_> {
             } else {
                 self.restart(id)
             }
+        } else if faulty == 0 && (roll >= 95 || self.kill_all_due()) {
+            self.kill_all()
         } else if let Some(id) = self.rng.pick(&up) {
             match self.rng.range(0, 9) {
                 0..=4 => self.running_pid(id).and_then(|pid| self.kill(id, pid)),
@@ -260,15 +275,61 @@ impl Nemesis<'_> {
     }
 
     fn kill(&mut self, id: NodeId, pid: u32) -> Result<(), String> {
-        let was_paused = self
-            .guard
+        let was_paused = self.forget_paused(id);
+        signal(pid, libc::SIGKILL)?;
+        self.await_killed(id, pid)?;
+        self.counts.kill += 1;
+        self.say(&format!(
+            "kill node {id} (SIGKILL, pid {pid}{})",
+            if was_paused { ", while paused" } else { "" }
+        ));
+        Ok(())
+    }
+
+    /// Every node dies at the same instant, paused ones included, as in
+    /// a power cut of one machine running the whole cluster: what each
+    /// had not synced is gone from every replica at once.
+    fn kill_all(&mut self) -> Result<(), String> {
+        let running: Vec<(NodeId, u32)> = self
+            .ids
+            .iter()
+            .filter_map(|&id| match self.guard.cluster.pid_state(id) {
+                PidState::Running(pid) => Some((id, pid)),
+                _ => None,
+            })
+            .collect();
+        for &(_, pid) in &running {
+            signal(pid, libc::SIGKILL)?;
+        }
+        for &(id, pid) in &running {
+            self.forget_paused(id);
+            self.await_killed(id, pid)?;
+        }
+        self.counts.kill_all += 1;
+        let pids: Vec<String> = running
+            .iter()
+            .map(|(id, pid)| format!("node {id} pid {pid}"))
+            .collect();
+        self.say(&format!(
+            "kill every node at once (SIGKILL: {})",
+            pids.join(", ")
+        ));
+        Ok(())
+    }
+
+    /// Takes `id` off the paused list; true when it was on it.
+    fn forget_paused(&self, id: NodeId) -> bool {
+        self.guard
             .paused
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id)
-            .is_some();
-        signal(pid, libc::SIGKILL)?;
-        // Wait until it is gone, then forget the pid file as `cluster kill` does.
+            .is_some()
+    }
+
+    /// Waits until a node sent SIGKILL is gone, then forgets its pid file
+    /// as `cluster kill` does.
+    fn await_killed(&mut self, id: NodeId, pid: u32) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(5);
         while matches!(self.guard.cluster.pid_state(id), PidState::Running(_)) {
             if Instant::now() > deadline {
@@ -279,11 +340,6 @@ impl Nemesis<'_> {
         reap(pid);
         let _ = std::fs::remove_file(self.guard.cluster.node_dir(id).join("node.pid"));
         self.down.insert(id);
-        self.counts.kill += 1;
-        self.say(&format!(
-            "kill node {id} (SIGKILL, pid {pid}{})",
-            if was_paused { ", while paused" } else { "" }
-        ));
         Ok(())
     }
 
@@ -472,6 +528,7 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
         counts: FaultCounts::default(),
         epoch,
         max_faulty: (n / 2).max(1),
+        halfway: epoch + Duration::from_secs(args.seconds) / 2,
         errors: vec![],
     };
     let deadline = epoch + Duration::from_secs(args.seconds);
@@ -590,12 +647,13 @@ mod tests {
     fn fault_counts_say_what_happened() {
         let c = FaultCounts {
             kill: 2,
+            kill_all: 1,
             stop: 1,
             pause: 3,
             resume: 2,
             restart: 3,
         };
-        assert_eq!(c.faults(), 6);
-        assert!(c.to_string().starts_with("6 faults (kill 2"));
+        assert_eq!(c.faults(), 7);
+        assert!(c.to_string().starts_with("7 faults (kill 2, kill all 1"));
     }
 }

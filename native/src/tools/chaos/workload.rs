@@ -6,8 +6,9 @@
 use crate::wsclient::{Answer, Conn};
 use ringside_core::check::{History, HistoryOp, Outcome};
 use ringside_core::protocol::ServerFrame;
+use ringside_core::sim::workload::{random_request, value};
 use ringside_core::sim::Rng;
-use ringside_core::{ClientRef, Consistency, ErrorKind, Key, Micros, NodeId, Request};
+use ringside_core::{ClientRef, ErrorKind, Key, Micros, NodeId};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -86,8 +87,10 @@ impl Drop for Clients {
 }
 
 /// Starts `opts.clients` clients against `nodes` (id, address), each
-/// sending one request at a time to a random coordinator: puts with values
-/// unique per put, gets and deletes at random levels, on random keys.
+/// sending one request at a time to a random coordinator: the simulator
+/// sweep's mix of puts (values unique per put, now and then up to the
+/// largest a value may be), gets and deletes at random levels, on random
+/// keys.
 pub fn run_clients(nodes: Vec<(NodeId, String)>, opts: WorkloadOptions, epoch: Instant) -> Clients {
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
@@ -132,22 +135,6 @@ pub fn run_clients(nodes: Vec<(NodeId, String)>, opts: WorkloadOptions, epoch: I
     }
 }
 
-const WRITE_LEVELS: [Consistency; 6] = [
-    Consistency::One,
-    Consistency::Two,
-    Consistency::Quorum,
-    Consistency::Quorum,
-    Consistency::All,
-    Consistency::Any,
-];
-const READ_LEVELS: [Consistency; 5] = [
-    Consistency::One,
-    Consistency::Two,
-    Consistency::Quorum,
-    Consistency::Quorum,
-    Consistency::All,
-];
-
 async fn client_loop(
     idx: usize,
     nodes: Arc<Vec<(NodeId, String)>>,
@@ -180,24 +167,8 @@ async fn client_loop(
             let generation = epoch.elapsed().as_millis() / every.as_millis().max(1);
             key = Key::Int(((*k as u128 + generation) % 256) as u8);
         }
-        let roll = rng.range(0, 99);
-        let request = if roll < 45 {
-            Request::Put {
-                key,
-                value: format!("s{}c{idx}n{seq}", opts.seed),
-                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
-            }
-        } else if roll < 90 {
-            Request::Get {
-                key,
-                cl: rng.pick(&READ_LEVELS).unwrap_or(Consistency::One),
-            }
-        } else {
-            Request::Delete {
-                key,
-                cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
-            }
-        };
+        let tag = format!("s{}c{idx}n{seq}", opts.seed);
+        let request = random_request(&mut rng, key, |rng| value(rng, &tag));
         let invoke_us = since(epoch);
         let answer = c.request(&request, opts.reply_timeout).await;
         let done = since(epoch);
