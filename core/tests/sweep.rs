@@ -132,3 +132,20 @@ fn the_sweep_catches_an_ack_that_ignores_its_keys_lazy_record() {
     );
     println!("caught: {}", s.failures[0]);
 }
+
+/// Seeds that longer sweeps than the CI's caught, kept as regressions.
+/// 41468 and 93756: a coordinator restarted on a clock stepped back began
+/// its op ids where its previous life had, and counted an acknowledgement
+/// (or a read reply) meant for its previous life's op of the same number.
+#[test]
+fn seeds_longer_sweeps_caught_stay_fixed() {
+    let opts = &RunOptions::default();
+    let failures: Vec<String> = [41_468, 93_756]
+        .into_iter()
+        .filter_map(|seed| {
+            let (_, report) = random_run_with_flaw(seed, opts, None);
+            report.verdict.err().map(|v| format!("seed {seed}: {v}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -9,8 +9,8 @@ use crate::message::{ClientRef, ErrorKind, Msg, OpId, Reply, Request};
 use crate::storage::Record;
 use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_VALUE_BYTES};
 
-/// How far ahead of the timestamp it needs a coordinator reserves its
-/// timestamps in the log. Longer means fewer reservation records; it is
+/// How far ahead of the timestamp (or op id) it needs a coordinator
+/// reserves in the log. Longer means fewer reservation records; it is
 /// also how far past its clock a node's first write after a restart may
 /// be stamped, so it stays short next to the skews the lessons show.
 const TIMESTAMP_RESERVATION_US: Micros = 100_000;
@@ -69,8 +69,7 @@ impl Node {
             .copied()
             .filter(|&r| self.is_up(r))
             .collect();
-        let op = self.next_op;
-        self.next_op += 1;
+        let op = self.new_op();
         if self.events == EventLevel::All {
             self.event(EventKind::RequestReceived {
                 client,
@@ -177,17 +176,31 @@ impl Node {
         self.reply(client, op, self.now, vec![], refusal);
     }
 
-    /// Makes sure the log says this node's timestamps reach past `ts`,
-    /// so that a restart, whatever its clock says, stamps above every
-    /// write this node acknowledged. Called after the remote writes are
-    /// sent and before the reply: the reply waits for the record (it
-    /// waits for every record before it), the remote writes do not. A
-    /// write nobody answered may carry a timestamp a crash unreserved;
-    /// that costs nothing, as such a write may take effect at any later
-    /// time anyway.
-    fn reserve_timestamps(&mut self, ts: Micros) {
-        if ts >= self.mem.timestamps_below {
-            let below = ts.saturating_add(TIMESTAMP_RESERVATION_US);
+    /// A new op id. Replicas answer by op id, so an id used again by a
+    /// later life of this node would count an answer meant for the
+    /// earlier op: ids are reserved in the log like timestamps (see
+    /// [`Node::reserve_past`]), and a restart begins above the
+    /// reservation. When the id needs a new reservation, the record is
+    /// logged before the op sends anything, and every message waits for
+    /// it.
+    fn new_op(&mut self) -> OpId {
+        let op = self.next_op;
+        self.next_op += 1;
+        self.reserve_past(op);
+        op
+    }
+
+    /// Makes sure the log says this node's clock-derived numbers
+    /// (timestamps and op ids) reach past `n`: a restart, whatever its
+    /// clock says, begins above every one it used. For a timestamp this
+    /// is called after the remote writes are sent and before the reply:
+    /// the reply waits for the record (it waits for every record before
+    /// it), the remote writes do not. A write nobody answered may carry a
+    /// timestamp a crash unreserved; that costs nothing, as such a write
+    /// may take effect at any later time anyway.
+    pub(super) fn reserve_past(&mut self, n: Micros) {
+        if n >= self.mem.timestamps_below {
+            let below = n.saturating_add(TIMESTAMP_RESERVATION_US);
             self.persist(Record::Timestamps { below });
             self.mem.timestamps_below = below;
         }
@@ -236,7 +249,7 @@ impl Node {
                 sent.push(r);
             }
         }
-        self.reserve_timestamps(version.ts);
+        self.reserve_past(version.ts);
         for &r in replicas {
             if r == me && live.contains(&r) {
                 self.store(key, &version, "client write");

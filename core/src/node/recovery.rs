@@ -121,7 +121,12 @@ impl Node {
             return;
         }
         self.started = true;
-        self.gen = self.now;
+        // Above every op id and timestamp of an earlier life (they are
+        // reserved in the log), whatever the clock says now: peers tell
+        // lives apart by this, and op ids start from it. The reservation
+        // is logged before anything leaves.
+        self.gen = self.now.max(self.mem.timestamps_below);
+        self.reserve_past(self.gen);
         self.next_op = self.next_op.max(self.gen);
         self.next_hint = self.next_hint.max(self.gen);
         self.last_ts = self.last_ts.max(self.now);

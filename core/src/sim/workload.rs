@@ -306,10 +306,22 @@ fn draw_fault(rng: &mut Rng, sim: &Sim, nodes: &[NodeId]) -> Option<(&'static st
         }
         10 => (!up.is_empty()).then_some(("crash all", Action::CrashAll)),
         11 => {
-            let node = rng.pick(&down)?;
-            // Mostly in the torn tail when a crash left one: such tails
-            // are rare (a crash must keep part of an unsynced write), and
+            // Mostly in a torn tail when a crash left one: such tails are
+            // rare (a crash must keep part of an unsynced write), and
             // damage anywhere else is common.
+            let torn: Vec<NodeId> = down
+                .iter()
+                .copied()
+                .filter(|&n| {
+                    let (tail, end) = sim.unsynced_bytes(n);
+                    tail < end
+                })
+                .collect();
+            let node = if !torn.is_empty() && rng.chance(0.9) {
+                rng.pick(&torn)?
+            } else {
+                rng.pick(&down)?
+            };
             let (tail, end) = sim.unsynced_bytes(node);
             let pick = if tail < end && rng.chance(0.9) {
                 rng.range(tail, end - 1)
