@@ -35,8 +35,8 @@
 pub mod check;
 pub mod config;
 pub mod durability;
-pub mod explain;
 pub mod event;
+pub mod explain;
 pub mod io;
 pub mod lab;
 pub mod lesson;

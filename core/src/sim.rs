@@ -464,7 +464,11 @@ struct InterceptorSlot(Option<std::rc::Rc<std::cell::RefCell<Interceptor>>>);
 
 impl std::fmt::Debug for InterceptorSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(interceptor)" } else { "None" })
+        f.write_str(if self.0.is_some() {
+            "Some(interceptor)"
+        } else {
+            "None"
+        })
     }
 }
 
@@ -1210,7 +1214,7 @@ impl Sim {
                 Output::Persist(record) => {
                     let key = match &record {
                         Record::Write { key, .. } | Record::Hint { key, .. } => Some(key.clone()),
-                        Record::HintDone { .. } => None,
+                        Record::HintDone { .. } | Record::Timestamps { .. } => None,
                     };
                     let lsn = n.disk.append(record);
                     n.gate.appended(lsn, key.as_ref(), self.now);

@@ -29,6 +29,13 @@ pub enum Record {
     },
     /// Hint `id` was delivered (or expired): forget it.
     HintDone { id: u64 },
+    /// Every write timestamp this node has issued, or will issue before
+    /// its next such record, is below `below`. A node's clock can go back
+    /// (a step, a suspend, a restart on another clock), and the timestamps
+    /// it issued may live only on other replicas; after a restart it
+    /// issues timestamps from `below` up, so its new writes still win over
+    /// the ones it acknowledged before.
+    Timestamps { below: Micros },
 }
 
 impl fmt::Display for Record {
@@ -42,6 +49,7 @@ impl fmt::Display for Record {
                 id, target, key, ..
             } => write!(f, "hint #{id} for node {target}: {key}"),
             Record::HintDone { id } => write!(f, "hint #{id} done"),
+            Record::Timestamps { below } => write!(f, "timestamps reserved below @{below}"),
         }
     }
 }
@@ -70,6 +78,7 @@ impl std::error::Error for DecodeError {}
 const TAG_WRITE: u8 = 1;
 const TAG_HINT: u8 = 2;
 const TAG_HINT_DONE: u8 = 3;
+const TAG_TIMESTAMPS: u8 = 4;
 
 /// Largest record payload: a value, a key, and headroom.
 pub const MAX_RECORD_BYTES: usize = MAX_VALUE_BYTES + MAX_KEY_BYTES + 64;
@@ -103,6 +112,10 @@ impl Record {
                 out.push(TAG_HINT_DONE);
                 out.extend_from_slice(&id.to_le_bytes());
             }
+            Record::Timestamps { below } => {
+                out.push(TAG_TIMESTAMPS);
+                out.extend_from_slice(&below.to_le_bytes());
+            }
         }
     }
 
@@ -128,6 +141,9 @@ impl Record {
             }
             TAG_HINT_DONE => Record::HintDone {
                 id: r.u64("hint id")?,
+            },
+            TAG_TIMESTAMPS => Record::Timestamps {
+                below: r.u64("timestamp reservation")?,
             },
             t => return Err(DecodeError(format!("unknown record tag {t}"))),
         };
@@ -357,12 +373,14 @@ pub struct Hint {
     pub created_us: Micros,
 }
 
-/// The in-memory state a log rebuilds: the newest version of every key and
-/// the hints held.
+/// The in-memory state a log rebuilds: the newest version of every key,
+/// the hints held, and how far this node's write timestamps are reserved.
 #[derive(Clone, Default, Debug)]
 pub struct Memtable {
     pub data: BTreeMap<Key, Version>,
     pub hints: BTreeMap<u64, Hint>,
+    /// The highest [`Record::Timestamps`] bound logged (0: none).
+    pub timestamps_below: Micros,
 }
 
 impl Memtable {
@@ -417,6 +435,9 @@ impl Memtable {
             Record::HintDone { id } => {
                 self.hints.remove(&id);
             }
+            Record::Timestamps { below } => {
+                self.timestamps_below = self.timestamps_below.max(below);
+            }
         }
     }
 
@@ -428,7 +449,9 @@ impl Memtable {
             Record::Write { key, version } => {
                 self.merge(key, version);
             }
-            Record::Hint { .. } | Record::HintDone { .. } => self.apply_owned(record.clone()),
+            Record::Hint { .. } | Record::HintDone { .. } | Record::Timestamps { .. } => {
+                self.apply_owned(record.clone())
+            }
         }
     }
 
@@ -443,11 +466,17 @@ impl Memtable {
         (m, n)
     }
 
-    /// The fewest records that rebuild this state: one write per key (a
-    /// tombstone included), one hint per undelivered hint. Superseded
-    /// writes and delivered hints are gone. This is the log compaction.
+    /// The fewest records that rebuild this state: the timestamp
+    /// reservation, one write per key (a tombstone included), one hint per
+    /// undelivered hint. Superseded writes and delivered hints are gone.
+    /// This is the log compaction.
     pub fn snapshot(&self) -> Vec<Record> {
-        let mut out = Vec::with_capacity(self.data.len() + self.hints.len());
+        let mut out = Vec::with_capacity(self.data.len() + self.hints.len() + 1);
+        if self.timestamps_below > 0 {
+            out.push(Record::Timestamps {
+                below: self.timestamps_below,
+            });
+        }
         for (key, version) in &self.data {
             out.push(Record::Write {
                 key: key.clone(),
@@ -502,6 +531,7 @@ mod tests {
                     created_us
                 }),
             any::<u64>().prop_map(|id| Record::HintDone { id }),
+            any::<u64>().prop_map(|below| Record::Timestamps { below }),
         ]
     }
 
@@ -606,11 +636,14 @@ mod tests {
             created_us: 0,
         });
         m.apply(&Record::HintDone { id: 1 });
+        m.apply(&Record::Timestamps { below: 500 });
+        m.apply(&Record::Timestamps { below: 300 });
         let snap = m.snapshot();
-        assert_eq!(snap.len(), 4);
+        assert_eq!(snap.len(), 5);
         let (back, n) = Memtable::replay(&snap);
-        assert_eq!(n, 4);
+        assert_eq!(n, 5);
         assert_eq!(back.data, m.data);
         assert_eq!(back.hints, m.hints);
+        assert_eq!(back.timestamps_below, 500);
     }
 }

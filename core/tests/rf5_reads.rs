@@ -55,6 +55,8 @@ fn a_winner_that_changes_mid_read_is_repaired_on_every_replica_that_answered() {
     c.cluster.rf = 5;
     c.net.latency_min_us = 2_000;
     c.net.latency_max_us = 2_000;
+    c.disk.sync_min_us = 200;
+    c.disk.sync_max_us = 200;
     let mut sim = Sim::new(c);
     let isolate = |sim: &mut Sim, n: u32, cut: bool| {
         for m in 0..5 {

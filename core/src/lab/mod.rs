@@ -15,7 +15,8 @@
 //! key plus two nodes that are not replicas of it: one coordinates the
 //! write, the other the read (a read sent on the same link after the
 //! write could never overtake it). Read repair and anti-entropy are off
-//! unless asked for, timeouts are long (no hints), heartbeats rare.
+//! unless asked for, timeouts are long (no hints), heartbeats rare, and
+//! the disk syncs in no time (the model counts only the network's delays).
 //!
 //! Work is done in slices ([`Lab::step`]) so a page can draw between them.
 
@@ -239,6 +240,12 @@ impl Lab {
         s.cluster.request_timeout_ms = 600_000;
         s.cluster.heartbeat_interval_ms = 3_600_000;
         s.cluster.failure_timeout_ms = 7_200_000;
+        s.disk = crate::sim::DiskConfig {
+            sync_min_us: 0,
+            sync_max_us: 0,
+            group_window_us: 0,
+            lazy_window_us: 0,
+        };
         for (kind, l) in [
             ("write", c.write),
             ("write_ack", c.ack),

@@ -6,7 +6,14 @@
 use super::{EventLevel, Node};
 use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::{ClientRef, ErrorKind, Msg, OpId, Reply, Request};
+use crate::storage::Record;
 use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_VALUE_BYTES};
+
+/// How far ahead of the timestamp it needs a coordinator reserves its
+/// timestamps in the log. Longer means fewer reservation records; it is
+/// also how far past its clock a node's first write after a restart may
+/// be stamped, so it stays short next to the skews the lessons show.
+const TIMESTAMP_RESERVATION_US: Micros = 100_000;
 
 /// One client request being worked on.
 #[derive(Clone, Debug)]
@@ -170,6 +177,19 @@ impl Node {
         self.reply(client, op, self.now, vec![], refusal);
     }
 
+    /// Makes sure the log says this node's timestamps reach past `ts`
+    /// before anything carrying `ts` leaves: the record is logged ahead
+    /// of the remote writes, so the gate holds them (and the reply) until
+    /// it is durable, and a restart, whatever its clock says, issues
+    /// timestamps above every one this node handed out.
+    fn reserve_timestamps(&mut self, ts: Micros) {
+        if ts >= self.mem.timestamps_below {
+            let below = ts.saturating_add(TIMESTAMP_RESERVATION_US);
+            self.persist(Record::Timestamps { below });
+            self.mem.timestamps_below = below;
+        }
+    }
+
     /// Gives the write a timestamp and sends it to the live replicas,
     /// writing our own copy and hinting the replicas that are down.
     fn start_write(
@@ -184,6 +204,7 @@ impl Node {
         let me = self.config.id;
         let ts = self.now.max(self.last_ts + 1);
         self.last_ts = ts;
+        self.reserve_timestamps(ts);
         let version = Version { ts, value };
         let mut acked = vec![];
         let mut sent = vec![];

@@ -76,7 +76,10 @@ impl Node {
             }
         });
         mem.data = writes.into_iter().collect();
-        let last_ts = mem.data.values().map(|v| v.ts).max().unwrap_or(0);
+        // Above every timestamp this node may have issued (reserved in the
+        // log), and above every one it stores.
+        let newest_stored = mem.data.values().map(|v| v.ts).max().unwrap_or(0);
+        let last_ts = newest_stored.max(mem.timestamps_below.saturating_sub(1));
         let recovery = Recovery {
             records: n,
             keys: mem.data.len(),

@@ -298,9 +298,11 @@ fn draw_fault(rng: &mut Rng, sim: &Sim, nodes: &[NodeId]) -> Option<(&'static st
         10 => (!up.is_empty()).then_some(("crash all", Action::CrashAll)),
         11 => {
             let node = rng.pick(&down)?;
-            // Half the time in the torn tail, when a crash left one.
+            // Mostly in the torn tail when a crash left one: such tails
+            // are rare (a crash must keep part of an unsynced write), and
+            // damage anywhere else is common.
             let (tail, end) = sim.unsynced_bytes(node);
-            let pick = if tail < end && rng.chance(0.5) {
+            let pick = if tail < end && rng.chance(0.9) {
                 rng.range(tail, end - 1)
             } else {
                 rng.next_u64()
