@@ -50,7 +50,7 @@ impl Driver {
             Ok(()) => {
                 // The gate starts over at the new log's end; everything
                 // it held was released above.
-                let held = self.new_log();
+                let held = self.new_log(self.log.bytes());
                 debug_assert!(held.is_empty());
             }
             Err(RewriteError::Unchanged(e)) => {

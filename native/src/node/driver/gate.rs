@@ -33,16 +33,16 @@ pub(super) enum Action {
         /// becomes an error if the log fails before it leaves.
         data_reply: Option<u64>,
     },
-    Event(String),
 }
 
 impl Action {
     /// What it waits for: a peer message as core says; anything for a
-    /// client (a reply, an `inspect`, an event) may carry a value.
+    /// client (a reply, an `inspect`) may carry a value. (Events wait in
+    /// a queue of their own: see [`super::events`].)
     fn needs(&self) -> Needs {
         match self {
             Action::Send { msg, .. } => Needs::of_message(&msg.body),
-            Action::ToClient { .. } | Action::Event(_) => Needs::Data,
+            Action::ToClient { .. } => Needs::Data,
         }
     }
 }
@@ -94,13 +94,15 @@ impl Driver {
         }
     }
 
-    /// Carries out what the gate lets go, in order; true if anything.
+    /// Carries out what the gate lets go, in order, then publishes the
+    /// events now durable; true if the gate let anything go.
     pub(super) fn release(&mut self) -> bool {
         let mut any = false;
         while let Some(action) = self.gate.pop_ready() {
             any = true;
             self.act(action);
         }
+        self.release_events();
         any
     }
 
@@ -180,12 +182,13 @@ impl Driver {
         Ok(())
     }
 
-    /// The log was replaced (compacted, or reopened after a failure):
-    /// an fsync's answer about the old one no longer counts, and the
-    /// gate starts over at the new log's end. Returns what it held.
-    pub(super) fn new_log(&mut self) -> Vec<Action> {
+    /// The log is being replaced (compacted, or reopened after a
+    /// failure): an fsync's answer about the old one no longer counts,
+    /// and the gate starts over as if the first `durable` bytes of the
+    /// log in use were durable. Returns what it held.
+    pub(super) fn new_log(&mut self, durable: u64) -> Vec<Action> {
         self.syncer.epoch += 1;
         let now = self.clock.mono_us();
-        self.gate.reset(self.log.bytes(), now)
+        self.gate.reset(durable, now)
     }
 }

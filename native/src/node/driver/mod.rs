@@ -108,6 +108,7 @@ use crate::node::transport::PeerQueue;
 use clients::Clients;
 use clock::Clock;
 use compaction::Compaction;
+use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
@@ -162,6 +163,7 @@ pub struct Driver {
     /// The node's timers, by when they fire on the monotonic clock.
     timers: BTreeSet<(Micros, TimerId)>,
     gate: Gate,
+    events: Events,
     /// True when outputs of the current batch left before its sync.
     sent_early: bool,
     syncer: Syncer,
@@ -207,6 +209,7 @@ impl Driver {
             peers,
             timers: BTreeSet::new(),
             gate,
+            events: Events::default(),
             sent_early: false,
             syncer: Syncer::start(),
             clients: Clients::default(),
@@ -505,7 +508,6 @@ impl Driver {
                     self.refresh_events();
                 }
             }
-            Action::Event(text) => self.clients.publish(&text, self.settings.reply_room),
         }
     }
 }

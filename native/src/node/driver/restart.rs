@@ -41,7 +41,7 @@ impl Driver {
         );
         // The log is replaced below: an fsync in flight no longer counts,
         // and nothing held may leave.
-        let held = self.new_log();
+        let held = self.new_log(self.log.synced());
         let (mut answered, mut dropped) = (0usize, 0usize);
         for action in held {
             match action {
@@ -61,9 +61,10 @@ impl Driver {
                     });
                 }
                 Action::ToClient { .. } => self.act(action),
-                Action::Send { .. } | Action::Event(_) => dropped += 1,
+                Action::Send { .. } => dropped += 1,
             }
         }
+        dropped += self.drop_held_events();
         let cut = self.log.discard_unsynced()?;
         let dir = self
             .log
@@ -95,7 +96,7 @@ impl Driver {
         write_directly(&mut self.log, self.settings.sync);
         // The gate starts over at the reopened log's end; it held nothing
         // since the call above.
-        let held = self.new_log();
+        let held = self.new_log(self.log.bytes());
         debug_assert!(held.is_empty());
         // The tail starts again, as after a restart: records may have
         // been cut, and the rebuilt node numbers from what the log holds.
