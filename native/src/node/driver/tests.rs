@@ -1156,3 +1156,37 @@ fn events_keep_increasing_across_a_restart_in_place() {
     seqs.extend(after);
     assert_increasing(&seqs);
 }
+
+/// After the wall clock steps back, core keeps the node's time where it
+/// was (`Node::handle` takes the later of its time and the one handed),
+/// so that time stands still until the wall clock catches up, and a peer
+/// gone silent meanwhile is not marked down: the failure detector
+/// measures silence on it. Core's to fix (durations measured on a time
+/// that does not stand still); ignored until then.
+#[test]
+#[ignore = "core measures a peer's silence on the node's time, which stands still after the wall clock steps back"]
+fn a_silent_peer_is_marked_down_after_the_wall_clock_stepped_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    d.handle(Input::Start);
+    d.flush(true).unwrap();
+    d.clock.shift.step_wall(-3_600_000_000);
+    // Ten seconds pass on both clocks; nodes 1 and 2 send heartbeats,
+    // node 3 stays silent.
+    let tick = 100_000;
+    for n in 1..=100 {
+        d.clock.shift.advance_mono(tick);
+        d.clock.shift.step_wall(tick as i64);
+        for peer in [1, 2] {
+            d.take_input(from_peer(peer, n, Msg::Heartbeat { gen: 1 }));
+        }
+        d.fire_timers();
+        d.flush(true).unwrap();
+    }
+    assert!(d.node.is_up(1) && d.node.is_up(2));
+    assert!(
+        !d.node.is_up(3),
+        "node 3, silent for ten seconds after the wall clock stepped back, is still up"
+    );
+}
