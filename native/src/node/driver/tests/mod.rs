@@ -880,6 +880,44 @@ async fn an_ack_that_logged_nothing_waits_for_the_lazy_record_of_its_key() {
     }
 }
 
+/// Issue 21, defect 2, for reads: a replica's answer to a read, when the
+/// version it returns is only in a lazy record not yet synced, waits for
+/// that record's sync (which it makes due at once).
+#[tokio::test]
+async fn a_read_reply_waits_for_the_lazy_record_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+    d.node.handle(d.clock.wall_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    set_lazy_window(&mut d, Duration::from_secs(3600));
+    d.take_input(write_from(1, 9, 0, true));
+    d.take_input(from_peer(
+        2,
+        3,
+        Msg::Read {
+            op: 3,
+            key: Key::Int(0),
+        },
+    ));
+    let replies = |rx: &mut PeerQueueRx| -> Vec<Option<u64>> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|f| match Message::decode(&f).unwrap().body {
+                Msg::ReadReply { version, .. } => Some(version.map(|v| v.ts)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(
+        replies(peers.get_mut(&2).unwrap()).is_empty(),
+        "node 0 answered a read with key 0 @9 while that record was not yet synced"
+    );
+    d.flush(true).unwrap();
+    assert_eq!(d.log.synced(), d.log.bytes());
+    assert_eq!(replies(peers.get_mut(&2).unwrap()), vec![Some(9)]);
+}
+
 /// An acknowledgement for a key with no lazy record pending leaves at
 /// once though another key's lazy record waits for its window.
 #[tokio::test]
