@@ -131,6 +131,11 @@ impl Node {
     pub fn generation(&self) -> Micros {
         self.gen
     }
+    /// The node's clock: the latest time it was handed. A driver whose
+    /// timers run on another clock counts their delay from this.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
     /// Records persisted since the log began (replayed ones included).
     pub fn lsn(&self) -> u64 {
         self.lsn

@@ -93,7 +93,7 @@ impl PeerQueueRx {
         Some(f)
     }
 
-    fn try_recv(&mut self) -> Result<Vec<u8>, mpsc::error::TryRecvError> {
+    pub(crate) fn try_recv(&mut self) -> Result<Vec<u8>, mpsc::error::TryRecvError> {
         let f = self.rx.try_recv()?;
         self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
         Ok(f)

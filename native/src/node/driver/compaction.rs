@@ -31,24 +31,28 @@ impl Driver {
         let limit = 4 * live + self.settings.compact_min_records;
         if self.log.records() <= limit
             || Instant::now() < self.compaction.after
-            || self.syncer.in_flight.is_some()
+            || self.gate.sync_in_flight().is_some()
         {
             return Ok(());
         }
         // Whatever the log holds must be durable before the snapshot
         // replaces it; a failure here is a failed log write like any other.
-        if let Err(e) = self.log.sync() {
+        if let Err(e) = self.sync_here() {
             return self.log_failed(e);
         }
         // Nothing may wait on the old log's offsets.
         self.release();
-        self.new_log_epoch();
         let before = (self.log.records(), self.log.bytes());
         let was_direct = self.log.is_direct();
         let started = Instant::now();
         let records = self.node.snapshot();
         match self.log.rewrite(&records) {
-            Ok(()) => {}
+            Ok(()) => {
+                // The gate starts over at the new log's end; everything
+                // it held was released above.
+                let held = self.new_log(self.log.bytes());
+                debug_assert!(held.is_empty());
+            }
             Err(RewriteError::Unchanged(e)) => {
                 // The old log stays whole and in use; try again later.
                 warn!(

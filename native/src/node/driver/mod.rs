@@ -53,9 +53,13 @@
 //! sync for it alone: the record goes out with the node's next sync, or
 //! [`LAZY_WINDOW`] after it came, whichever is first. Its held
 //! acknowledgement holds up nothing else, and messages that carry no
-//! data (a coordinator's remote writes, acknowledgements, heartbeats) do
-//! not wait for lazy records; anything that may carry a value (a read's
-//! answer, a reply) waits for them and makes their sync due at once.
+//! data (a coordinator's remote writes, heartbeats, digests) do not wait
+//! for lazy records; an acknowledgement waits for the newest record of
+//! its key (a replica that logged nothing for an older write acknowledges
+//! what it holds), and anything that may carry a value (a read's answer,
+//! a reply) waits for every record before it; either makes the sync due
+//! at once. These rules are core's output gate
+//! ([`ringside_core::durability`]), which the simulator runs too.
 //! On a machine whose nodes share one disk the third replica's durable
 //! write would otherwise queue beside the two the answer waits for and
 //! slow them. What a client was told is durable is
@@ -76,12 +80,14 @@
 //! ## Files
 //!
 //! The [`Driver`] and its loop are here; each concern it carries has a
-//! file and a struct of its own: [`gate`] (which outputs wait for the log,
-//! when it syncs), [`syncer`] (the fsync thread), [`restart`] (a failed log
-//! write as a crash and a restart in place), [`compaction`], [`clients`]
-//! (answers and event fan-out), [`requests`] (open requests, their log
-//! lines), [`events`] (the node's events logged and published),
-//! [`log_tail`] (what `inspect` shows), [`clock`].
+//! file and a struct of its own: [`gate`] (the driver's side of core's
+//! output gate: which outputs wait for the log, when it syncs),
+//! [`syncer`] (the fsync thread), [`restart`] (a failed log write as a
+//! crash and a restart in place), [`compaction`], [`clients`] (answers
+//! and event fan-out), [`requests`] (open requests, their log lines),
+//! [`events`] (the node's events logged and published), [`log_tail`]
+//! (what `inspect` shows), [`clock`] (wall time for the node, monotonic
+//! time for timers and syncs).
 
 mod clients;
 mod clock;
@@ -98,11 +104,11 @@ mod tests;
 use crate::cluster::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
 use crate::node::inbox::DriverInput;
-use crate::node::timeline::{self, Step};
 use crate::node::transport::PeerQueue;
 use clients::Clients;
 use clock::Clock;
 use compaction::Compaction;
+use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
@@ -154,8 +160,12 @@ pub struct Driver {
     clock: Clock,
     inbox: mpsc::Receiver<DriverInput>,
     peers: HashMap<NodeId, PeerQueue>,
+    /// The node's timers, by when they fire on the monotonic clock.
     timers: BTreeSet<(Micros, TimerId)>,
     gate: Gate,
+    events: Events,
+    /// True when outputs of the current batch left before its sync.
+    sent_early: bool,
     syncer: Syncer,
     clients: Clients,
     requests: Requests,
@@ -183,15 +193,24 @@ impl Driver {
         let mut log = log;
         restart::write_directly(&mut log, settings.sync);
         let tail = LogTail::after(node.lsn());
+        let clock = Clock::new();
+        let policy = gate::policy(
+            settings.sync,
+            settings.sync_period_ms,
+            settings.sync_group_window_us,
+        );
+        let gate = Gate::new(policy, log.bytes(), clock.mono_us());
         let mut driver = Driver {
             node,
             log,
             settings,
-            clock: Clock::new(),
+            clock,
             inbox,
             peers,
             timers: BTreeSet::new(),
-            gate: Gate::new(),
+            gate,
+            events: Events::default(),
+            sent_early: false,
             syncer: Syncer::start(),
             clients: Clients::default(),
             requests: Requests::default(),
@@ -207,9 +226,7 @@ impl Driver {
     /// An error means the commit log could not be written: the node stops
     /// rather than acknowledge what it cannot keep.
     pub async fn run(mut self) -> io::Result<()> {
-        let now = self.clock.now_us();
-        self.node.handle(now, Input::Start);
-        self.drain();
+        self.handle(Input::Start);
         self.flush(true)?;
         let mut sync_done = self.syncer.done.take();
         let never = Instant::now() + Duration::from_secs(365 * 86_400);
@@ -290,27 +307,16 @@ impl Driver {
             // writes, which wait for another sync, do not count). Under load
             // the fsync goes to the other thread and this one takes the
             // next batch meanwhile.
-            let inline = woken_by_input && writers <= 1 && self.syncer.in_flight.is_none();
-            if inline && self.gate.sent_early && self.log.has_pending() && self.will_sync() {
+            let inline = woken_by_input && writers <= 1 && self.gate.sync_in_flight().is_none();
+            if inline && self.sent_early && self.log.has_pending() && self.will_sync(true) {
                 // Let the connections' tasks write what was sent early
                 // (a coordinator's remote writes) before the thread blocks
                 // in fsync: yield_now resumes this task only after every
                 // task already woken has run.
                 tokio::task::yield_now().await;
             }
-            self.gate.sent_early = false;
-            // `ringside bench --timeline`: the write of a lone write.
-            let timed = inline
-                && timeline::enabled()
-                && (self.log.has_pending() || self.log.is_dirty())
-                && (self.settings.sync == SyncPolicy::Periodic || self.sync_due());
-            if timed {
-                timeline::mark(Step::WriteStart);
-            }
-            self.flush(inline)?;
-            if timed {
-                timeline::mark(Step::WriteEnd);
-            }
+            self.sent_early = false;
+            self.flush_timed(inline)?;
             self.maybe_compact()?;
             if self.requests.lines_waiting() {
                 if inline {
@@ -325,7 +331,7 @@ impl Driver {
             if stop {
                 // A direct write in flight must land before the last one:
                 // they may both write the block the records end in.
-                if self.syncer.in_flight.is_some() {
+                if self.gate.sync_in_flight().is_some() {
                     if let Some(done) = match sync_done.as_mut() {
                         Some(rx) => rx.recv().await,
                         None => None,
@@ -333,7 +339,7 @@ impl Driver {
                         self.synced(done)?;
                     }
                 }
-                self.log.sync()?;
+                self.sync_here()?;
                 self.release();
                 if let Err(e) = self.log.trim() {
                     warn!("could not cut the zeros written ahead off the commit log: {e}");
@@ -344,38 +350,42 @@ impl Driver {
         }
     }
 
-    /// When the loop must wake without input: the next timer or periodic
-    /// sync.
+    /// When the loop must wake without input: the next timer or sync.
     fn next_wakeup(&self) -> Option<Instant> {
-        let timer = self
-            .timers
-            .first()
-            .map(|(at, _)| self.clock.instant_of(*at));
-        let sync = self.sync_wakeup();
-        match (timer, sync) {
+        let timer = self.timers.first().map(|(at, _)| *at);
+        let sync = self.gate.next_wakeup();
+        let at = match (timer, sync) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        at.map(|at| self.clock.instant_of(at))
     }
 
-    /// [`Driver::input`], noting while it runs whether the input is a lazy
-    /// write (see the module docs). True when it asks the loop to stop,
-    /// and whether it appended to the log a record that is not lazy.
+    /// [`Driver::input`]. True when it asks the loop to stop, and whether
+    /// it appended to the log a record that is not from a lazy write
+    /// (see the module docs).
     fn take_input(&mut self, input: DriverInput) -> (bool, bool) {
         let lsn = self.tail.lsn;
-        self.gate.lazy_input = matches!(
+        let lazy = matches!(
             &input,
             DriverInput::Peer { msg, .. }
                 if matches!(msg.body, ringside_core::message::Msg::Write { lazy: true, .. })
         );
         let stop = self.input(input);
-        let lazy = std::mem::take(&mut self.gate.lazy_input);
         (stop, self.tail.lsn != lsn && !lazy)
+    }
+
+    /// Hands `input` to the node at the wall clock's time, read now, and
+    /// takes its outputs.
+    fn handle(&mut self, input: Input) {
+        self.begin_input(Some(&input));
+        self.node.handle(self.clock.wall_us(), input);
+        self.drain();
     }
 
     /// Handles one input; true when it asks the loop to stop.
     fn input(&mut self, input: DriverInput) -> bool {
-        let now = self.clock.now_us();
+        self.begin_input(None);
         match input {
             DriverInput::ClientOpened {
                 conn,
@@ -390,8 +400,7 @@ impl Driver {
             DriverInput::Request { conn, id, request } => {
                 let client = ClientRef { conn, req: id };
                 self.requests.open(client, &request);
-                self.node.handle(now, Input::Client { client, request });
-                self.drain();
+                self.handle(Input::Client { client, request });
             }
             DriverInput::Inspect { conn, id } => {
                 let text = inspect_json(id, &self.inspect());
@@ -414,14 +423,8 @@ impl Driver {
                     data_reply: None,
                 });
             }
-            DriverInput::Peer { from, msg } => {
-                self.node.handle(now, Input::Message { from, msg });
-                self.drain();
-            }
-            DriverInput::PeerLost(peer) => {
-                self.node.handle(now, Input::PeerDisconnected(peer));
-                self.drain();
-            }
+            DriverInput::Peer { from, msg } => self.handle(Input::Message { from, msg }),
+            DriverInput::PeerLost(peer) => self.handle(Input::PeerDisconnected(peer)),
             DriverInput::Shutdown => return true,
         }
         false
@@ -430,12 +433,11 @@ impl Driver {
     fn fire_timers(&mut self) {
         for _ in 0..MAX_TIMERS_PER_TURN {
             self.drop_idle_timers();
-            let now = self.clock.now_us();
+            let now = self.clock.mono_us();
             match self.timers.first() {
                 Some(&(at, id)) if at <= now => {
                     self.timers.pop_first();
-                    self.node.handle(now, Input::Timer(id));
-                    self.drain();
+                    self.handle(Input::Timer(id));
                 }
                 _ => break,
             }
@@ -460,12 +462,15 @@ impl Driver {
         while let Some(out) = self.node.poll() {
             match out {
                 Output::Persist(record) => {
-                    self.log.append(&record);
-                    self.gate.appended(self.log.bytes());
+                    self.append(&record);
                     self.tail.push(record);
                 }
                 Output::Timer { id, at } => {
-                    self.timers.insert((at, id));
+                    // The node's time is the wall clock's; its timers run
+                    // on the monotonic clock, so that a step of the wall
+                    // clock neither fires them early nor holds them.
+                    let after = at.saturating_sub(self.node.now());
+                    self.timers.insert((self.clock.mono_us() + after, id));
                 }
                 Output::Send { to, msg } => self.emit(Action::Send { to, msg }),
                 Output::Reply { client, reply } => {
@@ -503,7 +508,6 @@ impl Driver {
                     self.refresh_events();
                 }
             }
-            Action::Event(text) => self.clients.publish(&text, self.settings.reply_room),
         }
     }
 }

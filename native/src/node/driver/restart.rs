@@ -39,12 +39,11 @@ impl Driver {
         let why = format!(
             "the commit log write failed ({cause}); the request was not acknowledged, and may be applied on other replicas"
         );
-        let held = self.gate.take_held();
-        // The log is replaced below: an fsync in flight no longer counts.
-        self.syncer.in_flight = None;
-        self.new_log_epoch();
+        // The log is replaced below: an fsync in flight no longer counts,
+        // and nothing held may leave.
+        let held = self.new_log(self.log.synced());
         let (mut answered, mut dropped) = (0usize, 0usize);
-        for (_, action) in held {
+        for action in held {
             match action {
                 Action::ToClient {
                     conn,
@@ -62,9 +61,10 @@ impl Driver {
                     });
                 }
                 Action::ToClient { .. } => self.act(action),
-                Action::Send { .. } | Action::Event(_) => dropped += 1,
+                Action::Send { .. } => dropped += 1,
             }
         }
+        dropped += self.drop_held_events();
         let cut = self.log.discard_unsynced()?;
         let dir = self
             .log
@@ -94,14 +94,16 @@ impl Driver {
         self.node = node;
         self.log = log;
         write_directly(&mut self.log, self.settings.sync);
+        // The gate starts over at the reopened log's end; it held nothing
+        // since the call above.
+        let held = self.new_log(self.log.bytes());
+        debug_assert!(held.is_empty());
         // The tail starts again, as after a restart: records may have
         // been cut, and the rebuilt node numbers from what the log holds.
         self.tail = LogTail::after(self.node.lsn());
         self.refresh_events();
         self.timers.clear();
-        let now = self.clock.now_us();
-        self.node.handle(now, Input::Start);
-        self.drain();
+        self.handle(Input::Start);
         // Start persists nothing, so this cannot recurse further.
         self.flush(true)
     }

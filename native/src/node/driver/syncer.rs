@@ -5,7 +5,6 @@
 use super::Driver;
 use crate::node::commitlog::SyncWork;
 use std::io;
-use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -27,10 +26,9 @@ pub(super) struct SyncDone {
 /// The driver's side of the fsync thread.
 pub(super) struct Syncer {
     /// The thread's job queue and answers (none: fsync inline only).
+    /// Whether a job is in flight, the gate knows.
     pub(super) jobs: Option<std::sync::mpsc::Sender<SyncJob>>,
     pub(super) done: Option<mpsc::UnboundedReceiver<SyncDone>>,
-    /// The log length the fsync in flight on that thread covers.
-    pub(super) in_flight: Option<u64>,
     /// Bumped whenever the log is replaced: answers about an older one are
     /// stale.
     pub(super) epoch: u64,
@@ -44,7 +42,6 @@ impl Syncer {
         Syncer {
             jobs,
             done,
-            in_flight: None,
             epoch: 0,
         }
     }
@@ -85,26 +82,17 @@ fn spawn_syncer() -> Option<(
 impl Driver {
     /// The fsync thread answered.
     pub(super) fn synced(&mut self, done: SyncDone) -> io::Result<()> {
-        if done.epoch != self.syncer.epoch || self.syncer.in_flight.is_none() {
+        if done.epoch != self.syncer.epoch || self.gate.sync_in_flight().is_none() {
             return Ok(()); // about a log since replaced
         }
-        self.syncer.in_flight = None;
         match done.result {
             Ok(()) => {
                 self.log.synced_to(done.written);
-                self.gate.last_sync = Instant::now();
+                self.gate.sync_finished(done.written, self.clock.mono_us());
                 self.release();
                 Ok(())
             }
             Err(e) => self.log_failed(e),
         }
-    }
-
-    /// A new log replaces the old one: an fsync's answer about the old one
-    /// no longer counts, and what marked offsets into it starts over.
-    pub(super) fn new_log_epoch(&mut self) {
-        self.syncer.epoch += 1;
-        self.gate.urgent_to = 0;
-        self.gate.lazy_since = None;
     }
 }

@@ -4,6 +4,11 @@
 //! Over 700 lines on purpose: every test drives one [`Driver`] through the
 //! same fixture (node 0 of four, a fake fsync thread, inputs built by the
 //! helpers below), and splitting them would only spread that fixture.
+//! The tests of the node's clocks and of the events a subscriber gets
+//! are in files of their own below, on the same fixture.
+
+mod clock;
+mod events;
 
 use super::syncer::{SyncDone, SyncJob};
 use super::*;
@@ -20,6 +25,25 @@ use std::sync::Arc;
 fn node0(dir: &Path, inbox: mpsc::Receiver<DriverInput>) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let log = CommitLog::open(dir).unwrap().log;
     let node = Node::new(Config::new(0, ClusterConfig::classic(4)));
+    driver_of(node, log, inbox)
+}
+
+/// [`node0`] restarted: rebuilt from the log in `dir`.
+fn node0_recovered(
+    dir: &Path,
+    inbox: mpsc::Receiver<DriverInput>,
+) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+    let config = Config::new(0, ClusterConfig::classic(4));
+    let (log, _, (node, _)) =
+        CommitLog::open_with(dir, |records| Node::recover_from(config, records)).unwrap();
+    driver_of(node, log, inbox)
+}
+
+fn driver_of(
+    node: Node,
+    log: CommitLog,
+    inbox: mpsc::Receiver<DriverInput>,
+) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let settings = DriverSettings {
         addr: "127.0.0.1:1".into(),
         nodes: vec![],
@@ -46,7 +70,7 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
     let dir = tempfile::tempdir().unwrap();
     let (_inbox_tx, inbox_rx) = mpsc::channel(4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
-    d.settings.sync_group_window_us = 50_000;
+    let window = 3_600_000_000;
     let write = |ts| ringside_core::Record::Write {
         key: Key::Int(1),
         version: ringside_core::Version {
@@ -54,17 +78,17 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
             value: Some("v".into()),
         },
     };
-    d.gate.last_sync = Instant::now();
-    d.log.append(&write(1));
+    let last_sync = set_windows(&mut d, window, LAZY_WINDOW);
+    d.append(&write(1));
     d.make_durable(false).unwrap();
     assert!(
-        d.syncer.in_flight.is_none(),
+        d.gate.sync_in_flight().is_none(),
         "inside the window: no fsync yet"
     );
     assert!(d.log.is_dirty());
     assert_eq!(
         d.next_wakeup(),
-        Some(d.gate.last_sync + Duration::from_millis(50)),
+        Some(d.clock.instant_of(last_sync + window)),
         "the loop wakes when the window ends"
     );
     // A lone write does not wait.
@@ -72,10 +96,10 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
     assert!(!d.log.is_dirty());
     assert_eq!(d.next_wakeup(), None);
     // Past the window, the background fsync starts.
-    d.log.append(&write(2));
-    d.gate.last_sync = Instant::now() - Duration::from_millis(60);
+    d.append(&write(2));
+    d.clock.shift.advance_mono(window);
     d.make_durable(false).unwrap();
-    assert_eq!(d.syncer.in_flight, Some(d.log.written()));
+    assert_eq!(d.gate.sync_in_flight(), Some(d.log.written()));
 }
 
 /// The deadline of a request already over is dropped instead of
@@ -86,7 +110,7 @@ fn timers_that_would_change_nothing_do_not_wake_the_loop() {
     let dir = tempfile::tempdir().unwrap();
     let (_inbox_tx, inbox_rx) = mpsc::channel(4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
-    let now = d.clock.now_us();
+    let now = d.clock.wall_us();
     d.node.handle(now, Input::Start);
     d.node.handle(
         now,
@@ -100,6 +124,8 @@ fn timers_that_would_change_nothing_do_not_wake_the_loop() {
         },
     );
     d.drain();
+    // The put's record synced: no sync to wake for.
+    d.flush(true).unwrap();
     let live: Vec<TimerId> = d
         .timers
         .iter()
@@ -123,14 +149,17 @@ fn timers_that_would_change_nothing_do_not_wake_the_loop() {
 fn clock_instants_match_its_micros() {
     let clock = Clock::new();
     let before = Instant::now();
-    let now = clock.now_us();
+    let now = clock.mono_us();
     let after = Instant::now();
     let at = clock.instant_of(now);
-    // now_us truncates to whole microseconds.
+    // mono_us truncates to whole microseconds.
     assert!(at + Duration::from_micros(1) >= before && at <= after);
     let later = clock.instant_of(now + 5_000);
     assert_eq!(later - at, Duration::from_millis(5));
     assert!(clock.instant_of(0) <= before);
+    // A step of the wall clock moves neither.
+    clock.shift.step_wall(-3_600_000_000);
+    assert_eq!(clock.instant_of(now), at);
 }
 
 /// A lone QUORUM put, coordinated by a replica with batch sync: its
@@ -142,20 +171,14 @@ fn clock_instants_match_its_micros() {
 async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let log_len = || records_in_file(dir.path());
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
-    let (driver, mut peers) = node0(dir.path(), inbox_rx);
-    let driver = tokio::spawn(driver.run());
-
-    let (client_tx, mut client_rx) = mpsc::channel(16);
-    let in_flight = Arc::new(AtomicUsize::new(1));
-    inbox_tx
-        .send(DriverInput::ClientOpened {
-            conn: 1,
-            tx: client_tx,
-            in_flight,
-        })
-        .await
-        .unwrap();
+    let Started {
+        inbox_tx,
+        driver,
+        mut peers,
+        jobs: _jobs,
+        done: _done,
+        mut client_rx,
+    } = started(dir.path(), 1).await;
     // The put alone in its batch, as with one client.
     tokio::task::yield_now().await;
     // Key 0 lives on nodes 0, 1 and 2.
@@ -181,7 +204,7 @@ async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
             if let Msg::Write { op, .. } = msg.body {
                 assert_eq!(
                     log_len(),
-                    0,
+                    RESERVED,
                     "the write to node {peer} left only after the coordinator wrote its own record"
                 );
                 writes.push(op);
@@ -198,7 +221,10 @@ async fn remote_writes_leave_before_the_local_fsync_and_the_reply_after_it() {
         .unwrap();
     let reply = client_rx.recv().await.unwrap();
     assert!(reply.starts_with(r#"{"id":7,"ok":true"#), "{reply}");
-    assert!(log_len() > 0, "the put was answered before it was logged");
+    assert!(
+        log_len() > RESERVED,
+        "the put was answered before it was logged"
+    );
 
     inbox_tx.send(DriverInput::Shutdown).await.unwrap();
     driver.await.unwrap().unwrap();
@@ -360,22 +386,6 @@ fn write_from(from: NodeId, op: u64, key: u8, lazy: bool) -> DriverInput {
     )
 }
 
-/// The acknowledgements (their ops) waiting in the driver for the log.
-fn held_acks(d: &Driver) -> Vec<u64> {
-    d.gate
-        .held
-        .iter()
-        .chain(&d.gate.held_lazy)
-        .filter_map(|(_, a)| match a {
-            Action::Send { msg, .. } => match msg.body {
-                Msg::WriteAck { op } => Some(op),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
 /// A lazy write is stored and its acknowledgement held, but it is not
 /// synced for itself: the next write that is not lazy carries it, or
 /// the window's end. Only then is it acknowledged.
@@ -384,16 +394,16 @@ async fn a_lazy_write_waits_for_the_next_sync_or_its_window() {
     let dir = tempfile::tempdir().unwrap();
     let (_inbox_tx, inbox_rx) = mpsc::channel(4);
     let (mut d, mut peers) = node0(dir.path(), inbox_rx);
-    d.gate.lazy_window = Duration::from_secs(3600);
-    d.node.handle(d.clock.now_us(), Input::Start);
+    d.node.handle(d.clock.wall_us(), Input::Start);
     d.drain();
     d.flush(true).unwrap();
+    set_lazy_window(&mut d, Duration::from_secs(3600));
     let on_disk = |d: &Driver| d.log.synced();
     let before = d.log.bytes();
     // Keys 0..3 live on nodes 0, 1 and 2.
     d.take_input(write_from(1, 5, 0, true));
     assert!(d.log.is_dirty(), "the lazy write was not logged");
-    assert!(!d.will_sync(), "a lazy write alone was due for a sync");
+    assert!(!d.will_sync(true), "a lazy write alone was due for a sync");
     // The loop wakes for its timers (heartbeats), not for the write.
     let timer = d.timers.first().map(|(at, _)| d.clock.instant_of(*at));
     assert!(timer.is_some_and(|t| t < Instant::now() + Duration::from_secs(600)));
@@ -404,32 +414,32 @@ async fn a_lazy_write_waits_for_the_next_sync_or_its_window() {
     );
     d.flush(true).unwrap();
     assert_eq!(on_disk(&d), before, "synced for a lazy write alone");
-    assert_eq!(held_acks(&d), vec![5], "acknowledged before it is durable");
+    assert_eq!(d.gate.held(), 1, "acknowledged before it is durable");
+    assert!(acks_sent(peers.get_mut(&1).unwrap()).is_empty());
 
     // Node 2's write, not lazy: one sync for both, then both acks.
     d.take_input(write_from(2, 6, 1, false));
-    assert!(d.will_sync());
+    assert!(d.will_sync(true));
     d.flush(true).unwrap();
     assert_eq!(on_disk(&d), d.log.bytes());
-    assert!(held_acks(&d).is_empty());
+    assert_eq!(d.gate.held(), 0);
     for (peer, op) in [(1, 5), (2, 6)] {
         assert_eq!(next_ack(peers.get_mut(&peer).unwrap()).await, op);
     }
 
     // Another lazy write, and its window ends.
     d.take_input(write_from(1, 7, 2, true));
-    assert!(!d.will_sync());
-    d.gate.lazy_window = Duration::ZERO;
-    assert!(d.will_sync(), "the window ended and no sync was due");
+    assert!(!d.will_sync(true));
+    d.clock.shift.advance_mono(3_600_000_000);
+    assert!(d.will_sync(true), "the window ended and no sync was due");
     d.flush(true).unwrap();
     assert_eq!(on_disk(&d), d.log.bytes());
     assert_eq!(next_ack(peers.get_mut(&1).unwrap()).await, 7);
 
     // A read of a key whose lazy write is not yet durable makes the
     // sync due at once: the read's answer waits on it.
-    d.gate.lazy_window = Duration::from_secs(3600);
     d.take_input(write_from(1, 8, 0, true));
-    assert!(!d.will_sync());
+    assert!(!d.will_sync(true));
     d.take_input(from_peer(
         2,
         9,
@@ -438,7 +448,7 @@ async fn a_lazy_write_waits_for_the_next_sync_or_its_window() {
             key: Key::Int(0),
         },
     ));
-    assert!(d.will_sync(), "a read waits behind a lazy write");
+    assert!(d.will_sync(true), "a read waits behind a lazy write");
 }
 
 /// A lazy write in the same turn as a client's put does not make the
@@ -465,7 +475,7 @@ async fn a_lazy_write_beside_a_put_holds_up_neither_its_write_nor_its_remote_wri
     let op = next_write(peers.get_mut(&1).unwrap()).await;
     assert_eq!(
         log_len(),
-        0,
+        RESERVED,
         "the put's remote write left only after the coordinator's own write"
     );
     inbox_tx.send(ack(op)).await.unwrap();
@@ -500,7 +510,10 @@ async fn a_lazy_write_alone_is_acknowledged_after_its_window() {
     assert_eq!(acked, 5);
     inbox_tx.send(DriverInput::Shutdown).await.unwrap();
     driver.await.unwrap().unwrap();
-    assert_eq!(CommitLog::open(dir.path()).unwrap().records.len(), 1);
+    assert_eq!(
+        CommitLog::open(dir.path()).unwrap().records.len(),
+        RESERVED + 1
+    );
 }
 
 /// The next acknowledgement a peer is sent (heartbeats come first);
@@ -543,8 +556,9 @@ struct Loaded {
     job: SyncJob,
 }
 
-/// Node 0's driver running, with the fsync thread played by the test
-/// and one client (connection 1) with `in_flight` requests to come.
+/// Node 0's driver running, with the fsync thread played by the test,
+/// one client (connection 1) with `in_flight` requests to come, and its
+/// write timestamps reserved (see [`reserve_timestamps`]).
 struct Started {
     inbox_tx: mpsc::Sender<DriverInput>,
     driver: tokio::task::JoinHandle<io::Result<()>>,
@@ -554,11 +568,48 @@ struct Started {
     client_rx: mpsc::Receiver<String>,
 }
 
+/// Records [`reserve_timestamps`] leaves in the log.
+const RESERVED: usize = 1;
+
+/// Has the running node 0 reserve its write timestamps, then steps its
+/// wall clock back an hour, so that none of the test's puts logs a new
+/// reservation (it would add records and syncs to what the test looks
+/// at). The put
+/// that reserves is of a key node 0 does not replicate, for a
+/// connection that is not open, and all three replicas acknowledge it.
+async fn reserve_timestamps(
+    inbox_tx: &mpsc::Sender<DriverInput>,
+    peers: &mut HashMap<NodeId, PeerQueueRx>,
+    shift: &super::clock::tests::ClockShift,
+) {
+    let request = Request::Put {
+        key: Key::Int(key_not_on_node0()),
+        value: "reserve".into(),
+        cl: Consistency::All,
+    };
+    inbox_tx
+        .send(DriverInput::Request {
+            conn: 99,
+            id: 1,
+            request,
+        })
+        .await
+        .unwrap();
+    for peer in 1..4 {
+        let op = next_write(peers.get_mut(&peer).unwrap()).await;
+        inbox_tx.send(ack_from(peer, op)).await.unwrap();
+    }
+    shift.step_wall(-3_600_000_000);
+}
+
 async fn started(dir: &Path, in_flight: usize) -> Started {
     let (inbox_tx, inbox_rx) = mpsc::channel(64);
     let (mut driver, peers) = node0(dir, inbox_rx);
     let (jobs, done) = fake_syncer(&mut driver);
+    let shift = driver.clock.shift.clone();
+    let mut peers = peers;
     let driver = tokio::spawn(driver.run());
+    reserve_timestamps(&inbox_tx, &mut peers, &shift).await;
     let (client_tx, client_rx) = mpsc::channel(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
@@ -664,7 +715,9 @@ async fn a_failed_background_fsync_acknowledges_nothing() {
             "{replies:?}"
         );
     }
-    assert!(records.is_empty(), "{records:?}");
+    // Only reservations: the one before the puts, and the one the node
+    // rebuilt after the failed write logs as it starts again.
+    assert_eq!(writes_in(&records), 0, "{records:?}");
 }
 
 /// A stop while a background write is in flight waits for its answer
@@ -724,6 +777,13 @@ async fn log_of_one_put(filter: &str) -> String {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    // While a single subscriber is registered, tracing decides whether a
+    // log line is wanted from the subscriber of the thread that first
+    // reaches it: another test's driver, on a thread with none, would
+    // switch this one's lines off for the whole process. A second
+    // subscriber, kept for the process, makes it ask every one.
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     let _guard = tracing::subscriber::set_default(subscriber);
     let dir = tempfile::tempdir().unwrap();
     // A lone put is written inline: the fake fsync thread stays idle.
@@ -752,10 +812,172 @@ async fn a_line_per_request_only_at_debug_of_its_target() {
     let debug = log_of_one_put("info,ringside::request=debug").await;
     let line = debug
         .lines()
-        .find(|l| l.contains("-> ok ts"))
+        .find(|l| l.contains("-> ok ts") && l.contains("req=7"))
         .unwrap_or_else(|| panic!("no request line in {debug}"));
     assert!(
         line.contains("ringside::request") && line.contains("req=7") && line.contains("put"),
         "{line}"
     );
+}
+
+/// The acknowledgements (`WriteAck`'s or `RepairAck`'s op) already in a
+/// peer's queue, taken out; other messages are dropped.
+fn acks_sent(rx: &mut PeerQueueRx) -> Vec<u64> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .filter_map(|f| match Message::decode(&f).unwrap().body {
+            Msg::WriteAck { op } | Msg::RepairAck { op } => Some(op),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue 21, defect 2: a replica holding a key only in a lazy record
+/// not yet synced logs nothing for an older write or repair of that
+/// key, and must still hold its acknowledgement until that record is
+/// durable: a crash before the sync loses the record, while the
+/// coordinator counted the acknowledgement. An acknowledgement for
+/// another key does not wait for it.
+#[tokio::test]
+async fn an_ack_that_logged_nothing_waits_for_the_lazy_record_of_its_key() {
+    for repair in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+        let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+        set_lazy_window(&mut d, Duration::from_secs(3600));
+        d.node.handle(d.clock.wall_us(), Input::Start);
+        d.drain();
+        d.flush(true).unwrap();
+        let synced = d.log.synced();
+        // Keys 0..3 live on nodes 0, 1 and 2: node 1's lazy write of
+        // key 0 at ts 9, not synced for itself.
+        d.take_input(write_from(1, 9, 0, true));
+        d.flush(true).unwrap();
+        assert_eq!(d.log.synced(), synced, "synced for a lazy write alone");
+        // Node 2's older write (or repair) of key 0, at ts 5: nothing to log.
+        let older = if repair {
+            from_peer(
+                2,
+                5,
+                Msg::Repair {
+                    op: 5,
+                    key: Key::Int(0),
+                    version: ringside_core::Version {
+                        ts: 5,
+                        value: Some("v".into()),
+                    },
+                },
+            )
+        } else {
+            write_from(2, 5, 0, false)
+        };
+        let bytes = d.log.bytes();
+        d.take_input(older);
+        assert_eq!(d.log.bytes(), bytes, "the older write was logged");
+        assert_eq!(
+            acks_sent(peers.get_mut(&2).unwrap()),
+            Vec::<u64>::new(),
+            "node 0 acknowledged op 5 (key 0 @5) while it held key 0 (@9) only in a lazy record not yet synced"
+        );
+        // The held acknowledgement makes the sync due at once; once it
+        // has run, both acknowledgements go.
+        d.flush(true).unwrap();
+        assert_eq!(
+            d.log.synced(),
+            d.log.bytes(),
+            "the held ack did not make the sync due"
+        );
+        assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![5]);
+        assert_eq!(acks_sent(peers.get_mut(&1).unwrap()), vec![9]);
+    }
+}
+
+/// Issue 21, defect 2, for reads: a replica's answer to a read, when the
+/// version it returns is only in a lazy record not yet synced, waits for
+/// that record's sync (which it makes due at once).
+#[tokio::test]
+async fn a_read_reply_waits_for_the_lazy_record_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+    d.node.handle(d.clock.wall_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    set_lazy_window(&mut d, Duration::from_secs(3600));
+    d.take_input(write_from(1, 9, 0, true));
+    d.take_input(from_peer(
+        2,
+        3,
+        Msg::Read {
+            op: 3,
+            key: Key::Int(0),
+        },
+    ));
+    let replies = |rx: &mut PeerQueueRx| -> Vec<Option<u64>> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|f| match Message::decode(&f).unwrap().body {
+                Msg::ReadReply { version, .. } => Some(version.map(|v| v.ts)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(
+        replies(peers.get_mut(&2).unwrap()).is_empty(),
+        "node 0 answered a read with key 0 @9 while that record was not yet synced"
+    );
+    d.flush(true).unwrap();
+    assert_eq!(d.log.synced(), d.log.bytes());
+    assert_eq!(replies(peers.get_mut(&2).unwrap()), vec![Some(9)]);
+}
+
+/// An acknowledgement for a key with no lazy record pending leaves at
+/// once though another key's lazy record waits for its window.
+#[tokio::test]
+async fn an_ack_for_another_key_does_not_wait_for_a_lazy_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+    set_lazy_window(&mut d, Duration::from_secs(3600));
+    d.node.handle(d.clock.wall_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    d.take_input(write_from(1, 9, 0, true));
+    d.flush(true).unwrap();
+    // Node 0 already holds key 1 at ts 20, durable; node 2's older write
+    // of key 1 logs nothing and depends on no lazy record.
+    d.take_input(write_from(2, 20, 1, false));
+    d.flush(true).unwrap();
+    assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![20]);
+    d.take_input(write_from(1, 30, 0, true));
+    d.take_input(write_from(2, 6, 1, false));
+    assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![6]);
+}
+
+/// Sets how long a lazy write's record may wait for another sync.
+fn set_lazy_window(d: &mut Driver, window: Duration) {
+    let group = d.settings.sync_group_window_us;
+    set_windows(d, group, window);
+}
+
+/// Replaces the driver's gate with one of these windows, as of now; only
+/// while the log is clean and nothing waits.
+fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
+    assert!(!d.log.is_dirty() && d.gate.held() == 0);
+    d.settings.sync_group_window_us = group_window_us;
+    let policy = ringside_core::durability::Policy::Batch {
+        group_window_us,
+        lazy_window_us: lazy.as_micros() as u64,
+    };
+    let now = d.clock.mono_us();
+    d.gate = Gate::new(policy, d.log.bytes(), now);
+    now
+}
+
+/// A key node 0 does not replicate (nodes 1, 2 and 3 do).
+fn key_not_on_node0() -> u8 {
+    let ring = Node::new(Config::new(0, ClusterConfig::classic(4)))
+        .ring()
+        .clone();
+    (0..=255u8)
+        .find(|&k| !ring.is_replica(&Key::Int(k), 0))
+        .expect("with 4 nodes and RF 3 node 0 misses some keys")
 }
