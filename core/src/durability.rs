@@ -43,7 +43,7 @@
 use crate::io::Input;
 use crate::message::Msg;
 use crate::types::{Key, Micros};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// How the log is made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +122,9 @@ pub struct Gate<A> {
     ready: VecDeque<A>,
     /// The end of the newest record per key, for records not yet durable,
     /// and the same in append order to forget them once they are.
-    newest: HashMap<Key, u64>,
+    /// Ordered, not hashed: a simulation's digest prints the gate, and
+    /// the same state must print the same.
+    newest: BTreeMap<Key, u64>,
     recent: VecDeque<(u64, Key)>,
     flaw: Option<Flaw>,
 }
@@ -144,7 +146,7 @@ impl<A> Gate<A> {
             held: VecDeque::new(),
             held_lazy: VecDeque::new(),
             ready: VecDeque::new(),
-            newest: HashMap::new(),
+            newest: BTreeMap::new(),
             recent: VecDeque::new(),
             flaw: None,
         }
