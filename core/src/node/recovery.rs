@@ -123,10 +123,11 @@ impl Node {
         self.started = true;
         // Above every op id and timestamp of an earlier life (they are
         // reserved in the log), whatever the clock says now: peers tell
-        // lives apart by this, and op ids start from it. The reservation
-        // is logged before anything leaves.
+        // lives apart by this, and op ids start from it. The first op
+        // logs a new reservation before it sends anything; a node that
+        // coordinates nothing (say, its disk is full) logs nothing and
+        // still answers as a replica.
         self.gen = self.now.max(self.mem.timestamps_below);
-        self.reserve_past(self.gen);
         self.next_op = self.next_op.max(self.gen);
         self.next_hint = self.next_hint.max(self.gen);
         self.last_ts = self.last_ts.max(self.now);
