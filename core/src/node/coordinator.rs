@@ -28,6 +28,13 @@ pub(super) struct PendingOp {
     state: OpState,
 }
 
+impl PendingOp {
+    /// See `Node::clock_stepped_back`.
+    pub(super) fn shift_back(&mut self, by: Micros) {
+        self.started = self.started.saturating_sub(by);
+    }
+}
+
 #[derive(Clone, Debug)]
 enum OpState {
     Write {

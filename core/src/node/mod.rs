@@ -101,9 +101,30 @@ impl Node {
         }
     }
 
+    /// The clock went back by `by` (a step, or a suspend on a clock that
+    /// paused): the instants durations are measured from move back with
+    /// it, so a peer's silence, a hint's retry and a request's age keep
+    /// counting instead of standing still until the clock catches up.
+    /// Timestamps need nothing here: they stay above `last_ts` and the
+    /// log's reservation.
+    fn clock_stepped_back(&mut self, by: Micros) {
+        for p in self.peers.values_mut() {
+            p.last_heard = p.last_heard.saturating_sub(by);
+        }
+        for sent in self.hints_in_flight.values_mut() {
+            *sent = sent.saturating_sub(by);
+        }
+        for op in self.ops.values_mut() {
+            op.shift_back(by);
+        }
+    }
+
     /// Feeds one input at time `now` (this node's clock, microseconds).
     pub fn handle(&mut self, now: Micros, input: Input) {
-        self.now = self.now.max(now);
+        if now < self.now {
+            self.clock_stepped_back(self.now - now);
+        }
+        self.now = now;
         match input {
             Input::Start => self.handle_start(),
             Input::Client { client, request } => self.handle_client(client, request),

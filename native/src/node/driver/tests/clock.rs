@@ -157,14 +157,10 @@ async fn a_restart_with_the_clock_stepped_back_keeps_timestamps_rising() {
     r.stop().await;
 }
 
-/// After the wall clock steps back, core keeps the node's time where it
-/// was (`Node::handle` takes the later of its time and the one handed),
-/// so that time stands still until the wall clock catches up, and a peer
-/// gone silent meanwhile is not marked down: the failure detector
-/// measures silence on it. Core's to fix (durations measured on a time
-/// that does not stand still); ignored until then.
+/// After the wall clock steps back, the node's time follows it and the
+/// instants it measures durations from move back with it, so a peer gone
+/// silent is still marked down after the failure timeout.
 #[test]
-#[ignore = "core measures a peer's silence on the node's time, which stands still after the wall clock steps back"]
 fn a_silent_peer_is_marked_down_after_the_wall_clock_stepped_back() {
     let dir = tempfile::tempdir().unwrap();
     let (_inbox_tx, inbox_rx) = mpsc::channel(4);
