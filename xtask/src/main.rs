@@ -406,6 +406,10 @@ fn test(args: &[String]) -> Result<(), String> {
         if let Some(g) = &tools.geckodriver {
             test_cmd.env("GECKODRIVER", g);
         }
+        // The browser tests are #[ignore]d in a plain `cargo test` (they
+        // need what is set up above); here they run, and fail if any of
+        // it is missing.
+        test_cmd.args(["--", "--include-ignored"]);
     }
     step("all tests");
     run(&mut test_cmd)?;
@@ -413,7 +417,7 @@ fn test(args: &[String]) -> Result<(), String> {
         "\nall checks passed in {:.0}s{}",
         started.elapsed().as_secs_f64(),
         if no_browser {
-            " (browser tests skipped: --no-browser)"
+            " (browser tests not run: --no-browser)"
         } else {
             ""
         }
