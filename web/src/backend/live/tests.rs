@@ -10,7 +10,7 @@ use ringside_core::protocol::NodeAddr;
 use ringside_core::sim::{put, Sim, SimConfig};
 use ringside_core::sim::{TraceEntry, TraceWhat};
 use ringside_core::Consistency;
-use ringside_core::{Key, Partitioner};
+use ringside_core::{ClientRef, Key, Partitioner};
 use std::collections::BTreeMap;
 
 #[test]
