@@ -980,14 +980,6 @@ fn bundle_files(dir: &Path) -> Vec<PathBuf> {
 
 // ----- the core simulator: wasm in headless Chromium beside native -----
 
-/// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
-/// Chromium (a release dist in target/bench-dist, the page's
-/// `?simbench=SECONDS` driven by web/benches/simbench.rs, which writes its
-/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); the
-/// lines and the ratio printed, the ratio a row of the report. The native
-/// run is split in two halves, before and after the page's, and their mean
-/// is the baseline: the box's speed drifts within seconds, and one native
-/// run after the page's compared the page with another moment.
 /// The page's side: web/benches/simbench.rs. The dev profile, as the
 /// tests build it: only the page's speed is measured, and trunk builds
 /// the page in release whatever this is.
@@ -1002,6 +994,14 @@ const SIMBENCH: [&str; 8] = [
     "dev",
 ];
 
+/// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
+/// Chromium (a release dist in target/bench-dist, the page's
+/// `?simbench=SECONDS` driven by web/benches/simbench.rs, which writes its
+/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); the
+/// lines and the ratio printed, the ratio a row of the report. The native
+/// run is split in two halves, before and after the page's, and their mean
+/// is the baseline: the box's speed drifts within seconds, and one native
+/// run after the page's compared the page with another moment.
 fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
     let rate = |line: &str| -> Option<f64> {
         line.split_once("): ")?
