@@ -241,3 +241,71 @@ fn sixteen_nodes_with_vnodes_under_load() {
     assert!(v.requests.iter().all(|r| r.outcome.label() == "ok"));
     assert_eq!(v.nodes.len(), 16);
 }
+
+/// A backend that cannot name hints (a live node's `inspect`) nor see the
+/// commit log's tail: the view names each hint after the one its events
+/// stored for the same target and key, makes up ids for the others, and
+/// keeps the tail and length the node's events built.
+#[test]
+fn unnamed_hints_keep_their_event_ids_and_the_log_tail_stays() {
+    use crate::state::{HintList, NodeSnapshot};
+    use ringside_core::io::{Event, EventKind, HintReason};
+    use ringside_core::sim::{TraceEntry, TraceWhat};
+    let event = |seq: u64, kind: EventKind| {
+        Update::Trace(TraceEntry {
+            at: seq * 1_000,
+            what: TraceWhat::Node {
+                event: Event {
+                    seq,
+                    ts: seq * 1_000,
+                    node: 0,
+                    kind,
+                },
+            },
+        })
+    };
+    let (backend, _) = SimBackend::new(Settings::default());
+    let mut view = ClusterView::new(backend.topology());
+    view.apply(event(
+        1,
+        EventKind::RecordPersisted {
+            lsn: 7,
+            record: "put 137".into(),
+        },
+    ));
+    view.apply(event(
+        2,
+        EventKind::HintStored {
+            hint: 42,
+            target: 3,
+            key: Key::Int(137),
+            reason: HintReason::Down,
+        },
+    ));
+    let snapshot = |hints: Vec<(u32, Key)>| {
+        Update::Snapshot(NodeSnapshot {
+            id: 0,
+            up: true,
+            data: None,
+            hints: Some(HintList::Unnamed(hints)),
+            peers: None,
+            log_tail: None,
+            log_len: None,
+            skew_us: 0,
+        })
+    };
+    let before = view.version;
+    view.apply(snapshot(vec![(3, Key::Int(137))]));
+    assert_eq!(view.version, before, "the same hint: nothing changed");
+    view.apply(snapshot(vec![(3, Key::Int(137)), (2, Key::Int(9))]));
+    let n = &view.nodes[&0];
+    let ids: Vec<(u64, u32)> = n.hints.values().map(|h| (h.id, h.target)).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&(42, 3)), "the event's id kept: {ids:?}");
+    assert!(
+        ids.iter().any(|&(id, t)| t == 2 && id > 1 << 60),
+        "an unknown hint gets a made-up id: {ids:?}"
+    );
+    assert_eq!(n.log_tail.back().map(|r| r.lsn), Some(7));
+    assert_eq!(n.log_len, 7);
+}

@@ -3,8 +3,8 @@
 //! each replica panel; links, partitions, latency, drops here), the
 //! cluster's settings, guided scenarios, and loading a trace.
 
-use crate::app::Ctx;
 use crate::backend::simulated::Settings;
+use crate::context::Ctx;
 use crate::model::{Cmd, SPEEDS};
 use crate::scenario;
 use ringside_core::sim::Action;

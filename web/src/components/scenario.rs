@@ -1,7 +1,7 @@
 //! The guided scenario on screen: the step being played, what it shows,
 //! and the checks so far (✓ or ✗), with a visible "done" when it is over.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::scenario::{Phase, Runner};
 use yew::prelude::*;

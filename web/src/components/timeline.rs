@@ -4,9 +4,10 @@
 //! per node, an arrow per message, in simulated time).
 
 use super::{node_color, short_kind};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
-use crate::state::{list, ms, show_version, ClusterView, RequestView};
+use crate::narration::{list, ms, show_version};
+use crate::state::{ClusterView, RequestView};
 use ringside_core::check::Outcome;
 use yew::prelude::*;
 
