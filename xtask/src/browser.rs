@@ -13,7 +13,9 @@ use std::process::Command;
 /// (test target in web/tests, test function) of every browser test.
 pub const TESTS: &[(&str, &str)] = &[
     ("browser", "the_page_shows_replicas_hints_and_handoff"),
+    ("browser", "a_student_answers_a_prediction"),
     ("firefox", "the_page_works_in_firefox"),
+    ("firefox", "a_student_answers_a_prediction_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
 ];
 

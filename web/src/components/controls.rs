@@ -250,8 +250,8 @@ pub fn Controls() -> Html {
     // ----- scenarios -----
     let scenarios = scenario::all().into_iter().map(|s| {
         let send = send.clone();
-        let id = s.id;
-        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.to_string())));
+        let id = s.id.clone();
+        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
         html! { <button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button> }
     });
 

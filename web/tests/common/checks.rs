@@ -3,7 +3,6 @@
 //! the live test shares with them.
 
 use super::{BrowserEnv, Server, Session};
-use serde_json::json;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -46,10 +45,8 @@ pub fn crash_3_until_node_0_holds_a_hint(s: &Session, art: &Path) {
 /// The built page driven the way a student drives it: it shows the 4-node
 /// ring, a `put 137 v quorum` typed into its command line lands on nodes
 /// 2, 3 and 0, crashing node 3 and writing again leaves a hint for node 3
-/// on the coordinator, restarting node 3 delivers it, and the
-/// hinted-handoff guided scenario runs to its end. Screenshots:
-/// `<prefix>-hint-held.png`, `<prefix>-handoff-done.png`,
-/// `<prefix>-scenario-hinted-handoff.png`.
+/// on the coordinator, and restarting node 3 delivers it. Screenshots:
+/// `<prefix>-hint-held.png`, `<prefix>-handoff-done.png`.
 pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path) {
     // speed=3: three simulated seconds per real second, so failure
     // detection (about 1 s simulated) takes a third of a second.
@@ -95,16 +92,57 @@ pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path
         s.count("[data-testid=ring-node][data-node=\"3\"].up") == 1
     });
     s.shot(art, "handoff-done");
+}
 
-    // The hinted-handoff guided scenario runs to its end, every check ✓.
+/// A guided scenario asks its prediction and waits: the hinted-handoff
+/// scenario stops before restarting node 3 with the question and its
+/// choices, runs nothing until a choice is clicked, then shows the
+/// verdict (right, and why) and runs to its end with every check ✓.
+/// Screenshots: `<prefix>-prediction-asked.png`,
+/// `<prefix>-prediction-verdict.png`.
+pub fn check_a_prediction(s: &Session, server: &Server, art: &Path) {
+    s.goto(&server.url("/?speed=3#seed=7"));
+    s.wait("the ring with 4 nodes", art, |s| {
+        s.count("[data-testid=ring-node]") == 4
+    });
     s.click("[data-scenario-start=\"hinted-handoff\"]");
+    s.wait("the scenario asking its prediction", art, |s| {
+        s.count("[data-testid=scenario-status][data-status=asking]") == 1
+    });
+    let question =
+        s.js("return document.querySelector('[data-testid=prediction] .question').innerText");
+    let question = question.as_str().unwrap_or("");
+    assert!(question.contains("Node 3 was down"), "{question:?}");
+    assert_eq!(
+        s.count("[data-testid=prediction] button[data-choice]:not([disabled])"),
+        3,
+        "three choices to click"
+    );
+    s.shot(art, "prediction-asked");
+    // Nothing runs while the question is open: node 3 stays down.
+    thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        s.count("[data-testid=ring-node][data-node=\"3\"].down"),
+        1,
+        "node 3 restarted before the prediction was answered"
+    );
+    // "nothing" is the right answer.
+    s.click("[data-testid=prediction] button[data-choice=\"1\"]");
+    s.wait("the verdict", art, |s| {
+        s.count("[data-testid=prediction-verdict].ok") == 1
+    });
+    let verdict =
+        s.js("return document.querySelector('[data-testid=prediction-verdict]').innerText");
+    let verdict = verdict.as_str().unwrap_or("");
+    assert!(
+        verdict.starts_with("Right") && verdict.contains("hint"),
+        "{verdict:?}"
+    );
     s.wait("the hinted-handoff scenario done", art, |s| {
         s.count("[data-testid=scenario-status][data-status=done]") == 1
     });
     assert_eq!(s.count("[data-testid=scenario] .checks .bad"), 0);
     assert!(s.count("[data-testid=scenario] .checks .ok") >= 4);
-    let status = s.js("return document.querySelector('[data-testid=scenario-status]').innerText");
-    assert_eq!(status, json!("done"));
     // The share link carries the script: the scenario's actions.
     let hash = s.js("return location.hash");
     let hash = hash.as_str().unwrap_or("");
@@ -112,7 +150,7 @@ pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path
         hash.contains("seed=7") && hash.contains("script="),
         "{hash}"
     );
-    s.shot(art, "scenario-hinted-handoff");
+    s.shot(art, "prediction-verdict");
 }
 
 /// 16 nodes with vnodes under a random load: the page keeps drawing. The
