@@ -14,11 +14,15 @@
 //! Everything kept is bounded (log lines, requests, messages), so a class
 //! can leave the page running for an hour.
 
+mod labels;
 mod reducer;
+
+#[cfg(test)]
+pub use labels::history_op;
 
 pub use crate::narration::{intern_kind, LogKind};
 
-use ringside_core::check::{HistoryOp, Outcome};
+use ringside_core::check::{HistoryOp, Outcome, ReadLabel};
 use ringside_core::sim::{NetConfig, TraceEntry};
 use ringside_core::{ClientRef, Key, Micros, MsgId, NodeId, Partitioner, Request, Ring, Version};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -263,6 +267,8 @@ pub struct RequestView {
     pub stale: Option<Version>,
     /// Replicas that applied this write (known by key and value).
     pub landed_on: Vec<NodeId>,
+    /// For an answered read: the checker's label (see `labels`).
+    pub label: Option<ReadLabel>,
 }
 
 impl RequestView {
@@ -307,6 +313,8 @@ pub struct ClusterView {
     pub msgs: VecDeque<MsgRecord>,
     /// Acknowledged writes per key, for [`stale_read`].
     pub writes: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
+    /// Each key's recent requests, pending ones too, for the read labels.
+    pub key_ops: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
     pub net: Option<NetConfig>,
     pub notice: Option<String>,
     /// Bumped on every change other than the clock and the wires, so a
@@ -338,6 +346,7 @@ impl ClusterView {
             log_count: 0,
             msgs: VecDeque::new(),
             writes: Rc::new(BTreeMap::new()),
+            key_ops: Rc::new(BTreeMap::new()),
             net: None,
             notice: None,
             version: 0,

@@ -297,7 +297,7 @@ impl ClusterView {
                 node,
                 request,
             } => {
-                self.requests.push_back(Rc::new(RequestView {
+                let r = RequestView {
                     client,
                     coordinator: node,
                     request,
@@ -309,7 +309,10 @@ impl ClusterView {
                     answered: Vec::new(),
                     stale: None,
                     landed_on: Vec::new(),
-                }));
+                    label: None,
+                };
+                self.track_for_labels(&r);
+                self.requests.push_back(Rc::new(r));
                 while self.requests.len() > REQUEST_CAP {
                     self.requests.pop_front();
                 }
@@ -361,7 +364,8 @@ impl ClusterView {
         let line = narration::answer(&r.request, r.coordinator, &r.outcome, r.stale.as_ref());
         self.say_line(at, line);
         if let Some(slot) = self.request_mut(client) {
-            *slot = r;
+            *slot = r.clone();
         }
+        self.track_for_labels(&r);
     }
 }

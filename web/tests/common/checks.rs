@@ -44,7 +44,8 @@ pub fn crash_3_until_node_0_holds_a_hint(s: &Session, art: &Path) {
 
 /// The built page driven the way a student drives it: it shows the 4-node
 /// ring, a `put 137 v quorum` typed into its command line lands on nodes
-/// 2, 3 and 0, crashing node 3 and writing again leaves a hint for node 3
+/// 2, 3 and 0 and a QUORUM read after it is labelled fresh, crashing node
+/// 3 and writing again leaves a hint for node 3
 /// on the coordinator, and restarting node 3 delivers it. Screenshots:
 /// `<prefix>-hint-held.png`, `<prefix>-handoff-done.png`.
 pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path) {
@@ -73,6 +74,11 @@ pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path
         0,
         "node 1 is not a replica of 137"
     );
+    // A QUORUM read after it is labelled fresh, as the checker labels it.
+    s.type_line("#console", "get 137 quorum");
+    s.wait("the read labelled fresh", art, |s| {
+        s.count("[data-testid=request] [data-testid=read-label][data-label=fresh]") == 1
+    });
 
     // Crash node 3; once node 0 sees it down, a write leaves a hint for it.
     crash_3_until_node_0_holds_a_hint(s, art);
