@@ -1,48 +1,18 @@
 //! The root component: owns the [`Model`], ticks it on every animation
-//! frame, shares the view with the panels through a context, and keeps
-//! the URL's fragment in step with the run (the share link).
+//! frame, shares the view with the panels through the contexts of
+//! [`crate::context`], and keeps the URL's fragment in step with the run
+//! (the share link).
 
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, log::EventLog, replica::Replicas, ring::RingView,
     scenario::ScenarioPanel, timeline::Requests,
 };
-use crate::model::{Cmd, Model, Ui};
-use crate::state::ClusterView;
+use crate::context::{Ctx, Live};
+use crate::model::{Cmd, Model};
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::prelude::*;
-
-/// The view as of this animation frame, for what moves (the ring).
-#[derive(Clone)]
-pub struct Live(pub Rc<ClusterView>);
-
-impl PartialEq for Live {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-/// What every panel can reach: the view (refreshed a few times a second
-/// while playing, see [`crate::model::PANEL_REFRESH_MS`]), the display
-/// choices, and a way to ask for things. Compared by pointer.
-#[derive(Clone)]
-pub struct Ctx {
-    pub view: Rc<ClusterView>,
-    pub ui: Rc<Ui>,
-    pub send: Callback<Cmd>,
-    pub speed: f64,
-    pub playing: bool,
-}
-
-impl PartialEq for Ctx {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.view, &other.view)
-            && Rc::ptr_eq(&self.ui, &other.ui)
-            && self.speed == other.speed
-            && self.playing == other.playing
-    }
-}
 
 /// The page's fragment and query together (`?speed=20#seed=7&script=...`).
 fn url_fragment() -> Fragment {

@@ -1,4 +1,4 @@
-//! The panels. Each renders from the [`crate::app::Ctx`] (the view, the
+//! The panels. Each renders from the [`crate::context::Ctx`] (the view, the
 //! display choices) and asks for things with `Cmd`s; none knows where the
 //! events come from.
 //!

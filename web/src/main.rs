@@ -7,11 +7,13 @@
 //! ## Map
 //!
 //! - [`state`]: the one reducer, [`state::ClusterView`], fed by core events
+//! - [`narration`]: the event log's words for each event
 //! - [`backend`]: where events come from: the simulator, a recorded trace
 //! - [`model`]: the backend, the view, the scenario runner and the clock
 //! - [`scenario`]: the guided scenarios, as scripts with checks
 //! - [`console`]: the page's command line (`put 137 value137 quorum`)
 //! - [`app`]: the root component and the animation loop
+//! - [`context`]: what the root component shares with the panels
 //! - [`components`]: the panels, which render only from the view
 //! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
 
@@ -19,7 +21,9 @@ mod app;
 mod backend;
 mod components;
 mod console;
+mod context;
 mod model;
+mod narration;
 mod scenario;
 // Natively only its tests use it; the page calls it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

@@ -92,6 +92,8 @@ pub enum Cmd {
     /// Start a guided scenario (by id) on a fresh classic cluster.
     Scenario(String),
     ScenarioNext,
+    /// The student's answer to the step's prediction (a choice's index).
+    ScenarioAnswer(usize),
     ScenarioAuto(bool),
     ScenarioClose,
     LoadTrace {
@@ -517,6 +519,12 @@ impl Model {
                 }
                 self.run_scenario();
             }
+            Cmd::ScenarioAnswer(choice) => {
+                if let Some(r) = self.runner.as_mut() {
+                    r.answer(choice);
+                }
+                self.run_scenario();
+            }
             Cmd::ScenarioAuto(on) => {
                 if let Some(r) = self.runner.as_mut() {
                     r.auto = on;
@@ -607,6 +615,7 @@ fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
 mod tests {
     use super::*;
     use crate::backend::simulated::parse_fragment;
+    use crate::scenario::{AnswerLine, Phase};
 
     fn model() -> Model {
         Model::from_fragment(Fragment::default())
@@ -663,13 +672,32 @@ mod tests {
     }
 
     #[test]
-    fn a_scenario_from_the_url_runs_to_the_end() {
+    fn a_scenario_from_the_url_waits_for_its_prediction_then_runs_to_the_end() {
         let f = parse_fragment("speed=3&scenario=hinted-handoff").unwrap();
         let mut m = Model::from_fragment(f);
+        run(&mut m, 20_000.0);
+        // Nobody answered: the scenario waits at the question, before the
+        // step it asks about (restarting node 3) runs.
+        let r = m.runner.as_ref().unwrap();
+        assert_eq!(r.phase, Phase::Asking);
+        assert_eq!(r.step, 2);
+        assert!(!m.view.nodes[&3].up, "node 3 restarted before the answer");
+        // The student picks "nothing", the right answer; the rest runs.
+        m.handle(Cmd::ScenarioAnswer(1));
+        let r = m.runner.as_ref().unwrap();
+        assert_eq!(
+            r.answers,
+            vec![AnswerLine {
+                step: 2,
+                chosen: 1,
+                right: true
+            }]
+        );
         run(&mut m, 20_000.0);
         let r = m.runner.as_ref().unwrap();
         assert!(r.done(), "{:?}", r.phase);
         assert!(r.all_ok(), "{:?}", r.checks);
+        assert!(m.view.nodes[&3].up);
     }
 
     #[test]

@@ -241,3 +241,132 @@ fn sixteen_nodes_with_vnodes_under_load() {
     assert!(v.requests.iter().all(|r| r.outcome.label() == "ok"));
     assert_eq!(v.nodes.len(), 16);
 }
+
+/// A backend that cannot name hints (a live node's `inspect`) nor see the
+/// commit log's tail: the view names each hint after the one its events
+/// stored for the same target and key, makes up ids for the others, and
+/// keeps the tail and length the node's events built.
+#[test]
+fn unnamed_hints_keep_their_event_ids_and_the_log_tail_stays() {
+    use crate::state::{HintList, NodeSnapshot};
+    use ringside_core::io::{Event, EventKind, HintReason};
+    use ringside_core::sim::{TraceEntry, TraceWhat};
+    let event = |seq: u64, kind: EventKind| {
+        Update::Trace(TraceEntry {
+            at: seq * 1_000,
+            what: TraceWhat::Node {
+                event: Event {
+                    seq,
+                    ts: seq * 1_000,
+                    node: 0,
+                    kind,
+                },
+            },
+        })
+    };
+    let (backend, _) = SimBackend::new(Settings::default());
+    let mut view = ClusterView::new(backend.topology());
+    view.apply(event(
+        1,
+        EventKind::RecordPersisted {
+            lsn: 7,
+            record: "put 137".into(),
+        },
+    ));
+    view.apply(event(
+        2,
+        EventKind::HintStored {
+            hint: 42,
+            target: 3,
+            key: Key::Int(137),
+            reason: HintReason::Down,
+        },
+    ));
+    let snapshot = |hints: Vec<(u32, Key)>| {
+        Update::Snapshot(NodeSnapshot {
+            id: 0,
+            up: true,
+            data: None,
+            hints: Some(HintList::Unnamed(hints)),
+            peers: None,
+            log_tail: None,
+            log_len: None,
+            skew_us: 0,
+        })
+    };
+    let before = view.version;
+    view.apply(snapshot(vec![(3, Key::Int(137))]));
+    assert_eq!(view.version, before, "the same hint: nothing changed");
+    view.apply(snapshot(vec![(3, Key::Int(137)), (2, Key::Int(9))]));
+    let n = &view.nodes[&0];
+    let ids: Vec<(u64, u32)> = n.hints.values().map(|h| (h.id, h.target)).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&(42, 3)), "the event's id kept: {ids:?}");
+    assert!(
+        ids.iter().any(|&(id, t)| t == 2 && id > 1 << 60),
+        "an unknown hint gets a made-up id: {ids:?}"
+    );
+    assert_eq!(n.log_tail.back().map(|r| r.lsn), Some(7));
+    assert_eq!(n.log_len, 7);
+}
+
+#[test]
+fn every_read_is_labelled_as_the_checker_labels_it() {
+    use crate::state::{history_op, REQUEST_CAP};
+    use ringside_core::check::{label_reads, CheckOptions, History, ReadLabel};
+    use ringside_core::sim::Rng;
+
+    let mut r = Rig::new();
+    // The stale read of `a_stale_read_is_flagged`, then a seeded mix of
+    // ONE and QUORUM reads and writes on a few keys while links are cut
+    // and healed, requests overlapping.
+    r.submit(0, put(137, "old", Consistency::All));
+    r.act(Action::Cut { a: 0, b: 2 });
+    r.act(Action::Cut { a: 0, b: 3 });
+    r.submit(0, put(137, "new", Consistency::One));
+    r.submit(2, get(137, Consistency::One));
+    r.act(Action::HealAll);
+    let mut rng = Rng::new(23);
+    for i in 0..150 {
+        if i % 40 == 10 {
+            r.act(Action::Cut { a: 0, b: 2 });
+            r.act(Action::Cut { a: 1, b: 3 });
+        }
+        if i % 40 == 30 {
+            r.act(Action::HealAll);
+        }
+        let node = rng.range(0, 3) as u32;
+        let key = 135 + rng.range(0, 3) as u8;
+        let cl = if rng.chance(0.5) {
+            Consistency::One
+        } else {
+            Consistency::Quorum
+        };
+        let req = if rng.chance(0.5) {
+            put(key, &format!("v{i}"), cl)
+        } else {
+            get(key, cl)
+        };
+        r.act(Action::Submit { node, request: req });
+        r.run_ms(5 * rng.range(0, 6));
+    }
+    r.act(Action::HealAll);
+    r.run_ms(2_000);
+    assert!(r.view.requests.len() < REQUEST_CAP, "the whole run in view");
+
+    let history = History {
+        ops: r.view.requests.iter().map(|q| history_op(q)).collect(),
+    };
+    let want = label_reads(&history, CheckOptions::new(r.view.topo.rf));
+    assert!(want.len() > 30, "{} reads", want.len());
+    for (client, label) in &want {
+        let got = r.view.request(*client).and_then(|q| q.label.clone());
+        assert_eq!(got.as_ref(), Some(label), "read {client:?}");
+    }
+    let count = |f: fn(&ReadLabel) -> bool| want.iter().filter(|(_, l)| f(l)).count();
+    let fresh = count(|l| matches!(l, ReadLabel::Fresh));
+    let stale = count(|l| matches!(l, ReadLabel::Stale { .. }));
+    let violations = count(|l| matches!(l, ReadLabel::Violation { .. }));
+    println!("{fresh} fresh, {stale} stale, {violations} violations");
+    assert!(fresh > 0 && stale > 0, "{fresh} fresh, {stale} stale");
+}

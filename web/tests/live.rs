@@ -7,7 +7,9 @@
 //! agrees with what the page showed.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output) and `RINGSIDE_BIN` (a
-//! built `ringside`); `cargo xtask test` sets both. Screenshots go to
+//! built `ringside`); `cargo xtask test` sets both and runs this test. A
+//! missing piece fails the test naming the command that provides it.
+//! Screenshots go to
 //! `RINGSIDE_ARTIFACTS` (default: the system's temp dir); with
 //! `RINGSIDE_UPDATE_SCREENSHOT=1` the last one also to web/screenshot.png,
 //! which the README shows.
@@ -143,17 +145,12 @@ fn has(s: &Session, node: u64, key: u64, value: &str) -> bool {
 }
 
 #[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_page_drives_a_real_cluster() {
-    let Some(bin) = std::env::var_os("RINGSIDE_BIN") else {
-        println!("skipped: set RINGSIDE_BIN (a built ringside); cargo xtask test does");
-        return;
-    };
-    let Some(env) = BrowserEnv::chromium() else {
-        return;
-    };
+    let bin = common::ringside_bin();
+    let env = BrowserEnv::chromium();
     let art = &env.art;
     let started = Instant::now();
-    let bin = PathBuf::from(bin);
 
     let dir = std::env::temp_dir().join(format!("ringside-web-live-{}", std::process::id()));
     let cluster = Cluster::up(&bin, &dir);
@@ -164,11 +161,9 @@ fn the_page_drives_a_real_cluster() {
     let server = Server::start(env.dist.clone());
     let driver = env.driver();
     let s = driver.session();
-    let url = format!(
-        "http://127.0.0.1:{}/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}",
-        server.port
-    );
-    s.call("POST", "/url", Some(json!({ "url": url })));
+    s.goto(&server.url(&format!(
+        "/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}"
+    )));
 
     // Live, with the 4 real nodes up.
     s.wait("the page in live mode", art, |s| {
@@ -192,7 +187,7 @@ fn the_page_drives_a_real_cluster() {
     assert_eq!(s.count("[data-replica=\"1\"] tr[data-key=\"137\"]"), 0);
 
     // Crash node 3 from the page: the supervisor kills the process.
-    common::crash_3_until_node_0_holds_a_hint(&s, art);
+    common::checks::crash_3_until_node_0_holds_a_hint(&s, art);
     s.wait("the second put answered ok", art, |s| {
         s.count("[data-testid=request][data-outcome=ok]") == 2
     });

@@ -12,6 +12,7 @@
 //! compared) before anything is installed.
 
 mod bench;
+mod browser;
 mod chaos;
 // The native crate's free-port finder, by path: it uses only std, and
 // depending on the whole native crate would build tokio for xtask.
@@ -383,39 +384,46 @@ fn test(args: &[String]) -> Result<(), String> {
     // The whole workspace, so features unify as in the test build below
     // and nothing is compiled twice.
     run(cargo().args(["build", "--workspace", "--bins"]))?;
-    let mut test_cmd = cargo();
-    // Unit, integration and doc tests, in one build.
-    test_cmd.args(["test", "--workspace"]);
     let bin = fs::canonicalize("target/debug/ringside")
         .map_err(|e| format!("target/debug/ringside: {e}"))?;
-    test_cmd.env("RINGSIDE_BIN", bin);
+    let mut env: Vec<(&str, PathBuf)> = vec![("RINGSIDE_BIN", bin)];
     if !no_browser {
         step("web bundle (trunk build)");
         let dist = PathBuf::from("target/xtask-dist");
         trunk_build(&dist, false)?;
         let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        test_cmd.env("RINGSIDE_DIST", abs(&dist));
-        test_cmd.env("RINGSIDE_ARTIFACTS", abs(&artifacts));
-        if let Some(c) = &tools.chromium {
-            test_cmd.env("CHROMIUM", c);
-        }
-        if let Some(d) = &tools.chromedriver {
-            test_cmd.env("CHROMEDRIVER", d);
-        }
-        if let Some(f) = &tools.firefox {
-            test_cmd.env("FIREFOX", f);
-        }
-        if let Some(g) = &tools.geckodriver {
-            test_cmd.env("GECKODRIVER", g);
+        env.push(("RINGSIDE_DIST", abs(&dist)));
+        env.push(("RINGSIDE_ARTIFACTS", abs(&artifacts)));
+        let tools = [
+            ("CHROMIUM", &tools.chromium),
+            ("CHROMEDRIVER", &tools.chromedriver),
+            ("FIREFOX", &tools.firefox),
+            ("GECKODRIVER", &tools.geckodriver),
+        ];
+        for (name, path) in tools {
+            if let Some(p) = path {
+                env.push((name, p.clone()));
+            }
         }
     }
+    let cargo_with_env = || {
+        let mut cmd = cargo();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        cmd
+    };
     step("all tests");
-    run(&mut test_cmd)?;
+    // Unit, integration and doc tests, in one build; ignored tests do not
+    // run here.
+    run(cargo_with_env().args(["test", "--workspace"]))?;
+    if !no_browser {
+        step("browser tests (Chromium, Firefox, a live cluster)");
+        run(&mut browser::tests(cargo_with_env)?)?;
+    }
     println!(
         "\nall checks passed in {:.0}s{}",
         started.elapsed().as_secs_f64(),
         if no_browser {
-            " (browser tests skipped: --no-browser)"
+            " (browser tests not run: --no-browser)"
         } else {
             ""
         }

@@ -3,7 +3,7 @@
 //! teacher showed.
 
 use super::Backend;
-use crate::state::{HintRow, LogRow, NodeSnapshot, Topology, Update, LOG_TAIL};
+use crate::state::{HintList, HintRow, LogRow, NodeSnapshot, Topology, Update, LOG_TAIL};
 use ringside_core::sim::{Action, Sim, SimConfig, TraceWhat};
 use ringside_core::{Key, Micros, NodeId, Partitioner, Version};
 use std::collections::{BTreeMap, BTreeSet};
@@ -342,17 +342,19 @@ impl SimBackend {
             up: node.is_some(),
             data,
             hints: node.map(|n| {
-                n.hints()
-                    .map(|h| HintRow {
-                        id: h.id,
-                        target: h.target,
-                        key: h.key.clone(),
-                    })
-                    .collect()
+                HintList::Named(
+                    n.hints()
+                        .map(|h| HintRow {
+                            id: h.id,
+                            target: h.target,
+                            key: h.key.clone(),
+                        })
+                        .collect(),
+                )
             }),
             peers: node.map(|n| n.peers().iter().map(|p| (p.node, p.up)).collect()),
-            log_tail,
-            log_len: disk.len(),
+            log_tail: Some(log_tail),
+            log_len: Some(disk.len()),
             skew_us: self.sim.skew(id),
         }
     }

@@ -3,8 +3,8 @@
 //! each replica panel; links, partitions, latency, drops here), the
 //! cluster's settings, guided scenarios, and loading a trace.
 
-use crate::app::Ctx;
 use crate::backend::simulated::Settings;
+use crate::context::Ctx;
 use crate::model::{Cmd, SPEEDS};
 use crate::scenario;
 use ringside_core::sim::Action;
@@ -250,8 +250,8 @@ pub fn Controls() -> Html {
     // ----- scenarios -----
     let scenarios = scenario::all().into_iter().map(|s| {
         let send = send.clone();
-        let id = s.id;
-        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.to_string())));
+        let id = s.id.clone();
+        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
         html! { <button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button> }
     });
 

@@ -2,7 +2,7 @@
 //! keys. The ring shows the same hints piling up beside their holders.
 
 use super::node_color;
-use crate::app::Ctx;
+use crate::context::Ctx;
 use ringside_core::NodeId;
 use std::collections::BTreeMap;
 use yew::prelude::*;

@@ -1,7 +1,7 @@
 //! The event log, in plain words, newest first, filterable by node and by
 //! kind. Flagged lines (errors, losses, stale reads) stand out.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::state::LogKind;
 use yew::prelude::*;

@@ -3,7 +3,7 @@
 //! holds, what its failure detector thinks of its peers, and its buttons.
 
 use super::node_color;
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::state::{ClusterView, NodeState, NodeView};
 use ringside_core::sim::Action;

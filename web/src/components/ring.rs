@@ -3,7 +3,7 @@
 //! lost messages falling away, cut links, and hints piling up.
 
 use super::{node_color, short_kind};
-use crate::app::{Ctx, Live};
+use crate::context::{Ctx, Live};
 use crate::model::Cmd;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{Key, NodeId, Partitioner, Token};

@@ -1,7 +1,7 @@
 //! The guided scenario on screen: the step being played, what it shows,
 //! and the checks so far (✓ or ✗), with a visible "done" when it is over.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::scenario::{Phase, Runner};
 use yew::prelude::*;
@@ -23,6 +23,8 @@ pub fn ScenarioPanel(p: &Props) -> Html {
         Phase::Waiting { .. } => "running",
         Phase::Reading { .. } if r.auto => "running",
         Phase::Reading { .. } => "paused: press next",
+        Phase::Asking => "waiting for your prediction",
+        Phase::Answered => "running",
     };
     let steps = r.scenario.steps.iter().enumerate().map(|(i, s)| {
         let class = classes!(
@@ -34,10 +36,50 @@ pub fn ScenarioPanel(p: &Props) -> Html {
             html! { <li class={if c.ok { "ok" } else { "bad" }}>{ format!("{} {}", if c.ok { "✓" } else { "✗" }, c.text) }</li> }
         });
         let shown = i <= r.step || r.done();
+        let answer = r.answers.iter().find(|a| a.step == i);
+        let predict = s.predict.as_ref().map(|p| {
+            let asking = i == r.step && r.asking().is_some();
+            let choices = p.choices.iter().enumerate().map(|(c, text)| {
+                let send = ctx.send.clone();
+                let pick = Callback::from(move |_: MouseEvent| send.emit(Cmd::ScenarioAnswer(c)));
+                let class = classes!(
+                    "choice",
+                    answer.is_some_and(|a| a.chosen == c).then_some("chosen"),
+                    (answer.is_some() && c == p.answer).then_some("right")
+                );
+                html! { <li><button {class} onclick={pick} disabled={!asking} data-choice={c.to_string()}>{ text.clone() }</button></li> }
+            });
+            let verdict = answer.map(|a| {
+                let right = p.choices.get(p.answer).map_or("", String::as_str);
+                let head = if a.right {
+                    format!("Right: {right}.")
+                } else {
+                    let chosen = p.choices.get(a.chosen).map_or("", String::as_str);
+                    format!("Not quite: you chose {chosen}; the answer is {right}.")
+                };
+                html! { <p class={if a.right { "verdict ok" } else { "verdict bad" }} data-testid="prediction-verdict">{ format!("{head} {}", p.why) }</p> }
+            });
+            html! {
+                <div class={classes!("prediction", asking.then_some("asking"))} data-testid="prediction">
+                    <p class="question">{ format!("Predict: {}", p.question) }</p>
+                    if asking {
+                        <p class="hint">{"Click your answer; the step runs after it."}</p>
+                    }
+                    <ol class="choices">{ for choices }</ol>
+                    { for verdict }
+                </div>
+            }
+        });
+        // The step's narration tells what happens: shown only once its
+        // prediction is answered, or it would give the answer away.
+        let told = s.predict.is_none() || answer.is_some();
         html! {
             <li {class}>
                 if shown {
-                    <p>{ s.say }</p>
+                    { for predict }
+                    if told {
+                        <p>{ s.say.clone() }</p>
+                    }
                     <ul class="checks">{ for checks }</ul>
                 } else {
                     <p class="later">{"…"}</p>
@@ -56,12 +98,16 @@ pub fn ScenarioPanel(p: &Props) -> Html {
     let id = r.scenario.id.to_string();
     let again = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
     html! {
-        <section class={classes!("scenario", r.done().then_some("done"))} data-testid="scenario" data-scenario={r.scenario.id}>
+        <section class={classes!("scenario", r.done().then_some("done"))} data-testid="scenario" data-scenario={r.scenario.id.clone()}>
             <header>
-                <h2>{ r.scenario.title }</h2>
+                <h2>{ r.scenario.title.clone() }</h2>
                 <span class="progress">{ format!("step {} of {total}", (r.step + 1).min(total)) }</span>
-                <span class="status" data-testid="scenario-status" data-status={if r.done() { "done" } else { "running" }}>{ status }</span>
-                <button onclick={next} disabled={r.done()}>{"next step"}</button>
+                <span class="status" data-testid="scenario-status" data-status={match r.phase {
+                    Phase::Done => "done",
+                    Phase::Asking => "asking",
+                    _ => "running",
+                }}>{ status }</span>
+                <button onclick={next} disabled={r.done() || r.asking().is_some()}>{"next step"}</button>
                 <label><input type="checkbox" checked={r.auto} onchange={toggle} />{" go on by itself"}</label>
                 <button onclick={again}>{"again"}</button>
                 <button onclick={close} aria-label="close the scenario">{"close"}</button>

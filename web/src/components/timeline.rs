@@ -4,10 +4,11 @@
 //! per node, an arrow per message, in simulated time).
 
 use super::{node_color, short_kind};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::model::Cmd;
-use crate::state::{list, ms, show_version, ClusterView, RequestView};
-use ringside_core::check::Outcome;
+use crate::narration::{list, ms, show_version};
+use crate::state::{ClusterView, RequestView};
+use ringside_core::check::{Outcome, ReadLabel};
 use yew::prelude::*;
 
 /// Requests shown in the list (the newest).
@@ -47,6 +48,22 @@ pub fn flags(r: &RequestView) -> Vec<String> {
     out
 }
 
+/// A read's label from the history checker, in words.
+fn read_label(label: &ReadLabel) -> Html {
+    let (class, text) = match label {
+        ReadLabel::Fresh => (
+            "fresh",
+            "fresh: the newest acknowledged write, or newer".to_string(),
+        ),
+        ReadLabel::Stale { reason } => ("stale", format!("stale, allowed by its levels: {reason}")),
+        ReadLabel::Violation { property } => (
+            "violation",
+            format!("violation: breaks {property}, which its level promises"),
+        ),
+    };
+    html! { <div class={classes!("read-label", class)} data-testid="read-label" data-label={class}>{ text }</div> }
+}
+
 #[function_component]
 pub fn Requests() -> Html {
     let ctx = use_context::<Ctx>().expect("Ctx");
@@ -81,6 +98,7 @@ pub fn Requests() -> Html {
                         <span class="latency">{ format!(" · {}", ms(l)) }</span>
                     }
                 </button>
+                { for r.label.as_ref().map(read_label) }
                 { for fl.iter().map(|f| html! { <div class="flag">{ format!("⚠ {f}") }</div> }) }
                 if let Outcome::Error { message, .. } = &r.outcome {
                     <div class="error-message">{ message.clone() }</div>

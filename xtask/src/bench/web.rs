@@ -46,9 +46,23 @@ fn bundle_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The page's side: web/benches/simbench.rs. The dev profile, as the
+/// tests build it: only the page's speed is measured, and trunk builds
+/// the page in release whatever this is.
+const SIMBENCH: [&str; 8] = [
+    "bench",
+    "-q",
+    "-p",
+    "ringside-web",
+    "--bench",
+    "simbench",
+    "--profile",
+    "dev",
+];
+
 /// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
 /// Chromium (a release dist in target/bench-dist, the page's
-/// `?simbench=SECONDS` driven by web/tests/simbench.rs, which writes its
+/// `?simbench=SECONDS` driven by web/benches/simbench.rs, which writes its
 /// line to target/sim-bench-wasm.txt) and natively (`bin`, release); the
 /// lines and the ratio printed, the ratio a row of the report. The native
 /// run is split in two halves, before and after the page's, and their mean
@@ -95,20 +109,11 @@ pub fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
         let target = abs(Path::new("target"));
         // Built before the first native half, so that only the page runs
         // between the two halves.
-        run_cmd(cargo().args([
-            "test",
-            "--no-run",
-            "-q",
-            "-p",
-            "ringside-web",
-            "--test",
-            "simbench",
-        ]))?;
+        run_cmd(cargo().args(SIMBENCH).arg("--no-run"))?;
         let before = native()?;
         run_cmd(
             cargo()
-                .args(["test", "-q", "-p", "ringside-web", "--test", "simbench"])
-                .args(["--", "--nocapture"])
+                .args(SIMBENCH)
                 .env("RINGSIDE_DIST", abs(&dist))
                 .env("RINGSIDE_ARTIFACTS", abs(&art))
                 .env("RINGSIDE_SIMBENCH_OUT", target.join("sim-bench-wasm.txt"))

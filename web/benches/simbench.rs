@@ -1,0 +1,84 @@
+//! The core simulator's speed as wasm in headless Chromium, a benchmark
+//! (`cargo bench -p ringside-web --bench simbench`; `cargo xtask bench`
+//! runs it beside `ringside sim --bench`): opens the built page with
+//! `?simbench=SECONDS` (the workload of `ringside sim --bench`), waits for
+//! `<pre id="sim-bench" data-done="1">` and prints its line. The line goes
+//! to `RINGSIDE_ARTIFACTS/sim-bench-wasm.txt` and, when
+//! `RINGSIDE_SIMBENCH_OUT` is set, to that path too (`cargo xtask bench`
+//! compares it with native). `RINGSIDE_SIMBENCH_SECONDS` measures longer
+//! than the default 3 s.
+//!
+//! Needs `RINGSIDE_DIST` (a `trunk build --release` output, for a figure
+//! worth comparing), and `CHROMEDRIVER` / `CHROMIUM` (default: on PATH);
+//! a missing piece fails naming the command that provides it.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{BrowserEnv, Server};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Seconds of measurement; `RINGSIDE_SIMBENCH_SECONDS` overrides.
+const SECONDS: u64 = 3;
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; a filter that names another
+    // benchmark means this one is not wanted.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if !filters.is_empty() && !filters.iter().any(|f| "simbench".contains(f.as_str())) {
+        return ExitCode::SUCCESS;
+    }
+    let seconds = match std::env::var("RINGSIDE_SIMBENCH_SECONDS") {
+        Err(_) => SECONDS,
+        Ok(v) => match v.parse::<u64>() {
+            Ok(s) if s > 0 => s,
+            _ => {
+                eprintln!("RINGSIDE_SIMBENCH_SECONDS={v:?} is not a positive number of seconds");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let env = BrowserEnv::chromium();
+    let art = &env.art;
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    let s = driver.session();
+    s.goto(&server.url(&format!("/?simbench={seconds}")));
+
+    // The measurement itself takes `seconds`; loading the page, a few more.
+    s.wait_for(
+        "#sim-bench[data-done=1]",
+        art,
+        Duration::from_secs(seconds) + common::WAIT,
+        |s| s.count("#sim-bench[data-done=\"1\"]") == 1,
+    );
+    let line = s.js("return document.getElementById('sim-bench').textContent");
+    let line = line.as_str().unwrap_or("").trim().to_string();
+    let well_formed = line
+        .strip_prefix("sim bench (wasm): ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .is_some_and(|n| n.parse::<f64>().is_ok())
+        && line.contains(" simulated messages/s (")
+        && line.ends_with(" s)");
+    if !well_formed {
+        eprintln!("not a sim bench line: {line:?}");
+        return ExitCode::FAILURE;
+    }
+    println!("{line}");
+
+    let mut outs = vec![art.join("sim-bench-wasm.txt")];
+    outs.extend(std::env::var_os("RINGSIDE_SIMBENCH_OUT").map(PathBuf::from));
+    for out in outs {
+        if let Err(e) = std::fs::write(&out, format!("{line}\n")) {
+            eprintln!("{}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+        println!("written to {}", out.display());
+    }
+    ExitCode::SUCCESS
+}

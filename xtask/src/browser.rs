@@ -1,0 +1,106 @@
+//! The browser tests `cargo xtask test` runs, by name.
+//!
+//! They are `#[ignore]`d in a plain `cargo test` because they need a built
+//! page, browsers and drivers. Running them with `--include-ignored` would
+//! also run every other ignored test of the crate (slow measurements, for
+//! one), so each is listed here by its test target and name, and the list
+//! is checked against what cargo builds before anything runs: a renamed
+//! or un-ignored test fails the run instead of silently not running.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// (test target in web/tests, test function) of every browser test.
+pub const TESTS: &[(&str, &str)] = &[
+    ("browser", "the_page_shows_replicas_hints_and_handoff"),
+    ("browser", "a_student_answers_a_prediction"),
+    ("firefox", "the_page_works_in_firefox"),
+    ("firefox", "a_student_answers_a_prediction_in_firefox"),
+    ("live", "the_page_drives_a_real_cluster"),
+];
+
+/// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`
+/// with `extra` between `--ignored` and the names (`--list` to check).
+fn command(cargo: Command, extra: &[&str]) -> Command {
+    let mut cmd = cargo;
+    cmd.args(["test", "-p", "ringside-web"]);
+    let targets: BTreeSet<&str> = TESTS.iter().map(|(t, _)| *t).collect();
+    for t in targets {
+        cmd.args(["--test", t]);
+    }
+    cmd.args(["--", "--ignored", "--exact"]).args(extra);
+    cmd.args(TESTS.iter().map(|(_, name)| *name));
+    cmd
+}
+
+/// The command that runs the browser tests, after checking (with
+/// `--list`) that each listed test exists and is ignored in a plain run;
+/// `cargo()` makes a fresh `cargo` command with the environment the tests
+/// need.
+pub fn tests(cargo: impl Fn() -> Command) -> Result<Command, String> {
+    let mut list = command(cargo(), &["--list", "--format", "terse"]);
+    let shown = super::show(&list);
+    println!("$ {shown}");
+    let out = list
+        .output()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{shown}` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let missing = missing(&String::from_utf8_lossy(&out.stdout));
+    if !missing.is_empty() {
+        return Err(format!(
+            "browser tests not found as ignored tests of ringside-web: {} (xtask/src/browser.rs lists them)",
+            missing.join(", ")
+        ));
+    }
+    Ok(command(cargo(), &[]))
+}
+
+/// The listed tests absent from libtest's `--list --format terse` output
+/// (lines `name: test`).
+fn missing(listed: &str) -> Vec<&'static str> {
+    let found: BTreeSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    TESTS
+        .iter()
+        .map(|(_, name)| *name)
+        .filter(|name| !found.contains(name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_listed_test_is_an_ignored_test_in_its_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests");
+        for (target, name) in TESTS {
+            let path = root.join(format!("{target}.rs"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let at = text
+                .find(&format!("fn {name}()"))
+                .unwrap_or_else(|| panic!("no fn {name} in {}", path.display()));
+            let before = &text[..at];
+            let attrs = &before[before.rfind("#[test]").expect("#[test] before it")..];
+            assert!(attrs.contains("#[ignore"), "{name} is not #[ignore]d");
+        }
+    }
+
+    #[test]
+    fn a_test_missing_from_the_list_is_named() {
+        let listed = "the_page_shows_replicas_hints_and_handoff: test\n\
+                      the_page_works_in_firefox: test\n";
+        let m = missing(listed);
+        assert!(m.contains(&"the_page_drives_a_real_cluster"), "{m:?}");
+        assert!(!m.contains(&"the_page_works_in_firefox"), "{m:?}");
+    }
+}
