@@ -14,11 +14,14 @@
 //! Everything kept is bounded (log lines, requests, messages), so a class
 //! can leave the page running for an hour.
 
+mod labels;
 mod reducer;
+
+pub use labels::{label_meaning, label_text, KeyHistory};
 
 pub use crate::narration::{intern_kind, LogKind};
 
-use ringside_core::check::{HistoryOp, Outcome};
+use ringside_core::check::{HistoryOp, Outcome, ReadLabel};
 use ringside_core::sim::{NetConfig, TraceEntry};
 use ringside_core::{ClientRef, Key, Micros, MsgId, NodeId, Partitioner, Request, Ring, Version};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -34,6 +37,10 @@ pub const MSG_CAP: usize = 2_000;
 pub const LOG_TAIL: usize = 8;
 /// Acknowledged writes kept per key for flagging stale reads.
 pub const WRITES_PER_KEY: usize = 32;
+/// Operations kept per key for labelling reads and explaining requests.
+pub const KEY_OPS_CAP: usize = 128;
+/// Operations kept in all, over every key.
+pub const OPS_CAP: usize = 4_096;
 /// How long (simulated) a dropped message takes to fall off the screen.
 pub const FALL_US: Micros = 40_000;
 
@@ -263,6 +270,10 @@ pub struct RequestView {
     pub stale: Option<Version>,
     /// Replicas that applied this write (known by key and value).
     pub landed_on: Vec<NodeId>,
+    /// For a successful read: fresh, stale as allowed, or a violation, by
+    /// `core::check::label_reads` on its key's kept history (`None`: not
+    /// a read that returned, or one the kept history cannot judge).
+    pub label: Option<ReadLabel>,
 }
 
 impl RequestView {
@@ -307,6 +318,9 @@ pub struct ClusterView {
     pub msgs: VecDeque<MsgRecord>,
     /// Acknowledged writes per key, for [`stale_read`].
     pub writes: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
+    /// Every operation per key, bounded: what labels and "why?" read.
+    pub history: KeyHistory,
+    history_len: usize,
     pub net: Option<NetConfig>,
     pub notice: Option<String>,
     /// Bumped on every change other than the clock and the wires, so a
@@ -338,6 +352,8 @@ impl ClusterView {
             log_count: 0,
             msgs: VecDeque::new(),
             writes: Rc::new(BTreeMap::new()),
+            history: Rc::default(),
+            history_len: 0,
             net: None,
             notice: None,
             version: 0,

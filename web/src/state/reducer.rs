@@ -297,6 +297,14 @@ impl ClusterView {
                 node,
                 request,
             } => {
+                self.op_sent(HistoryOp {
+                    client,
+                    node,
+                    request: request.clone(),
+                    invoke_us: at,
+                    complete_us: None,
+                    outcome: Outcome::Pending,
+                });
                 self.requests.push_back(Rc::new(RequestView {
                     client,
                     coordinator: node,
@@ -309,6 +317,7 @@ impl ClusterView {
                     answered: Vec::new(),
                     stale: None,
                     landed_on: Vec::new(),
+                    label: None,
                 }));
                 while self.requests.len() > REQUEST_CAP {
                     self.requests.pop_front();
@@ -324,6 +333,7 @@ impl ClusterView {
 
     fn answered(&mut self, at: Micros, client: ClientRef, outcome: Outcome) {
         let Some(r) = self.request(client).cloned() else {
+            self.op_answered(client, at, &outcome);
             return;
         };
         let mut r = (*r).clone();
@@ -363,5 +373,6 @@ impl ClusterView {
         if let Some(slot) = self.request_mut(client) {
             *slot = r;
         }
+        self.op_answered(client, at, &outcome);
     }
 }
