@@ -15,6 +15,7 @@ pub const TESTS: &[(&str, &str)] = &[
     ("browser", "the_page_shows_replicas_hints_and_handoff"),
     ("firefox", "the_page_works_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
+    ("why", "why_explains_a_stale_one_read_in_one_click"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`
