@@ -252,7 +252,7 @@ fn node_mark(roles: &Roles, n: NodeId, x: f64, y: f64, centre: (f64, f64)) -> Ht
             <text class="name" x={x.to_string()} y={(y + 10.0).to_string()}>{ n.to_string() }</text>
             { for chips }
             if missed {
-                <text class="missed-mark" x={(x + radius * 0.75).to_string()} y={(y - radius * 0.6).to_string()}>{"✕"}</text>
+                <text class="missed-mark" x={(x - dx / d * (radius + 26.0)).to_string()} y={(y - dy / d * (radius + 26.0) + 14.0).to_string()}>{"✕"}</text>
             }
         </g>
     }
