@@ -240,8 +240,13 @@ fn a_long_run_keeps_the_evidence_bounded_and_folded_writes_still_explain() {
     );
     // Every listed request is still explained.
     let listed: Vec<ClientRef> = p.m.view.requests.iter().map(|r| r.client).collect();
+    let started = std::time::Instant::now();
     for c in listed.iter().rev().take(50) {
         let w = super::why(&p.m.evidence, &p.m.view, *c).expect("explained");
         assert!(!w.ex.replicas.is_empty(), "{c:?}");
     }
+    println!(
+        "an explanation on a full evidence store: {:.2} ms (unoptimized, native)",
+        started.elapsed().as_secs_f64() * 1000.0 / 50.0
+    );
 }
