@@ -157,6 +157,7 @@ pub fn App() -> Html {
         });
     }
     let panels = model.borrow_mut().refresh_panels(render_start);
+    let why = model.borrow_mut().why();
     let m = model.borrow();
     let live = Live(m.view.clone());
     let ctx = Ctx {
@@ -165,6 +166,7 @@ pub fn App() -> Html {
         send: send.clone(),
         speed: m.speed,
         playing: m.playing,
+        why,
     };
     let class = classes!("app", m.ui.large_text.then_some("large"));
     let runner = m.runner.clone();
@@ -172,8 +174,9 @@ pub fn App() -> Html {
         let wires = m.view.wires.len();
         html! {
             <div class="fps" data-testid="fps">
-                { format!("{:.0} fps · model {:.1} ms · render {:.1} ms per frame · {} nodes · {} messages in flight",
-                    m.fps.fps, m.fps.frame_work_ms, m.fps.render_ms, m.view.nodes.len(), wires) }
+                { format!("{:.0} fps · model {:.1} ms · render {:.1} ms per frame · {} nodes · {} messages in flight · kept to explain: {} events ({} folded), {} requests",
+                    m.fps.fps, m.fps.frame_work_ms, m.fps.render_ms, m.view.nodes.len(), wires,
+                    m.evidence.len(), m.evidence.folded(), m.view.history_len()) }
             </div>
         }
     });

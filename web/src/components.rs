@@ -9,6 +9,7 @@
 //! - [`log`]: the event log in plain words, filterable
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
+//! - [`why`]: "why?" for the selected request, in words and a picture
 
 pub mod controls;
 pub mod hints;
@@ -17,6 +18,7 @@ pub mod replica;
 pub mod ring;
 pub mod scenario;
 pub mod timeline;
+pub mod why;
 
 use ringside_core::NodeId;
 

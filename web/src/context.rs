@@ -4,6 +4,7 @@
 
 use crate::model::{Cmd, Ui};
 use crate::state::ClusterView;
+use crate::why::Why;
 use std::rc::Rc;
 use yew::Callback;
 
@@ -27,6 +28,8 @@ pub struct Ctx {
     pub send: Callback<Cmd>,
     pub speed: f64,
     pub playing: bool,
+    /// "Why?" for the selected request (see [`crate::why`]).
+    pub why: Option<Rc<Why>>,
 }
 
 impl PartialEq for Ctx {
@@ -35,5 +38,9 @@ impl PartialEq for Ctx {
             && Rc::ptr_eq(&self.ui, &other.ui)
             && self.speed == other.speed
             && self.playing == other.playing
+            && match (&self.why, &other.why) {
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`context`]: what the root component shares with the panels
 //! - [`components`]: the panels, which render only from the view
 //! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
+//! - [`why`]: "why?" for a request: the events kept for `core::explain`
 
 mod app;
 mod backend;
@@ -29,6 +30,7 @@ mod scenario;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod simbench;
 mod state;
+mod why;
 
 #[cfg(test)]
 mod tests;

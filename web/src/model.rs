@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::console::{self, Line};
 use crate::scenario::{self, Runner};
 use crate::state::{ClusterView, LogKind, Update};
+use crate::why::{self, Evidence, Why};
 use ringside_core::sim::{Action, Rng};
 use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
 use std::collections::BTreeSet;
@@ -220,6 +221,11 @@ pub struct Model {
     /// The live link the page was opened with (its token stays here, in
     /// memory: never in a share link).
     pub link: Option<LiveLink>,
+    /// The events kept to explain requests (see [`crate::why`]).
+    pub evidence: Evidence,
+    /// The selected request's explanation, and the panel view's version
+    /// it was computed at.
+    why: Option<(ClientRef, u64, Option<Rc<Why>>)>,
 }
 
 impl Model {
@@ -267,6 +273,8 @@ impl Model {
 
     fn with(backend: Box<dyn Backend>, settings: Option<Settings>, init: Vec<Update>) -> Model {
         let mut view = ClusterView::new(backend.topology());
+        let mut evidence = Evidence::default();
+        evidence.record(&init);
         view.apply_all(init);
         let view = Rc::new(view);
         Model {
@@ -286,6 +294,8 @@ impl Model {
             link_written_ms: f64::NEG_INFINITY,
             share: None,
             link: None,
+            evidence,
+            why: None,
         }
     }
 
@@ -312,6 +322,12 @@ impl Model {
     #[cfg(test)]
     fn settings(&self) -> Option<&Settings> {
         self.settings.as_ref()
+    }
+
+    /// The actions so far, for tests that replay the run on their own.
+    #[cfg(test)]
+    pub fn script(&self) -> Vec<(Micros, Action)> {
+        self.backend.script().map(<[_]>::to_vec).unwrap_or_default()
     }
 
     /// The share link's fragment, when the run can be shared.
@@ -357,7 +373,23 @@ impl Model {
 
     fn apply(&mut self, updates: Vec<Update>) {
         if !updates.is_empty() {
+            self.evidence.record(&updates);
             Rc::make_mut(&mut self.view).apply_all(updates);
+        }
+    }
+
+    /// "Why?" for the selected request, as of the panels' view: computed
+    /// again only when that view changed.
+    pub fn why(&mut self) -> Option<Rc<Why>> {
+        let client = self.ui.selected_request?;
+        let at = self.panel_view.version;
+        match &self.why {
+            Some((c, v, w)) if *c == client && *v == at => w.clone(),
+            _ => {
+                let w = why::why(&self.evidence, &self.panel_view, client).map(Rc::new);
+                self.why = Some((client, at, w.clone()));
+                w
+            }
         }
     }
 

@@ -17,6 +17,7 @@ pub const TESTS: &[(&str, &str)] = &[
     ("firefox", "the_page_works_in_firefox"),
     ("firefox", "a_student_answers_a_prediction_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
+    ("why", "why_explains_a_stale_one_read_in_one_click"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

@@ -1,14 +1,16 @@
 //! Every client request: coordinator, level, which replicas answered, the
-//! outcome and latency, flagged when a read was stale or a failed write
-//! still landed; and, for the one selected, its sequence diagram (a lane
+//! outcome and latency, each read labelled (fresh, stale as allowed, a
+//! violation), flagged when a failed write still landed; and, for the one
+//! selected, its "why?" panel under it and its sequence diagram (a lane
 //! per node, an arrow per message, in simulated time).
 
+use super::why::{label_class, WhyPanel};
 use super::{node_color, short_kind};
 use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::narration::{list, ms, show_version};
-use crate::state::{ClusterView, RequestView};
-use ringside_core::check::{Outcome, ReadLabel};
+use crate::state::{label_meaning, label_text, ClusterView, RequestView};
+use ringside_core::check::Outcome;
 use yew::prelude::*;
 
 /// Requests shown in the list (the newest).
@@ -29,10 +31,11 @@ pub fn outcome_text(r: &RequestView) -> String {
     }
 }
 
-/// Warnings a request deserves: a stale read, a failed write that landed.
+/// Warnings a request deserves: a stale read the checker could not label
+/// (a labelled one says so in its label), a failed write that landed.
 pub fn flags(r: &RequestView) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(newer) = &r.stale {
+    if let (Some(newer), None) = (&r.stale, &r.label) {
         out.push(format!(
             "stale read: a newer write ({}) had been acknowledged before this read began",
             show_version(newer)
@@ -46,22 +49,6 @@ pub fn flags(r: &RequestView) -> Vec<String> {
         ));
     }
     out
-}
-
-/// A read's label from the history checker, in words.
-fn read_label(label: &ReadLabel) -> Html {
-    let (class, text) = match label {
-        ReadLabel::Fresh => (
-            "fresh",
-            "fresh: the newest acknowledged write, or newer".to_string(),
-        ),
-        ReadLabel::Stale { reason } => ("stale", format!("stale, allowed by its levels: {reason}")),
-        ReadLabel::Violation { property } => (
-            "violation",
-            format!("violation: breaks {property}, which its level promises"),
-        ),
-    };
-    html! { <div class={classes!("read-label", class)} data-testid="read-label" data-label={class}>{ text }</div> }
 }
 
 #[function_component]
@@ -85,9 +72,18 @@ pub fn Requests() -> Html {
             is_sel.then_some("selected"),
             (!fl.is_empty()).then_some("flagged")
         );
+        let label = r.label.as_ref().map(|l| {
+            html! {
+                <span class={classes!("label", label_class(l))} data-testid="read-label" data-label={label_class(l)} title={label_meaning(l)}>
+                    { label_text(l) }
+                </span>
+            }
+        });
         html! {
-            <li key={format!("{}-{}", client.conn, client.req)} {class} data-testid="request" data-outcome={r.outcome.label().to_string()}>
+            <li key={format!("{}-{}", client.conn, client.req)} {class} data-testid="request" data-outcome={r.outcome.label().to_string()}
+                data-label={r.label.as_ref().map(label_class).unwrap_or_default()}>
                 <button onclick={pick} aria-pressed={is_sel.to_string()}>
+                    { for label }
                     <span class="what">{ r.request.to_string() }</span>
                     <span class="via">{ format!(" via node {}", r.coordinator) }</span>
                     <span class="outcome">{ format!(" → {}", outcome_text(r)) }</span>
@@ -98,7 +94,6 @@ pub fn Requests() -> Html {
                         <span class="latency">{ format!(" · {}", ms(l)) }</span>
                     }
                 </button>
-                { for r.label.as_ref().map(read_label) }
                 { for fl.iter().map(|f| html! { <div class="flag">{ format!("⚠ {f}") }</div> }) }
                 if let Outcome::Error { message, .. } = &r.outcome {
                     <div class="error-message">{ message.clone() }</div>
@@ -106,17 +101,18 @@ pub fn Requests() -> Html {
             </li>
         }
     });
-    let diagram = selected
-        .and_then(|c| view.request(c))
-        .map(|r| sequence(view, r));
+    let chosen = selected.and_then(|c| view.request(c));
+    let why = chosen.map(|r| html! { <WhyPanel request={r.clone()} why={ctx.why.clone()} /> });
+    let diagram = chosen.map(|r| sequence(view, r));
     html! {
         <div class="requests" data-testid="requests">
             <h2>{"Requests"}</h2>
             if view.requests.is_empty() {
                 <p class="empty">{"No requests yet. Type put 137 hello quorum in the command line."}</p>
             } else {
-                <p class="hint">{"Select a request to see its messages."}</p>
+                <p class="hint">{"Select a request to see why it ended as it did, and its messages."}</p>
             }
+            { for why }
             { for diagram }
             <ol class="request-list">{ for rows }</ol>
         </div>

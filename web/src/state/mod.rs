@@ -17,8 +17,7 @@
 mod labels;
 mod reducer;
 
-#[cfg(test)]
-pub use labels::history_op;
+pub use labels::{label_meaning, label_text, KeyHistory};
 
 pub use crate::narration::{intern_kind, LogKind};
 
@@ -38,6 +37,10 @@ pub const MSG_CAP: usize = 2_000;
 pub const LOG_TAIL: usize = 8;
 /// Acknowledged writes kept per key for flagging stale reads.
 pub const WRITES_PER_KEY: usize = 32;
+/// Operations kept per key for labelling reads and explaining requests.
+pub const KEY_OPS_CAP: usize = 128;
+/// Operations kept in all, over every key.
+pub const OPS_CAP: usize = 4_096;
 /// How long (simulated) a dropped message takes to fall off the screen.
 pub const FALL_US: Micros = 40_000;
 
@@ -267,7 +270,9 @@ pub struct RequestView {
     pub stale: Option<Version>,
     /// Replicas that applied this write (known by key and value).
     pub landed_on: Vec<NodeId>,
-    /// For an answered read: the checker's label (see `labels`).
+    /// For a successful read: fresh, stale as allowed, or a violation, by
+    /// `core::check::label_reads` on its key's kept history (`None`: not
+    /// a read that returned, or one the kept history cannot judge).
     pub label: Option<ReadLabel>,
 }
 
@@ -313,8 +318,9 @@ pub struct ClusterView {
     pub msgs: VecDeque<MsgRecord>,
     /// Acknowledged writes per key, for [`stale_read`].
     pub writes: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
-    /// Each key's recent requests, pending ones too, for the read labels.
-    pub key_ops: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
+    /// Every operation per key, bounded: what labels and "why?" read.
+    pub history: KeyHistory,
+    history_len: usize,
     pub net: Option<NetConfig>,
     pub notice: Option<String>,
     /// Bumped on every change other than the clock and the wires, so a
@@ -346,7 +352,8 @@ impl ClusterView {
             log_count: 0,
             msgs: VecDeque::new(),
             writes: Rc::new(BTreeMap::new()),
-            key_ops: Rc::new(BTreeMap::new()),
+            history: Rc::default(),
+            history_len: 0,
             net: None,
             notice: None,
             version: 0,

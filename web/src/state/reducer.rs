@@ -297,7 +297,15 @@ impl ClusterView {
                 node,
                 request,
             } => {
-                let r = RequestView {
+                self.op_sent(HistoryOp {
+                    client,
+                    node,
+                    request: request.clone(),
+                    invoke_us: at,
+                    complete_us: None,
+                    outcome: Outcome::Pending,
+                });
+                self.requests.push_back(Rc::new(RequestView {
                     client,
                     coordinator: node,
                     request,
@@ -310,9 +318,7 @@ impl ClusterView {
                     stale: None,
                     landed_on: Vec::new(),
                     label: None,
-                };
-                self.track_for_labels(&r);
-                self.requests.push_back(Rc::new(r));
+                }));
                 while self.requests.len() > REQUEST_CAP {
                     self.requests.pop_front();
                 }
@@ -327,6 +333,7 @@ impl ClusterView {
 
     fn answered(&mut self, at: Micros, client: ClientRef, outcome: Outcome) {
         let Some(r) = self.request(client).cloned() else {
+            self.op_answered(client, at, &outcome);
             return;
         };
         let mut r = (*r).clone();
@@ -364,8 +371,8 @@ impl ClusterView {
         let line = narration::answer(&r.request, r.coordinator, &r.outcome, r.stale.as_ref());
         self.say_line(at, line);
         if let Some(slot) = self.request_mut(client) {
-            *slot = r.clone();
+            *slot = r;
         }
-        self.track_for_labels(&r);
+        self.op_answered(client, at, &outcome);
     }
 }
