@@ -44,8 +44,9 @@ commands:
   test            every check: fmt, clippy, all tests, the wasm build, browser tests
   demo            start a 4-node cluster and the web UI (trunk serve); Ctrl-C stops both
   setup           install what the tests and the demo need (wasm target, trunk,
-                  wasm-bindgen-cli, wasm-opt from npm's binaryen, chromium +
-                  chromedriver, firefox-esr + geckodriver), skipping what is there
+                  wasm-bindgen-cli, chromium + chromedriver, firefox-esr +
+                  geckodriver), skipping what is there; the bench's release
+                  page build installs wasm-opt from npm's binaryen itself
   sweep [N]       the simulator sweep with N seeds (default 100000)
   fuzz [--seconds N] [TARGET...]
                   run each cargo-fuzz target (client_frame, peer_message, commit_log)
@@ -250,7 +251,8 @@ fn setup(browser: bool) -> Result<Tools, String> {
             run(cargo().args(["install", "--force", &format!("wasm-bindgen-cli@{wb}")]))?;
         }
     }
-    wasm_opt::ensure()?;
+    // wasm-opt is installed by the release build that needs it (the
+    // bench), not here: the tests and the demo build the page for debug.
     let mut tools = Tools {
         chromium: find_exe(&["chromium", "chromium-browser"]),
         chromedriver: find_exe(&["chromedriver"]),

@@ -10,7 +10,7 @@
 
 use crate::{output, run};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// npm's binaryen version; Trunk.toml's `[tools] wasm_opt` must name the
@@ -56,11 +56,28 @@ pub fn ensure() -> Result<(), String> {
         &package,
     ]);
     let install = crate::show(&npm);
+    if output("npm", &["--version"]).is_none()
+        && crate::is_root()
+        && Path::new("/usr/bin/apt-get").exists()
+    {
+        println!("installing nodejs and npm with apt-get (for wasm-opt)");
+        run(Command::new("apt-get").arg("update").arg("-q"))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "nodejs",
+                "npm",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
     if output("npm", &["--version"]).is_none() {
         return Err(format!(
             "the page's release build runs wasm-opt from npm's {package}, and npm is missing: \
              install Node.js and npm (as root on Debian: apt-get install nodejs npm), \
-             then run `cargo xtask setup` (it runs `{install}`)"
+             then run this again (it runs `{install}`)"
         ));
     }
     println!(
