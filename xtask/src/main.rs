@@ -14,6 +14,7 @@
 mod bench;
 mod browser;
 mod chaos;
+mod wasm_opt;
 // The native crate's free-port finder, by path: it uses only std, and
 // depending on the whole native crate would build tokio for xtask.
 #[path = "../../native/src/ports.rs"]
@@ -44,7 +45,8 @@ commands:
   demo            start a 4-node cluster and the web UI (trunk serve); Ctrl-C stops both
   setup           install what the tests and the demo need (wasm target, trunk,
                   wasm-bindgen-cli, chromium + chromedriver, firefox-esr +
-                  geckodriver), skipping what is there
+                  geckodriver), skipping what is there; the bench's release
+                  page build installs wasm-opt from npm's binaryen itself
   sweep [N]       the simulator sweep with N seeds (default 100000)
   fuzz [--seconds N] [TARGET...]
                   run each cargo-fuzz target (client_frame, peer_message, commit_log)
@@ -150,7 +152,8 @@ fn cargo() -> Command {
     Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Where the web tools are: cargo's bin dir, also put on PATH for trunk.
+/// Where the web tools are: cargo's bin dir, also put on PATH for trunk
+/// (after the npm wasm-opt's, see `tool_path`).
 fn cargo_bin_dir() -> PathBuf {
     let home = env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -158,8 +161,10 @@ fn cargo_bin_dir() -> PathBuf {
     home.join("bin")
 }
 
-fn path_with_cargo_bin() -> std::ffi::OsString {
-    let mut paths = vec![cargo_bin_dir()];
+/// PATH for the tools xtask runs: the npm wasm-opt's dir (trunk takes the
+/// first `wasm-opt` on PATH), cargo's bin dir, then the caller's PATH.
+fn tool_path() -> std::ffi::OsString {
+    let mut paths = vec![wasm_opt::bin_dir(), cargo_bin_dir()];
     if let Some(p) = env::var_os("PATH") {
         paths.extend(env::split_paths(&p));
     }
@@ -246,6 +251,8 @@ fn setup(browser: bool) -> Result<Tools, String> {
             run(cargo().args(["install", "--force", &format!("wasm-bindgen-cli@{wb}")]))?;
         }
     }
+    // wasm-opt is installed by the release build that needs it (the
+    // bench), not here: the tests and the demo build the page for debug.
     let mut tools = Tools {
         chromium: find_exe(&["chromium", "chromium-browser"]),
         chromedriver: find_exe(&["chromedriver"]),
@@ -336,9 +343,11 @@ fn trunk_build(dist: &Path, release: bool) -> Result<(), String> {
     });
     cmd.args(["build", "--offline", "--dist"]).arg(dist);
     if release {
+        // Only the release build runs wasm-opt (index.html).
+        wasm_opt::ensure()?;
         cmd.arg("--release");
     }
-    cmd.env("PATH", path_with_cargo_bin());
+    cmd.env("PATH", tool_path());
     run(&mut cmd)
 }
 
@@ -492,7 +501,7 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         run(cargo()
             .current_dir("core")
             .env("RUSTC_BOOTSTRAP", "1")
-            .env("PATH", path_with_cargo_bin())
+            .env("PATH", tool_path())
             .args(["fuzz", "run", "--sanitizer", "none", t])
             .arg(&scratch)
             .arg(format!("fuzz/corpus/{t}"))
@@ -587,7 +596,7 @@ fn demo(args: &[String]) -> Result<(), String> {
         "--dist",
         "target/demo-dist",
     ])
-    .env("PATH", path_with_cargo_bin())
+    .env("PATH", tool_path())
     .stdout(Stdio::piped())
     .spawn()
     {
