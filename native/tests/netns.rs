@@ -15,7 +15,7 @@ mod common;
 use common::*;
 use ringside_core::check::check;
 use ringside_core::{NodeId, Ring};
-use ringside_native::cluster::cluster_file::ClusterFile;
+use ringside_native::cluster_file::ClusterFile;
 use ringside_native::tools::chaos::{run_clients, settle, spread_keys, WorkloadOptions};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

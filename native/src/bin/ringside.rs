@@ -116,7 +116,7 @@ enum Command {
         keys: usize,
         /// Sync policy of the cluster bench starts itself (batch or periodic).
         #[arg(long, value_parser = parse_sync)]
-        sync: Option<ringside_native::cluster::cluster_file::SyncPolicy>,
+        sync: Option<ringside_native::cluster_file::SyncPolicy>,
         /// Requests each connection keeps in flight.
         #[arg(long, default_value_t = 1)]
         pipeline: usize,
@@ -197,8 +197,8 @@ fn parse_cl(s: &str) -> Result<Consistency, String> {
     Consistency::parse(s)
 }
 
-fn parse_sync(s: &str) -> Result<ringside_native::cluster::cluster_file::SyncPolicy, String> {
-    use ringside_native::cluster::cluster_file::SyncPolicy;
+fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncPolicy, String> {
+    use ringside_native::cluster_file::SyncPolicy;
     match s.to_ascii_lowercase().as_str() {
         "batch" => Ok(SyncPolicy::Batch),
         "periodic" => Ok(SyncPolicy::Periodic),

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::cluster::supervisor::{Cluster, PidState};
-use crate::node::transport::origin_allowed;
+use crate::origin::origin_allowed;
 use crate::secret::constant_time_eq;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;

@@ -1,7 +1,7 @@
-//! Many nodes on one machine: what `ringside cluster ...` runs.
+//! Many nodes on one machine: what `ringside cluster ...` runs. The
+//! cluster file they are made from is [`crate::cluster_file`], which nodes
+//! read too.
 //!
-//! - [`cluster_file`]: the cluster file (TOML): members, core settings, sync
-//!   policy, peer secret, allowed origins, bounds
 //! - [`supervisor`]: `ringside cluster up|kill|restart|stop|status|down`, by
 //!   recorded pids only
 //! - [`control`]: the loopback, token-guarded control endpoint the web page
@@ -9,7 +9,6 @@
 //! - [`layout`]: the control endpoint's files in the data dir
 //! - [`signal`]: the one kill(2) wrapper
 
-pub mod cluster_file;
 pub mod control;
 pub mod layout;
 pub mod signal;

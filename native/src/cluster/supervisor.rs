@@ -17,9 +17,9 @@
 //! `ringside node --id N ... --data-dir <data-dir>/node-N`: a pid whose
 //! process exited, or was reused by another program, is reported stale.
 
-use crate::cluster::cluster_file::ClusterFile;
 use crate::cluster::layout;
 use crate::cluster::signal::signal;
+use crate::cluster_file::ClusterFile;
 use crate::wsclient::Conn;
 use ringside_core::NodeId;
 use std::fs::OpenOptions;

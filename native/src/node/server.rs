@@ -4,7 +4,7 @@
 //! the driver's thread for fsyncs under load; see the driver's module docs
 //! for why), and stops cleanly on SIGTERM or Ctrl-C.
 
-use crate::cluster::cluster_file::ClusterFile;
+use crate::cluster_file::ClusterFile;
 use crate::node::commitlog::CommitLog;
 use crate::node::driver::{Driver, DriverSettings};
 use crate::node::inbox::DriverInput;

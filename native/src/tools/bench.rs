@@ -13,8 +13,8 @@
 //! `--write-log DIR` (hidden) writes a large commit log instead, for the
 //! replay and memory measurements.
 
-use crate::cluster::cluster_file::{ClusterFile, SyncPolicy};
 use crate::cluster::supervisor::{new_secret, write_private, Cluster};
+use crate::cluster_file::{ClusterFile, SyncPolicy};
 use crate::node::commitlog::CommitLog;
 use crate::node::timeline::{self as marks, Step};
 use crate::tools::timeline;

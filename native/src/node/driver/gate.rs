@@ -9,7 +9,7 @@
 
 use super::syncer::SyncJob;
 use super::{Driver, LAZY_WINDOW};
-use crate::cluster::cluster_file::SyncPolicy;
+use crate::cluster_file::SyncPolicy;
 use crate::node::timeline::{self, Step};
 use ringside_core::durability::{Needs, Policy};
 use ringside_core::{Input, Key, Message, NodeId, Record};

@@ -2,7 +2,7 @@
 //! `inspect` itself.
 
 use super::Driver;
-use crate::cluster::cluster_file::SyncPolicy;
+use crate::cluster_file::SyncPolicy;
 use ringside_core::protocol::{InspectNode, LogStats, LogTailEntry};
 use ringside_core::Record;
 use std::collections::VecDeque;

@@ -101,7 +101,7 @@ mod syncer;
 #[cfg(test)]
 mod tests;
 
-use crate::cluster::cluster_file::SyncPolicy;
+use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
 use crate::node::inbox::DriverInput;
 use crate::node::transport::PeerQueue;

@@ -4,7 +4,7 @@
 use super::gate::Action;
 use super::log_tail::LogTail;
 use super::Driver;
-use crate::cluster::cluster_file::SyncPolicy;
+use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;

@@ -21,9 +21,9 @@ mod workload;
 pub use settle::{describe, final_state, inspect_all, settle, Settled};
 pub use workload::{run_clients, spread_keys, Clients, WorkloadOptions};
 
-use crate::cluster::cluster_file::ClusterFile;
 use crate::cluster::signal::signal;
 use crate::cluster::supervisor::{new_secret, write_private, Cluster, PidState};
+use crate::cluster_file::ClusterFile;
 use clap::Args;
 use ringside_core::check::{check, Summary, Violation};
 use ringside_core::sim::Rng;
