@@ -5,8 +5,8 @@
 
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
-    controls::Controls, hints::HintBoard, log::EventLog, replica::Replicas, ring::RingView,
-    scenario::ScenarioPanel, timeline::Requests,
+    controls::Controls, hints::HintBoard, lesson, lesson::LessonLoader, log::EventLog,
+    replica::Replicas, ring::RingView, scenario::ScenarioPanel, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -100,6 +100,17 @@ pub fn App() -> Html {
         })
     };
 
+    // A lesson the link names by URL (`#lesson-url=`) is fetched once.
+    {
+        let (model, send) = (model.clone(), send.clone());
+        use_effect_with((), move |_| {
+            let url = model.borrow().lessons.fetching().map(str::to_string);
+            if let Some(url) = url {
+                lesson::fetch(url, send);
+            }
+        });
+    }
+
     // Keyboard: space plays/pauses, "." steps, "/" focuses the command line.
     {
         let send = send.clone();
@@ -170,6 +181,8 @@ pub fn App() -> Html {
     };
     let class = classes!("app", m.ui.large_text.then_some("large"));
     let runner = m.runner.clone();
+    let lessons = m.lessons.clone();
+    let lesson_share = lessons.share().map(str::to_string);
     let fps = m.ui.fps.then(|| {
         let wires = m.view.wires.len();
         html! {
@@ -199,7 +212,7 @@ pub fn App() -> Html {
             <div {class}>
                 <header>
                     <h1>{"ringside"}</h1>
-                    if let Some(addr) = live_addr {
+                    if let Some(addr) = live_addr.clone() {
                         <span class="mode live" data-testid="mode" data-mode="live"
                             title="every panel shows the real nodes: their events and what inspect returns">
                             { format!("LIVE · real nodes via {addr}") }
@@ -221,8 +234,11 @@ pub fn App() -> Html {
                 </header>
                 { fps }
                 <Controls />
+                if lessons.open {
+                    <LessonLoader lessons={lessons} live={live_addr.clone()} />
+                }
                 if let Some(r) = runner {
-                    <ScenarioPanel runner={r} />
+                    <ScenarioPanel runner={r} share={lesson_share} />
                 }
                 <main>
                     <section class="left">

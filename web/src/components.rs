@@ -9,10 +9,12 @@
 //! - [`log`]: the event log in plain words, filterable
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
+//! - [`lesson`]: loading a lesson from a file, a URL or pasted text
 //! - [`why`]: "why?" for the selected request, in words and a picture
 
 pub mod controls;
 pub mod hints;
+pub mod lesson;
 pub mod log;
 pub mod replica;
 pub mod ring;

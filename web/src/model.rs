@@ -12,13 +12,16 @@ use crate::backend::replay::{parse_trace, Replay};
 use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
 use crate::backend::Backend;
 use crate::console::{self, Line};
-use crate::scenario::{self, Runner};
+use crate::scenario::Runner;
 use crate::state::{ClusterView, LogKind, Update};
 use crate::why::{self, Evidence, Why};
 use ringside_core::sim::{Action, Rng};
 use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
 use std::collections::BTreeSet;
 use std::rc::Rc;
+
+mod lessons;
+pub use lessons::{LessonCmd, Lessons, Origin, Refusal, Status};
 
 /// Speeds offered: simulated seconds per wall-clock second.
 pub const SPEEDS: [f64; 8] = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0];
@@ -90,8 +93,10 @@ pub enum Cmd {
     Step,
     Speed(f64),
     Reset(Settings),
-    /// Start a guided scenario (by id) on a fresh classic cluster.
+    /// Start a built-in lesson (by id) on a fresh cluster of its own.
     Scenario(String),
+    /// Load a lesson from outside the page (see [`lessons`]).
+    Lesson(LessonCmd),
     ScenarioNext,
     /// The student's answer to the step's prediction (a choice's index).
     ScenarioAnswer(usize),
@@ -226,6 +231,8 @@ pub struct Model {
     /// The selected request's explanation, and the panel view's version
     /// it was computed at.
     why: Option<(ClientRef, u64, Option<Rc<Why>>)>,
+    /// Lessons loaded from a file, a URL or pasted text.
+    pub lessons: Lessons,
 }
 
 impl Model {
@@ -268,6 +275,7 @@ impl Model {
             let id = id.to_string();
             m.handle(Cmd::Scenario(id));
         }
+        m.lessons_from_fragment(&f);
         m
     }
 
@@ -296,6 +304,7 @@ impl Model {
             link: None,
             evidence,
             why: None,
+            lessons: Lessons::default(),
         }
     }
 
@@ -466,8 +475,13 @@ impl Model {
         let (b, init) = SimBackend::new(settings.clone());
         let ui = self.ui.for_another_cluster();
         let (speed, playing, link) = (self.speed, self.playing, self.link.take());
+        let lessons = Lessons {
+            playing: None,
+            ..std::mem::take(&mut self.lessons)
+        };
         *self = Model::with(Box::new(b), Some(settings), init);
         self.link = link;
+        self.lessons = lessons;
         self.ui = Rc::new(ui);
         self.speed = speed;
         self.playing = playing;
@@ -532,19 +546,8 @@ impl Model {
             Cmd::Speed(s) if s.is_finite() && s > 0.0 => self.speed = s,
             Cmd::Speed(_) => {}
             Cmd::Reset(s) => self.reset(s),
-            Cmd::Scenario(id) => match scenario::all().into_iter().find(|s| s.id == id) {
-                Some(s) => {
-                    let seed = self.settings.as_ref().map_or(7, |s| s.seed);
-                    self.reset(Settings {
-                        seed,
-                        ..Settings::default()
-                    });
-                    self.runner = Some(Runner::new(s));
-                    self.playing = true;
-                    self.run_scenario();
-                }
-                None => self.apply(vec![Update::Notice(format!("no scenario named {id:?}"))]),
-            },
+            Cmd::Scenario(id) => self.start_builtin(&id),
+            Cmd::Lesson(cmd) => self.handle_lesson(cmd),
             Cmd::ScenarioNext => {
                 if let Some(r) = self.runner.as_mut() {
                     r.next();

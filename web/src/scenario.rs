@@ -116,6 +116,14 @@ pub fn all() -> Vec<Scenario> {
         .collect()
 }
 
+/// The text of the built-in lesson `id`.
+pub fn builtin_text(id: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .copied()
+        .find(|text| ringside_core::lesson::parse(text).is_ok_and(|l| l.id == id))
+}
+
 /// Where a running scenario is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {

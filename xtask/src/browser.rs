@@ -18,6 +18,12 @@ pub const TESTS: &[(&str, &str)] = &[
     ("firefox", "a_student_answers_a_prediction_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
     ("why", "why_explains_a_stale_one_read_in_one_click"),
+    ("lessons", "a_lesson_loads_from_a_file"),
+    ("lessons", "a_lesson_loads_from_a_url"),
+    (
+        "lessons",
+        "a_refused_lesson_shows_its_line_and_nothing_runs",
+    ),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

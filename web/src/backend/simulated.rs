@@ -144,7 +144,8 @@ pub fn parse_fragment(text: &str) -> Result<Fragment, String> {
     Ok(f)
 }
 
-fn percent_encode(s: &str) -> String {
+/// Percent-encodes a fragment parameter's value.
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 2);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {

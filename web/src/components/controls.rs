@@ -255,6 +255,11 @@ pub fn Controls() -> Html {
         html! { <button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button> }
     });
 
+    let open_loader = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::Lesson(crate::model::LessonCmd::Open)))
+    };
+
     // ----- trace file -----
     let reader: Rc<RefCell<Option<gloo::file::callbacks::FileReader>>> = use_mut_ref(|| None);
     let on_file = {
@@ -388,6 +393,8 @@ pub fn Controls() -> Html {
             <div class="group scenarios" aria-label="guided scenarios">
                 <span>{ if live { "Guided (in the simulation): " } else { "Guided: " } }</span>
                 { for scenarios }
+                <button class="lesson-open" data-testid="lesson-open" onclick={open_loader}
+                    title="load a lesson you wrote: a file, a URL, or pasted text">{"a lesson of your own…"}</button>
             </div>
             <div class="group display">
                 <label>{"replay a trace (ringside sim --trace) "}<input type="file" accept=".jsonl,.json,.txt" onchange={on_file} /></label>

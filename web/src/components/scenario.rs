@@ -2,13 +2,16 @@
 //! and the checks so far (✓ or ✗), with a visible "done" when it is over.
 
 use crate::context::Ctx;
-use crate::model::Cmd;
+use crate::model::{Cmd, LessonCmd};
 use crate::scenario::{Phase, Runner};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub runner: Runner,
+    /// The fragment that shares this lesson, when it can be shared.
+    #[prop_or_default]
+    pub share: Option<String>,
 }
 
 #[function_component]
@@ -95,8 +98,13 @@ pub fn ScenarioPanel(p: &Props) -> Html {
     let send = ctx.send.clone();
     let close = Callback::from(move |_: MouseEvent| send.emit(Cmd::ScenarioClose));
     let send = ctx.send.clone();
-    let id = r.scenario.id.to_string();
-    let again = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
+    let again = Callback::from(move |_: MouseEvent| send.emit(Cmd::Lesson(LessonCmd::Again)));
+    let share = p.share.as_ref().map(|f| {
+        html! {
+            <a class="lesson-share" data-testid="lesson-share" href={format!("#{f}")}
+                title="a link that opens this page and starts this lesson">{"share this lesson"}</a>
+        }
+    });
     html! {
         <section class={classes!("scenario", r.done().then_some("done"))} data-testid="scenario" data-scenario={r.scenario.id.clone()}>
             <header>
@@ -111,6 +119,7 @@ pub fn ScenarioPanel(p: &Props) -> Html {
                 <label><input type="checkbox" checked={r.auto} onchange={toggle} />{" go on by itself"}</label>
                 <button onclick={again}>{"again"}</button>
                 <button onclick={close} aria-label="close the scenario">{"close"}</button>
+                { for share }
             </header>
             <ol class="steps">{ for steps }</ol>
         </section>

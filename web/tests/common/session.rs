@@ -280,6 +280,23 @@ impl Session {
         });
     }
 
+    /// Sends `text` as keystrokes to the element `css` names (for a file
+    /// input: the file's absolute path, which picks it).
+    pub fn send_keys(&self, css: &str, text: &str) {
+        self.step(&format!("send {text:?} to {css}"), |c| async move {
+            c.find(Locator::Css(css)).await?.send_keys(text).await
+        });
+    }
+
+    /// The text of the first element `css` names ("" when there is none).
+    pub fn text(&self, css: &str) -> String {
+        let quoted = serde_json::to_string(css).expect("a string is JSON");
+        let v = self.js(&format!(
+            "const e = document.querySelector({quoted}); return e ? e.innerText : ''"
+        ));
+        v.as_str().unwrap_or("").to_string()
+    }
+
     /// How many elements `css` matches now.
     pub fn count(&self, css: &str) -> u64 {
         let quoted = serde_json::to_string(css).expect("a string is JSON");
