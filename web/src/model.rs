@@ -652,11 +652,12 @@ mod tests {
     use crate::backend::simulated::parse_fragment;
     use crate::scenario::{AnswerLine, Phase};
 
-    fn model() -> Model {
+    pub(super) fn model() -> Model {
         Model::from_fragment(Fragment::default())
     }
 
-    fn run(m: &mut Model, wall_ms: f64) {
+    /// Frames of 16 ms for `wall_ms` of wall-clock time.
+    pub(super) fn run(m: &mut Model, wall_ms: f64) {
         let start = m.last_wall_ms.unwrap_or(0.0);
         let mut t = start;
         while t < start + wall_ms {

@@ -52,19 +52,6 @@ fn lesson_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Percent-encodes a fragment parameter's value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Waits for the page's 4-node ring.
 fn open_page(s: &Session, server: &Server, art: &Path, rest: &str) {
     s.goto(&server.url(rest));
@@ -144,14 +131,14 @@ fn a_lesson_loads_from_a_url() {
     let url = site.url("/five-nodes.toml");
     let driver = env.driver();
     let s = driver.session();
-    s.goto(&server.url(&format!("/?speed=3#lesson-url={}", encode(&url))));
+    s.goto(&server.url(&format!("/?speed=3#lesson-url={}", common::encode(&url))));
     play_five_nodes(&s, art);
     // The URL form is the share form.
     let href =
         s.js("return document.querySelector('[data-testid=lesson-share]').getAttribute('href')");
     assert_eq!(
         href.as_str(),
-        Some(format!("#lesson-url={}", encode(&url)).as_str())
+        Some(format!("#lesson-url={}", common::encode(&url)).as_str())
     );
     s.shot(art, "lesson-url");
 

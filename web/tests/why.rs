@@ -26,19 +26,6 @@ fn script() -> Vec<(Micros, Action)> {
     ]
 }
 
-/// Percent-encodes a fragment parameter's value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn why_explains_a_stale_one_read_in_one_click() {
@@ -50,7 +37,7 @@ fn why_explains_a_stale_one_read_in_one_click() {
     let json = serde_json::to_string(&script()).expect("actions are JSON");
     s.goto(&server.url(&format!(
         "/?speed=1#seed=7&nodes=4&rf=3&script={}",
-        encode(&json)
+        common::encode(&json)
     )));
     // The read ends after the replay: a few hundred simulated ms later.
     s.wait("the ONE read labelled stale", art, |s| {

@@ -303,25 +303,18 @@ impl Lessons {
 mod tests {
     use super::*;
     use crate::backend::simulated::parse_fragment;
+    use crate::model::tests::model;
     use crate::model::Cmd;
 
     const HANDOFF: &str = include_str!("../../../lessons/6-hinted-handoff.toml");
 
-    fn model() -> Model {
-        Model::from_fragment(Fragment::default())
-    }
-
+    /// Runs `m` for `wall_ms`, answering every prediction rightly.
     fn run(m: &mut Model, wall_ms: f64) {
-        let start = m.last_wall_ms.unwrap_or(0.0);
-        let mut t = start;
-        while t < start + wall_ms {
-            t += 16.0;
-            m.frame(t);
-            if let Some(r) = m.runner.as_ref() {
-                if let Some(p) = r.asking() {
-                    let right = p.answer;
-                    m.handle(Cmd::ScenarioAnswer(right));
-                }
+        for _ in 0..(wall_ms / 100.0).ceil() as usize {
+            super::super::tests::run(m, 100.0);
+            let right = m.runner.as_ref().and_then(|r| r.asking()).map(|p| p.answer);
+            if let Some(right) = right {
+                m.handle(Cmd::ScenarioAnswer(right));
             }
         }
     }

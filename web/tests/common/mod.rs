@@ -129,6 +129,19 @@ impl BrowserEnv {
     }
 }
 
+/// Percent-encodes a value for the page's link (`#script=`, `#lesson-url=`).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// `RINGSIDE_DIST`, the built page; fails naming the command that builds
 /// it when it is unset or holds no page.
 fn dist_from_env() -> PathBuf {
