@@ -183,6 +183,7 @@ pub fn App() -> Html {
     let runner = m.runner.clone();
     let lessons = m.lessons.clone();
     let lesson_share = lessons.share().map(str::to_string);
+    let lesson_source = lessons.source();
     let fps = m.ui.fps.then(|| {
         let wires = m.view.wires.len();
         html! {
@@ -238,7 +239,7 @@ pub fn App() -> Html {
                     <LessonLoader lessons={lessons} live={live_addr.clone()} />
                 }
                 if let Some(r) = runner {
-                    <ScenarioPanel runner={r} share={lesson_share} />
+                    <ScenarioPanel runner={r} share={lesson_share} source={lesson_source} />
                 }
                 <main>
                     <section class="left">

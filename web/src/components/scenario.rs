@@ -12,6 +12,9 @@ pub struct Props {
     /// The fragment that shares this lesson, when it can be shared.
     #[prop_or_default]
     pub share: Option<String>,
+    /// Where a lesson loaded from outside came from, in words.
+    #[prop_or_default]
+    pub source: Option<String>,
 }
 
 #[function_component]
@@ -109,6 +112,9 @@ pub fn ScenarioPanel(p: &Props) -> Html {
         <section class={classes!("scenario", r.done().then_some("done"))} data-testid="scenario" data-scenario={r.scenario.id.clone()}>
             <header>
                 <h2>{ r.scenario.title.clone() }</h2>
+                if let Some(source) = &p.source {
+                    <span class="source" data-testid="lesson-source">{ format!("(a lesson from {source})") }</span>
+                }
                 <span class="progress">{ format!("step {} of {total}", (r.step + 1).min(total)) }</span>
                 <span class="status" data-testid="scenario-status" data-status={match r.phase {
                     Phase::Done => "done",

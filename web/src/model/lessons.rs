@@ -293,6 +293,15 @@ impl Lessons {
         }
     }
 
+    /// Where the lesson on screen came from, in words, unless it is a
+    /// built-in.
+    pub fn source(&self) -> Option<String> {
+        match &self.playing.as_ref()?.0 {
+            Origin::Builtin(_) => None,
+            other => Some(other.describe()),
+        }
+    }
+
     /// The fragment sharing the lesson on screen, if it can be shared.
     pub fn share(&self) -> Option<&str> {
         self.playing.as_ref()?.1.as_deref()
@@ -432,6 +441,10 @@ mod tests {
             m.lessons.share(),
             Some("lesson-url=lessons%2F6-hinted-handoff.toml")
         );
+        assert_eq!(
+            m.lessons.source().as_deref(),
+            Some("lessons/6-hinted-handoff.toml")
+        );
         let script = m.script();
         m.handle(Cmd::Lesson(LessonCmd::Fetching(
             "http://x/missing.toml".into(),
@@ -457,6 +470,9 @@ mod tests {
 
     #[test]
     fn a_lesson_is_shared_by_url_by_id_or_by_its_text() {
+        let mut m = model();
+        m.handle(Cmd::Scenario("tombstone".into()));
+        assert_eq!(m.lessons.source(), None, "a built-in needs no source");
         let builtin = share_fragment(&Origin::Builtin("tombstone".into()), "");
         assert_eq!(builtin.as_deref(), Some("scenario=tombstone"));
         let text = share_fragment(&Origin::Pasted, HANDOFF).unwrap();
