@@ -170,6 +170,17 @@ fn a_lesson_loads_from_a_url() {
         "the lesson on screen stays"
     );
     s.shot(art, "lesson-url-refused");
+    // A URL nobody answers on (port 1): a network error, named as one.
+    let nowhere = "http://127.0.0.1:1/five-nodes.toml";
+    s.js("document.querySelector('[data-testid=lesson-url-input]').value = ''");
+    s.send_keys("[data-testid=lesson-url-input]", nowhere);
+    s.click("[data-testid=lesson-url-load]");
+    s.wait("the unreachable URL refused", art, |s| {
+        s.text("[data-testid=lesson-error]").contains(nowhere)
+    });
+    let error = s.text("[data-testid=lesson-error]");
+    println!("refused:\n{error}");
+    assert!(error.contains("network error"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -47,7 +47,7 @@ async fn fetch_text(url: &str) -> Result<String, String> {
         .map_err(|_| "the fetch did not give a response".to_string())?;
     if !response.ok() {
         return Err(format!(
-            "HTTP {} {}",
+            "the server answered HTTP {} {}",
             response.status(),
             response.status_text()
         ));
