@@ -10,9 +10,11 @@
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
 //! - [`why`]: "why?" for the selected request, in words and a picture
+//! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
 pub mod controls;
 pub mod hints;
+pub mod lab;
 pub mod log;
 pub mod replica;
 pub mod ring;
