@@ -47,6 +47,8 @@ fn write_link(fragment: &str) {
 }
 
 type Slot<T> = Rc<RefCell<Option<T>>>;
+/// What a form field's change does to the form.
+type Apply = Rc<dyn Fn(&mut LabForm, String)>;
 
 /// One slice per animation frame until the run is done or stopped.
 fn schedule(run: Slot<LabRun>, slot: Slot<AnimationFrame>, redraw: UseForceUpdateHandle) {
@@ -120,7 +122,7 @@ pub fn LabView(props: &LabProps) -> Html {
         .err()
         .and_then(|e| e.split_once(':'))
         .map(|(field, _)| field.to_string());
-    let edit = |apply: Rc<dyn Fn(&mut LabForm, String)>| {
+    let edit = |apply: Apply| {
         let form = form.clone();
         Callback::from(move |e: Event| {
             let value = if let Some(i) = e.target_dyn_into::<HtmlInputElement>() {

@@ -120,16 +120,18 @@ fn the_form_names_the_field_it_cannot_use() {
 
 #[test]
 fn a_lab_link_reads_back_as_the_same_settings() {
-    let mut f = LabForm::default();
-    f.n = "5".into();
-    f.r = "2".into();
-    f.w = "3".into();
+    let mut f = LabForm {
+        n: "5".into(),
+        r: "2".into(),
+        w: "3".into(),
+        seed: "42".into(),
+        ..LabForm::default()
+    };
     f.legs[0] = LegForm {
         exponential: false,
         a: "1.5".into(),
         b: "8".into(),
     };
-    f.seed = "42".into();
     let config = f.config().unwrap();
     let fragment = parse_fragment(&link(&config)).unwrap();
     assert!(fragment.param("lab").is_some());
