@@ -236,7 +236,7 @@ pub fn App() -> Html {
                 <header>
                     <h1>{"ringside"}</h1>
                     if shown.open {
-                        <span class="mode lab" data-testid="mode" data-mode="lab">{"STALENESS LAB"}</span>
+                        <span class="mode lab-mode" data-testid="mode" data-mode="lab">{"STALENESS LAB"}</span>
                         <span class="tagline">{"thousands of simulated trials beside the PBS model"}</span>
                         <button class="back" data-testid="lab-close" onclick={toggle_lab.clone()}>{"back to the cluster"}</button>
                     } else if let Some(addr) = live_addr {

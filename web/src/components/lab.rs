@@ -157,7 +157,7 @@ pub fn LabView(props: &LabProps) -> Html {
         let b = edit(Rc::new(move |f: &mut LabForm, v| f.legs[i].b = v));
         html! {
             <tr>
-                <th scope="row">{ *label }</th>
+                <th scope="row"><b>{ *name }</b>{" "}<span class="to">{ *label }</span></th>
                 <td><select name={format!("{name}-dist")} onchange={dist} aria-label={format!("{name} distribution")}>
                     <option value="exp" selected={leg.exponential}>{"exponential"}</option>
                     <option value="uniform" selected={!leg.exponential}>{"uniform"}</option>
@@ -182,7 +182,7 @@ pub fn LabView(props: &LabProps) -> Html {
         html! {
             <div class="lab-progress">
                 <progress data-testid="lab-progress" max={res.total.to_string()} value={res.done.to_string()} />
-                <span data-testid="lab-rate" data-state={state} data-rate={format!("{:.0}", r.trials_per_s())}>
+                <span data-testid="lab-speed" data-state={state} data-rate={format!("{:.0}", r.trials_per_s())}>
                     { format!("{} of {} trials ({state}) in {:.1} s: {:.0} trials per second",
                         res.done, res.total, r.elapsed_ms() / 1000.0, r.trials_per_s()) }
                 </span>
@@ -192,17 +192,17 @@ pub fn LabView(props: &LabProps) -> Html {
     html! {
         <div class="lab" data-testid="lab">
             <section class="lab-form">
-                <h2>{"Staleness lab: how soon does a read see a write?"}</h2>
+                <h2>{"How soon does a read see a write?"}</h2>
                 if let Some(e) = &start.1 {
                     <p class="lab-error" data-testid="lab-link-error">{ format!("This link's lab settings were not used: {e}") }</p>
                 }
                 <div class="lab-row">
                     { field("n", "replicas N", &form.n, |f, v| f.n = v) }
-                    { field("r", "read waits for R", &form.r, |f, v| f.r = v) }
-                    { field("w", "write waits for W", &form.w, |f, v| f.w = v) }
+                    { field("r", "reads wait for R", &form.r, |f, v| f.r = v) }
+                    { field("w", "writes wait for W", &form.w, |f, v| f.w = v) }
                 </div>
                 <table class="lab-legs">
-                    <thead><tr><th>{"network delay of each message"}</th><th>{"distribution"}</th><th>{"min ms"}</th><th>{"mean / max ms"}</th></tr></thead>
+                    <thead><tr><th>{"each message's delay"}</th><th>{"distribution"}</th><th>{"min ms"}</th><th>{"mean / max"}</th></tr></thead>
                     <tbody>{ for legs }</tbody>
                 </table>
                 <div class="lab-row">
@@ -215,7 +215,7 @@ pub fn LabView(props: &LabProps) -> Html {
                     <p class="lab-error" data-testid="lab-error">{ e }</p>
                 }
                 <div class="lab-row">
-                    <button data-testid="lab-run" onclick={on_run} disabled={config.is_err() || running}>{"Run"}</button>
+                    <button class="lab-run" data-testid="lab-run" onclick={on_run} disabled={config.is_err() || running}>{"Run"}</button>
                     <button data-testid="lab-stop" onclick={on_stop} disabled={!running}>{"Stop"}</button>
                     { for progress }
                 </div>
@@ -225,6 +225,7 @@ pub fn LabView(props: &LabProps) -> Html {
                 if let Some(r) = r.as_ref() {
                     { plot(r) }
                     { levels(r) }
+                    { caveat() }
                 } else {
                     <p class="empty">{"Press Run: the model's curve appears at once, the measured one fills in as the trials run."}</p>
                 }
@@ -233,7 +234,7 @@ pub fn LabView(props: &LabProps) -> Html {
     }
 }
 
-/// What the student sees, in plain words, and where model and system part.
+/// What the student sees, in plain words.
 fn caption() -> Html {
     html! {
         <div class="lab-caption" data-testid="lab-caption">
@@ -244,11 +245,18 @@ fn caption() -> Html {
             <p>{"Early reads can miss the write: the R replicas they hear from first may not have it \
                 yet. As t grows the write reaches every replica and both curves climb to 100%. When \
                 R + W > N every read meets a replica that acknowledged the write, so none is stale."}</p>
-            <p>{"A real store also heals replicas that missed a write: read repair, hinted handoff and \
-                anti-entropy. The model leaves them out, and so does the lab (each trial reads a fresh \
-                key once, anti-entropy is off, no node fails), so the curves should agree within the \
-                measured points' error bars; with those on, reads would be fresher than the model says."}</p>
         </div>
+    }
+}
+
+/// Where the model and the system may part, under the results.
+fn caveat() -> Html {
+    html! {
+        <p class="lab-caption" data-testid="lab-caveat">{"A real store also heals replicas that missed a \
+            write: read repair, hinted handoff and anti-entropy. The model leaves them out, and so does \
+            the lab (each trial reads a fresh key once, anti-entropy is off, no node fails), so the curves \
+            agree within the thin bars around each measured point; with those on, reads would be fresher \
+            than the model says."}</p>
     }
 }
 
@@ -361,12 +369,12 @@ fn levels(r: &LabRun) -> Html {
         + r.result().curve.iter().map(|t| t.failed).sum::<usize>();
     html! {
         <div class="lab-levels">
-            <h3>{ format!("Stale reads at each level (W = {}), reading at a random moment up to {interval_ms:.0} ms after a write: one write interval at {} writes per second", c.w, c.writes_per_s) }</h3>
+            <h3>{ format!("Stale reads at each read level, W = {}: each read at a random moment in the {interval_ms:.0} ms between two writes ({} writes per second)", c.w, c.writes_per_s) }</h3>
             <table data-testid="lab-levels">
                 <thead><tr>
                     <th>{"read level"}</th><th>{"R + W against N"}</th><th>{"stale reads"}</th>
                     <th>{"measured"}</th><th title="the WARS model at the same moments">{"model (WARS)"}</th>
-                    <th title="the chance that the R replicas read include none of the W that acknowledged: C(N-W, R) / C(N, R)">{"at most (closed form)"}</th>
+                    <th title="the chance that the R replicas read include none of the W that acknowledged: C(N-W, R) / C(N, R)">{"worst case (closed form)"}</th>
                 </tr></thead>
                 <tbody>{ for rows }</tbody>
             </table>

@@ -17,12 +17,12 @@ use ringside_core::lab::LabConfig;
 use ringside_core::sim::Latency;
 
 /// The four legs of a trial, as `core::lab` and the PBS model's WARS name
-/// them: (field and link key, what a student reads).
+/// them: (field and link key, where the message goes).
 pub const LEGS: [(&str, &str); 4] = [
-    ("write", "write: coordinator → replica"),
-    ("ack", "ack: replica → coordinator"),
-    ("read", "read: coordinator → replica"),
-    ("reply", "reply: replica → coordinator"),
+    ("write", "→ replica"),
+    ("ack", "→ coordinator"),
+    ("read", "→ replica"),
+    ("reply", "→ coordinator"),
 ];
 
 /// Points on the measured curve: `0, until/10, ..., until`.
