@@ -1,10 +1,11 @@
 //! The staleness lab in headless Chromium: a link with bad lab settings
 //! is refused naming the setting; the "Staleness lab" button opens the
-//! lab, a bad N is shown beside its field and blocks Run; a small run
-//! goes in slices to its end and shows both curves (measured and the PBS
-//! model's), the stale share at each level and the trials per second
-//! (printed); the link then carries the settings, and opening it shows
-//! them. Screenshot at 1280x720: `web-staleness-lab.png`.
+//! lab, a bad N is shown beside its field and blocks Run; a run of
+//! 20,000 trials goes in slices (the page answers, part done, while it
+//! runs) to its end and shows both curves (measured and the PBS model's),
+//! the stale share at each level and the trials per second (printed);
+//! the link then carries the settings, and opening it shows them.
+//! Screenshot at 1280x720: `web-staleness-lab.png`.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `CHROMEDRIVER` /
 //! `CHROMIUM` (default: on PATH); `cargo xtask test` sets them and runs
@@ -93,7 +94,7 @@ fn a_student_runs_the_staleness_lab() {
         serde_json::Value::Bool(true)
     );
     set(&s, "n", "3");
-    set(&s, "trials", "1500");
+    set(&s, "trials", "20000");
     s.wait("a valid form", art, |s| {
         s.count("[data-testid=lab-error]") == 0
     });
@@ -101,6 +102,12 @@ fn a_student_runs_the_staleness_lab() {
     s.click("[data-testid=lab-run]");
     s.wait("the model's curve at once", art, |s| {
         points(s, "lab-model") > 10
+    });
+    // The page draws between slices: it shows a run part done.
+    s.wait("the run in progress", art, |s| {
+        let done = s.js("return document.querySelector('[data-testid=lab-progress]').value");
+        let done = done.as_f64().unwrap_or(0.0);
+        text_attr(s, "lab-speed", "data-state") == "running" && done > 0.0 && done < 20000.0
     });
     s.wait_for("the run's end", art, Duration::from_secs(180), |s| {
         text_attr(s, "lab-speed", "data-state") == "done"
@@ -111,7 +118,7 @@ fn a_student_runs_the_staleness_lab() {
         "lab trials per second in the page: {}",
         text_attr(&s, "lab-speed", "data-rate")
     );
-    assert!(rate.starts_with("1500 of 1500 trials (done)"), "{rate}");
+    assert!(rate.starts_with("20000 of 20000 trials (done)"), "{rate}");
     assert_eq!(points(&s, "lab-measured"), 11, "every curve point measured");
     assert_eq!(s.count("[data-testid=lab-plot] .dot"), 11);
     // N = 3: ONE, TWO and ALL, with W = 1; ALL is never stale.
@@ -131,7 +138,7 @@ fn a_student_runs_the_staleness_lab() {
     let hash = s.js("return location.hash");
     let hash = hash.as_str().unwrap_or("").to_string();
     assert!(
-        hash.starts_with("#lab&n=3&r=1&w=1&") && hash.contains("trials=1500"),
+        hash.starts_with("#lab&n=3&r=1&w=1&") && hash.contains("trials=20000"),
         "{hash}"
     );
     s.goto("about:blank");
@@ -140,7 +147,7 @@ fn a_student_runs_the_staleness_lab() {
         s.count("[data-testid=lab]") == 1
     });
     let trials = s.js("return document.querySelector('.lab input[name=trials]').value");
-    assert_eq!(trials.as_str(), Some("1500"));
+    assert_eq!(trials.as_str(), Some("20000"));
     assert_eq!(s.count("[data-testid=lab-link-error]"), 0);
 
     // Back to the cluster: its page, and its share link, again.

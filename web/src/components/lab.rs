@@ -314,9 +314,10 @@ fn plot(r: &LabRun) -> Html {
                     {"t: ms between the write's acknowledgement and the read"}</text>
                 <text class="axis" transform={format!("translate(16 {}) rotate(-90)", (y0 + y1) / 2.0)} text-anchor="middle">
                     {"reads that return the write"}</text>
-                <polyline class="model" data-testid="lab-model" points={p.polyline(&r.prediction.curve)} />
+                // The model on top: where the two agree, its dashes still show.
                 <polyline class="measured" data-testid="lab-measured" points={p.polyline(&line)} />
                 { for dots }
+                <polyline class="model" data-testid="lab-model" points={p.polyline(&r.prediction.curve)} />
                 <g class="legend">
                     <rect x={lx.to_string()} y={ly.to_string()} width="240" height="42" />
                     <line class="measured" x1={(lx + 8.0).to_string()} x2={(lx + 40.0).to_string()} y1={(ly + 14.0).to_string()} y2={(ly + 14.0).to_string()} />
