@@ -9,7 +9,7 @@
 //! (`#lab&n=3&...`), so a teacher can link to a lab with its settings.
 
 use crate::backend::simulated::parse_fragment;
-use crate::lab::plot::{Plot, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
+use crate::lab::plot::{Measured, Plot};
 use crate::lab::run::LabRun;
 use crate::lab::{link, LabForm, LEGS};
 use gloo::render::AnimationFrame;
@@ -262,70 +262,23 @@ fn caveat() -> Html {
 
 fn plot(r: &LabRun) -> Html {
     let c = r.config();
-    let until = c.ts_ms.last().copied().unwrap_or(0) as f64;
-    let p = Plot::new(until);
-    let (x0, x1, y0, y1) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
-    let y_grid = [0.0, 0.25, 0.5, 0.75, 1.0].map(|v| {
-        let y = p.y(v);
-        html! { <g class="tick">
-            <line x1={x0.to_string()} x2={x1.to_string()} y1={y.to_string()} y2={y.to_string()} />
-            <text x={(x0 - 6.0).to_string()} y={(y + 4.0).to_string()} text-anchor="end">{ format!("{:.0}%", v * 100.0) }</text>
-        </g> }
-    });
-    let x_ticks = p.t_ticks().into_iter().map(|t| {
-        let x = p.x(t);
-        html! { <text class="tick" x={x.to_string()} y={(y1 + 17.0).to_string()} text-anchor="middle">{ t }</text> }
-    });
-    let measured: Vec<(f64, f64, usize, usize)> = c
+    let p = Plot::new(c.ts_ms.last().copied().unwrap_or(0) as f64);
+    let measured: Vec<Measured> = c
         .ts_ms
         .iter()
         .zip(&r.result().curve)
         .filter(|(_, t)| t.fresh + t.stale > 0)
-        .map(|(&t, tally)| {
-            (
-                t as f64,
-                tally.p_fresh(),
-                tally.fresh,
-                tally.fresh + tally.stale,
-            )
+        .map(|(&t, tally)| Measured {
+            t_ms: t as f64,
+            p: tally.p_fresh(),
+            fresh: tally.fresh,
+            reads: tally.fresh + tally.stale,
         })
         .collect();
-    let line: Vec<(f64, f64)> = measured.iter().map(|m| (m.0, m.1)).collect();
-    let dots = measured.iter().map(|&(t, pf, fresh, reads)| {
-        // Two standard errors either side: where the true value likely is.
-        let se = 2.0 * (pf * (1.0 - pf) / reads as f64).sqrt();
-        let (x, y) = (p.x(t), p.y(pf));
-        html! { <g class="dot">
-            <line x1={x.to_string()} x2={x.to_string()} y1={p.y(pf - se).to_string()} y2={p.y(pf + se).to_string()} />
-            <circle cx={x.to_string()} cy={y.to_string()} r="4">
-                <title>{ format!("t = {t} ms: {fresh} of {reads} reads returned the write ({:.0}%)", pf * 100.0) }</title>
-            </circle>
-        </g> }
-    });
-    let (lx, ly) = (x1 - 250.0, y1 - 50.0);
+    let svg = p.svg(&measured, &r.prediction.curve);
     html! {
         <figure class="lab-plot">
-            <svg viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" data-testid="lab-plot"
-                aria-label="the chance that a read returns the write, against the time since the write">
-                <rect class="area" x={x0.to_string()} y={y0.to_string()} width={(x1 - x0).to_string()} height={(y1 - y0).to_string()} />
-                { for y_grid }
-                { for x_ticks }
-                <text class="axis" x={((x0 + x1) / 2.0).to_string()} y={(HEIGHT - 8.0).to_string()} text-anchor="middle">
-                    {"t: ms between the write's acknowledgement and the read"}</text>
-                <text class="axis" transform={format!("translate(16 {}) rotate(-90)", (y0 + y1) / 2.0)} text-anchor="middle">
-                    {"reads that return the write"}</text>
-                // The model on top: where the two agree, its dashes still show.
-                <polyline class="measured" data-testid="lab-measured" points={p.polyline(&line)} />
-                { for dots }
-                <polyline class="model" data-testid="lab-model" points={p.polyline(&r.prediction.curve)} />
-                <g class="legend">
-                    <rect x={lx.to_string()} y={ly.to_string()} width="240" height="42" />
-                    <line class="measured" x1={(lx + 8.0).to_string()} x2={(lx + 40.0).to_string()} y1={(ly + 14.0).to_string()} y2={(ly + 14.0).to_string()} />
-                    <text x={(lx + 48.0).to_string()} y={(ly + 18.0).to_string()}>{"measured in the simulator"}</text>
-                    <line class="model" x1={(lx + 8.0).to_string()} x2={(lx + 40.0).to_string()} y1={(ly + 31.0).to_string()} y2={(ly + 31.0).to_string()} />
-                    <text x={(lx + 48.0).to_string()} y={(ly + 35.0).to_string()}>{"PBS model (WARS)"}</text>
-                </g>
-            </svg>
+            { Html::from_html_unchecked(svg.into()) }
             <figcaption>{ format!("N = {}, R = {}, W = {}: R + W {} N", c.n, c.r, c.w, if c.r + c.w > c.n { ">" } else { "≤" }) }</figcaption>
         </figure>
     }

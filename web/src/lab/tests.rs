@@ -1,4 +1,4 @@
-use super::plot::{Plot, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
+use super::plot::{Measured, Plot, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
 use super::run::LabRun;
 use super::*;
 use crate::backend::simulated::parse_fragment;
@@ -151,4 +151,48 @@ fn a_lab_link_reads_back_as_the_same_settings() {
         LabForm::from_params(&other.params).unwrap(),
         LabForm::default()
     );
+}
+
+#[test]
+fn the_svg_draws_both_curves_and_a_bar_per_measured_point() {
+    let mut run = LabRun::start(small(), 0.0).unwrap();
+    let mut clock = || 0.0;
+    while run.running() {
+        run.slice(&mut clock, 0.0);
+    }
+    let c = run.config();
+    let measured: Vec<Measured> = c
+        .ts_ms
+        .iter()
+        .zip(&run.result().curve)
+        .map(|(&t, tally)| Measured {
+            t_ms: t as f64,
+            p: tally.p_fresh(),
+            fresh: tally.fresh,
+            reads: tally.fresh + tally.stale,
+        })
+        .collect();
+    let plot = Plot::new(*c.ts_ms.last().unwrap() as f64);
+    let svg = plot.svg(&measured, &run.prediction.curve);
+    assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"));
+    assert_eq!(svg.matches("<g class=\"dot\">").count(), measured.len());
+    let points = |testid: &str| -> Vec<(f64, f64)> {
+        let at = svg
+            .find(&format!("data-testid=\"{testid}\" points=\""))
+            .unwrap();
+        let rest = &svg[at..];
+        let list = rest.split('"').nth(3).unwrap();
+        list.split_whitespace()
+            .map(|xy| {
+                let (x, y) = xy.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect()
+    };
+    let (m, model) = (points("lab-measured"), points("lab-model"));
+    assert_eq!(m.len(), measured.len());
+    assert!(model.len() > measured.len(), "the model is drawn finer");
+    for (x, y) in m.into_iter().chain(model) {
+        assert!((LEFT..=WIDTH - RIGHT).contains(&x) && (TOP..=HEIGHT - BOTTOM).contains(&y));
+    }
 }
