@@ -9,7 +9,7 @@
 //! (`#lab&n=3&...`), so a teacher can link to a lab with its settings.
 
 use crate::backend::simulated::parse_fragment;
-use crate::lab::plot::{Measured, Plot};
+use crate::lab::plot::Plot;
 use crate::lab::run::LabRun;
 use crate::lab::{link, LabForm, LEGS};
 use gloo::render::AnimationFrame;
@@ -263,19 +263,7 @@ fn caveat() -> Html {
 fn plot(r: &LabRun) -> Html {
     let c = r.config();
     let p = Plot::new(c.ts_ms.last().copied().unwrap_or(0) as f64);
-    let measured: Vec<Measured> = c
-        .ts_ms
-        .iter()
-        .zip(&r.result().curve)
-        .filter(|(_, t)| t.fresh + t.stale > 0)
-        .map(|(&t, tally)| Measured {
-            t_ms: t as f64,
-            p: tally.p_fresh(),
-            fresh: tally.fresh,
-            reads: tally.fresh + tally.stale,
-        })
-        .collect();
-    let svg = p.svg(&measured, &r.prediction.curve);
+    let svg = p.svg(&r.measured(), &r.prediction.curve);
     html! {
         <figure class="lab-plot">
             { Html::from_html_unchecked(svg.into()) }

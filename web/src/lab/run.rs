@@ -3,6 +3,7 @@
 //! freezes), the PBS model's predictions computed once at the start, and
 //! the speed achieved.
 
+use super::plot::Measured;
 use ringside_core::lab::{pbs, Lab, LabConfig, LabResult};
 
 /// Monte Carlo draws for the model's curve and for each level's share.
@@ -127,5 +128,21 @@ impl LabRun {
 
     pub fn elapsed_ms(&self) -> f64 {
         self.elapsed_ms
+    }
+
+    /// The curve's points measured so far (those with a read).
+    pub fn measured(&self) -> Vec<Measured> {
+        self.config()
+            .ts_ms
+            .iter()
+            .zip(&self.result().curve)
+            .filter(|(_, t)| t.fresh + t.stale > 0)
+            .map(|(&t, tally)| Measured {
+                t_ms: t as f64,
+                p: tally.p_fresh(),
+                fresh: tally.fresh,
+                reads: tally.fresh + tally.stale,
+            })
+            .collect()
     }
 }

@@ -1,4 +1,4 @@
-use super::plot::{Measured, Plot, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
+use super::plot::{Plot, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
 use super::run::LabRun;
 use super::*;
 use crate::backend::simulated::parse_fragment;
@@ -161,17 +161,8 @@ fn the_svg_draws_both_curves_and_a_bar_per_measured_point() {
         run.slice(&mut clock, 0.0);
     }
     let c = run.config();
-    let measured: Vec<Measured> = c
-        .ts_ms
-        .iter()
-        .zip(&run.result().curve)
-        .map(|(&t, tally)| Measured {
-            t_ms: t as f64,
-            p: tally.p_fresh(),
-            fresh: tally.fresh,
-            reads: tally.fresh + tally.stale,
-        })
-        .collect();
+    let measured = run.measured();
+    assert_eq!(measured.len(), c.ts_ms.len(), "every point has reads");
     let plot = Plot::new(*c.ts_ms.last().unwrap() as f64);
     let svg = plot.svg(&measured, &run.prediction.curve);
     assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"));
