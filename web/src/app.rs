@@ -1,12 +1,15 @@
 //! The root component: owns the [`Model`], ticks it on every animation
 //! frame, shares the view with the panels through the contexts of
 //! [`crate::context`], and keeps the URL's fragment in step with the run
-//! (the share link).
+//! (the share link). The staleness lab ([`LabView`]) takes the page's
+//! place when opened (a button, or `#lab` in the link); the cluster's clock
+//! waits meanwhile and the lab owns the fragment.
 
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
-    controls::Controls, hints::HintBoard, lesson, lesson::LessonLoader, log::EventLog,
-    replica::Replicas, ring::RingView, scenario::ScenarioPanel, timeline::Requests,
+    controls::Controls, hints::HintBoard, lab::LabView, lesson, lesson::LessonLoader,
+    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel,
+    timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -51,40 +54,60 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Whether the staleness lab is on screen, and whether it was ever opened
+/// (then it stays mounted, hidden, keeping its settings and its run).
+#[derive(Clone, Copy, Default)]
+struct LabShown {
+    open: bool,
+    mounted: bool,
+}
+
 #[function_component]
 pub fn App() -> Html {
     let model = use_mut_ref(|| Model::from_fragment(url_fragment()));
+    let lab = use_mut_ref(|| {
+        let open = url_fragment().param("lab").is_some();
+        LabShown {
+            open,
+            mounted: open,
+        }
+    });
     let redraw = use_force_update();
 
     // The animation loop: advance the clock, redraw, ask for the next frame.
     {
         let model = model.clone();
         let redraw = redraw.clone();
+        let lab = lab.clone();
         use_effect_with((), move |_| {
             let handle: Rc<RefCell<Option<gloo::render::AnimationFrame>>> =
                 Rc::new(RefCell::new(None));
             fn schedule(
                 model: Rc<RefCell<Model>>,
                 redraw: UseForceUpdateHandle,
+                lab: Rc<RefCell<LabShown>>,
                 slot: Rc<RefCell<Option<gloo::render::AnimationFrame>>>,
             ) {
                 let next = slot.clone();
                 let frame = gloo::render::request_animation_frame(move |ts| {
-                    {
-                        let mut m = model.borrow_mut();
-                        let t0 = now_ms();
-                        m.frame(ts);
-                        m.fps.frame_work_ms = 0.9 * m.fps.frame_work_ms + 0.1 * (now_ms() - t0);
-                        if let Some(f) = m.refresh_link(ts) {
-                            write_fragment(&f);
+                    // The lab draws itself; the cluster waits for the student.
+                    if !lab.borrow().open {
+                        {
+                            let mut m = model.borrow_mut();
+                            let t0 = now_ms();
+                            m.frame(ts);
+                            m.fps.frame_work_ms = 0.9 * m.fps.frame_work_ms + 0.1 * (now_ms() - t0);
+                            if let Some(f) = m.refresh_link(ts) {
+                                write_fragment(&f);
+                            }
                         }
+                        redraw.force_update();
                     }
-                    redraw.force_update();
-                    schedule(model, redraw, next);
+                    schedule(model, redraw, lab, next);
                 });
                 *slot.borrow_mut() = Some(frame);
             }
-            schedule(model, redraw, handle.clone());
+            schedule(model, redraw, lab, handle.clone());
             move || {
                 handle.borrow_mut().take();
             }
@@ -206,6 +229,20 @@ pub fn App() -> Html {
     };
     let shareable = m.settings_known();
     drop(m);
+    let shown = *lab.borrow();
+    let toggle_lab = {
+        let (lab, model, redraw) = (lab.clone(), model.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            let mut l = lab.borrow_mut();
+            l.open = !l.open;
+            l.mounted = true;
+            if !l.open {
+                // Back to the cluster: its share link again.
+                write_fragment(model.borrow().share.as_deref().unwrap_or(""));
+            }
+            redraw.force_update();
+        })
+    };
 
     html! {
         <ContextProvider<Ctx> context={ctx}>
@@ -213,7 +250,11 @@ pub fn App() -> Html {
             <div {class}>
                 <header>
                     <h1>{"ringside"}</h1>
-                    if let Some(addr) = live_addr.clone() {
+                    if shown.open {
+                        <span class="mode lab-mode" data-testid="mode" data-mode="lab">{"STALENESS LAB"}</span>
+                        <span class="tagline">{"thousands of simulated trials beside the PBS model"}</span>
+                        <button class="back" data-testid="lab-close" onclick={toggle_lab.clone()}>{"back to the cluster"}</button>
+                    } else if let Some(addr) = live_addr.clone() {
                         <span class="mode live" data-testid="mode" data-mode="live"
                             title="every panel shows the real nodes: their events and what inspect returns">
                             { format!("LIVE · real nodes via {addr}") }
@@ -227,12 +268,20 @@ pub fn App() -> Html {
                             title="core::sim runs the cluster inside this page">{"SIMULATION"}</span>
                         <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
                     }
-                    if let Some(href) = share {
-                        <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
-                    } else if shareable {
-                        <span class="share">{"this run is too long to share as a link"}</span>
+                    if !shown.open {
+                        <button class="lab-open" data-testid="lab-open" onclick={toggle_lab}
+                            title="how soon does a read see a write? N, R, W and network delays against the PBS model">{"Staleness lab"}</button>
+                        if let Some(href) = share {
+                            <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
+                        } else if shareable {
+                            <span class="share">{"this run is too long to share as a link"}</span>
+                        }
                     }
                 </header>
+                if shown.mounted {
+                    <div hidden={!shown.open}><LabView visible={shown.open} /></div>
+                }
+                if !shown.open {
                 { fps }
                 <Controls />
                 if lessons.open {
@@ -254,6 +303,7 @@ pub fn App() -> Html {
                     <Requests />
                     <EventLog />
                 </section>
+                }
             </div>
         </ContextProvider<Live>>
         </ContextProvider<Ctx>>

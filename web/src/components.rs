@@ -11,9 +11,11 @@
 //! - [`scenario`]: the guided scenario on screen
 //! - [`lesson`]: loading a lesson from a file, a URL or pasted text
 //! - [`why`]: "why?" for the selected request, in words and a picture
+//! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
 pub mod controls;
 pub mod hints;
+pub mod lab;
 pub mod lesson;
 pub mod log;
 pub mod replica;

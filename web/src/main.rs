@@ -17,12 +17,14 @@
 //! - [`components`]: the panels, which render only from the view
 //! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
 //! - [`why`]: "why?" for a request: the events kept for `core::explain`
+//! - [`lab`]: the staleness lab's form, link, run in slices and plot
 
 mod app;
 mod backend;
 mod components;
 mod console;
 mod context;
+mod lab;
 mod model;
 mod narration;
 mod scenario;

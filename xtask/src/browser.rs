@@ -24,6 +24,7 @@ pub const TESTS: &[(&str, &str)] = &[
         "lessons",
         "a_refused_lesson_shows_its_line_and_nothing_runs",
     ),
+    ("lab", "a_student_runs_the_staleness_lab"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

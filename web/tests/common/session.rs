@@ -261,6 +261,13 @@ impl Session {
         self.step(&format!("open {url}"), |c| c.goto(url));
     }
 
+    /// Resizes the browser's window (to see the page as a projector would).
+    pub fn window_size(&self, width: u32, height: u32) {
+        self.step(&format!("resize to {width}x{height}"), |c| {
+            c.set_window_size(width, height)
+        });
+    }
+
     /// Runs `script` in the page and returns what it returns.
     pub fn js(&self, script: &str) -> Value {
         self.step(&format!("run {script:?}"), |c| c.execute(script, vec![]))
