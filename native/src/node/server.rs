@@ -7,7 +7,7 @@
 use crate::cluster_file::ClusterFile;
 use crate::node::commitlog::CommitLog;
 use crate::node::driver::{Driver, DriverSettings};
-use crate::node::inbox::DriverInput;
+use crate::node::inbox;
 use crate::node::log_reader::LogRecords;
 use crate::node::transport::{self, ServerSettings};
 use ringside_core::protocol::NodeAddr;
@@ -16,10 +16,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::{error, info, warn};
-
-/// Inputs queued for the driver at most; past it connections answer
-/// `Overloaded` (clients) or drop the message (peers).
-pub const INBOX: usize = 64 * 1024;
 
 /// How `ringside node` failed, with the exit code it maps to.
 #[derive(Debug)]
@@ -118,7 +114,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         let listener = tokio::net::TcpListener::bind(&me.addr)
             .await
             .map_err(|e| NodeError::Runtime(format!("cannot listen on {}: {e}", me.addr)))?;
-        let (inbox_tx, inbox_rx) = tokio::sync::mpsc::channel::<DriverInput>(INBOX);
+        let (inbox_tx, inbox_rx) = inbox::inbox(inbox::CLIENT_INBOX, inbox::PEER_INBOX);
 
         let mut peers = HashMap::new();
         for n in &file.nodes {
@@ -183,7 +179,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             Some(r) => r,
             None => {
                 // The driver finishes its batch, fsyncs and returns.
-                let _ = inbox_tx.send(DriverInput::Shutdown).await;
+                let _ = inbox_tx.send(inbox::DriverInput::Shutdown).await;
                 driver_task.await
             }
         };

@@ -12,7 +12,7 @@
 //! - Connection budgets (waiting for a handshake, clients, peers by
 //!   member) are in [`crate::node::slots`].
 
-use crate::node::inbox::{overloaded, DriverInput};
+use crate::node::inbox::{overloaded, DriverInput, InboxTx};
 use crate::node::slots::{PeerSlot, Slots};
 use crate::node::timeline::{self, Step};
 use crate::origin::origin_allowed;
@@ -138,7 +138,7 @@ pub const EVENT_ROOM: usize = 1024;
 pub async fn serve(
     listener: TcpListener,
     settings: Arc<ServerSettings>,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
 ) {
     // Clients, peers and connections not yet through their handshake have
     // separate budgets, so none can lock out a peer that restarts (the
@@ -343,7 +343,7 @@ async fn client_connection(
     conn: u64,
     peer_addr: String,
     settings: Arc<ServerSettings>,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
 ) {
     debug!(conn, "client connected from {peer_addr}");
     let (mut sink, mut stream) = ws.split();
@@ -462,7 +462,7 @@ async fn client_connection(
             Err(TrySendError::Closed(_)) => break,
         }
     }
-    let _ = inbox.try_send(DriverInput::ClientClosed { conn });
+    let _ = inbox.send(DriverInput::ClientClosed { conn }).await;
     drop(tx);
     // Let queued answers (the close frame among them) go out.
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
@@ -473,7 +473,7 @@ async fn peer_connection(
     ws: Ws,
     from: NodeId,
     peer_addr: String,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
     slot: PeerSlot,
 ) {
     debug!("peer {from} connected from {peer_addr}");
@@ -568,7 +568,7 @@ pub async fn peer_sender(
     addr: String,
     secret: String,
     mut rx: PeerQueueRx,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {

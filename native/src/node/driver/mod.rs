@@ -97,13 +97,14 @@ mod gate;
 mod log_tail;
 mod requests;
 mod restart;
+mod stalls;
 mod syncer;
 #[cfg(test)]
 mod tests;
 
 use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
-use crate::node::inbox::DriverInput;
+use crate::node::inbox::{DriverInput, Inbox};
 use crate::node::transport::PeerQueue;
 use clients::Clients;
 use clock::Clock;
@@ -112,6 +113,7 @@ use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
+use stalls::Stalls;
 use ringside_core::protocol::{inspect_json, ok_json, reply_json, NodeAddr};
 use ringside_core::{ClientRef, Input, Micros, Node, NodeId, Output, TimerId};
 use std::collections::{BTreeSet, HashMap};
@@ -158,7 +160,7 @@ pub struct Driver {
     log: CommitLog,
     settings: DriverSettings,
     clock: Clock,
-    inbox: mpsc::Receiver<DriverInput>,
+    inbox: Inbox,
     peers: HashMap<NodeId, PeerQueue>,
     /// The node's timers, by when they fire on the monotonic clock.
     timers: BTreeSet<(Micros, TimerId)>,
@@ -173,6 +175,7 @@ pub struct Driver {
     compaction: Compaction,
     /// Commit-log failures survived so far (see [`restart`]).
     log_failures: u64,
+    stalls: Stalls,
 }
 
 /// What woke the loop.
@@ -187,7 +190,7 @@ impl Driver {
         node: Node,
         log: CommitLog,
         settings: DriverSettings,
-        inbox: mpsc::Receiver<DriverInput>,
+        inbox: Inbox,
         peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
         let mut log = log;
@@ -200,6 +203,7 @@ impl Driver {
             settings.sync_group_window_us,
         );
         let gate = Gate::new(policy, log.bytes(), clock.mono_us());
+        let failure_timeout = Duration::from_millis(node.config().cluster.failure_timeout_ms);
         let mut driver = Driver {
             node,
             log,
@@ -217,6 +221,7 @@ impl Driver {
             tail,
             compaction: Compaction::new(),
             log_failures: 0,
+            stalls: Stalls::new(failure_timeout),
         };
         driver.refresh_events();
         driver
@@ -268,6 +273,8 @@ impl Driver {
                 x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
                 () = &mut alarm => Wake::Alarm,
             };
+            let turn = Instant::now();
+            let records_before = self.log.records();
             let mut stop = false;
             let mut inputs = 0;
             // How many of the turn's inputs appended to the log.
@@ -328,6 +335,10 @@ impl Driver {
                 }
                 self.requests.log_answered();
             }
+            let appended = self.log.records().saturating_sub(records_before);
+            self.stalls.turn(turn.elapsed(), || {
+                format!("{inputs} inputs, {appended} records appended")
+            });
             if stop {
                 // A direct write in flight must land before the last one:
                 // they may both write the block the records end in.
@@ -344,6 +355,7 @@ impl Driver {
                 if let Err(e) = self.log.trim() {
                     warn!("could not cut the zeros written ahead off the commit log: {e}");
                 }
+                self.stalls.report();
                 info!("stopped; commit log synced");
                 return Ok(());
             }

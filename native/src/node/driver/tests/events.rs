@@ -8,7 +8,7 @@ use super::*;
 fn node0_with_subscriber(
     dir: &Path,
 ) -> (Driver, HashMap<NodeId, PeerQueueRx>, mpsc::Receiver<String>) {
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, peers) = node0(dir, inbox_rx);
     d.node.handle(d.clock.wall_us(), Input::Start);
     d.drain();
