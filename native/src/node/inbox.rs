@@ -69,44 +69,85 @@ pub const PEER_INBOX: usize = 64 * 1024;
 /// peer marked down or a write refused for want of replicas.
 #[derive(Clone)]
 pub struct InboxTx {
-    lane: mpsc::Sender<DriverInput>,
+    clients: mpsc::Sender<DriverInput>,
+    peers: mpsc::Sender<DriverInput>,
 }
 
 /// The driver's end of the node's inbox (see [`InboxTx`]).
 pub struct Inbox {
-    lane: mpsc::Receiver<DriverInput>,
+    clients: mpsc::Receiver<DriverInput>,
+    peers: mpsc::Receiver<DriverInput>,
 }
 
 /// A new inbox with room for `clients` inputs from clients and `peers`
 /// from peers.
 pub fn inbox(clients: usize, peers: usize) -> (InboxTx, Inbox) {
-    let (tx, rx) = mpsc::channel(clients + peers);
-    (InboxTx { lane: tx }, Inbox { lane: rx })
+    let (clients_tx, clients_rx) = mpsc::channel(clients);
+    let (peers_tx, peers_rx) = mpsc::channel(peers);
+    (
+        InboxTx {
+            clients: clients_tx,
+            peers: peers_tx,
+        },
+        Inbox {
+            clients: clients_rx,
+            peers: peers_rx,
+        },
+    )
 }
 
 impl InboxTx {
+    /// The lane an input travels in. A shutdown goes with the peers, so
+    /// that a full clients' lane cannot hold up a stop.
+    fn lane(&self, input: &DriverInput) -> &mpsc::Sender<DriverInput> {
+        match input {
+            DriverInput::Peer { .. } | DriverInput::PeerLost(_) | DriverInput::Shutdown => {
+                &self.peers
+            }
+            DriverInput::ClientOpened { .. }
+            | DriverInput::ClientClosed { .. }
+            | DriverInput::Request { .. }
+            | DriverInput::Inspect { .. }
+            | DriverInput::Subscribe { .. } => &self.clients,
+        }
+    }
+
     /// Hands the driver an input unless its lane is full.
     pub fn try_send(&self, input: DriverInput) -> Result<(), TrySendError<DriverInput>> {
-        self.lane.try_send(input)
+        self.lane(&input).try_send(input)
     }
 
     /// Hands the driver an input, waiting for room in its lane: for the
     /// few inputs that must not be lost (a closed connection, whose
     /// subscription and queue would stay behind; a shutdown).
     pub async fn send(&self, input: DriverInput) -> Result<(), SendError<DriverInput>> {
-        self.lane.send(input).await
+        self.lane(&input).send(input).await
     }
 }
 
 impl Inbox {
     /// The next input, peers' first; `None` once every sender is gone.
     pub async fn recv(&mut self) -> Option<DriverInput> {
-        self.lane.recv().await
+        tokio::select! {
+            biased;
+            Some(input) = self.peers.recv() => Some(input),
+            Some(input) = self.clients.recv() => Some(input),
+            else => None,
+        }
     }
 
     /// The next input if one is waiting, peers' first.
     pub fn try_recv(&mut self) -> Result<DriverInput, TryRecvError> {
-        self.lane.try_recv()
+        match self.peers.try_recv() {
+            Ok(input) => Ok(input),
+            Err(peers) => match (self.clients.try_recv(), peers) {
+                (Ok(input), _) => Ok(input),
+                (Err(TryRecvError::Disconnected), TryRecvError::Disconnected) => {
+                    Err(TryRecvError::Disconnected)
+                }
+                (Err(_), _) => Err(TryRecvError::Empty),
+            },
+        }
     }
 }
 
