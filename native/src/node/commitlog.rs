@@ -43,8 +43,8 @@ use std::sync::Arc;
 mod blocks;
 mod mapped;
 
-pub use blocks::{Blocks, SyncWork};
 use blocks::BLOCK;
+pub use blocks::{Blocks, SyncWork};
 use mapped::LogBytes;
 
 /// The log file's name inside a node's data directory.

@@ -2,6 +2,7 @@
 //! the types both sides know, so that the transport depends on them and
 //! not on the driver (which depends on the transport's peer queues).
 
+use crate::node::transport::ClientQueue;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;
 use ringside_core::{Message, NodeId, Request};
@@ -15,7 +16,7 @@ pub enum DriverInput {
     /// A client connection opened; frames for it go to `tx`.
     ClientOpened {
         conn: u64,
-        tx: mpsc::Sender<String>,
+        tx: ClientQueue,
         /// Requests of this connection not yet answered; the driver
         /// decrements it as it sends each answer.
         in_flight: Arc<AtomicUsize>,
@@ -171,7 +172,11 @@ mod tests {
         DriverInput::Peer {
             from: 2,
             msg: Message {
-                id: MsgId { from: 2, gen: 1, n: 1 },
+                id: MsgId {
+                    from: 2,
+                    gen: 1,
+                    n: 1,
+                },
                 body: Msg::Heartbeat { gen: 1 },
             },
         }

@@ -18,6 +18,7 @@ pub mod commitlog;
 pub mod driver;
 pub mod inbox;
 pub mod log_reader;
+pub mod queue;
 pub mod server;
 pub mod slots;
 pub mod timeline;

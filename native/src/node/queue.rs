@@ -120,11 +120,19 @@ mod tests {
     fn a_queue_holds_what_fits_in_its_count_and_its_bytes() {
         let (tx, mut rx) = queue::<String>(3);
         assert_eq!(tx.push("a".repeat(6), 10), Ok(()));
-        assert_eq!(tx.push("b".repeat(5), 10), Err(Refused::Full), "11 bytes > 10");
+        assert_eq!(
+            tx.push("b".repeat(5), 10),
+            Err(Refused::Full),
+            "11 bytes > 10"
+        );
         assert_eq!(tx.queued_bytes(), 6, "a refused frame is not counted");
         assert_eq!(tx.push("c".repeat(4), 10), Ok(()));
         assert_eq!(tx.push(String::new(), 10), Ok(()));
-        assert_eq!(tx.push(String::new(), 10), Err(Refused::Full), "three frames at most");
+        assert_eq!(
+            tx.push(String::new(), 10),
+            Err(Refused::Full),
+            "three frames at most"
+        );
         assert_eq!(rx.try_recv().unwrap().len(), 6);
         assert_eq!(tx.queued_bytes(), 4, "a frame taken is uncounted");
         assert_eq!(tx.push("d".repeat(6), 10), Ok(()));

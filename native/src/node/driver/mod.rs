@@ -105,7 +105,7 @@ mod tests;
 use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
 use crate::node::inbox::{DriverInput, Inbox};
-use crate::node::transport::PeerQueue;
+use crate::node::transport::{self, PeerQueue};
 use clients::Clients;
 use clock::Clock;
 use compaction::Compaction;
@@ -113,9 +113,9 @@ use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
-use stalls::Stalls;
 use ringside_core::protocol::{inspect_json, ok_json, reply_json, NodeAddr};
 use ringside_core::{ClientRef, Input, Micros, Node, NodeId, Output, TimerId};
+use stalls::Stalls;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::time::{Duration, Instant};
@@ -508,7 +508,7 @@ impl Driver {
                     // A full queue means the peer is slow or away; the
                     // protocol copes with a lost message (retry, hint,
                     // timeout), so dropping it keeps memory bounded.
-                    if !q.push(&msg) {
+                    if !transport::send_to_peer(q, &msg) {
                         debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
                     }
                 }

@@ -50,3 +50,17 @@ impl Stalls {
         self.longest
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_turn_is_kept() {
+        let mut s = Stalls::new(Duration::from_secs(1));
+        for ms in [3, 400, 20] {
+            s.turn(Duration::from_millis(ms), || format!("{ms} ms of work"));
+        }
+        assert_eq!(s.longest(), Duration::from_millis(400));
+    }
+}

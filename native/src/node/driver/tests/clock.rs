@@ -18,7 +18,7 @@ struct Running {
     inbox_tx: InboxTx,
     driver: tokio::task::JoinHandle<io::Result<()>>,
     peers: HashMap<NodeId, PeerQueueRx>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
 }
 
 async fn run_with_client(
@@ -27,7 +27,7 @@ async fn run_with_client(
     peers: HashMap<NodeId, PeerQueueRx>,
 ) -> Running {
     let driver = tokio::spawn(driver.run());
-    let (client_tx, client_rx) = mpsc::channel(16);
+    let (client_tx, client_rx) = queue::<String>(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
             conn: 1,

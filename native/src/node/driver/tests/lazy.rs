@@ -265,4 +265,3 @@ async fn an_ack_for_another_key_does_not_wait_for_a_lazy_record() {
     d.take_input(write_from(2, 6, 1, false));
     assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![6]);
 }
-

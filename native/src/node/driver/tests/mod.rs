@@ -13,6 +13,7 @@ mod lazy;
 use super::syncer::{SyncDone, SyncJob};
 use super::*;
 use crate::node::inbox::{inbox, Inbox, InboxTx};
+use crate::node::queue::{queue, QueueRx};
 use crate::node::transport::{peer_queue, PeerQueueRx};
 use ringside_core::{
     ClusterConfig, Config, Consistency, Key, Message, Msg, MsgId, Record, Request,
@@ -30,21 +31,14 @@ fn node0(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
 }
 
 /// [`node0`] restarted: rebuilt from the log in `dir`.
-fn node0_recovered(
-    dir: &Path,
-    inbox: Inbox,
-) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn node0_recovered(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let config = Config::new(0, ClusterConfig::classic(4));
     let (log, _, (node, _)) =
         CommitLog::open_with(dir, |records| Node::recover_from(config, records)).unwrap();
     driver_of(node, log, inbox)
 }
 
-fn driver_of(
-    node: Node,
-    log: CommitLog,
-    inbox: Inbox,
-) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn driver_of(node: Node, log: CommitLog, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let settings = DriverSettings {
         addr: "127.0.0.1:1".into(),
         nodes: vec![],
@@ -321,7 +315,7 @@ fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Resu
 
 /// The next answer; the fsync thread of these tests never answers, so
 /// a write handed to it is never answered.
-async fn answer(rx: &mut mpsc::Receiver<String>) -> String {
+async fn answer(rx: &mut QueueRx<String>) -> String {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("no answer: the write went to the fsync thread, which never answers here")
@@ -376,7 +370,7 @@ struct Loaded {
     driver: tokio::task::JoinHandle<io::Result<()>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     done: mpsc::UnboundedSender<SyncDone>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
     job: SyncJob,
 }
 
@@ -389,7 +383,7 @@ struct Started {
     peers: HashMap<NodeId, PeerQueueRx>,
     jobs: std::sync::mpsc::Receiver<SyncJob>,
     done: mpsc::UnboundedSender<SyncDone>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
 }
 
 /// Records [`reserve_timestamps`] leaves in the log.
@@ -434,7 +428,7 @@ async fn started(dir: &Path, in_flight: usize) -> Started {
     let mut peers = peers;
     let driver = tokio::spawn(driver.run());
     reserve_timestamps(&inbox_tx, &mut peers, &shift).await;
-    let (client_tx, client_rx) = mpsc::channel(16);
+    let (client_tx, client_rx) = queue::<String>(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
             conn: 1,
