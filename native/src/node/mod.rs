@@ -14,6 +14,8 @@
 //! - [`server`]: `ringside node`: wires log, driver, listener and signals
 //! - [`timeline`]: the marks `ringside bench --timeline` follows requests by
 
+#[cfg(feature = "clock-hook")]
+pub mod clock_hook;
 pub mod commitlog;
 pub mod driver;
 pub mod inbox;

@@ -38,6 +38,11 @@ pub struct NodeArgs {
 /// Runs one node until SIGTERM or Ctrl-C.
 pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
     crate::node::timeline::init_from_env();
+    #[cfg(feature = "clock-hook")]
+    let clock_step = {
+        crate::node::clock_hook::ignore_until_listening();
+        crate::node::clock_hook::step_us().map_err(|e| NodeError::Config(e.to_string()))?
+    };
     let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
@@ -161,6 +166,12 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             max_frame_bytes: file.max_frame_bytes,
         });
         let listen = tokio::spawn(transport::serve(listener, server, inbox_tx.clone()));
+        #[cfg(feature = "clock-hook")]
+        tokio::spawn(async move {
+            if let Err(e) = crate::node::clock_hook::listen(clock_step).await {
+                error!("clock hook: cannot take its signals: {e}");
+            }
+        });
         info!(
             "node {} serving /client and /peer on {} (sync: {:?})",
             me.id, me.addr, file.sync
