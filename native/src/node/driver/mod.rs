@@ -323,8 +323,13 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
             self.sent_early = false;
+            let handled = turn.elapsed();
+            let flushing = Instant::now();
             self.flush_timed(inline)?;
+            let flushed = flushing.elapsed();
+            let compacting = Instant::now();
             self.maybe_compact()?;
+            let compacted = compacting.elapsed();
             if self.requests.lines_waiting() {
                 if inline {
                     // The answers first: their connections' tasks write
@@ -337,7 +342,13 @@ impl Driver {
             }
             let appended = self.log.records().saturating_sub(records_before);
             self.stalls.turn(turn.elapsed(), || {
-                format!("{inputs} inputs, {appended} records appended")
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                format!(
+                    "{:.0} ms on {inputs} inputs, {:.0} ms writing {appended} records and syncing, {:.0} ms compacting",
+                    ms(handled),
+                    ms(flushed),
+                    ms(compacted)
+                )
             });
             if stop {
                 // A direct write in flight must land before the last one:
