@@ -147,9 +147,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
                     addr: n.addr.clone(),
                 })
                 .collect(),
-            sync: file.sync,
-            sync_period_ms: file.sync_period_ms,
-            sync_group_window_us: file.sync_group_window_us,
+            policy: file.policy(),
             compact_min_records: file.compact_min_records,
             reply_room: file.max_in_flight + 16,
         };

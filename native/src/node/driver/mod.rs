@@ -51,7 +51,7 @@
 //! (`Msg::Write { lazy: true }`). Such a replica stores it and holds its
 //! acknowledgement until the record is durable, as always, but does not
 //! sync for it alone: the record goes out with the node's next sync, or
-//! [`LAZY_WINDOW`] after it came, whichever is first. Its held
+//! [`ringside_core::durability::LAZY_WINDOW_US`] after it came, whichever is first. Its held
 //! acknowledgement holds up nothing else, and messages that carry no
 //! data (a coordinator's remote writes, heartbeats, digests) do not wait
 //! for lazy records; an acknowledgement waits for the newest record of
@@ -102,7 +102,6 @@ mod syncer;
 #[cfg(test)]
 mod tests;
 
-use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
 use crate::node::inbox::{DriverInput, Inbox};
 use crate::node::transport::{self, PeerQueue};
@@ -113,6 +112,7 @@ use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
+use ringside_core::durability::Policy;
 use ringside_core::protocol::{inspect_json, ok_json, reply_json, NodeAddr};
 use ringside_core::{ClientRef, Input, Micros, Node, NodeId, Output, TimerId};
 use stalls::Stalls;
@@ -122,10 +122,6 @@ use std::time::{Duration, Instant};
 use syncer::{SyncDone, Syncer};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-
-/// How long a lazy write's record may wait for another sync to carry it
-/// (see the module docs).
-pub const LAZY_WINDOW: Duration = Duration::from_millis(2);
 
 /// The log target of the one line per answered request, at debug level:
 /// `RUST_LOG=info,ringside::request=debug` shows them. Not at info: under
@@ -143,11 +139,10 @@ const MAX_TIMERS_PER_TURN: usize = 1024;
 pub struct DriverSettings {
     pub addr: String,
     pub nodes: Vec<NodeAddr>,
-    pub sync: SyncPolicy,
-    pub sync_period_ms: u64,
-    /// With batch sync under load: a background fsync starts no sooner
-    /// than this long after the previous one ended (see the module docs).
-    pub sync_group_window_us: u64,
+    /// The log's sync policy; with batch sync under load, a background
+    /// fsync starts no sooner than its group window after the previous
+    /// one ended (see the module docs).
+    pub policy: Policy,
     pub compact_min_records: u64,
     /// Room kept in a client's frame queue for replies: events are dropped
     /// for a subscriber whose queue has less room than this.
@@ -194,15 +189,10 @@ impl Driver {
         peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
         let mut log = log;
-        restart::write_directly(&mut log, settings.sync);
+        restart::write_directly(&mut log, settings.policy);
         let tail = LogTail::after(node.lsn());
         let clock = Clock::new();
-        let policy = gate::policy(
-            settings.sync,
-            settings.sync_period_ms,
-            settings.sync_group_window_us,
-        );
-        let gate = Gate::new(policy, log.bytes(), clock.mono_us());
+        let gate = Gate::new(settings.policy, log.bytes(), clock.mono_us());
         let failure_timeout = Duration::from_millis(node.config().cluster.failure_timeout_ms);
         let mut driver = Driver {
             node,

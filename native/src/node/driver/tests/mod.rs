@@ -15,6 +15,7 @@ use super::*;
 use crate::node::inbox::{inbox, Inbox, InboxTx};
 use crate::node::queue::{queue, QueueRx};
 use crate::node::transport::{peer_queue, PeerQueueRx};
+use ringside_core::durability::LAZY_WINDOW_US;
 use ringside_core::{
     ClusterConfig, Config, Consistency, Key, Message, Msg, MsgId, Record, Request,
 };
@@ -42,9 +43,7 @@ fn driver_of(node: Node, log: CommitLog, inbox: Inbox) -> (Driver, HashMap<NodeI
     let settings = DriverSettings {
         addr: "127.0.0.1:1".into(),
         nodes: vec![],
-        sync: SyncPolicy::Batch,
-        sync_period_ms: 10,
-        sync_group_window_us: 0,
+        policy: Policy::batch(0),
         compact_min_records: 10_000,
         reply_room: 16,
     };
@@ -73,7 +72,7 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
             value: Some("v".into()),
         },
     };
-    let last_sync = set_windows(&mut d, window, LAZY_WINDOW);
+    let last_sync = set_windows(&mut d, window, Duration::from_micros(LAZY_WINDOW_US));
     d.append(&write(1));
     d.make_durable(false).unwrap();
     assert!(
@@ -697,19 +696,24 @@ fn key_not_on_node0() -> u8 {
 
 /// Sets how long a lazy write's record may wait for another sync.
 fn set_lazy_window(d: &mut Driver, window: Duration) {
-    let group = d.settings.sync_group_window_us;
-    set_windows(d, group, window);
+    let Policy::Batch {
+        group_window_us, ..
+    } = d.settings.policy
+    else {
+        panic!("lazy writes need batch sync");
+    };
+    set_windows(d, group_window_us, window);
 }
 
 /// Replaces the driver's gate with one of these windows, as of now; only
 /// while the log is clean and nothing waits.
 fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
     assert!(!d.log.is_dirty() && d.gate.held() == 0);
-    d.settings.sync_group_window_us = group_window_us;
-    let policy = ringside_core::durability::Policy::Batch {
+    let policy = Policy::Batch {
         group_window_us,
         lazy_window_us: lazy.as_micros() as u64,
     };
+    d.settings.policy = policy;
     let now = d.clock.mono_us();
     d.gate = Gate::new(policy, d.log.bytes(), now);
     now
