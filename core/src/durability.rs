@@ -43,10 +43,13 @@
 use crate::io::Input;
 use crate::message::Msg;
 use crate::types::{Key, Micros};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
-/// How the log is made durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How the log is made durable: the one description of a sync policy,
+/// which the simulator's disks and the native node's log both follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Policy {
     /// Outputs wait for an fsync of what they depend on; syncs are
     /// grouped (see the module docs).
@@ -56,6 +59,31 @@ pub enum Policy {
     },
     /// Outputs wait only for the write; a sync runs every `period_us`.
     Periodic { period_us: Micros },
+}
+
+/// How long a lazy record may wait for another sync to carry it.
+pub const LAZY_WINDOW_US: Micros = 2_000;
+
+impl Policy {
+    /// Batch sync with a group window of `group_window_us` and the
+    /// lazy window [`LAZY_WINDOW_US`].
+    pub fn batch(group_window_us: Micros) -> Policy {
+        Policy::Batch {
+            group_window_us,
+            lazy_window_us: LAZY_WINDOW_US,
+        }
+    }
+
+    /// Periodic sync every `period_ms` (at least 1 ms).
+    pub fn periodic(period_ms: u64) -> Policy {
+        Policy::Periodic {
+            period_us: period_ms.max(1) * 1000,
+        }
+    }
+
+    pub fn is_batch(&self) -> bool {
+        matches!(self, Policy::Batch { .. })
+    }
 }
 
 /// What an output depends on (see the module docs).

@@ -50,7 +50,7 @@ pub mod workload;
 
 pub use action::Action;
 pub use rng::Rng;
-pub use setup::{DiskConfig, Latency, SimConfig, SyncMode};
+pub use setup::{DiskConfig, Latency, SimConfig};
 use slab::Slab;
 pub use stats::{DiskStats, InFlight, SimStats};
 use wire::InterceptorSlot;

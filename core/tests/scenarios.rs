@@ -290,9 +290,7 @@ fn periodic_sync_can_lose_unsynced_records_on_a_crash() {
     // system may have written some of it): over a few seeds, some lose it.
     let lost = (1..=20).filter(|&seed| {
         let mut c = SimConfig::classic(seed);
-        c.sync = ringside_core::sim::SyncMode::Periodic {
-            interval_ms: 10_000,
-        };
+        c.sync = ringside_core::durability::Policy::periodic(10_000);
         let mut s = Sim::new(c);
         assert!(ask(&mut s, 0, put(137, "v", Consistency::All)).is_ok());
         s.apply(Action::Crash { node: 2 });

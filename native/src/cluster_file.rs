@@ -24,6 +24,7 @@
 //! enough. Errors name the field.
 
 use ringside_core::config::ClusterConfig;
+use ringside_core::durability::Policy;
 use ringside_core::ring::Partitioner;
 use ringside_core::{Config, NodeId};
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,17 @@ pub struct ClusterFile {
     /// The log is compacted when it holds more than
     /// `4 * (keys + hints) + compact_min_records` records.
     pub compact_min_records: u64,
+}
+
+impl ClusterFile {
+    /// The sync policy the file's `sync`, `sync_period_ms` and
+    /// `sync_group_window_us` describe.
+    pub fn policy(&self) -> Policy {
+        match self.sync {
+            SyncPolicy::Batch => Policy::batch(self.sync_group_window_us),
+            SyncPolicy::Periodic => Policy::periodic(self.sync_period_ms),
+        }
+    }
 }
 
 /// The file's shape as serde sees it; turned into [`ClusterFile`] after

@@ -60,6 +60,12 @@ fn chaos_run_keeps_every_property() {
         stdout.contains("kill every node at once"),
         "every run kills every node at once:\n{stdout}"
     );
+    if cfg!(feature = "clock-hook") {
+        assert!(
+            stdout.contains("'s clock"),
+            "a run with the clock hook steps a clock:\n{stdout}"
+        );
+    }
     let ok: usize = stdout
         .lines()
         .find_map(|l| l.split_once("(ok ").map(|(_, r)| r))

@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Features the checks build with and release builds leave off: the hook
+/// that lets the chaos test step a running node's clock.
+const TEST_FEATURES: &str = "ringside-native/clock-hook";
 /// The geckodriver `cargo xtask setup` installs when there is none (the
 /// Firefox browser test drives firefox-esr with it); it builds `--locked`
 /// with our toolchain.
@@ -369,6 +372,8 @@ fn test(args: &[String]) -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--features",
+            TEST_FEATURES,
             "--",
             "-D",
             "warnings",
@@ -392,7 +397,13 @@ fn test(args: &[String]) -> Result<(), String> {
     step("the ringside binary (for the tests that start real nodes)");
     // The whole workspace, so features unify as in the test build below
     // and nothing is compiled twice.
-    run(cargo().args(["build", "--workspace", "--bins"]))?;
+    run(cargo().args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--features",
+        TEST_FEATURES,
+    ]))?;
     let bin = fs::canonicalize("target/debug/ringside")
         .map_err(|e| format!("target/debug/ringside: {e}"))?;
     let mut env: Vec<(&str, PathBuf)> = vec![("RINGSIDE_BIN", bin)];
@@ -423,7 +434,7 @@ fn test(args: &[String]) -> Result<(), String> {
     step("all tests");
     // Unit, integration and doc tests, in one build; ignored tests do not
     // run here.
-    run(cargo_with_env().args(["test", "--workspace"]))?;
+    run(cargo_with_env().args(["test", "--workspace", "--features", TEST_FEATURES]))?;
     if !no_browser {
         step("browser tests (Chromium, Firefox, a live cluster)");
         run(&mut browser::tests(cargo_with_env)?)?;

@@ -243,6 +243,8 @@ impl Lab {
         s.disk = crate::sim::DiskConfig {
             sync_min_us: 0,
             sync_max_us: 0,
+        };
+        s.sync = crate::durability::Policy::Batch {
             group_window_us: 0,
             lazy_window_us: 0,
         };

@@ -2,12 +2,10 @@
 //! restarts and compactions.
 
 use super::disk::Opened;
-use super::{
-    events_for, Action, Held, Interceptor, InterceptorSlot, Item, Sim, SimEvent, SyncMode,
-};
+use super::{events_for, Action, Held, Interceptor, InterceptorSlot, Item, Sim, SimEvent};
 use crate::check::{HistoryOp, Outcome};
 use crate::config::Config;
-use crate::durability::{Gate, Policy};
+use crate::durability::Gate;
 use crate::io::Input;
 use crate::message::{ClientRef, Request};
 use crate::node::Node;
@@ -225,17 +223,7 @@ impl Sim {
 
     /// A gate over a log whose first `end` positions are durable.
     pub(super) fn new_gate(&self, end: u64) -> Gate<Held> {
-        let d = self.config.disk;
-        let policy = match self.config.sync {
-            SyncMode::Batch => Policy::Batch {
-                group_window_us: d.group_window_us,
-                lazy_window_us: d.lazy_window_us,
-            },
-            SyncMode::Periodic { interval_ms } => Policy::Periodic {
-                period_us: interval_ms.max(1) * 1000,
-            },
-        };
-        let mut gate = Gate::new(policy, end, self.now);
+        let mut gate = Gate::new(self.config.sync, end, self.now);
         gate.set_flaw(self.config.flaw);
         gate
     }

@@ -1,7 +1,7 @@
 //! How a node's inputs and outputs pass through its gate, its disk and
 //! the network.
 
-use super::{Item, Sim, SimEvent, SyncMode, TraceEntry, TraceWhat, Wire};
+use super::{Item, Sim, SimEvent, TraceEntry, TraceWhat, Wire};
 use crate::check::Outcome;
 use crate::durability::Needs;
 use crate::io::{Input, Output};
@@ -63,7 +63,7 @@ impl Sim {
         if let Some(node) = n.node.as_mut() {
             node.take_outputs(&mut outs);
         }
-        let periodic = matches!(self.config.sync, SyncMode::Periodic { .. });
+        let periodic = !self.config.sync.is_batch();
         let incarnation = n.incarnation;
         let skew = n.skew_us;
         while let Some(out) = outs.pop_front() {
@@ -163,7 +163,7 @@ impl Sim {
 
     /// Carries out what the node's gate let go, in order.
     pub(super) fn release(&mut self, id: NodeId) {
-        let batch = self.config.sync == SyncMode::Batch;
+        let batch = self.config.sync.is_batch();
         loop {
             let Some(n) = self.nodes.get_mut(&id) else {
                 return;

@@ -3,31 +3,17 @@
 
 use super::Rng;
 use crate::config::{ClusterConfig, NetConfig};
-use crate::durability::Flaw;
+use crate::durability::{Flaw, Policy};
 use crate::types::Micros;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// When a simulated disk makes records durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-pub enum SyncMode {
-    /// Every record is durable before anything after it is sent (group
-    /// commit): a crash loses nothing acknowledged.
-    Batch,
-    /// Records become durable every `interval_ms`; a crash loses the rest.
-    Periodic { interval_ms: u64 },
-}
-
-/// How long a simulated sync takes, and the native driver's group-commit
-/// and lazy-write windows (see [`crate::durability`]).
+/// How long a simulated sync takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskConfig {
     /// A sync takes uniformly `sync_min_us..=sync_max_us`.
     pub sync_min_us: Micros,
     pub sync_max_us: Micros,
-    pub group_window_us: Micros,
-    pub lazy_window_us: Micros,
 }
 
 impl Default for DiskConfig {
@@ -35,8 +21,6 @@ impl Default for DiskConfig {
         DiskConfig {
             sync_min_us: 100,
             sync_max_us: 1_500,
-            group_window_us: 200,
-            lazy_window_us: 2_000,
         }
     }
 }
@@ -47,7 +31,9 @@ pub struct SimConfig {
     pub seed: u64,
     pub cluster: ClusterConfig,
     pub net: NetConfig,
-    pub sync: SyncMode,
+    /// When the nodes' disks make records durable, and the group-commit
+    /// and lazy-write windows, as on a native node.
+    pub sync: Policy,
     #[serde(default)]
     pub disk: DiskConfig,
     /// A rule of the output gate broken on purpose, for the tests that
@@ -115,7 +101,7 @@ impl SimConfig {
             seed,
             cluster,
             net: NetConfig::default(),
-            sync: SyncMode::Batch,
+            sync: Policy::batch(200),
             disk: DiskConfig::default(),
             flaw: None,
             trace: true,

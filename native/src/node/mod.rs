@@ -14,10 +14,13 @@
 //! - [`server`]: `ringside node`: wires log, driver, listener and signals
 //! - [`timeline`]: the marks `ringside bench --timeline` follows requests by
 
+#[cfg(feature = "clock-hook")]
+pub mod clock_hook;
 pub mod commitlog;
 pub mod driver;
 pub mod inbox;
 pub mod log_reader;
+pub mod queue;
 pub mod server;
 pub mod slots;
 pub mod timeline;

@@ -7,7 +7,7 @@
 use crate::cluster_file::ClusterFile;
 use crate::node::commitlog::CommitLog;
 use crate::node::driver::{Driver, DriverSettings};
-use crate::node::inbox::DriverInput;
+use crate::node::inbox;
 use crate::node::log_reader::LogRecords;
 use crate::node::transport::{self, ServerSettings};
 use ringside_core::protocol::NodeAddr;
@@ -16,10 +16,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::{error, info, warn};
-
-/// Inputs queued for the driver at most; past it connections answer
-/// `Overloaded` (clients) or drop the message (peers).
-pub const INBOX: usize = 64 * 1024;
 
 /// How `ringside node` failed, with the exit code it maps to.
 #[derive(Debug)]
@@ -42,6 +38,11 @@ pub struct NodeArgs {
 /// Runs one node until SIGTERM or Ctrl-C.
 pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
     crate::node::timeline::init_from_env();
+    #[cfg(feature = "clock-hook")]
+    let clock_step = {
+        crate::node::clock_hook::ignore_until_listening();
+        crate::node::clock_hook::step_us().map_err(|e| NodeError::Config(e.to_string()))?
+    };
     let file = ClusterFile::load(&args.cluster).map_err(NodeError::Config)?;
     let me = file.node(args.id).map_err(NodeError::Config)?.clone();
     let config = file.config_for(args.id).map_err(NodeError::Config)?;
@@ -118,7 +119,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
         let listener = tokio::net::TcpListener::bind(&me.addr)
             .await
             .map_err(|e| NodeError::Runtime(format!("cannot listen on {}: {e}", me.addr)))?;
-        let (inbox_tx, inbox_rx) = tokio::sync::mpsc::channel::<DriverInput>(INBOX);
+        let (inbox_tx, inbox_rx) = inbox::inbox(inbox::CLIENT_INBOX, inbox::PEER_INBOX);
 
         let mut peers = HashMap::new();
         for n in &file.nodes {
@@ -146,9 +147,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
                     addr: n.addr.clone(),
                 })
                 .collect(),
-            sync: file.sync,
-            sync_period_ms: file.sync_period_ms,
-            sync_group_window_us: file.sync_group_window_us,
+            policy: file.policy(),
             compact_min_records: file.compact_min_records,
             reply_room: file.max_in_flight + 16,
         };
@@ -165,6 +164,12 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             max_frame_bytes: file.max_frame_bytes,
         });
         let listen = tokio::spawn(transport::serve(listener, server, inbox_tx.clone()));
+        #[cfg(feature = "clock-hook")]
+        tokio::spawn(async move {
+            if let Err(e) = crate::node::clock_hook::listen(clock_step).await {
+                error!("clock hook: cannot take its signals: {e}");
+            }
+        });
         info!(
             "node {} serving /client and /peer on {} (sync: {:?})",
             me.id, me.addr, file.sync
@@ -183,7 +188,7 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             Some(r) => r,
             None => {
                 // The driver finishes its batch, fsyncs and returns.
-                let _ = inbox_tx.send(DriverInput::Shutdown).await;
+                let _ = inbox_tx.send(inbox::DriverInput::Shutdown).await;
                 driver_task.await
             }
         };

@@ -12,7 +12,8 @@
 //! - Connection budgets (waiting for a handshake, clients, peers by
 //!   member) are in [`crate::node::slots`].
 
-use crate::node::inbox::{overloaded, DriverInput};
+use crate::node::inbox::{overloaded, DriverInput, InboxTx};
+use crate::node::queue::{queue, QueueRx, QueueTx};
 use crate::node::slots::{PeerSlot, Slots};
 use crate::node::timeline::{self, Step};
 use crate::origin::origin_allowed;
@@ -45,61 +46,23 @@ pub const PEER_QUEUE: usize = 16 * 1024;
 /// Bytes queued for one peer at most (values can be 1 MiB each).
 pub const PEER_QUEUE_BYTES: usize = 64 << 20;
 
-/// The driver's end of one peer's outgoing queue, bounded by count and by
-/// bytes. Messages are encoded here, so the bound is exact.
-pub struct PeerQueue {
-    tx: mpsc::Sender<Vec<u8>>,
-    bytes: Arc<AtomicUsize>,
-}
-
+/// The driver's end of one peer's outgoing queue: encoded messages, at
+/// most [`PEER_QUEUE`] and [`PEER_QUEUE_BYTES`].
+pub type PeerQueue = QueueTx<Vec<u8>>;
 /// The peer sender's end of the queue.
-pub struct PeerQueueRx {
-    rx: mpsc::Receiver<Vec<u8>>,
-    bytes: Arc<AtomicUsize>,
-}
+pub type PeerQueueRx = QueueRx<Vec<u8>>;
 
 /// A new outgoing queue for one peer.
 pub fn peer_queue() -> (PeerQueue, PeerQueueRx) {
-    let (tx, rx) = mpsc::channel(PEER_QUEUE);
-    let bytes = Arc::new(AtomicUsize::new(0));
-    (
-        PeerQueue {
-            tx,
-            bytes: bytes.clone(),
-        },
-        PeerQueueRx { rx, bytes },
-    )
+    queue(PEER_QUEUE)
 }
 
-impl PeerQueue {
-    /// Queues a message; false when it was dropped because the queue is
-    /// full (the peer is slow or away; the protocol copes with loss).
-    pub fn push(&self, msg: &Message) -> bool {
-        let frame = msg.encode();
-        let n = frame.len();
-        if self.bytes.fetch_add(n, Ordering::Relaxed) + n > PEER_QUEUE_BYTES
-            || self.tx.try_send(frame).is_err()
-        {
-            self.bytes.fetch_sub(n, Ordering::Relaxed);
-            return false;
-        }
-        true
-    }
+/// Queues a message for a peer; false when it was dropped because the
+/// queue is full (the peer is slow or away; the protocol copes with loss).
+pub fn send_to_peer(q: &PeerQueue, msg: &Message) -> bool {
+    q.push(msg.encode(), PEER_QUEUE_BYTES).is_ok()
 }
 
-impl PeerQueueRx {
-    pub(crate) async fn recv(&mut self) -> Option<Vec<u8>> {
-        let f = self.rx.recv().await?;
-        self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
-        Some(f)
-    }
-
-    pub(crate) fn try_recv(&mut self) -> Result<Vec<u8>, mpsc::error::TryRecvError> {
-        let f = self.rx.try_recv()?;
-        self.bytes.fetch_sub(f.len(), Ordering::Relaxed);
-        Ok(f)
-    }
-}
 /// Bytes tungstenite reads from the socket at a time. Its default (128
 /// KiB) is zero-filled before every `read` call, which made `memset` the
 /// top symbol of a node's profile (15% of all CPU under load): our frames
@@ -133,13 +96,20 @@ pub struct ServerSettings {
 
 /// Room in a client's frame queue beyond its answers, for events.
 pub const EVENT_ROOM: usize = 1024;
+/// Past this many bytes of answers a client has not read, its new
+/// requests are answered `Overloaded`: a client that sends without
+/// reading holds at most this much of the node's memory, plus its
+/// requests in flight.
+pub const CLIENT_QUEUE_BYTES: usize = 32 << 20;
+/// Events are queued for a subscriber only while its queue holds less
+/// than this many bytes; past it they are dropped for it (and counted).
+pub const EVENT_QUEUE_BYTES: usize = 8 << 20;
+
+/// A client connection's frames, from the driver and from its reader.
+pub type ClientQueue = QueueTx<String>;
 
 /// Accepts connections until the task is dropped.
-pub async fn serve(
-    listener: TcpListener,
-    settings: Arc<ServerSettings>,
-    inbox: mpsc::Sender<DriverInput>,
-) {
+pub async fn serve(listener: TcpListener, settings: Arc<ServerSettings>, inbox: InboxTx) {
     // Clients, peers and connections not yet through their handshake have
     // separate budgets, so none can lock out a peer that restarts (the
     // node would see it down and refuse writes); see `slots`.
@@ -338,16 +308,33 @@ fn check_request(req: &Request, s: &ServerSettings) -> Result<Kind, Box<ErrorRes
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
+/// Whether a client connection may send the node one more request, given
+/// the bytes of answers it has not read and its requests in flight; why
+/// not, for its `Overloaded` answer.
+fn admit(unread: usize, in_flight: usize, max_in_flight: usize) -> Result<(), String> {
+    if unread > CLIENT_QUEUE_BYTES {
+        return Err(format!(
+            "this connection has {unread} bytes of answers it has not read (at most {CLIENT_QUEUE_BYTES}): read them before sending more"
+        ));
+    }
+    if in_flight >= max_in_flight {
+        return Err(format!(
+            "this connection already has {max_in_flight} requests in flight (max_in_flight)"
+        ));
+    }
+    Ok(())
+}
+
 async fn client_connection(
     ws: Ws,
     conn: u64,
     peer_addr: String,
     settings: Arc<ServerSettings>,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
 ) {
     debug!(conn, "client connected from {peer_addr}");
     let (mut sink, mut stream) = ws.split();
-    let (tx, mut rx) = mpsc::channel::<String>(settings.max_in_flight + EVENT_ROOM + 16);
+    let (tx, mut rx) = queue::<String>(settings.max_in_flight + EVENT_ROOM + 16);
     let in_flight = Arc::new(AtomicUsize::new(0));
     let opened = DriverInput::ClientOpened {
         conn,
@@ -398,7 +385,7 @@ async fn client_connection(
     let reply = |text: String| {
         // The queue holds max_in_flight answers plus room: a client that
         // stops reading loses these error frames, not the node its memory.
-        let _ = tx.try_send(text);
+        let _ = tx.push(text, usize::MAX);
     };
     while let Some(frame) = stream.next().await {
         timeline::mark(Step::RequestIn);
@@ -437,11 +424,12 @@ async fn client_connection(
             }
         };
         let id = frame.id;
-        if in_flight.load(Ordering::Relaxed) >= max_in_flight {
-            reply(overloaded(
-                id,
-                &format!("this connection already has {max_in_flight} requests in flight (max_in_flight)"),
-            ));
+        if let Err(why) = admit(
+            tx.queued_bytes(),
+            in_flight.load(Ordering::Relaxed),
+            max_in_flight,
+        ) {
+            reply(overloaded(id, &why));
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
@@ -462,20 +450,14 @@ async fn client_connection(
             Err(TrySendError::Closed(_)) => break,
         }
     }
-    let _ = inbox.try_send(DriverInput::ClientClosed { conn });
+    let _ = inbox.send(DriverInput::ClientClosed { conn }).await;
     drop(tx);
     // Let queued answers (the close frame among them) go out.
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
     debug!(conn, "client {peer_addr} disconnected");
 }
 
-async fn peer_connection(
-    ws: Ws,
-    from: NodeId,
-    peer_addr: String,
-    inbox: mpsc::Sender<DriverInput>,
-    slot: PeerSlot,
-) {
+async fn peer_connection(ws: Ws, from: NodeId, peer_addr: String, inbox: InboxTx, slot: PeerSlot) {
     debug!("peer {from} connected from {peer_addr}");
     let (_sink, mut stream) = ws.split();
     let mut ignored = Ignored::default();
@@ -568,7 +550,7 @@ pub async fn peer_sender(
     addr: String,
     secret: String,
     mut rx: PeerQueueRx,
-    inbox: mpsc::Sender<DriverInput>,
+    inbox: InboxTx,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -651,4 +633,28 @@ async fn connect_peer(me: NodeId, addr: &str, secret: &str) -> Result<Ws, String
     .map_err(|_| "handshake timed out".to_string())?
     .map_err(|e| e.to_string())?;
     Ok(ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that sends without reading its answers is refused more
+    /// once what it left unread passes the bound, and admitted again once
+    /// it reads.
+    #[test]
+    fn a_client_that_does_not_read_is_refused_past_its_byte_bound() {
+        let (tx, mut rx) = queue::<String>(64);
+        let answer = "v".repeat(1 << 20);
+        while tx.queued_bytes() <= CLIENT_QUEUE_BYTES {
+            assert!(admit(tx.queued_bytes(), 0, 1024).is_ok());
+            tx.push(answer.clone(), usize::MAX).unwrap();
+        }
+        let why = admit(tx.queued_bytes(), 0, 1024).unwrap_err();
+        assert!(why.contains("not read"), "{why}");
+        rx.try_recv().unwrap();
+        rx.try_recv().unwrap();
+        assert!(admit(tx.queued_bytes(), 0, 1024).is_ok());
+        assert!(admit(0, 1024, 1024).unwrap_err().contains("max_in_flight"));
+    }
 }

@@ -2,15 +2,16 @@
 //! subscribed to events, and the fan-out of events to subscribers.
 
 use super::Driver;
+use crate::node::queue::Refused;
+use crate::node::transport::{ClientQueue, EVENT_QUEUE_BYTES};
 use ringside_core::EventLevel;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tracing::{info, Level};
 
 struct Client {
-    tx: mpsc::Sender<String>,
+    tx: ClientQueue,
     in_flight: Arc<AtomicUsize>,
     subscribed: bool,
     /// Events not delivered because the subscriber read too slowly.
@@ -27,12 +28,7 @@ pub(super) struct Clients {
 }
 
 impl Clients {
-    pub(super) fn open(
-        &mut self,
-        conn: u64,
-        tx: mpsc::Sender<String>,
-        in_flight: Arc<AtomicUsize>,
-    ) {
+    pub(super) fn open(&mut self, conn: u64, tx: ClientQueue, in_flight: Arc<AtomicUsize>) {
         self.open.insert(
             conn,
             Client {
@@ -76,25 +72,23 @@ impl Clients {
                 }
                 // Answers always fit: the connection has at most
                 // max_in_flight of them outstanding and events
-                // leave `reply_room` free.
-                matches!(
-                    c.tx.try_send(text),
-                    Err(mpsc::error::TrySendError::Closed(_))
-                )
+                // leave `reply_room` free. Their bytes are bounded where
+                // requests come in (see `CLIENT_QUEUE_BYTES`).
+                c.tx.push(text, usize::MAX) == Err(Refused::Closed)
             }
             None => false,
         };
         gone && self.open.remove(&conn).is_some_and(|c| c.subscribed)
     }
 
-    /// Queues an event for every subscriber with more than `room` free in
-    /// its queue (replies keep that much), and counts it dropped for the
-    /// others.
+    /// Queues an event for every subscriber with more than `room` frames
+    /// free in its queue (answers keep that much) and less than
+    /// [`EVENT_QUEUE_BYTES`] queued, and counts it dropped for the others.
     pub(super) fn publish(&mut self, text: &str, room: usize) {
         for c in self.open.values_mut().filter(|c| c.subscribed) {
-            if c.tx.capacity() > room {
-                let _ = c.tx.try_send(text.to_string());
-            } else {
+            if c.tx.capacity() <= room
+                || c.tx.push(text.to_string(), EVENT_QUEUE_BYTES) == Err(Refused::Full)
+            {
                 c.events_dropped += 1;
             }
         }

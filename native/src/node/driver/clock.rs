@@ -33,6 +33,8 @@ impl Clock {
             .unwrap_or(0);
         #[cfg(test)]
         let wall = wall.saturating_add_signed(self.shift.wall());
+        #[cfg(feature = "clock-hook")]
+        let wall = wall.saturating_add_signed(crate::node::clock_hook::offset_us());
         wall
     }
 

@@ -8,10 +8,9 @@
 //! byte offsets of the log file (each record's end).
 
 use super::syncer::SyncJob;
-use super::{Driver, LAZY_WINDOW};
-use crate::cluster_file::SyncPolicy;
+use super::Driver;
 use crate::node::timeline::{self, Step};
-use ringside_core::durability::{Needs, Policy};
+use ringside_core::durability::Needs;
 use ringside_core::{Input, Key, Message, NodeId, Record};
 use std::io;
 
@@ -44,19 +43,6 @@ impl Action {
             Action::Send { msg, .. } => Needs::of_message(&msg.body),
             Action::ToClient { .. } => Needs::Data,
         }
-    }
-}
-
-/// The gate's rules for the driver's sync settings.
-pub(super) fn policy(sync: SyncPolicy, period_ms: u64, group_window_us: u64) -> Policy {
-    match sync {
-        SyncPolicy::Batch => Policy::Batch {
-            group_window_us,
-            lazy_window_us: LAZY_WINDOW.as_micros() as u64,
-        },
-        SyncPolicy::Periodic => Policy::Periodic {
-            period_us: period_ms.max(1) * 1000,
-        },
     }
 }
 
@@ -124,7 +110,7 @@ impl Driver {
         if !self.gate.should_sync(self.clock.mono_us(), inline) {
             return Ok(());
         }
-        if !inline && self.settings.sync == SyncPolicy::Batch {
+        if !inline && self.settings.policy.is_batch() {
             if let Some(jobs) = &self.syncer.jobs {
                 let Some(work) = self.log.start_sync()? else {
                     // Nothing the log has not synced: tell the gate.
@@ -170,8 +156,7 @@ impl Driver {
     pub(super) fn flush_timed(&mut self, inline: bool) -> io::Result<()> {
         let timed = inline
             && timeline::enabled()
-            && (self.settings.sync == SyncPolicy::Periodic && self.log.has_pending()
-                || self.will_sync(true));
+            && (!self.settings.policy.is_batch() && self.log.has_pending() || self.will_sync(true));
         if timed {
             timeline::mark(Step::WriteStart);
         }

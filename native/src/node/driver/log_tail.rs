@@ -2,7 +2,6 @@
 //! `inspect` itself.
 
 use super::Driver;
-use crate::cluster_file::SyncPolicy;
 use ringside_core::protocol::{InspectNode, LogStats, LogTailEntry};
 use ringside_core::Record;
 use std::collections::VecDeque;
@@ -47,7 +46,7 @@ impl Driver {
         i.nodes = self.settings.nodes.clone();
         // The answer waits, as every output does, until what was appended
         // before it is durable: with batch sync, fsynced.
-        let synced = self.settings.sync == SyncPolicy::Batch;
+        let synced = self.settings.policy.is_batch();
         i.log_tail = self
             .tail
             .records

@@ -51,7 +51,7 @@
 //! (`Msg::Write { lazy: true }`). Such a replica stores it and holds its
 //! acknowledgement until the record is durable, as always, but does not
 //! sync for it alone: the record goes out with the node's next sync, or
-//! [`LAZY_WINDOW`] after it came, whichever is first. Its held
+//! [`ringside_core::durability::LAZY_WINDOW_US`] after it came, whichever is first. Its held
 //! acknowledgement holds up nothing else, and messages that carry no
 //! data (a coordinator's remote writes, heartbeats, digests) do not wait
 //! for lazy records; an acknowledgement waits for the newest record of
@@ -97,14 +97,14 @@ mod gate;
 mod log_tail;
 mod requests;
 mod restart;
+mod stalls;
 mod syncer;
 #[cfg(test)]
 mod tests;
 
-use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
-use crate::node::inbox::DriverInput;
-use crate::node::transport::PeerQueue;
+use crate::node::inbox::{DriverInput, Inbox};
+use crate::node::transport::{self, PeerQueue};
 use clients::Clients;
 use clock::Clock;
 use compaction::Compaction;
@@ -112,18 +112,16 @@ use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
 use requests::Requests;
+use ringside_core::durability::Policy;
 use ringside_core::protocol::{inspect_json, ok_json, reply_json, NodeAddr};
 use ringside_core::{ClientRef, Input, Micros, Node, NodeId, Output, TimerId};
+use stalls::Stalls;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::time::{Duration, Instant};
 use syncer::{SyncDone, Syncer};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-
-/// How long a lazy write's record may wait for another sync to carry it
-/// (see the module docs).
-pub const LAZY_WINDOW: Duration = Duration::from_millis(2);
 
 /// The log target of the one line per answered request, at debug level:
 /// `RUST_LOG=info,ringside::request=debug` shows them. Not at info: under
@@ -141,11 +139,10 @@ const MAX_TIMERS_PER_TURN: usize = 1024;
 pub struct DriverSettings {
     pub addr: String,
     pub nodes: Vec<NodeAddr>,
-    pub sync: SyncPolicy,
-    pub sync_period_ms: u64,
-    /// With batch sync under load: a background fsync starts no sooner
-    /// than this long after the previous one ended (see the module docs).
-    pub sync_group_window_us: u64,
+    /// The log's sync policy; with batch sync under load, a background
+    /// fsync starts no sooner than its group window after the previous
+    /// one ended (see the module docs).
+    pub policy: Policy,
     pub compact_min_records: u64,
     /// Room kept in a client's frame queue for replies: events are dropped
     /// for a subscriber whose queue has less room than this.
@@ -158,7 +155,7 @@ pub struct Driver {
     log: CommitLog,
     settings: DriverSettings,
     clock: Clock,
-    inbox: mpsc::Receiver<DriverInput>,
+    inbox: Inbox,
     peers: HashMap<NodeId, PeerQueue>,
     /// The node's timers, by when they fire on the monotonic clock.
     timers: BTreeSet<(Micros, TimerId)>,
@@ -173,6 +170,7 @@ pub struct Driver {
     compaction: Compaction,
     /// Commit-log failures survived so far (see [`restart`]).
     log_failures: u64,
+    stalls: Stalls,
 }
 
 /// What woke the loop.
@@ -187,19 +185,15 @@ impl Driver {
         node: Node,
         log: CommitLog,
         settings: DriverSettings,
-        inbox: mpsc::Receiver<DriverInput>,
+        inbox: Inbox,
         peers: HashMap<NodeId, PeerQueue>,
     ) -> Driver {
         let mut log = log;
-        restart::write_directly(&mut log, settings.sync);
+        restart::write_directly(&mut log, settings.policy);
         let tail = LogTail::after(node.lsn());
         let clock = Clock::new();
-        let policy = gate::policy(
-            settings.sync,
-            settings.sync_period_ms,
-            settings.sync_group_window_us,
-        );
-        let gate = Gate::new(policy, log.bytes(), clock.mono_us());
+        let gate = Gate::new(settings.policy, log.bytes(), clock.mono_us());
+        let failure_timeout = Duration::from_millis(node.config().cluster.failure_timeout_ms);
         let mut driver = Driver {
             node,
             log,
@@ -217,6 +211,7 @@ impl Driver {
             tail,
             compaction: Compaction::new(),
             log_failures: 0,
+            stalls: Stalls::new(failure_timeout),
         };
         driver.refresh_events();
         driver
@@ -268,6 +263,8 @@ impl Driver {
                 x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
                 () = &mut alarm => Wake::Alarm,
             };
+            let turn = Instant::now();
+            let records_before = self.log.records();
             let mut stop = false;
             let mut inputs = 0;
             // How many of the turn's inputs appended to the log.
@@ -316,8 +313,13 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
             self.sent_early = false;
+            let handled = turn.elapsed();
+            let flushing = Instant::now();
             self.flush_timed(inline)?;
+            let flushed = flushing.elapsed();
+            let compacting = Instant::now();
             self.maybe_compact()?;
+            let compacted = compacting.elapsed();
             if self.requests.lines_waiting() {
                 if inline {
                     // The answers first: their connections' tasks write
@@ -328,6 +330,16 @@ impl Driver {
                 }
                 self.requests.log_answered();
             }
+            let appended = self.log.records().saturating_sub(records_before);
+            self.stalls.turn(turn.elapsed(), || {
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                format!(
+                    "{:.0} ms on {inputs} inputs, {:.0} ms writing {appended} records and syncing, {:.0} ms compacting",
+                    ms(handled),
+                    ms(flushed),
+                    ms(compacted)
+                )
+            });
             if stop {
                 // A direct write in flight must land before the last one:
                 // they may both write the block the records end in.
@@ -344,6 +356,7 @@ impl Driver {
                 if let Err(e) = self.log.trim() {
                     warn!("could not cut the zeros written ahead off the commit log: {e}");
                 }
+                self.stalls.report();
                 info!("stopped; commit log synced");
                 return Ok(());
             }
@@ -496,7 +509,7 @@ impl Driver {
                     // A full queue means the peer is slow or away; the
                     // protocol copes with a lost message (retry, hint,
                     // timeout), so dropping it keeps memory bounded.
-                    if !q.push(&msg) {
+                    if !transport::send_to_peer(q, &msg) {
                         debug!("queue to peer {to} full; dropped a {}", msg.body.kind());
                     }
                 }

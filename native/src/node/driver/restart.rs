@@ -4,8 +4,8 @@
 use super::gate::Action;
 use super::log_tail::LogTail;
 use super::Driver;
-use crate::cluster_file::SyncPolicy;
 use crate::node::commitlog::CommitLog;
+use ringside_core::durability::Policy;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;
 use ringside_core::{Input, Node};
@@ -14,8 +14,8 @@ use tracing::{debug, error, info, warn};
 
 /// With batch sync, switches the log to direct writes where the file
 /// system allows them (see the commit log's docs), and says which.
-pub(super) fn write_directly(log: &mut CommitLog, sync: SyncPolicy) {
-    if sync != SyncPolicy::Batch {
+pub(super) fn write_directly(log: &mut CommitLog, policy: Policy) {
+    if !policy.is_batch() {
         return;
     }
     match log.write_directly() {
@@ -93,7 +93,7 @@ impl Driver {
         );
         self.node = node;
         self.log = log;
-        write_directly(&mut self.log, self.settings.sync);
+        write_directly(&mut self.log, self.settings.policy);
         // The gate starts over at the reopened log's end; it held nothing
         // since the call above.
         let held = self.new_log(self.log.bytes());

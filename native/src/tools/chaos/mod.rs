@@ -11,6 +11,11 @@
 //! ([`settle`]) take plain addresses, so tests that place nodes elsewhere
 //! (network namespaces) reuse them with a nemesis of their own.
 //!
+//! Built with the `clock-hook` feature (as the tests are), the nemesis
+//! also steps a running node's wall clock forward or back
+//! (`crate::node::clock_hook`); release builds have no such hook and do
+//! not try.
+//!
 //! Processes are acted on by the pids the supervisor recorded, never by
 //! name; paused pids are tracked and always resumed, also when the run
 //! fails or panics ([`ChaosGuard`]).
@@ -32,6 +37,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Whether the nodes this binary runs have the clock hook (the
+/// `clock-hook` feature): then the nemesis also steps clocks. Without it
+/// the signals would kill the node, so they are never sent.
+const CLOCK_HOOK: bool = cfg!(feature = "clock-hook");
 
 /// How often `ringside chaos` moves its clients to fresh keys.
 const KEY_ROTATION_S: u64 = 20;
@@ -73,15 +83,17 @@ pub struct FaultCounts {
     pub kill_all: usize,
     pub stop: usize,
     pub pause: usize,
+    /// Steps of a running node's wall clock, forward or back.
+    pub clock_step: usize,
     pub resume: usize,
     pub restart: usize,
 }
 
 impl FaultCounts {
-    /// Faults proper: kills (one node or all), stops and pauses (resumes
-    /// and restarts heal).
+    /// Faults proper: kills (one node or all), stops, pauses and clock
+    /// steps (resumes and restarts heal).
     pub fn faults(&self) -> usize {
-        self.kill + self.kill_all + self.stop + self.pause
+        self.kill + self.kill_all + self.stop + self.pause + self.clock_step
     }
 }
 
@@ -89,12 +101,13 @@ impl std::fmt::Display for FaultCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} faults (kill {}, kill all {}, stop {}, pause {}), healed by resume {}, restart {}",
+            "{} faults (kill {}, kill all {}, stop {}, pause {}, clock step {}), healed by resume {}, restart {}",
             self.faults(),
             self.kill,
             self.kill_all,
             self.stop,
             self.pause,
+            self.clock_step,
             self.resume,
             self.restart
         )
@@ -230,6 +243,10 @@ impl Nemesis<'_> {
         self.counts.kill_all == 0 && Instant::now() >= self.halfway
     }
 
+    fn clock_step_due(&self) -> bool {
+        CLOCK_HOOK && self.counts.clock_step == 0 && Instant::now() >= self.halfway
+    }
+
     /// One random action.
     fn step(&mut self) {
         let paused = self.paused();
@@ -260,10 +277,19 @@ impl Nemesis<'_> {
         } else if faulty == 0 && (roll >= 95 || self.kill_all_due()) {
             self.kill_all()
         } else if let Some(id) = self.rng.pick(&up) {
-            match self.rng.range(0, 9) {
+            let kinds = if CLOCK_HOOK { 11 } else { 9 };
+            // Every run with the hook steps a clock at least once, in its
+            // second half if chance has not done it by then.
+            let kind = if self.clock_step_due() {
+                10
+            } else {
+                self.rng.range(0, kinds)
+            };
+            match kind {
                 0..=4 => self.running_pid(id).and_then(|pid| self.kill(id, pid)),
                 5 | 6 => self.stop(id),
-                _ => self.pause(id),
+                7..=9 => self.pause(id),
+                _ => self.step_clock(id),
             }
         } else {
             Ok(())
@@ -366,6 +392,28 @@ impl Nemesis<'_> {
         signal(pid, libc::SIGSTOP)?;
         self.counts.pause += 1;
         self.say(&format!("pause node {id} (SIGSTOP, pid {pid})"));
+        Ok(())
+    }
+
+    /// Steps a running node's wall clock forward or back (see
+    /// [`CLOCK_HOOK`]); the node stays up.
+    fn step_clock(&mut self, id: NodeId) -> Result<(), String> {
+        let pid = self.running_pid(id)?;
+        let (sig, way) = if self.rng.chance(0.5) {
+            (libc::SIGUSR1, "forward")
+        } else {
+            (libc::SIGUSR2, "back")
+        };
+        signal(pid, sig)?;
+        self.counts.clock_step += 1;
+        self.say(&format!(
+            "step node {id}'s clock {way} ({}, pid {pid})",
+            if sig == libc::SIGUSR1 {
+                "SIGUSR1"
+            } else {
+                "SIGUSR2"
+            }
+        ));
         Ok(())
     }
 
@@ -650,10 +698,13 @@ mod tests {
             kill_all: 1,
             stop: 1,
             pause: 3,
+            clock_step: 2,
             resume: 2,
             restart: 3,
         };
-        assert_eq!(c.faults(), 7);
-        assert!(c.to_string().starts_with("7 faults (kill 2, kill all 1"));
+        assert_eq!(c.faults(), 9);
+        assert!(c
+            .to_string()
+            .starts_with("9 faults (kill 2, kill all 1, stop 1, pause 3, clock step 2)"));
     }
 }

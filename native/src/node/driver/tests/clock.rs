@@ -15,19 +15,19 @@ fn wall_now() -> u64 {
 /// A running driver with one client (connection 1) that may have many
 /// requests in flight; the fsync thread is the real one.
 struct Running {
-    inbox_tx: mpsc::Sender<DriverInput>,
+    inbox_tx: InboxTx,
     driver: tokio::task::JoinHandle<io::Result<()>>,
     peers: HashMap<NodeId, PeerQueueRx>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
 }
 
 async fn run_with_client(
     driver: Driver,
-    inbox_tx: mpsc::Sender<DriverInput>,
+    inbox_tx: InboxTx,
     peers: HashMap<NodeId, PeerQueueRx>,
 ) -> Running {
     let driver = tokio::spawn(driver.run());
-    let (client_tx, client_rx) = mpsc::channel(16);
+    let (client_tx, client_rx) = queue::<String>(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
             conn: 1,
@@ -76,7 +76,7 @@ impl Running {
 async fn a_write_is_stamped_with_the_wall_clock_read_when_it_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let key = key_not_on_node0();
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (driver, peers) = node0(dir.path(), inbox_rx);
     let shift = driver.clock.shift.clone();
     let mut r = run_with_client(driver, inbox_tx, peers).await;
@@ -106,7 +106,7 @@ async fn a_write_is_stamped_with_the_wall_clock_read_when_it_arrives() {
 async fn a_wall_clock_stepped_back_keeps_timestamps_rising_and_timers_firing() {
     let dir = tempfile::tempdir().unwrap();
     let key = key_not_on_node0();
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (driver, peers) = node0(dir.path(), inbox_rx);
     let shift = driver.clock.shift.clone();
     let mut r = run_with_client(driver, inbox_tx, peers).await;
@@ -139,13 +139,13 @@ async fn a_wall_clock_stepped_back_keeps_timestamps_rising_and_timers_firing() {
 async fn a_restart_with_the_clock_stepped_back_keeps_timestamps_rising() {
     let dir = tempfile::tempdir().unwrap();
     let key = key_not_on_node0();
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (driver, peers) = node0(dir.path(), inbox_rx);
     let mut r = run_with_client(driver, inbox_tx, peers).await;
     let first = r.put_ts(1, key).await;
     r.stop().await;
 
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (driver, peers) = node0_recovered(dir.path(), inbox_rx);
     driver.clock.shift.step_wall(-3_600_000_000);
     let mut r = run_with_client(driver, inbox_tx, peers).await;
@@ -163,7 +163,7 @@ async fn a_restart_with_the_clock_stepped_back_keeps_timestamps_rising() {
 #[test]
 fn a_silent_peer_is_marked_down_after_the_wall_clock_stepped_back() {
     let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
     d.handle(Input::Start);
     d.flush(true).unwrap();

@@ -5,15 +5,13 @@ use super::*;
 
 /// Node 0 started with its log synced, and a subscriber on connection
 /// 1 (the receiving end of its frames).
-fn node0_with_subscriber(
-    dir: &Path,
-) -> (Driver, HashMap<NodeId, PeerQueueRx>, mpsc::Receiver<String>) {
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+fn node0_with_subscriber(dir: &Path) -> (Driver, HashMap<NodeId, PeerQueueRx>, QueueRx<String>) {
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, peers) = node0(dir, inbox_rx);
     d.node.handle(d.clock.wall_us(), Input::Start);
     d.drain();
     d.flush(true).unwrap();
-    let (tx, rx) = mpsc::channel(1024);
+    let (tx, rx) = queue::<String>(1024);
     d.take_input(DriverInput::ClientOpened {
         conn: 1,
         tx,
@@ -25,7 +23,7 @@ fn node0_with_subscriber(
 }
 
 /// The `seq` of every event frame queued for a client, taken out.
-fn event_seqs(rx: &mut mpsc::Receiver<String>) -> Vec<u64> {
+fn event_seqs(rx: &mut QueueRx<String>) -> Vec<u64> {
     std::iter::from_fn(|| rx.try_recv().ok())
         .filter_map(|f| {
             let v: serde_json::Value = serde_json::from_str(&f).unwrap();

@@ -1,18 +1,21 @@
 //! The driver's tests: the gate, the fsync thread, timers, lazy writes
 //! and a failed log, each on a real commit log in a temporary directory.
 //!
-//! Over 700 lines on purpose: every test drives one [`Driver`] through the
-//! same fixture (node 0 of four, a fake fsync thread, inputs built by the
-//! helpers below), and splitting them would only spread that fixture.
-//! The tests of the node's clocks and of the events a subscriber gets
-//! are in files of their own below, on the same fixture.
+//! Every test drives one [`Driver`] through the same fixture, here (node
+//! 0 of four, a fake fsync thread, inputs built by the helpers below);
+//! the tests of the node's clocks, of the events a subscriber gets and of
+//! lazy writes are in files of their own below, on that fixture.
 
 mod clock;
 mod events;
+mod lazy;
 
 use super::syncer::{SyncDone, SyncJob};
 use super::*;
+use crate::node::inbox::{inbox, Inbox, InboxTx};
+use crate::node::queue::{queue, QueueRx};
 use crate::node::transport::{peer_queue, PeerQueueRx};
+use ringside_core::durability::LAZY_WINDOW_US;
 use ringside_core::{
     ClusterConfig, Config, Consistency, Key, Message, Msg, MsgId, Record, Request,
 };
@@ -22,34 +25,25 @@ use std::sync::Arc;
 
 /// Node 0 of the classic 4-node cluster with batch sync, its log in
 /// `dir`; the receiving ends of its peer queues, by peer.
-fn node0(dir: &Path, inbox: mpsc::Receiver<DriverInput>) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn node0(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let log = CommitLog::open(dir).unwrap().log;
     let node = Node::new(Config::new(0, ClusterConfig::classic(4)));
     driver_of(node, log, inbox)
 }
 
 /// [`node0`] restarted: rebuilt from the log in `dir`.
-fn node0_recovered(
-    dir: &Path,
-    inbox: mpsc::Receiver<DriverInput>,
-) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn node0_recovered(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let config = Config::new(0, ClusterConfig::classic(4));
     let (log, _, (node, _)) =
         CommitLog::open_with(dir, |records| Node::recover_from(config, records)).unwrap();
     driver_of(node, log, inbox)
 }
 
-fn driver_of(
-    node: Node,
-    log: CommitLog,
-    inbox: mpsc::Receiver<DriverInput>,
-) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn driver_of(node: Node, log: CommitLog, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let settings = DriverSettings {
         addr: "127.0.0.1:1".into(),
         nodes: vec![],
-        sync: SyncPolicy::Batch,
-        sync_period_ms: 10,
-        sync_group_window_us: 0,
+        policy: Policy::batch(0),
         compact_min_records: 10_000,
         reply_room: 16,
     };
@@ -68,7 +62,7 @@ fn driver_of(
 #[test]
 fn under_load_the_next_fsync_waits_for_the_group_window() {
     let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
     let window = 3_600_000_000;
     let write = |ts| ringside_core::Record::Write {
@@ -78,7 +72,7 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
             value: Some("v".into()),
         },
     };
-    let last_sync = set_windows(&mut d, window, LAZY_WINDOW);
+    let last_sync = set_windows(&mut d, window, Duration::from_micros(LAZY_WINDOW_US));
     d.append(&write(1));
     d.make_durable(false).unwrap();
     assert!(
@@ -108,7 +102,7 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
 #[test]
 fn timers_that_would_change_nothing_do_not_wake_the_loop() {
     let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
     let now = d.clock.wall_us();
     d.node.handle(now, Input::Start);
@@ -320,7 +314,7 @@ fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Resu
 
 /// The next answer; the fsync thread of these tests never answers, so
 /// a write handed to it is never answered.
-async fn answer(rx: &mut mpsc::Receiver<String>) -> String {
+async fn answer(rx: &mut QueueRx<String>) -> String {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("no answer: the write went to the fsync thread, which never answers here")
@@ -368,191 +362,14 @@ async fn one_write_beside_a_late_acknowledgement_is_written_inline() {
     assert_eq!(writes_in_log(dir.path()), 2);
 }
 
-/// Node `from`'s write of `key` (a replica write to node 0).
-fn write_from(from: NodeId, op: u64, key: u8, lazy: bool) -> DriverInput {
-    let version = ringside_core::Version {
-        ts: op,
-        value: Some("v".into()),
-    };
-    from_peer(
-        from,
-        op,
-        Msg::Write {
-            op,
-            key: Key::Int(key),
-            version,
-            lazy,
-        },
-    )
-}
-
-/// A lazy write is stored and its acknowledgement held, but it is not
-/// synced for itself: the next write that is not lazy carries it, or
-/// the window's end. Only then is it acknowledged.
-#[tokio::test]
-async fn a_lazy_write_waits_for_the_next_sync_or_its_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
-    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
-    d.node.handle(d.clock.wall_us(), Input::Start);
-    d.drain();
-    d.flush(true).unwrap();
-    set_lazy_window(&mut d, Duration::from_secs(3600));
-    let on_disk = |d: &Driver| d.log.synced();
-    let before = d.log.bytes();
-    // Keys 0..3 live on nodes 0, 1 and 2.
-    d.take_input(write_from(1, 5, 0, true));
-    assert!(d.log.is_dirty(), "the lazy write was not logged");
-    assert!(!d.will_sync(true), "a lazy write alone was due for a sync");
-    // The loop wakes for its timers (heartbeats), not for the write.
-    let timer = d.timers.first().map(|(at, _)| d.clock.instant_of(*at));
-    assert!(timer.is_some_and(|t| t < Instant::now() + Duration::from_secs(600)));
-    assert_eq!(
-        d.next_wakeup(),
-        timer,
-        "the loop would wake to sync a lazy write before its window"
-    );
-    d.flush(true).unwrap();
-    assert_eq!(on_disk(&d), before, "synced for a lazy write alone");
-    assert_eq!(d.gate.held(), 1, "acknowledged before it is durable");
-    assert!(acks_sent(peers.get_mut(&1).unwrap()).is_empty());
-
-    // Node 2's write, not lazy: one sync for both, then both acks.
-    d.take_input(write_from(2, 6, 1, false));
-    assert!(d.will_sync(true));
-    d.flush(true).unwrap();
-    assert_eq!(on_disk(&d), d.log.bytes());
-    assert_eq!(d.gate.held(), 0);
-    for (peer, op) in [(1, 5), (2, 6)] {
-        assert_eq!(next_ack(peers.get_mut(&peer).unwrap()).await, op);
-    }
-
-    // Another lazy write, and its window ends.
-    d.take_input(write_from(1, 7, 2, true));
-    assert!(!d.will_sync(true));
-    d.clock.shift.advance_mono(3_600_000_000);
-    assert!(d.will_sync(true), "the window ended and no sync was due");
-    d.flush(true).unwrap();
-    assert_eq!(on_disk(&d), d.log.bytes());
-    assert_eq!(next_ack(peers.get_mut(&1).unwrap()).await, 7);
-
-    // A read of a key whose lazy write is not yet durable makes the
-    // sync due at once: the read's answer waits on it.
-    d.take_input(write_from(1, 8, 0, true));
-    assert!(!d.will_sync(true));
-    d.take_input(from_peer(
-        2,
-        9,
-        Msg::Read {
-            op: 9,
-            key: Key::Int(0),
-        },
-    ));
-    assert!(d.will_sync(true), "a read waits behind a lazy write");
-}
-
-/// A lazy write in the same turn as a client's put does not make the
-/// turn one of several writes: the put is still written inline (the
-/// lazy record with it), not handed to the fsync thread. And the
-/// lazy write's held acknowledgement does not hold up the put's
-/// remote write: it leaves before the coordinator writes its own.
-#[tokio::test]
-async fn a_lazy_write_beside_a_put_holds_up_neither_its_write_nor_its_remote_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let log_len = || records_in_file(dir.path());
-    let Started {
-        inbox_tx,
-        driver,
-        mut peers,
-        jobs,
-        done: _done,
-        mut client_rx,
-    } = started(dir.path(), 1).await;
-    tokio::task::yield_now().await;
-    // One turn: the driver runs only when this task waits.
-    inbox_tx.send(write_from(2, 50, 3, true)).await.unwrap();
-    inbox_tx.send(put(1, 0)).await.unwrap();
-    let op = next_write(peers.get_mut(&1).unwrap()).await;
-    assert_eq!(
-        log_len(),
-        RESERVED,
-        "the put's remote write left only after the coordinator's own write"
-    );
-    inbox_tx.send(ack(op)).await.unwrap();
-    let reply = answer(&mut client_rx).await;
-    assert!(reply.starts_with(r#"{"id":1,"ok":true"#), "{reply}");
-    assert!(jobs.try_recv().is_err(), "the put went to the fsync thread");
-    assert_eq!(next_ack(peers.get_mut(&2).unwrap()).await, 50);
-    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
-    driver.await.unwrap().unwrap();
-    assert_eq!(writes_in_log(dir.path()), 2);
-}
-
-/// A lazy write with nothing after it is synced when its window ends,
-/// by the loop waking for it (here through the fsync thread, played
-/// by the test), and then acknowledged.
-#[tokio::test]
-async fn a_lazy_write_alone_is_acknowledged_after_its_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let Started {
-        inbox_tx,
-        driver,
-        mut peers,
-        jobs,
-        done,
-        client_rx: _client_rx,
-    } = started(dir.path(), 0).await;
-    inbox_tx.send(write_from(1, 5, 0, true)).await.unwrap();
-    finish(next_job(&jobs).await, &done, Ok(()));
-    let acked = tokio::time::timeout(Duration::from_secs(5), next_ack(peers.get_mut(&1).unwrap()))
-        .await
-        .expect("the lazy write was never acknowledged");
-    assert_eq!(acked, 5);
-    inbox_tx.send(DriverInput::Shutdown).await.unwrap();
-    driver.await.unwrap().unwrap();
-    assert_eq!(
-        CommitLog::open(dir.path()).unwrap().records.len(),
-        RESERVED + 1
-    );
-}
-
-/// The next acknowledgement a peer is sent (heartbeats come first);
-/// its op.
-async fn next_ack(rx: &mut PeerQueueRx) -> u64 {
-    next_op(rx, |m| match m {
-        Msg::WriteAck { op } => Some(*op),
-        _ => None,
-    })
-    .await
-}
-
-/// The next write a peer is sent (heartbeats come first); its op.
-async fn next_write(rx: &mut PeerQueueRx) -> u64 {
-    next_op(rx, |m| match m {
-        Msg::Write { op, .. } => Some(*op),
-        _ => None,
-    })
-    .await
-}
-
-/// The op of the next message a peer is sent that `pick` picks.
-async fn next_op(rx: &mut PeerQueueRx, pick: impl Fn(&Msg) -> Option<u64>) -> u64 {
-    loop {
-        let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
-        if let Some(op) = pick(&msg.body) {
-            return op;
-        }
-    }
-}
-
 /// A driver with the fsync thread played by the test, one client, and
 /// three puts in one batch (load), whose fsync was asked for.
 struct Loaded {
-    inbox_tx: mpsc::Sender<DriverInput>,
+    inbox_tx: InboxTx,
     driver: tokio::task::JoinHandle<io::Result<()>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     done: mpsc::UnboundedSender<SyncDone>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
     job: SyncJob,
 }
 
@@ -560,12 +377,12 @@ struct Loaded {
 /// one client (connection 1) with `in_flight` requests to come, and its
 /// write timestamps reserved (see [`reserve_timestamps`]).
 struct Started {
-    inbox_tx: mpsc::Sender<DriverInput>,
+    inbox_tx: InboxTx,
     driver: tokio::task::JoinHandle<io::Result<()>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     jobs: std::sync::mpsc::Receiver<SyncJob>,
     done: mpsc::UnboundedSender<SyncDone>,
-    client_rx: mpsc::Receiver<String>,
+    client_rx: QueueRx<String>,
 }
 
 /// Records [`reserve_timestamps`] leaves in the log.
@@ -578,7 +395,7 @@ const RESERVED: usize = 1;
 /// that reserves is of a key node 0 does not replicate, for a
 /// connection that is not open, and all three replicas acknowledge it.
 async fn reserve_timestamps(
-    inbox_tx: &mpsc::Sender<DriverInput>,
+    inbox_tx: &InboxTx,
     peers: &mut HashMap<NodeId, PeerQueueRx>,
     shift: &super::clock::tests::ClockShift,
 ) {
@@ -603,14 +420,14 @@ async fn reserve_timestamps(
 }
 
 async fn started(dir: &Path, in_flight: usize) -> Started {
-    let (inbox_tx, inbox_rx) = mpsc::channel(64);
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (mut driver, peers) = node0(dir, inbox_rx);
     let (jobs, done) = fake_syncer(&mut driver);
     let shift = driver.clock.shift.clone();
     let mut peers = peers;
     let driver = tokio::spawn(driver.run());
     reserve_timestamps(&inbox_tx, &mut peers, &shift).await;
-    let (client_tx, client_rx) = mpsc::channel(16);
+    let (client_tx, client_rx) = queue::<String>(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
             conn: 1,
@@ -820,156 +637,51 @@ async fn a_line_per_request_only_at_debug_of_its_target() {
     );
 }
 
-/// The acknowledgements (`WriteAck`'s or `RepairAck`'s op) already in a
-/// peer's queue, taken out; other messages are dropped.
-fn acks_sent(rx: &mut PeerQueueRx) -> Vec<u64> {
-    std::iter::from_fn(|| rx.try_recv().ok())
-        .filter_map(|f| match Message::decode(&f).unwrap().body {
-            Msg::WriteAck { op } | Msg::RepairAck { op } => Some(op),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Issue 21, defect 2: a replica holding a key only in a lazy record
-/// not yet synced logs nothing for an older write or repair of that
-/// key, and must still hold its acknowledgement until that record is
-/// durable: a crash before the sync loses the record, while the
-/// coordinator counted the acknowledgement. An acknowledgement for
-/// another key does not wait for it.
-#[tokio::test]
-async fn an_ack_that_logged_nothing_waits_for_the_lazy_record_of_its_key() {
-    for repair in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let (_inbox_tx, inbox_rx) = mpsc::channel(4);
-        let (mut d, mut peers) = node0(dir.path(), inbox_rx);
-        set_lazy_window(&mut d, Duration::from_secs(3600));
-        d.node.handle(d.clock.wall_us(), Input::Start);
-        d.drain();
-        d.flush(true).unwrap();
-        let synced = d.log.synced();
-        // Keys 0..3 live on nodes 0, 1 and 2: node 1's lazy write of
-        // key 0 at ts 9, not synced for itself.
-        d.take_input(write_from(1, 9, 0, true));
-        d.flush(true).unwrap();
-        assert_eq!(d.log.synced(), synced, "synced for a lazy write alone");
-        // Node 2's older write (or repair) of key 0, at ts 5: nothing to log.
-        let older = if repair {
-            from_peer(
-                2,
-                5,
-                Msg::Repair {
-                    op: 5,
-                    key: Key::Int(0),
-                    version: ringside_core::Version {
-                        ts: 5,
-                        value: Some("v".into()),
-                    },
-                },
-            )
-        } else {
-            write_from(2, 5, 0, false)
-        };
-        let bytes = d.log.bytes();
-        d.take_input(older);
-        assert_eq!(d.log.bytes(), bytes, "the older write was logged");
-        assert_eq!(
-            acks_sent(peers.get_mut(&2).unwrap()),
-            Vec::<u64>::new(),
-            "node 0 acknowledged op 5 (key 0 @5) while it held key 0 (@9) only in a lazy record not yet synced"
-        );
-        // The held acknowledgement makes the sync due at once; once it
-        // has run, both acknowledgements go.
-        d.flush(true).unwrap();
-        assert_eq!(
-            d.log.synced(),
-            d.log.bytes(),
-            "the held ack did not make the sync due"
-        );
-        assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![5]);
-        assert_eq!(acks_sent(peers.get_mut(&1).unwrap()), vec![9]);
-    }
-}
-
-/// Issue 21, defect 2, for reads: a replica's answer to a read, when the
-/// version it returns is only in a lazy record not yet synced, waits for
-/// that record's sync (which it makes due at once).
-#[tokio::test]
-async fn a_read_reply_waits_for_the_lazy_record_it_returns() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
-    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
-    d.node.handle(d.clock.wall_us(), Input::Start);
-    d.drain();
-    d.flush(true).unwrap();
-    set_lazy_window(&mut d, Duration::from_secs(3600));
-    d.take_input(write_from(1, 9, 0, true));
-    d.take_input(from_peer(
-        2,
-        3,
-        Msg::Read {
-            op: 3,
-            key: Key::Int(0),
+/// Node `from`'s write of `key` (a replica write to node 0).
+fn write_from(from: NodeId, op: u64, key: u8, lazy: bool) -> DriverInput {
+    let version = ringside_core::Version {
+        ts: op,
+        value: Some("v".into()),
+    };
+    from_peer(
+        from,
+        op,
+        Msg::Write {
+            op,
+            key: Key::Int(key),
+            version,
+            lazy,
         },
-    ));
-    let replies = |rx: &mut PeerQueueRx| -> Vec<Option<u64>> {
-        std::iter::from_fn(|| rx.try_recv().ok())
-            .filter_map(|f| match Message::decode(&f).unwrap().body {
-                Msg::ReadReply { version, .. } => Some(version.map(|v| v.ts)),
-                _ => None,
-            })
-            .collect()
-    };
-    assert!(
-        replies(peers.get_mut(&2).unwrap()).is_empty(),
-        "node 0 answered a read with key 0 @9 while that record was not yet synced"
-    );
-    d.flush(true).unwrap();
-    assert_eq!(d.log.synced(), d.log.bytes());
-    assert_eq!(replies(peers.get_mut(&2).unwrap()), vec![Some(9)]);
+    )
 }
 
-/// An acknowledgement for a key with no lazy record pending leaves at
-/// once though another key's lazy record waits for its window.
-#[tokio::test]
-async fn an_ack_for_another_key_does_not_wait_for_a_lazy_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_inbox_tx, inbox_rx) = mpsc::channel(4);
-    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
-    set_lazy_window(&mut d, Duration::from_secs(3600));
-    d.node.handle(d.clock.wall_us(), Input::Start);
-    d.drain();
-    d.flush(true).unwrap();
-    d.take_input(write_from(1, 9, 0, true));
-    d.flush(true).unwrap();
-    // Node 0 already holds key 1 at ts 20, durable; node 2's older write
-    // of key 1 logs nothing and depends on no lazy record.
-    d.take_input(write_from(2, 20, 1, false));
-    d.flush(true).unwrap();
-    assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![20]);
-    d.take_input(write_from(1, 30, 0, true));
-    d.take_input(write_from(2, 6, 1, false));
-    assert_eq!(acks_sent(peers.get_mut(&2).unwrap()), vec![6]);
+/// The next acknowledgement a peer is sent (heartbeats come first);
+/// its op.
+async fn next_ack(rx: &mut PeerQueueRx) -> u64 {
+    next_op(rx, |m| match m {
+        Msg::WriteAck { op } => Some(*op),
+        _ => None,
+    })
+    .await
 }
 
-/// Sets how long a lazy write's record may wait for another sync.
-fn set_lazy_window(d: &mut Driver, window: Duration) {
-    let group = d.settings.sync_group_window_us;
-    set_windows(d, group, window);
+/// The next write a peer is sent (heartbeats come first); its op.
+async fn next_write(rx: &mut PeerQueueRx) -> u64 {
+    next_op(rx, |m| match m {
+        Msg::Write { op, .. } => Some(*op),
+        _ => None,
+    })
+    .await
 }
 
-/// Replaces the driver's gate with one of these windows, as of now; only
-/// while the log is clean and nothing waits.
-fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
-    assert!(!d.log.is_dirty() && d.gate.held() == 0);
-    d.settings.sync_group_window_us = group_window_us;
-    let policy = ringside_core::durability::Policy::Batch {
-        group_window_us,
-        lazy_window_us: lazy.as_micros() as u64,
-    };
-    let now = d.clock.mono_us();
-    d.gate = Gate::new(policy, d.log.bytes(), now);
-    now
+/// The op of the next message a peer is sent that `pick` picks.
+async fn next_op(rx: &mut PeerQueueRx, pick: impl Fn(&Msg) -> Option<u64>) -> u64 {
+    loop {
+        let msg = Message::decode(&rx.recv().await.unwrap()).unwrap();
+        if let Some(op) = pick(&msg.body) {
+            return op;
+        }
+    }
 }
 
 /// A key node 0 does not replicate (nodes 1, 2 and 3 do).
@@ -980,4 +692,29 @@ fn key_not_on_node0() -> u8 {
     (0..=255u8)
         .find(|&k| !ring.is_replica(&Key::Int(k), 0))
         .expect("with 4 nodes and RF 3 node 0 misses some keys")
+}
+
+/// Sets how long a lazy write's record may wait for another sync.
+fn set_lazy_window(d: &mut Driver, window: Duration) {
+    let Policy::Batch {
+        group_window_us, ..
+    } = d.settings.policy
+    else {
+        panic!("lazy writes need batch sync");
+    };
+    set_windows(d, group_window_us, window);
+}
+
+/// Replaces the driver's gate with one of these windows, as of now; only
+/// while the log is clean and nothing waits.
+fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
+    assert!(!d.log.is_dirty() && d.gate.held() == 0);
+    let policy = Policy::Batch {
+        group_window_us,
+        lazy_window_us: lazy.as_micros() as u64,
+    };
+    d.settings.policy = policy;
+    let now = d.clock.mono_us();
+    d.gate = Gate::new(policy, d.log.bytes(), now);
+    now
 }
