@@ -1,0 +1,164 @@
+//! The client protocol's frames: parsing, every refusal, and the JSON written.
+
+use super::*;
+
+#[test]
+fn parses_the_protocol_examples() {
+    let f = parse_request_frame(
+        r#"{"id": 1, "op": "put", "key": 137, "value": "value137", "cl": "QUORUM"}"#,
+    )
+    .unwrap();
+    assert_eq!(f.id, 1);
+    assert_eq!(
+        f.op,
+        ClientOp::Data(Request::Put {
+            key: Key::Int(137),
+            value: "value137".into(),
+            cl: Consistency::Quorum
+        })
+    );
+    let f = parse_request_frame(r#"{"id": 2, "op": "get", "key": "137", "cl": "one"}"#).unwrap();
+    assert_eq!(
+        f.op,
+        ClientOp::Data(Request::Get {
+            key: Key::Str("137".into()),
+            cl: Consistency::One
+        })
+    );
+}
+
+#[test]
+fn bad_frames_name_the_problem() {
+    let cases = [
+        ("not json", "not JSON"),
+        ("[1]", "not a JSON object"),
+        (r#"{"op":"get"}"#, "id"),
+        (r#"{"id":1,"op":"frob"}"#, "unknown op"),
+        (r#"{"id":1,"op":"get","key":256,"cl":"ONE"}"#, "key"),
+        (r#"{"id":1,"op":"get","key":-1,"cl":"ONE"}"#, "key"),
+        (r#"{"id":1,"op":"get","key":1,"cl":"SOME"}"#, "SOME"),
+        (r#"{"id":1,"op":"get","key":1,"cl":"ANY"}"#, "ANY"),
+        (r#"{"id":1,"op":"put","key":1,"cl":"ONE"}"#, "value"),
+        (
+            r#"{"id":1,"op":"put","key":1,"value":5,"cl":"ONE"}"#,
+            "value",
+        ),
+        (r#"{"id":1,"op":"get","key":"","cl":"ONE"}"#, "key"),
+    ];
+    for (frame, needle) in cases {
+        let e = parse_request_frame(frame).unwrap_err();
+        assert!(e.message.contains(needle), "{frame}: {}", e.message);
+    }
+    let big = format!(
+        r#"{{"id":9,"op":"put","key":1,"value":"{}","cl":"ONE"}}"#,
+        "x".repeat(MAX_VALUE_BYTES + 1)
+    );
+    let e = parse_request_frame(&big).unwrap_err();
+    assert_eq!(e.id, Some(9));
+    assert!(e.message.contains("value"));
+}
+
+#[test]
+fn replies_match_the_protocol() {
+    assert_eq!(
+        reply_json(1, &Reply::Written { ts: 5 }),
+        r#"{"id":1,"ok":true,"ts":5}"#
+    );
+    assert_eq!(
+        reply_json(3, &Reply::Read { kv: None }),
+        r#"{"id":3,"ok":true,"kv":null}"#
+    );
+    let r = reply_json(
+        2,
+        &Reply::Read {
+            kv: Some(KeyVersion {
+                key: Key::Int(137),
+                value: Some("value137".into()),
+                ts: 7,
+            }),
+        },
+    );
+    assert_eq!(
+        r,
+        r#"{"id":2,"ok":true,"kv":{"key":137,"value":"value137","ts":7}}"#
+    );
+    let back = parse_server_frame(&r).unwrap();
+    assert!(matches!(
+        back,
+        ServerFrame::Reply {
+            id: Some(2),
+            reply: Reply::Read { kv: Some(_) }
+        }
+    ));
+    let e = error_json(None, ErrorKind::BadRequest, "frame is not JSON");
+    assert!(e.contains(r#""id":null"#));
+    assert!(matches!(
+        parse_server_frame(&e).unwrap(),
+        ServerFrame::Reply {
+            id: None,
+            reply: Reply::Error {
+                kind: ErrorKind::BadRequest,
+                ..
+            }
+        }
+    ));
+}
+
+#[test]
+fn request_json_round_trips() {
+    let r = Request::Put {
+        key: Key::Str("a b".into()),
+        value: "v".into(),
+        cl: Consistency::All,
+    };
+    let f = parse_request_frame(&request_json(4, &r)).unwrap();
+    assert_eq!(f.op, ClientOp::Data(r));
+    assert_eq!(f.id, 4);
+}
+
+#[test]
+fn console_lines() {
+    assert_eq!(
+        parse_console_line("put 137 value137 quorum").unwrap(),
+        ConsoleCommand::Data(Request::Put {
+            key: Key::Int(137),
+            value: "value137".into(),
+            cl: Consistency::Quorum
+        })
+    );
+    assert_eq!(
+        parse_console_line("get \"137\"").unwrap(),
+        ConsoleCommand::Data(Request::Get {
+            key: Key::Str("137".into()),
+            cl: Consistency::One
+        })
+    );
+    assert_eq!(
+        parse_console_line(r#"put k "hello world" all"#).unwrap(),
+        ConsoleCommand::Data(Request::Put {
+            key: Key::Str("k".into()),
+            value: "hello world".into(),
+            cl: Consistency::All
+        })
+    );
+    assert_eq!(parse_console_line("   ").unwrap(), ConsoleCommand::Empty);
+    assert_eq!(parse_console_line("exit").unwrap(), ConsoleCommand::Exit);
+    assert!(parse_console_line("get 300 one")
+        .unwrap_err()
+        .contains("0..=255"));
+    assert!(
+        parse_console_line("get 3 some")
+            .unwrap_err()
+            .contains("SOME")
+            || parse_console_line("get 3 some")
+                .unwrap_err()
+                .contains("some")
+    );
+    assert!(parse_console_line("frob")
+        .unwrap_err()
+        .contains("unknown command"));
+    assert!(parse_console_line("put 1").unwrap_err().contains("usage"));
+    assert!(parse_console_line("put 1 \"x")
+        .unwrap_err()
+        .contains("quote"));
+}
