@@ -8,8 +8,7 @@
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, lab::LabView, lesson, lesson::LessonLoader,
-    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel,
-    timeline::Requests,
+    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
