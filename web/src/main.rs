@@ -10,6 +10,7 @@
 //! - [`narration`]: the event log's words for each event
 //! - [`backend`]: where events come from: the simulator, a recorded trace
 //! - [`model`]: the backend, the view, the scenario runner and the clock
+//! - [`rewind`]: the scrub bar's picture of a run: cursor, head, marks
 //! - [`scenario`]: the guided scenarios, as scripts with checks
 //! - [`console`]: the page's command line (`put 137 value137 quorum`)
 //! - [`app`]: the root component and the animation loop
@@ -25,6 +26,7 @@ mod console;
 mod context;
 mod model;
 mod narration;
+mod rewind;
 mod scenario;
 // Natively only its tests use it; the page calls it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
