@@ -445,18 +445,19 @@ impl Model {
         }
     }
 
-    /// The event to go back to for one step back: just before the last
-    /// event up to the cursor that said something in the log (heartbeats
-    /// only when they are shown), as [`Cmd::Step`] stops after one.
+    /// The event to go back to for one step back: right after the last
+    /// event before the cursor that said something in the log
+    /// (heartbeats only when they are shown), where [`Cmd::Step`] would
+    /// have stopped; the start when there is none.
     fn step_back_target(&self) -> Option<u64> {
         let run = self.backend.run_state()?;
         let history = self.backend.history();
-        let upto = history.partition_point(|(k, _)| *k <= run.cursor);
-        history[..upto]
+        let before = history.partition_point(|(k, _)| *k < run.cursor);
+        history[..before]
             .iter()
             .rev()
-            .find(|(k, e)| *k > 0 && says_a_line(e) && (self.ui.heartbeats || !is_heartbeat(e)))
-            .map(|(k, _)| k - 1)
+            .find(|(_, e)| says_a_line(e) && (self.ui.heartbeats || !is_heartbeat(e)))
+            .map(|(k, _)| *k)
             .or((run.cursor > 0).then_some(0))
     }
 

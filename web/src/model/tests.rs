@@ -124,3 +124,159 @@ fn a_bad_trace_leaves_the_simulator_running() {
     assert!(m.view.notice.as_ref().unwrap().contains("x.txt"));
     assert!(m.settings().is_some());
 }
+
+/// What a student sees of the cluster, to compare two views of one
+/// moment: all but the clock, which a frame moves past its last event.
+fn seen(v: &ClusterView) -> String {
+    let nodes: Vec<_> = v.nodes.values().collect();
+    let requests: Vec<_> = v
+        .requests
+        .iter()
+        .map(|r| (r.client, r.outcome.label(), r.label.clone(), &r.answered))
+        .collect();
+    let log: Vec<_> = v.log.iter().map(|l| (l.n, l.at, &l.text)).collect();
+    format!("{nodes:?}|{:?}|{requests:?}|{log:?}|{:?}", v.cut, v.wires)
+}
+
+/// Fails naming where two pictures of the page first differ.
+fn same(got: &str, want: &str, what: &str) {
+    if got != want {
+        let at = got
+            .bytes()
+            .zip(want.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let from = at.saturating_sub(200);
+        panic!(
+            "{what}: differs at byte {at}:\n got …{}\nwant …{}",
+            &got[from..(at + 200).min(got.len())],
+            &want[from..(at + 200).min(want.len())]
+        );
+    }
+}
+
+#[test]
+fn after_a_rewind_the_page_shows_what_it_showed_then_over_many_seeds() {
+    for seed in 1..=6 {
+        let mut m = Model::from_fragment(parse_fragment(&format!("seed={seed}")).unwrap());
+        m.handle(Cmd::Speed(1.0));
+        m.handle(Cmd::Load(40.0));
+        let mut first = Vec::new();
+        for i in 0..120 {
+            if i == 40 {
+                m.handle(Cmd::Act(Action::Crash {
+                    node: seed as u32 % 4,
+                }));
+            }
+            if i == 80 {
+                m.handle(Cmd::Act(Action::Restart {
+                    node: seed as u32 % 4,
+                }));
+            }
+            run(&mut m, 16.0);
+            first.push((m.run_state().unwrap().cursor, seen(&m.view)));
+        }
+        let head = m.run_state().unwrap();
+        // Back to every tenth frame, in a shuffled order, then forward.
+        let mut picks: Vec<usize> = (0..first.len()).step_by(10).collect();
+        picks.reverse();
+        picks.swap(0, 3);
+        for i in picks {
+            let (k, ref want) = first[i];
+            m.handle(Cmd::Seek(k));
+            let run = m.run_state().unwrap();
+            assert_eq!(run.cursor, k, "seed {seed}");
+            assert!(run.behind() || k == head.cursor);
+            same(&seen(&m.view), want, &format!("seed {seed}, event {k}"));
+        }
+        // Playing from an earlier moment replays the recorded history:
+        // no new requests, the same present at the head.
+        m.handle(Cmd::Seek(first[30].0));
+        let script = m.script();
+        while m.run_state().unwrap().behind() {
+            run(&mut m, 16.0);
+        }
+        assert_eq!(m.script()[..script.len()], script[..], "seed {seed}");
+        let back_at_head = first
+            .iter()
+            .find(|(k, _)| *k == m.run_state().unwrap().cursor);
+        if let Some((_, want)) = back_at_head {
+            same(
+                &seen(&m.view),
+                want,
+                &format!("seed {seed}: replayed to the head"),
+            );
+        }
+        assert!(m.fork_note.is_none());
+    }
+}
+
+#[test]
+fn stepping_back_undoes_a_step() {
+    let mut m = model();
+    m.handle(Cmd::Speed(1.0));
+    run(&mut m, 100.0);
+    m.handle(Cmd::Console("put 1 a".into()));
+    m.handle(Cmd::Step);
+    let (at, lines) = (m.run_state().unwrap().cursor, seen(&m.view));
+    m.handle(Cmd::Step);
+    assert!(m.run_state().unwrap().cursor > at);
+    m.handle(Cmd::StepBack);
+    assert!(!m.playing);
+    assert_eq!(m.run_state().unwrap().cursor, at);
+    assert_eq!(seen(&m.view), lines);
+    // All the way back to the start, one step at a time.
+    for _ in 0..10_000 {
+        if m.run_state().unwrap().cursor == 0 {
+            break;
+        }
+        m.handle(Cmd::StepBack);
+    }
+    assert_eq!(m.run_state().unwrap().cursor, 0);
+    assert!(m.view.requests.is_empty());
+}
+
+#[test]
+fn acting_at_an_earlier_moment_forks_and_the_link_reproduces_the_fork() {
+    let mut m = model();
+    m.handle(Cmd::Speed(1.0));
+    run(&mut m, 100.0);
+    m.handle(Cmd::Act(Action::Crash { node: 3 }));
+    let crashed_at = m.run_state().unwrap().cursor;
+    run(&mut m, 500.0);
+    m.handle(Cmd::Console("put 137 x quorum".into()));
+    run(&mut m, 300.0);
+    assert_eq!(m.script().len(), 2);
+    assert!(!m.marks().is_empty());
+    // Back to before the crash: node 3 is up again on the page.
+    m.handle(Cmd::Seek(crashed_at - 1));
+    assert!(m.view.nodes[&3].up);
+    let fork_at = m.run_state().unwrap();
+    m.handle(Cmd::Console("put 42 forked all".into()));
+    // The crash and the old put are gone; the fork is the whole script.
+    let script = m.script();
+    assert_eq!(script.len(), 1, "{script:?}");
+    assert_eq!(script[0].after_event, fork_at.cursor);
+    assert!(m.fork_note.as_ref().unwrap().contains("Forked"));
+    assert!(m.marks().iter().all(|k| k.event <= fork_at.cursor + 1));
+    let run_after = m.run_state().unwrap();
+    assert!(!run_after.behind());
+    assert_eq!(run_after.head, fork_at.cursor);
+    run(&mut m, 300.0);
+    assert!(m.view.nodes[&3].up, "no crash in the fork");
+    assert_eq!(m.view.requests.len(), 1);
+    assert_eq!(m.view.requests[0].outcome.label(), "ok");
+    // The link opens the fork: same script, the same cluster once run as far.
+    m.link_dirty = true;
+    let link = m.refresh_link(1e9).unwrap();
+    let mut again = Model::from_fragment(parse_fragment(&link).unwrap());
+    assert_eq!(again.script(), m.script());
+    again.handle(Cmd::Speed(1.0));
+    while again.view.now_us < m.view.now_us {
+        run(&mut again, 16.0);
+    }
+    assert!(again.view.nodes[&3].up);
+    assert_eq!(again.view.nodes[&0].data, m.view.nodes[&0].data);
+    assert!(again.view.nodes[&0].data.contains_key(&Key::Int(42)));
+    assert!(!again.view.nodes[&0].data.contains_key(&Key::Int(137)));
+}
