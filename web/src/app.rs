@@ -6,7 +6,7 @@
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, log::EventLog, replica::Replicas, ring::RingView,
-    scenario::ScenarioPanel, timeline::Requests,
+    scenario::ScenarioPanel, scrub::Scrub, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -100,7 +100,8 @@ pub fn App() -> Html {
         })
     };
 
-    // Keyboard: space plays/pauses, "." steps, "/" focuses the command line.
+    // Keyboard: space plays/pauses, "." steps, "," steps back, "/"
+    // focuses the command line.
     {
         let send = send.clone();
         use_effect_with((), move |_| {
@@ -127,6 +128,7 @@ pub fn App() -> Html {
                         send.emit(Cmd::TogglePlay);
                     }
                     "." => send.emit(Cmd::Step),
+                    "," => send.emit(Cmd::StepBack),
                     "/" => {
                         e.prevent_default();
                         if let Some(el) = gloo::utils::document().get_element_by_id("console") {
@@ -191,6 +193,10 @@ pub fn App() -> Html {
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Simulate))
     };
     let shareable = m.settings_known();
+    let scrub = m.run_state().map(|run| {
+        let ticks = Rc::new(crate::rewind::ticks(m.marks(), run.head, 400));
+        html! { <Scrub {run} {ticks} fork_note={m.fork_note.clone()} send={send.clone()} /> }
+    });
     drop(m);
 
     html! {
@@ -221,6 +227,7 @@ pub fn App() -> Html {
                 </header>
                 { fps }
                 <Controls />
+                { for scrub }
                 if let Some(r) = runner {
                     <ScenarioPanel runner={r} />
                 }

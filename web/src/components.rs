@@ -9,6 +9,7 @@
 //! - [`log`]: the event log in plain words, filterable
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
+//! - [`scrub`]: the run's timeline: drag back, step back, see the marks
 //! - [`why`]: "why?" for the selected request, in words and a picture
 
 pub mod controls;
@@ -17,6 +18,7 @@ pub mod log;
 pub mod replica;
 pub mod ring;
 pub mod scenario;
+pub mod scrub;
 pub mod timeline;
 pub mod why;
 

@@ -504,8 +504,8 @@ impl Model {
         };
         self.fork_note = Some(format!(
             "Forked at t = {}: the old future (up to {}) is gone; the share link now carries this run.{ended}",
-            crate::narration::ms(run.now_us),
-            crate::narration::ms(run.head_us),
+            crate::rewind::secs(run.now_us),
+            crate::rewind::secs(run.head_us),
         ));
     }
 
@@ -650,7 +650,11 @@ impl Model {
                     self.seek(k);
                 }
             }
-            Cmd::Seek(k) => self.seek(k),
+            Cmd::Seek(k) => {
+                // A student who went back wants to look before moving on.
+                self.playing = false;
+                self.seek(k);
+            }
             Cmd::Speed(s) if s.is_finite() && s > 0.0 => self.speed = s,
             Cmd::Speed(_) => {}
             Cmd::Reset(s) => self.reset(s),

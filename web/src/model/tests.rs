@@ -192,6 +192,8 @@ fn after_a_rewind_the_page_shows_what_it_showed_then_over_many_seeds() {
         // Playing from an earlier moment replays the recorded history:
         // no new requests, the same present at the head.
         m.handle(Cmd::Seek(first[30].0));
+        assert!(!m.playing, "a seek pauses");
+        m.handle(Cmd::TogglePlay);
         let script = m.script();
         while m.run_state().unwrap().behind() {
             run(&mut m, 16.0);
@@ -262,6 +264,7 @@ fn acting_at_an_earlier_moment_forks_and_the_link_reproduces_the_fork() {
     let run_after = m.run_state().unwrap();
     assert!(!run_after.behind());
     assert_eq!(run_after.head, fork_at.cursor);
+    m.handle(Cmd::TogglePlay);
     run(&mut m, 300.0);
     assert!(m.view.nodes[&3].up, "no crash in the fork");
     assert_eq!(m.view.requests.len(), 1);
