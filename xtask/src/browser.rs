@@ -18,6 +18,9 @@ pub const TESTS: &[(&str, &str)] = &[
     ("firefox", "a_student_answers_a_prediction_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
     ("why", "why_explains_a_stale_one_read_in_one_click"),
+    ("rewind", "rewind_to_before_a_crash_and_see_the_node_up"),
+    ("rewind", "fork_and_see_the_share_link_reproduce_the_fork"),
+    ("firefox", "rewind_to_before_a_crash_in_firefox"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

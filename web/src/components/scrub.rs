@@ -64,6 +64,7 @@ pub fn Scrub(p: &ScrubProps) -> Html {
         <section class={classes!("scrub", behind.then_some("behind"))} data-testid="scrub" aria-label="the run's timeline"
             data-cursor={run.cursor.to_string()} data-head={run.head.to_string()}>
             <div class="scrub-row">
+                <span class="scrub-title" title="the whole run so far: drag back to any moment">{"Timeline"}</span>
                 <span class="scrub-end">{"0 s"}</span>
                 <div class="scrub-track">
                     <svg class="scrub-marks" viewBox={format!("0 0 {WIDTH} 24")} preserveAspectRatio="none" aria-hidden="true">
@@ -78,7 +79,7 @@ pub fn Scrub(p: &ScrubProps) -> Html {
                 </div>
                 <span class="scrub-end">{ secs(run.head_us) }</span>
                 <button data-testid="to-head" onclick={to_head} disabled={!behind}
-                    title="back to the latest moment reached">{"latest ⏭"}</button>
+                    title="back to the latest moment reached">{"latest →"}</button>
             </div>
             <div class="scrub-caption" data-testid="scrub-caption">
                 <span class="legend"><i class="request" />{"request "}<i class="fault" />{"fault "}<i class="violation" />{"violation"}</span>
