@@ -16,6 +16,7 @@ use crate::rewind::{violation_mark, RunState};
 use crate::scenario::{self, Runner};
 use crate::state::{ClusterView, LogKind, Update};
 use crate::why::{self, Evidence, Why};
+use ringside_core::check::ReadLabel;
 use ringside_core::sim::{Action, Rng};
 use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
 use std::collections::BTreeSet;
@@ -415,6 +416,7 @@ impl Model {
             .view
             .requests
             .iter()
+            .filter(|r| matches!(r.label, Some(ReadLabel::Violation { .. })))
             .filter_map(|r| {
                 let what = format!(
                     "{} via node {} (#{})",

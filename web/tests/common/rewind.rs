@@ -19,7 +19,9 @@ fn open_a_run_with_a_crash(s: &Session, server: &Server, art: &Path) {
         s.count("[data-testid=scrub-mark][data-kind=fault]") == 1
     });
     // Let the run go on a little past the crash, then pause.
-    s.wait("a second of run after the crash", art, |s| head_ms(s) > 1_600.0);
+    s.wait("a second of run after the crash", art, |s| {
+        head_ms(s) > 1_600.0
+    });
     s.click("[data-testid=play]");
 }
 
@@ -95,7 +97,9 @@ pub fn check_fork_and_its_link(s: &Session, server: &Server, art: &Path) {
         s.count("[data-testid=ring-node][data-node=\"3\"].down") == 0
     });
     s.type_line("#console", "put 42 forked all");
-    s.wait("the fork note", art, |s| s.count("[data-testid=fork-note]") == 1);
+    s.wait("the fork note", art, |s| {
+        s.count("[data-testid=fork-note]") == 1
+    });
     assert_eq!(
         s.count("[data-testid=scrub-mark][data-kind=fault]"),
         0,
