@@ -11,7 +11,6 @@
 use ringside_core::rewind::Scripted;
 use ringside_core::sim::{Action, SimConfig};
 use ringside_core::{Micros, Partitioner};
-use serde::{Deserialize, Serialize};
 
 /// What a fresh simulated cluster is made of.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,8 +80,7 @@ impl Settings {
 }
 
 /// One step of a link's script. See the module docs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum LinkStep {
     Exact(Micros, Action, u64),
     /// Older links: replayed by time.
@@ -100,6 +98,30 @@ impl LinkStep {
             LinkStep::Exact(_, a, _) | LinkStep::Timed(_, a) => a,
         }
     }
+
+    /// `[time, action, event]` or, from an older link, `[time, action]`.
+    fn parse(v: serde_json::Value) -> Result<LinkStep, String> {
+        let serde_json::Value::Array(mut parts) = v else {
+            return Err("not a [time, action, event] list".into());
+        };
+        let number = |v: &serde_json::Value, what: &str| {
+            v.as_u64()
+                .ok_or_else(|| format!("the {what} is not a whole number"))
+        };
+        match parts.len() {
+            2 | 3 => {
+                let t = number(&parts[0], "time")?;
+                let k = parts.get(2).map(|k| number(k, "event")).transpose()?;
+                let action = serde_json::from_value(parts.swap_remove(1))
+                    .map_err(|e| format!("not an action: {e}"))?;
+                Ok(match k {
+                    Some(k) => LinkStep::Exact(t, action, k),
+                    None => LinkStep::Timed(t, action),
+                })
+            }
+            n => Err(format!("{n} items, not [time, action, event]")),
+        }
+    }
 }
 
 impl From<&Scripted> for LinkStep {
@@ -113,7 +135,10 @@ impl From<&Scripted> for LinkStep {
 pub fn to_fragment(settings: &Settings, script: &[Scripted]) -> String {
     let mut s = settings.to_query();
     if !script.is_empty() {
-        let steps: Vec<LinkStep> = script.iter().map(LinkStep::from).collect();
+        let steps: Vec<(Micros, &Action, u64)> = script
+            .iter()
+            .map(|s| (s.at_us, &s.action, s.after_event))
+            .collect();
         let json = serde_json::to_string(&steps).unwrap_or_default();
         s.push_str("&script=");
         s.push_str(&percent_encode(&json));
@@ -156,9 +181,16 @@ pub fn parse_fragment(text: &str) -> Result<Fragment, String> {
             "rf" => f.settings.rf = num("rf")? as usize,
             "vnodes" => f.settings.vnodes = Some(num("vnodes")? as u32),
             "script" => {
-                f.script = serde_json::from_str(&v).map_err(|e| {
+                let steps: Vec<serde_json::Value> = serde_json::from_str(&v).map_err(|e| {
                     format!("script: not a list of [time, action, event] steps: {e}")
-                })?
+                })?;
+                f.script = steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        LinkStep::parse(s).map_err(|e| format!("script: step {}: {e}", i + 1))
+                    })
+                    .collect::<Result<_, _>>()?;
             }
             _ => f.params.push((k.to_string(), v)),
         }
@@ -275,6 +307,10 @@ mod tests {
         let json = serde_json::to_string(&Action::HealAll).unwrap();
         let back = format!("script=[[5,{json},9],[6,{json},2]]");
         assert!(parse_fragment(&back).unwrap_err().contains("step 2"));
+        let e = parse_fragment("script=[[1,{\"action\":\"nap\"}]]").unwrap_err();
+        assert!(e.contains("step 1: not an action"), "{e}");
+        let e = parse_fragment("script=[[1]]").unwrap_err();
+        assert!(e.contains("step 1: 1 items"), "{e}");
         assert_eq!(parse_fragment("").unwrap().settings, Settings::default());
     }
 }
