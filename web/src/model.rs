@@ -12,11 +12,10 @@ use crate::backend::replay::{parse_trace, Replay};
 use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
 use crate::backend::Backend;
 use crate::console::{self, Line};
-use crate::rewind::{violation_mark, RunState};
+use crate::rewind::RunState;
 use crate::scenario::{self, Runner};
 use crate::state::{ClusterView, LogKind, Update};
 use crate::why::{self, Evidence, Why};
-use ringside_core::check::ReadLabel;
 use ringside_core::sim::{Action, Rng};
 use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
 use std::collections::BTreeSet;
@@ -396,73 +395,6 @@ impl Model {
         }
     }
 
-    /// Where the run stands, when it can be rewound (see
-    /// [`crate::rewind`]); the scrub bar reads its marks too.
-    pub fn run_state(&self) -> Option<RunState> {
-        self.backend.run_state()
-    }
-
-    pub fn marks(&self) -> &[crate::rewind::Mark] {
-        self.backend.marks()
-    }
-
-    /// Marks the reads the checker calls violations on the scrub bar,
-    /// once each, at the event they are first seen at.
-    fn mark_violations(&mut self) {
-        let Some(run) = self.backend.run_state() else {
-            return;
-        };
-        let found: Vec<_> = self
-            .view
-            .requests
-            .iter()
-            .filter(|r| matches!(r.label, Some(ReadLabel::Violation { .. })))
-            .filter_map(|r| {
-                let what = format!(
-                    "{} via node {} (#{})",
-                    r.request, r.coordinator, r.client.req
-                );
-                violation_mark(run.cursor, r.complete_us?, what, r.label.as_ref()?)
-            })
-            .collect();
-        for m in found {
-            if !self.backend.marks().iter().any(|k| k.text == m.text) {
-                self.backend.mark(m);
-            }
-        }
-    }
-
-    /// Shows the run as it was after `event` events: the view and the
-    /// evidence are rebuilt from the history up to there.
-    fn seek(&mut self, event: u64) {
-        match self.backend.seek(event) {
-            Ok(u) => {
-                self.evidence = Evidence::default();
-                self.view = Rc::new(ClusterView::new(self.backend.topology()));
-                self.why = None;
-                self.fork_note = None;
-                self.apply(u);
-            }
-            Err(e) => self.apply(vec![Update::Notice(e)]),
-        }
-    }
-
-    /// The event to go back to for one step back: right after the last
-    /// event before the cursor that said something in the log
-    /// (heartbeats only when they are shown), where [`Cmd::Step`] would
-    /// have stopped; the start when there is none.
-    fn step_back_target(&self) -> Option<u64> {
-        let run = self.backend.run_state()?;
-        let history = self.backend.history();
-        let before = history.partition_point(|(k, _)| *k < run.cursor);
-        history[..before]
-            .iter()
-            .rev()
-            .find(|(_, e)| says_a_line(e) && (self.ui.heartbeats || !is_heartbeat(e)))
-            .map(|(k, _)| *k)
-            .or((run.cursor > 0).then_some(0))
-    }
-
     /// "Why?" for the selected request, as of the panels' view: computed
     /// again only when that view changed.
     pub fn why(&mut self) -> Option<Rc<Why>> {
@@ -494,21 +426,6 @@ impl Model {
             }
             Err(e) => self.apply(vec![Update::Notice(e)]),
         }
-    }
-
-    /// An action at an earlier moment started a new history from there.
-    /// A guided scenario's steps describe the old one: it ends.
-    fn forked(&mut self, run: RunState) {
-        let ended = if self.runner.take().is_some() {
-            " The guided scenario ended with it."
-        } else {
-            ""
-        };
-        self.fork_note = Some(format!(
-            "Forked at t = {}: the old future (up to {}) is gone; the share link now carries this run.{ended}",
-            crate::rewind::secs(run.now_us),
-            crate::rewind::secs(run.head_us),
-        ));
     }
 
     /// One animation frame at wall-clock `now_ms`.
@@ -550,11 +467,6 @@ impl Model {
             }
         }
         self.run_scenario();
-    }
-
-    /// True while the page plays (or shows) an earlier moment of the run.
-    fn replaying(&self) -> bool {
-        self.backend.run_state().is_some_and(|r| r.behind())
     }
 
     fn run_scenario(&mut self) {
@@ -756,17 +668,6 @@ impl Model {
     }
 }
 
-/// True when the event log has a line for this entry.
-fn says_a_line(e: &ringside_core::sim::TraceEntry) -> bool {
-    use ringside_core::sim::TraceWhat;
-    match &e.what {
-        TraceWhat::Node { event } => {
-            crate::narration::node_event(event.node, &event.kind).is_some()
-        }
-        TraceWhat::Sim { event } => crate::narration::sim_event(event).is_some(),
-    }
-}
-
 fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
     use ringside_core::io::EventKind;
     use ringside_core::sim::{SimEvent, TraceWhat};
@@ -782,5 +683,6 @@ fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
     }
 }
 
+mod rewind;
 #[cfg(test)]
 mod tests;
