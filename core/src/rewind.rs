@@ -108,6 +108,19 @@ impl Timeline {
     pub fn head(&self) -> u64 {
         self.head
     }
+    /// How many trace entries the history holds up to the cursor.
+    pub fn produced(&self) -> usize {
+        self.produced
+    }
+    /// True when acting now extends the history; false when it would
+    /// fork (the cursor is behind the furthest point reached, or actions
+    /// are scripted after it).
+    pub fn at_head(&self) -> bool {
+        let k = self.cursor();
+        k >= self.head
+            && self.produced == self.trace.len()
+            && !self.script.iter().any(|s| s.after_event > k)
+    }
     /// Every trace entry recorded up to the cursor.
     pub fn trace(&self) -> impl Iterator<Item = &TraceEntry> {
         self.trace[..self.produced].iter().map(|(_, e)| e)
@@ -122,8 +135,7 @@ impl Timeline {
     /// the cursor is forgotten.
     pub fn act(&mut self, action: Action) {
         let k = self.cursor();
-        let later = |s: &Scripted| s.after_event > k;
-        if k < self.head || self.produced < self.trace.len() || self.script.iter().any(later) {
+        if !self.at_head() {
             self.script.retain(|s| s.after_event <= k);
             self.checkpoints.retain(|c| c.event <= k);
             self.trace.truncate(self.produced);

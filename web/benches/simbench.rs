@@ -8,6 +8,11 @@
 //! compares it with native). `RINGSIDE_SIMBENCH_SECONDS` measures longer
 //! than the default 3 s.
 //!
+//! Then the same page with `?rewindbench` and `ringside-web
+//! --rewind-bench` (this build's native binary) time rewinding a
+//! 10,000-event run (see web/src/rewindbench.rs); both lines are printed
+//! and written to `RINGSIDE_ARTIFACTS/rewind-bench.txt`.
+//!
 //! Needs `RINGSIDE_DIST` (a `trunk build --release` output, for a figure
 //! worth comparing), and `CHROMEDRIVER` / `CHROMIUM` (default: on PATH);
 //! a missing piece fails naming the command that provides it.
@@ -80,5 +85,50 @@ fn main() -> ExitCode {
         }
         println!("written to {}", out.display());
     }
-    ExitCode::SUCCESS
+    match rewind_lines(&s, &server, art) {
+        Ok(lines) => {
+            println!("{lines}");
+            let out = art.join("rewind-bench.txt");
+            if let Err(e) = std::fs::write(&out, format!("{lines}\n")) {
+                eprintln!("{}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+            println!("written to {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rewind bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The rewind bench's line in the page (wasm) and natively.
+fn rewind_lines(
+    s: &common::Session,
+    server: &Server,
+    art: &std::path::Path,
+) -> Result<String, String> {
+    s.goto(&server.url("/?rewindbench"));
+    s.wait_for(
+        "#rewind-bench[data-done=1]",
+        art,
+        Duration::from_secs(120),
+        |s| s.count("#rewind-bench[data-done=\"1\"]") == 1,
+    );
+    let wasm = s.js("return document.getElementById('rewind-bench').textContent");
+    let wasm = wasm.as_str().unwrap_or("").trim().to_string();
+    if !wasm.starts_with("rewind bench (wasm): slowest ") {
+        return Err(format!("not a rewind bench line: {wasm:?}"));
+    }
+    let bin = env!("CARGO_BIN_EXE_ringside-web");
+    let out = std::process::Command::new(bin)
+        .arg("--rewind-bench")
+        .output()
+        .map_err(|e| format!("{bin} --rewind-bench: {e}"))?;
+    let native = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !native.starts_with("rewind bench (native): slowest ") {
+        return Err(format!("{bin} --rewind-bench printed {native:?}"));
+    }
+    Ok(format!("{wasm}\n{native}"))
 }

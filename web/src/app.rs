@@ -8,7 +8,8 @@
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, lab::LabView, lesson, lesson::LessonLoader,
-    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel, timeline::Requests,
+    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel, scrub::Scrub,
+    timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -133,7 +134,8 @@ pub fn App() -> Html {
         });
     }
 
-    // Keyboard: space plays/pauses, "." steps, "/" focuses the command line.
+    // Keyboard: space plays/pauses, "." steps, "," steps back, "/"
+    // focuses the command line.
     {
         let send = send.clone();
         use_effect_with((), move |_| {
@@ -160,6 +162,7 @@ pub fn App() -> Html {
                         send.emit(Cmd::TogglePlay);
                     }
                     "." => send.emit(Cmd::Step),
+                    "," => send.emit(Cmd::StepBack),
                     "/" => {
                         e.prevent_default();
                         if let Some(el) = gloo::utils::document().get_element_by_id("console") {
@@ -227,6 +230,10 @@ pub fn App() -> Html {
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Simulate))
     };
     let shareable = m.settings_known();
+    let scrub = m.run_state().map(|run| {
+        let ticks = Rc::new(crate::rewind::ticks(m.marks(), run.head, 400));
+        html! { <Scrub {run} {ticks} fork_note={m.fork_note.clone()} send={send.clone()} /> }
+    });
     drop(m);
     let shown = *lab.borrow();
     let toggle_lab = {
@@ -283,6 +290,7 @@ pub fn App() -> Html {
                 if !shown.open {
                 { fps }
                 <Controls />
+                { for scrub }
                 if lessons.open {
                     <LessonLoader lessons={lessons} live={live_addr.clone()} />
                 }

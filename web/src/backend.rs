@@ -3,17 +3,22 @@
 //! actions, and reports everything as [`Update`]s for the
 //! [`crate::state::ClusterView`] reducer. Panels never see a backend.
 //!
-//! - [`simulated`]: `core::sim` running in the page, from a seed.
+//! - [`simulated`]: `core::sim` running in the page, from a seed; it can
+//!   go back to any earlier event and fork from there (see
+//!   [`crate::rewind`]); [`link`] is how its runs are shared.
 //! - [`replay`]: a trace recorded by `ringside sim --trace FILE`, replayed.
 //! - [`live`]: real native nodes over WebSocket: `advance` turns the
 //!   frames received since the last call into updates, and `act` sends
 //!   requests or asks the supervisor to crash or restart a node.
 
+pub mod link;
 pub mod live;
 pub mod replay;
 pub mod simulated;
 
+use crate::rewind::{Mark, RunState};
 use crate::state::{Topology, Update};
+use ringside_core::rewind::Scripted;
 use ringside_core::sim::Action;
 use ringside_core::{Micros, NodeId};
 
@@ -46,7 +51,29 @@ pub trait Backend {
             "node {node}: only a live cluster's nodes can be stopped; crash it instead"
         ))
     }
-    /// The actions so far with their times, when the run can be shared
-    /// (a simulated run replays from its seed and this script).
-    fn script(&self) -> Option<&[(Micros, Action)]>;
+    /// The actions so far with their times and events, when the run can
+    /// be shared (a simulated run replays from its seed and this script).
+    fn script(&self) -> Option<&[Scripted]>;
+    /// Where the run stands, when it can be rewound.
+    fn run_state(&self) -> Option<RunState> {
+        None
+    }
+    /// The marks on the run's history (requests, faults, violations).
+    fn marks(&self) -> &[Mark] {
+        &[]
+    }
+    /// The run's history up to the furthest point reached, each trace
+    /// entry with the count of events processed when it was recorded
+    /// (empty for a run that cannot be rewound).
+    fn history(&self) -> &[(u64, ringside_core::sim::TraceEntry)] {
+        &[]
+    }
+    /// Adds a mark the view found (a read the checker calls a violation).
+    fn mark(&mut self, _mark: Mark) {}
+    /// Goes back (or forth, up to the furthest point reached) to event
+    /// `event`: the updates that draw the cluster as it was then, from a
+    /// reset.
+    fn seek(&mut self, _event: u64) -> Result<Vec<Update>, String> {
+        Err("only a simulated run can be rewound".into())
+    }
 }

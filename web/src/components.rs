@@ -10,6 +10,7 @@
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
 //! - [`lesson`]: loading a lesson from a file, a URL or pasted text
+//! - [`scrub`]: the run's timeline: drag back, step back, see the marks
 //! - [`why`]: "why?" for the selected request, in words and a picture
 //! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
@@ -21,6 +22,7 @@ pub mod log;
 pub mod replica;
 pub mod ring;
 pub mod scenario;
+pub mod scrub;
 pub mod timeline;
 pub mod why;
 

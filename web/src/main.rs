@@ -10,12 +10,14 @@
 //! - [`narration`]: the event log's words for each event
 //! - [`backend`]: where events come from: the simulator, a recorded trace
 //! - [`model`]: the backend, the view, the scenario runner and the clock
+//! - [`rewind`]: the scrub bar's picture of a run: cursor, head, marks
 //! - [`scenario`]: the guided scenarios, as scripts with checks
 //! - [`console`]: the page's command line (`put 137 value137 quorum`)
 //! - [`app`]: the root component and the animation loop
 //! - [`context`]: what the root component shares with the panels
 //! - [`components`]: the panels, which render only from the view
 //! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
+//! - [`rewindbench`]: `?rewindbench`, how long a rewind takes
 //! - [`why`]: "why?" for a request: the events kept for `core::explain`
 //! - [`lab`]: the staleness lab's form, link, run in slices and plot
 
@@ -27,6 +29,8 @@ mod context;
 mod lab;
 mod model;
 mod narration;
+mod rewind;
+mod rewindbench;
 mod scenario;
 // Natively only its tests use it; the page calls it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -44,6 +48,10 @@ fn main() {
         .unwrap_or_default();
     // `?simbench=SECONDS`: measure the simulator, without the UI (whose
     // animation loop would share the thread).
+    if search.contains("rewindbench") {
+        rewind_bench_in_page();
+        return;
+    }
     match simbench::from_query(&search) {
         Some((seconds, faults)) => simbench::start(seconds, faults),
         None => {
@@ -52,11 +60,42 @@ fn main() {
     }
 }
 
+/// `?rewindbench`: the line of [`rewindbench`] in `<pre id="rewind-bench"
+/// data-done="1">`.
+#[cfg(target_arch = "wasm32")]
+fn rewind_bench_in_page() {
+    let window = web_sys::window().expect("a window");
+    let document = window.document().expect("a document");
+    let pre = document.create_element("pre").expect("a <pre>");
+    pre.set_id("rewind-bench");
+    pre.set_text_content(Some("rewind bench (wasm): running..."));
+    let _ = document.body().expect("a body").append_child(&pre);
+    let perf = window.performance().expect("performance");
+    // After a frame, so that the line above shows while it runs.
+    gloo::timers::callback::Timeout::new(0, move || {
+        let mut m = rewindbench::long_run();
+        let line = rewindbench::measure(&mut m, "wasm", || perf.now());
+        pre.set_text_content(Some(&line));
+        let _ = pre.set_attribute("data-done", "1");
+        web_sys::console::log_1(&line.into());
+    })
+    .forget();
+}
+
 /// Natively there is nothing to show; the modules build (and their unit
 /// tests run) here, the page runs in a browser.
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     // Keep the root component linked in native builds too.
     let _ = yew::Renderer::<app::App>::new;
-    eprintln!("ringside-web runs in a browser: `trunk serve` at the repository root");
+    if std::env::args().any(|a| a == "--rewind-bench") {
+        let mut m = rewindbench::long_run();
+        let start = std::time::Instant::now();
+        println!(
+            "{}",
+            rewindbench::measure(&mut m, "native", || start.elapsed().as_secs_f64() * 1e3)
+        );
+        return;
+    }
+    eprintln!("ringside-web runs in a browser: `trunk serve` at the repository root (`ringside-web --rewind-bench` measures a rewind)");
 }

@@ -12,7 +12,8 @@ use crate::backend::replay::{parse_trace, Replay};
 use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
 use crate::backend::Backend;
 use crate::console::{self, Line};
-use crate::scenario::Runner;
+use crate::rewind::RunState;
+use crate::scenario::{self, Runner};
 use crate::state::{ClusterView, LogKind, Update};
 use crate::why::{self, Evidence, Why};
 use ringside_core::sim::{Action, Rng};
@@ -91,6 +92,10 @@ pub enum Cmd {
     Console(String),
     TogglePlay,
     Step,
+    /// One event the log shows back (the mirror of [`Cmd::Step`]).
+    StepBack,
+    /// Show the run as it was after this many events (the scrub bar).
+    Seek(u64),
     Speed(f64),
     Reset(Settings),
     /// Start a built-in lesson (by id) on a fresh cluster of its own.
@@ -233,6 +238,9 @@ pub struct Model {
     why: Option<(ClientRef, u64, Option<Rc<Why>>)>,
     /// Lessons loaded from a file, a URL or pasted text.
     pub lessons: Lessons,
+    /// Said once an action at an earlier moment forked the run, until
+    /// the next rewind or reset.
+    pub fork_note: Option<String>,
 }
 
 impl Model {
@@ -250,8 +258,15 @@ impl Model {
                 .filter(|c| !c.is_empty())
                 .map(str::to_string),
         });
-        let (backend, init) = SimBackend::replay(f.settings.clone(), f.script.clone());
-        let mut m = Model::with(Box::new(backend), Some(f.settings.clone()), init);
+        let mut m = match SimBackend::replay(f.settings.clone(), f.script.clone()) {
+            Ok((backend, init)) => Model::with(Box::new(backend), Some(f.settings.clone()), init),
+            Err(e) => {
+                let (backend, init) = SimBackend::new(f.settings.clone());
+                let mut m = Model::with(Box::new(backend), Some(f.settings.clone()), init);
+                m.apply(vec![Update::Notice(e)]);
+                m
+            }
+        };
         if let Some(link) = link {
             m.ui().live_addr = Some(link.addr.clone());
             m.link = Some(link.clone());
@@ -305,6 +320,7 @@ impl Model {
             evidence,
             why: None,
             lessons: Lessons::default(),
+            fork_note: None,
         }
     }
 
@@ -335,7 +351,7 @@ impl Model {
 
     /// The actions so far, for tests that replay the run on their own.
     #[cfg(test)]
-    pub fn script(&self) -> Vec<(Micros, Action)> {
+    pub fn script(&self) -> Vec<ringside_core::rewind::Scripted> {
         self.backend.script().map(<[_]>::to_vec).unwrap_or_default()
     }
 
@@ -384,6 +400,7 @@ impl Model {
         if !updates.is_empty() {
             self.evidence.record(&updates);
             Rc::make_mut(&mut self.view).apply_all(updates);
+            self.mark_violations();
         }
     }
 
@@ -407,10 +424,14 @@ impl Model {
     }
 
     fn act(&mut self, action: Action) {
+        let behind = self.backend.run_state().filter(RunState::behind);
         match self.backend.act(action) {
             Ok(u) => {
                 self.apply(u);
                 self.link_dirty = true;
+                if let Some(run) = behind {
+                    self.forked(run);
+                }
             }
             Err(e) => self.apply(vec![Update::Notice(e)]),
         }
@@ -439,6 +460,11 @@ impl Model {
             let us = (dt_ms * 1000.0 * speed).round() as u64;
             let u = self.backend.advance(us);
             self.apply(u);
+            if self.replaying() {
+                // Along the recorded history: its own requests come back
+                // by themselves; new ones would fork it.
+                return;
+            }
             if let Some(load) = self.load.as_mut() {
                 let due = load.due(us, &self.view.topo.nodes);
                 if !due.is_empty() {
@@ -453,6 +479,9 @@ impl Model {
     }
 
     fn run_scenario(&mut self) {
+        if self.replaying() {
+            return;
+        }
         for _ in 0..8 {
             let Some(r) = self.runner.as_mut() else {
                 return;
@@ -542,6 +571,17 @@ impl Model {
                     }
                 }
                 self.run_scenario();
+            }
+            Cmd::StepBack => {
+                self.playing = false;
+                if let Some(k) = self.step_back_target() {
+                    self.seek(k);
+                }
+            }
+            Cmd::Seek(k) => {
+                // A student who went back wants to look before moving on.
+                self.playing = false;
+                self.seek(k);
             }
             Cmd::Speed(s) if s.is_finite() && s > 0.0 => self.speed = s,
             Cmd::Speed(_) => {}
@@ -646,131 +686,6 @@ fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
     }
 }
 
+mod rewind;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::simulated::parse_fragment;
-    use crate::scenario::{AnswerLine, Phase};
-
-    pub(super) fn model() -> Model {
-        Model::from_fragment(Fragment::default())
-    }
-
-    /// Frames of 16 ms for `wall_ms` of wall-clock time.
-    pub(super) fn run(m: &mut Model, wall_ms: f64) {
-        let start = m.last_wall_ms.unwrap_or(0.0);
-        let mut t = start;
-        while t < start + wall_ms {
-            t += 16.0;
-            m.frame(t);
-        }
-    }
-
-    #[test]
-    fn the_command_line_writes_through_the_chosen_coordinator() {
-        let mut m = model();
-        m.handle(Cmd::Speed(1.0));
-        m.handle(Cmd::Console("put 137 v quorum".into()));
-        assert!(m.ui.console_reply.as_ref().unwrap().0);
-        run(&mut m, 500.0);
-        for n in [2, 3, 0] {
-            assert!(
-                m.view.nodes[&n].data.contains_key(&Key::Int(137)),
-                "node {n}"
-            );
-        }
-        m.handle(Cmd::Console("put 999 v".into()));
-        let (ok, text) = m.ui.console_reply.clone().unwrap();
-        assert!(!ok && text.contains("key"), "{text}");
-    }
-
-    #[test]
-    fn the_share_link_reproduces_the_run() {
-        let mut m = model();
-        m.handle(Cmd::Speed(1.0));
-        run(&mut m, 100.0);
-        m.handle(Cmd::Act(Action::Crash { node: 3 }));
-        run(&mut m, 1_000.0);
-        m.handle(Cmd::Console("put 137 x quorum".into()));
-        run(&mut m, 300.0);
-        assert_eq!(m.view.nodes[&0].hints.len(), 1);
-        let link = m.fragment().unwrap();
-        let mut again = Model::from_fragment(parse_fragment(&link).unwrap());
-        // The replay stops at the last action: the put was just sent, and
-        // node 0, knowing node 3 down, already holds its hint.
-        assert_eq!(again.view.nodes[&0].hints.len(), 1);
-        assert_eq!(again.view.requests.len(), 1);
-        assert_eq!(again.view.requests[0].outcome.label(), "pending");
-        again.handle(Cmd::Speed(1.0));
-        run(&mut again, 300.0);
-        assert_eq!(again.view.requests[0].outcome.label(), "ok");
-        assert_eq!(again.view.nodes[&2].data, m.view.nodes[&2].data);
-    }
-
-    #[test]
-    fn a_scenario_from_the_url_waits_for_its_prediction_then_runs_to_the_end() {
-        let f = parse_fragment("speed=3&scenario=hinted-handoff").unwrap();
-        let mut m = Model::from_fragment(f);
-        run(&mut m, 20_000.0);
-        // Nobody answered: the scenario waits at the question, before the
-        // step it asks about (restarting node 3) runs.
-        let r = m.runner.as_ref().unwrap();
-        assert_eq!(r.phase, Phase::Asking);
-        assert_eq!(r.step, 2);
-        assert!(!m.view.nodes[&3].up, "node 3 restarted before the answer");
-        // The student picks "nothing", the right answer; the rest runs.
-        m.handle(Cmd::ScenarioAnswer(1));
-        let r = m.runner.as_ref().unwrap();
-        assert_eq!(
-            r.answers,
-            vec![AnswerLine {
-                step: 2,
-                chosen: 1,
-                right: true
-            }]
-        );
-        run(&mut m, 20_000.0);
-        let r = m.runner.as_ref().unwrap();
-        assert!(r.done(), "{:?}", r.phase);
-        assert!(r.all_ok(), "{:?}", r.checks);
-        assert!(m.view.nodes[&3].up);
-    }
-
-    #[test]
-    fn stepping_skips_heartbeats_and_pauses() {
-        let mut m = model();
-        m.handle(Cmd::Console("put 1 a".into()));
-        let before = m.view.log_count;
-        m.handle(Cmd::Step);
-        assert!(!m.playing);
-        assert!(m.view.log_count > before);
-    }
-
-    #[test]
-    fn a_load_sends_requests_at_its_rate_and_long_runs_stop_sharing() {
-        let mut m = model();
-        m.handle(Cmd::Speed(1.0));
-        m.handle(Cmd::Console("load 200".into()));
-        run(&mut m, 1_000.0);
-        let n = m.view.requests.len();
-        assert!(
-            (150..=200).contains(&n),
-            "{n} requests in a simulated second"
-        );
-        run(&mut m, 1_000.0);
-        assert!(m.fragment().is_none(), "too long to share");
-        m.handle(Cmd::Load(0.0));
-        assert!(m.load.is_none());
-    }
-
-    #[test]
-    fn a_bad_trace_leaves_the_simulator_running() {
-        let mut m = model();
-        m.handle(Cmd::LoadTrace {
-            name: "x.txt".into(),
-            text: "hello".into(),
-        });
-        assert!(m.view.notice.as_ref().unwrap().contains("x.txt"));
-        assert!(m.settings().is_some());
-    }
-}
+mod tests;

@@ -34,3 +34,14 @@ fn a_student_answers_a_prediction_in_firefox() {
     let driver = env.driver();
     common::checks::check_a_prediction(&driver.session(), &server, &env.art);
 }
+
+/// The scrub bar dragged back to before a crash shows the node up
+/// (`common::rewind::check_rewind_before_a_crash`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn rewind_to_before_a_crash_in_firefox() {
+    let env = BrowserEnv::firefox();
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    common::rewind::check_rewind_before_a_crash(&driver.session(), &server, &env.art);
+}

@@ -25,6 +25,9 @@ pub const TESTS: &[(&str, &str)] = &[
         "a_refused_lesson_shows_its_line_and_nothing_runs",
     ),
     ("lab", "a_student_runs_the_staleness_lab"),
+    ("rewind", "rewind_to_before_a_crash_and_see_the_node_up"),
+    ("rewind", "fork_and_see_the_share_link_reproduce_the_fork"),
+    ("firefox", "rewind_to_before_a_crash_in_firefox"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

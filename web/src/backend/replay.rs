@@ -165,7 +165,7 @@ impl Backend for Replay {
         Err("this is a recorded trace: it cannot be changed (press Reset to go back to the simulator)".into())
     }
 
-    fn script(&self) -> Option<&[(Micros, Action)]> {
+    fn script(&self) -> Option<&[ringside_core::rewind::Scripted]> {
         None
     }
 }

@@ -1,194 +1,35 @@
-//! The simulated cluster: `core::sim` in the page. Same seed and same
-//! script, same run, so the URL can carry both and reproduce what a
-//! teacher showed.
+//! The simulated cluster: `core::sim` in the page, through a
+//! [`Timeline`] so that the page can go back to any earlier event and
+//! fork from there. Same seed and same script, same run, so the URL can
+//! carry both (see [`super::link`]) and reproduce what a teacher showed.
 
 use super::Backend;
+use crate::rewind::{mark_of, Mark, RunState};
 use crate::state::{HintList, HintRow, LogRow, NodeSnapshot, Topology, Update, LOG_TAIL};
-use ringside_core::sim::{Action, Sim, SimConfig, TraceWhat};
-use ringside_core::{Key, Micros, NodeId, Partitioner, Version};
+use ringside_core::rewind::{Scripted, Timeline};
+use ringside_core::sim::{Action, TraceWhat};
+use ringside_core::{Key, Micros, NodeId, Version};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+
+pub use super::link::{parse_fragment, to_fragment, Fragment, LinkStep, Settings};
 
 /// Trace entries handled in one call at most: a frame at high speed under
 /// heavy load does not freeze the page; the rest waits for the next frame.
 const MAX_STEPS_PER_CALL: usize = 20_000;
 
-/// What a fresh simulated cluster is made of.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub seed: u64,
-    pub nodes: usize,
-    pub rf: usize,
-    /// `None`: byte-ordered tokens (key k on node k*n/256, the classic
-    /// layout); `Some(v)`: Murmur3 with `v` virtual nodes per node.
-    pub vnodes: Option<u32>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            seed: 7,
-            nodes: 4,
-            rf: 3,
-            vnodes: None,
-        }
-    }
-}
-
-impl Settings {
-    /// Checks the settings, naming what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(1..=16).contains(&self.nodes) {
-            return Err(format!("nodes: 1 to 16, got {}", self.nodes));
-        }
-        if self.rf == 0 || self.rf > self.nodes {
-            return Err(format!(
-                "rf: 1 to the number of nodes ({}), got {}",
-                self.nodes, self.rf
-            ));
-        }
-        if let Some(v) = self.vnodes {
-            if !(1..=64).contains(&v) {
-                return Err(format!("vnodes: 1 to 64, got {v}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The simulation config: the simulator's classic timings, with a
-    /// network slow enough (10–30 ms) that a message can be followed by eye
-    /// at a low speed, and still well under the 300 ms request timeout.
-    pub fn sim_config(&self) -> SimConfig {
-        let mut c = SimConfig::with_nodes(self.seed, self.nodes);
-        c.cluster.rf = self.rf;
-        if let Some(v) = self.vnodes {
-            c.cluster.partitioner = Partitioner::murmur3(v);
-        }
-        c.net.latency_min_us = 10_000;
-        c.net.latency_max_us = 30_000;
-        c.trace = true;
-        c
-    }
-
-    /// `seed=7&nodes=4&rf=3` (plus `&vnodes=8` under Murmur3).
-    pub fn to_query(&self) -> String {
-        let mut s = format!("seed={}&nodes={}&rf={}", self.seed, self.nodes, self.rf);
-        if let Some(v) = self.vnodes {
-            s.push_str(&format!("&vnodes={v}"));
-        }
-        s
-    }
-}
-
-/// The page's share link: settings and the script so far, as a URL
-/// fragment (`#seed=7&nodes=4&rf=3&script=...`).
-pub fn to_fragment(settings: &Settings, script: &[(Micros, Action)]) -> String {
-    let mut s = settings.to_query();
-    if !script.is_empty() {
-        let json = serde_json::to_string(script).unwrap_or_default();
-        s.push_str("&script=");
-        s.push_str(&percent_encode(&json));
-    }
-    s
-}
-
-/// What a fragment (or query) asks for. Unknown parameters are left for
-/// the page (`speed`, `scenario`, ...).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Fragment {
-    pub settings: Settings,
-    pub script: Vec<(Micros, Action)>,
-    pub params: Vec<(String, String)>,
-}
-
-impl Fragment {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads a fragment or query string (with or without its `#`/`?`).
-pub fn parse_fragment(text: &str) -> Result<Fragment, String> {
-    let text = text.trim_start_matches(['#', '?']);
-    let mut f = Fragment::default();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v)?;
-        let num = |what: &str| -> Result<u64, String> {
-            v.parse::<u64>()
-                .map_err(|_| format!("{what}: {v:?} is not a number"))
-        };
-        match k {
-            "seed" => f.settings.seed = num("seed")?,
-            "nodes" => f.settings.nodes = num("nodes")? as usize,
-            "rf" => f.settings.rf = num("rf")? as usize,
-            "vnodes" => f.settings.vnodes = Some(num("vnodes")? as u32),
-            "script" => {
-                f.script = serde_json::from_str(&v)
-                    .map_err(|e| format!("script: not a list of [time, action] pairs: {e}"))?
-            }
-            _ => f.params.push((k.to_string(), v)),
-        }
-    }
-    f.settings.validate()?;
-    let mut last = 0;
-    for (t, _) in &f.script {
-        if *t < last {
-            return Err("script: times must not go backwards".into());
-        }
-        last = *t;
-    }
-    Ok(f)
-}
-
-/// Percent-encodes a fragment parameter's value.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = s
-                    .get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("bad percent escape at byte {i}"))?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| "the link is not UTF-8".into())
-}
-
 /// `core::sim` as a [`Backend`].
 pub struct SimBackend {
-    sim: Sim,
+    timeline: Timeline,
     settings: Settings,
-    script: Vec<(Micros, Action)>,
+    /// The history's trace entries (up to the cursor) already reported.
+    reported: usize,
+    /// The scrub bar's marks, and how many of the history's trace entries
+    /// were looked at for them.
+    marks: Vec<Mark>,
+    marked: usize,
+    /// Simulated time at the furthest event reached.
+    head_us: Micros,
     /// What each node's last snapshot carried, so an unchanged data map
     /// or log tail is shared rather than copied and formatted again.
     sent: BTreeMap<NodeId, Sent>,
@@ -203,49 +44,99 @@ struct Sent {
 impl SimBackend {
     /// A fresh cluster, and the updates that show it.
     pub fn new(settings: Settings) -> (SimBackend, Vec<Update>) {
-        let sim = Sim::new(settings.sim_config());
         let mut b = SimBackend {
-            sim,
+            timeline: Timeline::new(settings.sim_config()),
             settings,
-            script: Vec::new(),
+            reported: 0,
+            marks: Vec::new(),
+            marked: 0,
+            head_us: 0,
             sent: BTreeMap::new(),
         };
-        let mut out = vec![Update::Reset(b.topology())];
-        out.extend(b.collect(true));
+        let out = b.redraw();
         (b, out)
     }
 
-    /// A fresh cluster with `script` replayed on it, each action at its
-    /// time: the same run as the one that wrote the script.
-    pub fn replay(settings: Settings, script: Vec<(Micros, Action)>) -> (SimBackend, Vec<Update>) {
-        let (mut b, mut out) = SimBackend::new(settings);
-        for (t, action) in script {
-            b.sim.run_until(t);
-            out.extend(b.collect(false));
-            out.extend(b.act(action).unwrap_or_default());
+    /// A fresh cluster with `script` replayed on it: the same run as the
+    /// one that wrote the script, up to its last step. A step this
+    /// cluster would refuse (a node it does not have) refuses the link:
+    /// nothing of it is played.
+    pub fn replay(
+        settings: Settings,
+        script: Vec<LinkStep>,
+    ) -> Result<(SimBackend, Vec<Update>), String> {
+        settings.validate()?;
+        let (mut b, _) = SimBackend::new(settings);
+        for (i, step) in script.iter().enumerate() {
+            b.check(step.action())
+                .map_err(|e| format!("the link's script, step {}: {e}", i + 1))?;
         }
-        (b, out)
+        let exact: Option<Vec<Scripted>> = script
+            .iter()
+            .map(|s| match s {
+                LinkStep::Exact(at_us, action, after_event) => Some(Scripted {
+                    after_event: *after_event,
+                    at_us: *at_us,
+                    action: action.clone(),
+                }),
+                LinkStep::Timed(..) => None,
+            })
+            .collect();
+        match exact {
+            Some(script) => {
+                b.timeline = Timeline::from_script(b.settings.sim_config(), script, 0);
+            }
+            None => {
+                for step in script {
+                    b.timeline.run_until(step.at_us());
+                    b.timeline.act(step.action().clone());
+                }
+            }
+        }
+        let out = b.redraw();
+        Ok((b, out))
+    }
+
+    /// The updates that draw the cluster at the cursor from scratch.
+    fn redraw(&mut self) -> Vec<Update> {
+        self.reported = 0;
+        self.sent.clear();
+        let mut out = vec![Update::Reset(self.topology())];
+        out.extend(self.collect(true));
+        out
     }
 
     /// Everything that happened since the last call: events, then the
     /// nodes they touched as snapshots, then the clock and the wires.
     fn collect(&mut self, all_nodes: bool) -> Vec<Update> {
-        let trace = self.sim.drain_trace();
+        let t = &self.timeline;
+        let ids = t.sim().node_ids();
+        let produced = t.produced();
+        let trace = &t.full_trace()[self.reported.min(produced)..produced];
+        self.reported = produced;
         let mut touched: BTreeSet<NodeId> = BTreeSet::new();
         if all_nodes {
-            touched.extend(self.sim.node_ids());
+            touched.extend(&ids);
         }
         let mut out = Vec::with_capacity(trace.len() + 8);
-        for e in trace {
+        for (_, e) in trace {
             match &e.what {
                 TraceWhat::Node { event } => {
                     touched.insert(event.node);
                 }
-                TraceWhat::Sim { .. } => {
-                    touched.extend(self.sim.node_ids());
-                }
+                TraceWhat::Sim { .. } => touched.extend(&ids),
             }
-            out.push(Update::Trace(e));
+            out.push(Update::Trace(e.clone()));
+        }
+        let full = t.full_trace();
+        self.marks.extend(
+            full[self.marked.min(full.len())..]
+                .iter()
+                .filter_map(|(k, e)| mark_of(*k, e)),
+        );
+        self.marked = full.len();
+        if t.at_head() {
+            self.head_us = t.sim().now();
         }
         for id in touched {
             out.push(Update::Snapshot(self.snapshot(id)));
@@ -257,7 +148,7 @@ impl SimBackend {
     /// Refuses an action on a node the cluster does not have (and other
     /// nonsense), naming the problem.
     fn check(&self, action: &Action) -> Result<(), String> {
-        let ids = self.sim.node_ids();
+        let ids = self.timeline.sim().node_ids();
         let check = |n: &NodeId| {
             if ids.contains(n) {
                 Ok(())
@@ -293,25 +184,32 @@ impl SimBackend {
         Ok(())
     }
 
-    /// Checks an action, records it in the script and applies it; what it
-    /// caused is reported by the next [`SimBackend::collect`].
+    /// Checks an action, records it in the script and applies it (behind
+    /// the head, this forks: the old future and its marks are dropped);
+    /// what it caused is reported by the next [`SimBackend::collect`].
     fn take(&mut self, action: Action) -> Result<(), String> {
         self.check(&action)?;
-        self.script.push((self.sim.now(), action.clone()));
-        self.sim.apply(action);
+        if !self.timeline.at_head() {
+            let k = self.timeline.cursor();
+            self.marks.retain(|m| m.event <= k);
+            self.marked = self.marked.min(self.timeline.produced());
+        }
+        self.timeline.act(action);
         Ok(())
     }
 
     fn frame(&self) -> Update {
+        let sim = self.timeline.sim();
         Update::Frame {
-            now_us: self.sim.now(),
-            wires: self.sim.in_flight(),
+            now_us: sim.now(),
+            wires: sim.in_flight(),
         }
     }
 
     fn snapshot(&mut self, id: NodeId) -> NodeSnapshot {
+        let sim = self.timeline.sim();
         let sent = self.sent.entry(id).or_default();
-        let disk = self.sim.disk(id);
+        let disk = sim.disk(id);
         let tail = &disk[disk.len().saturating_sub(LOG_TAIL)..];
         let log_tail: Vec<LogRow> = tail
             .iter()
@@ -331,7 +229,7 @@ impl SimBackend {
             )
             .collect();
         sent.log_tail.clone_from(&log_tail);
-        let node = self.sim.node(id);
+        let node = sim.node(id);
         let data = node.map(|n| {
             if *sent.data != *n.data() {
                 sent.data = Rc::new(n.data().clone());
@@ -356,14 +254,14 @@ impl SimBackend {
             peers: node.map(|n| n.peers().iter().map(|p| (p.node, p.up)).collect()),
             log_tail: Some(log_tail),
             log_len: Some(disk.len()),
-            skew_us: self.sim.skew(id),
+            skew_us: sim.skew(id),
         }
     }
 }
 
 impl Backend for SimBackend {
     fn topology(&self) -> Topology {
-        let c = &self.sim.config().cluster;
+        let c = &self.timeline.config().cluster;
         let p = match self.settings.vnodes {
             Some(v) => format!(", Murmur3 with {v} vnodes"),
             None => String::new(),
@@ -379,23 +277,23 @@ impl Backend for SimBackend {
     }
 
     fn advance(&mut self, by_us: Micros) -> Vec<Update> {
-        let target = self.sim.now() + by_us;
+        let target = self.timeline.sim().now() + by_us;
         let mut steps = 0;
-        while let Some(at) = self.sim.next_at() {
+        while let Some(at) = self.timeline.sim().next_at() {
             if at > target || steps >= MAX_STEPS_PER_CALL {
                 break;
             }
-            self.sim.step();
+            self.timeline.forward();
             steps += 1;
         }
         if steps < MAX_STEPS_PER_CALL {
-            self.sim.run_until(target);
+            self.timeline.run_until(target);
         }
         self.collect(false)
     }
 
     fn step(&mut self) -> Vec<Update> {
-        self.sim.step();
+        self.timeline.forward();
         self.collect(false)
     }
 
@@ -412,8 +310,36 @@ impl Backend for SimBackend {
         (self.collect(false), errors)
     }
 
-    fn script(&self) -> Option<&[(Micros, Action)]> {
-        Some(&self.script)
+    fn script(&self) -> Option<&[Scripted]> {
+        Some(self.timeline.script())
+    }
+
+    fn run_state(&self) -> Option<RunState> {
+        let t = &self.timeline;
+        Some(RunState {
+            cursor: t.cursor(),
+            head: t.head(),
+            at_head: t.at_head(),
+            now_us: t.sim().now(),
+            head_us: self.head_us,
+        })
+    }
+
+    fn history(&self) -> &[(u64, ringside_core::sim::TraceEntry)] {
+        self.timeline.full_trace()
+    }
+
+    fn marks(&self) -> &[Mark] {
+        &self.marks
+    }
+
+    fn mark(&mut self, mark: Mark) {
+        self.marks.push(mark);
+    }
+
+    fn seek(&mut self, event: u64) -> Result<Vec<Update>, String> {
+        self.timeline.seek(event.min(self.timeline.head()));
+        Ok(self.redraw())
     }
 }
 
@@ -423,38 +349,8 @@ mod tests {
     use ringside_core::sim::put;
     use ringside_core::Consistency;
 
-    #[test]
-    fn fragments_round_trip_settings_and_script() {
-        let s = Settings {
-            seed: 42,
-            nodes: 5,
-            rf: 2,
-            vnodes: Some(8),
-        };
-        let script = vec![
-            (0, Action::Crash { node: 3 }),
-            (
-                1_500,
-                Action::Submit {
-                    node: 0,
-                    request: put(137, "a b&c#", Consistency::Quorum),
-                },
-            ),
-        ];
-        let frag = to_fragment(&s, &script);
-        assert!(!frag.contains('#') && !frag.contains(' '), "{frag}");
-        let back = parse_fragment(&format!("#{frag}&speed=3")).unwrap();
-        assert_eq!(back.settings, s);
-        assert_eq!(back.script, script);
-        assert_eq!(back.param("speed"), Some("3"));
-    }
-
-    #[test]
-    fn bad_fragments_say_what_is_wrong() {
-        assert!(parse_fragment("seed=x").unwrap_err().contains("seed"));
-        assert!(parse_fragment("nodes=4&rf=9").unwrap_err().contains("rf"));
-        assert!(parse_fragment("script=%5B").unwrap_err().contains("script"));
-        assert_eq!(parse_fragment("").unwrap().settings, Settings::default());
+    fn link_of(b: &SimBackend) -> Vec<LinkStep> {
+        b.script().unwrap().iter().map(LinkStep::from).collect()
     }
 
     #[test]
@@ -469,12 +365,50 @@ mod tests {
         })
         .unwrap();
         a.advance(200_000);
-        let script = a.script().unwrap().to_vec();
-        let (mut b, _) = SimBackend::replay(Settings::default(), script);
-        b.sim.run_until(a.sim.now());
-        assert_eq!(a.sim.history(), b.sim.history());
-        assert_eq!(a.sim.node(0).unwrap().hint_count(), 1);
-        assert_eq!(b.sim.node(0).unwrap().hint_count(), 1);
+        let (mut b, _) = SimBackend::replay(Settings::default(), link_of(&a)).unwrap();
+        b.timeline.run_until(a.timeline.sim().now());
+        assert_eq!(a.timeline.sim().history(), b.timeline.sim().history());
+        assert_eq!(a.timeline.sim().digest(), b.timeline.sim().digest());
+        assert_eq!(a.timeline.sim().node(0).unwrap().hint_count(), 1);
+        // An older link, by time only, replays the same run.
+        let timed = link_of(&a)
+            .into_iter()
+            .map(|s| LinkStep::Timed(s.at_us(), s.action().clone()))
+            .collect();
+        let (mut c, _) = SimBackend::replay(Settings::default(), timed).unwrap();
+        c.timeline.run_until(a.timeline.sim().now());
+        assert_eq!(a.timeline.sim().digest(), c.timeline.sim().digest());
+    }
+
+    #[test]
+    fn an_action_between_two_events_at_the_same_time_replays_between_them() {
+        // Every node's first heartbeat is due at the same microsecond:
+        // stepping one event at a time stops between them.
+        let (mut a, _) = SimBackend::new(Settings::default());
+        let t0 = loop {
+            let before = a.timeline.sim().now();
+            a.step();
+            let t = a.timeline.sim().now();
+            if t == before && t > 0 && a.timeline.sim().next_at() == Some(t) {
+                break t;
+            }
+        };
+        a.act(Action::Crash { node: 2 }).unwrap();
+        a.advance(500_000);
+        let (mut b, _) = SimBackend::replay(Settings::default(), link_of(&a)).unwrap();
+        b.timeline.run_until(a.timeline.sim().now());
+        assert!(t0 > 0);
+        assert_eq!(a.timeline.sim().digest(), b.timeline.sim().digest());
+    }
+
+    #[test]
+    fn a_link_with_a_bad_step_is_refused_whole() {
+        let bad = vec![
+            LinkStep::Exact(0, Action::Crash { node: 1 }, 0),
+            LinkStep::Exact(10, Action::Crash { node: 9 }, 3),
+        ];
+        let e = SimBackend::replay(Settings::default(), bad).err().unwrap();
+        assert!(e.contains("step 2") && e.contains("node 9"), "{e}");
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub fn Controls() -> Html {
         let send = send.clone();
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Step))
     };
+    let step_back = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::StepBack))
+    };
     let speed = {
         let send = send.clone();
         Callback::from(move |e: Event| {
@@ -329,7 +333,8 @@ pub fn Controls() -> Html {
             if !live {
             <div class="group clock">
                 <button data-testid="play" onclick={play} title="space">{ if ctx.playing { "pause" } else { "play" } }</button>
-                <button data-testid="step" onclick={step} title="next event (key: .)">{"step"}</button>
+                <button data-testid="step-back" onclick={step_back} title="one event back (key: ,)">{"◀ back"}</button>
+                <button data-testid="step" onclick={step} title="next event (key: .)">{"step ▶"}</button>
                 <label>{"speed "}
                     <select data-testid="speed" onchange={speed} aria-label="simulated time per real second">{ for speed_options }</select>
                 </label>

@@ -13,7 +13,8 @@
 //! as the built-ins do, and the loader says so before anything is loaded.
 
 use super::{Model, MAX_LINK_CHARS};
-use crate::backend::simulated::{percent_encode, Fragment, Settings};
+use crate::backend::link::percent_encode;
+use crate::backend::simulated::{Fragment, Settings};
 use crate::scenario::{self, Runner, Scenario};
 use crate::state::Update;
 use ringside_core::lesson::parse;

@@ -334,10 +334,23 @@ pub struct ClusterView {
 impl ClusterView {
     pub fn new(topo: Topology) -> ClusterView {
         let ring = Ring::new(&topo.partitioner, &topo.nodes, topo.rf);
+        // A node starts believing every peer up, as its failure detector
+        // does: a node that goes down before any snapshot showed its
+        // peers still shows what it believed (a rewound view is rebuilt
+        // from events, and must match the view that had snapshots).
         let nodes = topo
             .nodes
             .iter()
-            .map(|&id| (id, Rc::new(NodeView::new(id))))
+            .map(|&id| {
+                let mut n = NodeView::new(id);
+                n.peers = topo
+                    .nodes
+                    .iter()
+                    .filter(|&&p| p != id)
+                    .map(|&p| (p, true))
+                    .collect();
+                (id, Rc::new(n))
+            })
             .collect();
         ClusterView {
             ring,

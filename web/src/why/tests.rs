@@ -52,9 +52,9 @@ impl Page {
     fn replayed(&self) -> Sim {
         let mut sim = Sim::new(Settings::default().sim_config());
         let script = self.m.script();
-        for (t, a) in script {
-            sim.run_until(t);
-            sim.apply(a);
+        for s in script {
+            sim.run_until(s.at_us);
+            sim.apply(s.action);
         }
         sim.run_until(self.m.view.now_us);
         sim

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod rewind;
 mod server;
 mod session;
 

@@ -134,7 +134,7 @@ impl Backend for LiveBackend {
         self.done(r)
     }
 
-    fn script(&self) -> Option<&[(Micros, Action)]> {
+    fn script(&self) -> Option<&[ringside_core::rewind::Scripted]> {
         None
     }
 }
