@@ -13,7 +13,7 @@ use crate::backend::simulated::{to_fragment, Fragment, Settings, SimBackend};
 use crate::backend::Backend;
 use crate::console::{self, Line};
 use crate::rewind::RunState;
-use crate::scenario::{self, Runner};
+use crate::scenario::Runner;
 use crate::state::{ClusterView, LogKind, Update};
 use crate::why::{self, Evidence, Why};
 use ringside_core::sim::{Action, Rng};
