@@ -6,7 +6,7 @@
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, log::EventLog, replica::Replicas, ring::RingView,
-    scenario::ScenarioPanel, timeline::Requests,
+    scenario::ScenarioPanel, spacetime::SpaceTime, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -191,6 +191,7 @@ pub fn App() -> Html {
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Simulate))
     };
     let shareable = m.settings_known();
+    let spacetime = m.ui.spacetime;
     drop(m);
 
     html! {
@@ -233,6 +234,9 @@ pub fn App() -> Html {
                         <Replicas />
                     </section>
                 </main>
+                if spacetime {
+                    <SpaceTime />
+                }
                 <section class="bottom">
                     <Requests />
                     <EventLog />

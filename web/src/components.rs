@@ -7,6 +7,8 @@
 //! - [`hints`]: hints held across the cluster, at a glance
 //! - [`timeline`]: the request list and a request's sequence diagram
 //! - [`log`]: the event log in plain words, filterable
+//! - [`picked`]: the message or event picked, drawn on the ring
+//! - [`spacetime`]: one lane per node, messages as arrows, in a window of time
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
 //! - [`why`]: "why?" for the selected request, in words and a picture
@@ -14,9 +16,11 @@
 pub mod controls;
 pub mod hints;
 pub mod log;
+pub mod picked;
 pub mod replica;
 pub mod ring;
 pub mod scenario;
+pub mod spacetime;
 pub mod timeline;
 pub mod why;
 

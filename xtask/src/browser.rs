@@ -18,6 +18,10 @@ pub const TESTS: &[(&str, &str)] = &[
     ("firefox", "a_student_answers_a_prediction_in_firefox"),
     ("live", "the_page_drives_a_real_cluster"),
     ("why", "why_explains_a_stale_one_read_in_one_click"),
+    (
+        "spacetime",
+        "the_space_time_view_picks_the_same_message_as_the_log",
+    ),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

@@ -1,9 +1,9 @@
 //! The reducer's parts: how each event and snapshot changes the view.
 //! What the event log says about each event is [`crate::narration`]'s.
 
-use super::{intern_kind, LOG_TAIL, MSG_CAP, REQUEST_CAP, WRITES_PER_KEY};
+use super::{intern_kind, marks, LOG_TAIL, MSG_CAP, REQUEST_CAP, WRITES_PER_KEY};
 use super::{ClusterView, Fall, HintList, HintRow, LogRow, MsgRecord, NodeSnapshot, RequestView};
-use crate::narration::{self, Said};
+use crate::narration;
 use ringside_core::check::{stale_read, History, HistoryOp, Outcome};
 use ringside_core::io::EventKind;
 use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
@@ -11,12 +11,6 @@ use ringside_core::{ClientRef, Micros, NodeId};
 use std::rc::Rc;
 
 impl ClusterView {
-    fn say_line(&mut self, at: Micros, line: Option<Said>) {
-        if let Some(s) = line {
-            self.say(at, s.node, s.kind, s.text, s.flag);
-        }
-    }
-
     /// Takes a node's snapshot. Only what differs is written: a node
     /// whose snapshot matches what the view holds is not copied (the
     /// panels share the view's nodes, so a write would clone one).
@@ -126,6 +120,7 @@ impl ClusterView {
     fn node_event(&mut self, at: Micros, node: NodeId, kind: EventKind) {
         use EventKind as K;
         let line = narration::node_event(node, &kind);
+        let tag = marks::node_tag(node, &kind);
         match kind {
             K::Started { replayed, .. } => {
                 let n = self.node_mut(node);
@@ -245,11 +240,12 @@ impl ClusterView {
             K::HintSent { .. } | K::ReadRepair { .. } | K::AntiEntropy { .. } => {}
             K::Compacted { .. } => {}
         }
-        self.say_line(at, line);
+        self.say_tagged(at, line, tag);
     }
 
     fn sim_event(&mut self, at: Micros, event: SimEvent) {
         let line = narration::sim_event(&event);
+        let tag = marks::sim_tag(&event);
         match event {
             SimEvent::MessageDropped {
                 msg,
@@ -328,7 +324,7 @@ impl ClusterView {
             } => self.answered(at, client, outcome),
             SimEvent::Compacted { .. } => {}
         }
-        self.say_line(at, line);
+        self.say_tagged(at, line, tag);
     }
 
     fn answered(&mut self, at: Micros, client: ClientRef, outcome: Outcome) {
@@ -369,7 +365,7 @@ impl ClusterView {
             }
         }
         let line = narration::answer(&r.request, r.coordinator, &r.outcome, r.stale.as_ref());
-        self.say_line(at, line);
+        self.say_tagged(at, line, None);
         if let Some(slot) = self.request_mut(client) {
             *slot = r;
         }
