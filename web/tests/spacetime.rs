@@ -70,13 +70,20 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
         s.count("[data-testid=spacetime]") == 1
     });
     // Step the paused run until the write's copies are on the diagram.
-    s.wait("write arrows to the replicas", art, |s| {
-        if s.count("[data-testid=st-arrow][data-kind=write]") < 2 {
-            s.js("document.querySelector('[data-testid=step]')?.click()");
-            return false;
-        }
-        true
-    });
+    s.wait(
+        "writes to the replicas, a loss, and an acknowledgement",
+        art,
+        |s| {
+            let shown = s.count("[data-testid=st-arrow][data-kind=write]") >= 2
+                && s.count("[data-testid=st-arrow].lost") >= 1
+                && s.count("[data-testid=st-arrow][data-kind=write_ack]:not(.in-flight)") >= 1;
+            if !shown {
+                s.js("document.querySelector('[data-testid=step]')?.click()");
+                return false;
+            }
+            true
+        },
+    );
     assert_eq!(
         s.count("[data-testid=spacetime] .st-lane"),
         4,
@@ -92,7 +99,7 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
         .as_str()
         .expect("an arrow names its message")
         .to_string();
-    s.click(&format!("[data-testid=st-arrow][data-msg='{msg}'] .shaft"));
+    s.click(&format!("[data-testid=st-arrow][data-msg='{msg}']"));
     s.wait("the arrow picked", art, |s| {
         s.count(&format!("[data-testid=st-arrow].picked[data-msg='{msg}']")) == 1
     });

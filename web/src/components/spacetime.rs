@@ -18,7 +18,7 @@ use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 12.0;
+const RIGHT: f64 = 30.0;
 const TOP: f64 = 14.0;
 const LANE_H: f64 = 34.0;
 const AXIS_H: f64 = 26.0;
@@ -170,7 +170,8 @@ pub fn SpaceTime() -> Html {
 
 fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<MouseEvent>) -> Html {
     let (x0, y0) = (x_of(w, a.sent_at), y_of(a.from_lane));
-    let (x1, mut y1) = (x_of(w, a.end_at), y_of(a.to_lane));
+    // A message lost as it left (a cut link) still slants a little.
+    let (x1, mut y1) = (x_of(w, a.end_at).max(x0 + 6.0), y_of(a.to_lane));
     // A lost message stops short of its receiver's lane.
     if let End::Dropped(_) = a.end {
         y1 = y0 + (y1 - y0) * 0.6;
@@ -202,7 +203,13 @@ fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<MouseE
             Some(k) => format!("{} {k}", short_kind(a.kind)),
             None => short_kind(a.kind).to_string(),
         };
-        html! { <text class="st-label" x={f((x0 + x1) / 2.0 + 3.0)} y={f((y0 + y1) / 2.0 - 3.0)} fill={color}>{ k }</text> }
+        // A lost message's label sits by its cross and names its
+        // receiver: its shaft may run along another's.
+        let (k, x, y) = match a.end {
+            End::Dropped(_) => (format!("{k} to node {}: lost", a.to), x1 + 9.0, y1 + 4.0),
+            _ => (k, (x0 + x1) / 2.0 + 3.0, (y0 + y1) / 2.0 - 3.0),
+        };
+        html! { <text class="st-label" x={f(x)} y={f(y)} fill={color}>{ k }</text> }
     });
     let class = classes!(
         "st-arrow",
