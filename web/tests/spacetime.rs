@@ -3,7 +3,8 @@
 //! one click opens the view, whose lanes show the write's arrows; clicking
 //! one picks it, and the event log shows the same message highlighted
 //! (though message lines are hidden by default), and the ring draws it.
-//! Then a line picked in the log is highlighted in the diagram.
+//! Then a line picked in the log is highlighted in the diagram, and a
+//! mark picked with the keyboard is highlighted in the log.
 //! Screenshot: `web-spacetime.png`.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `CHROMEDRIVER` /
@@ -129,5 +130,11 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
     s.wait("a mark picked from the log", art, |s| {
         s.count("[data-testid=st-mark].picked") == 1
             && s.count("[data-testid=st-arrow].picked") == 0
+    });
+    // From the keyboard: Enter on the cut's mark picks its log line.
+    s.type_line("[data-testid=st-mark].m-link-cut", "");
+    s.wait("the cut picked from the keyboard", art, |s| {
+        s.count("[data-testid=st-mark].m-link-cut.picked") == 1
+            && text(s, "[data-testid=event-log] li.picked").contains("node 0 and node 3 is cut")
     });
 }

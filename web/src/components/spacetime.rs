@@ -90,16 +90,15 @@ pub fn SpaceTime() -> Html {
         let on = Diagram::arrow_picked(a, picked);
         let send = ctx.send.clone();
         let msg = a.msg;
-        let pick = Callback::from(move |_: MouseEvent| {
-            send.emit(Cmd::Pick((!on).then_some(Picked::Msg(msg))))
-        });
+        let pick =
+            Callback::from(move |()| send.emit(Cmd::Pick((!on).then_some(Picked::Msg(msg)))));
         arrow_html(a, window, on, labelled || on, pick)
     });
     let marks = d.marks.iter().filter_map(|m| {
         let on = Diagram::mark_picked(m, picked);
         let send = ctx.send.clone();
         let p = Picked::of_line(&m.line);
-        let pick = Callback::from(move |_: MouseEvent| send.emit(Cmd::Pick((!on).then_some(p))));
+        let pick = Callback::from(move |()| send.emit(Cmd::Pick((!on).then_some(p))));
         mark_html(&d, m, window, on, pick)
     });
 
@@ -168,7 +167,26 @@ pub fn SpaceTime() -> Html {
     }
 }
 
-fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<MouseEvent>) -> Html {
+/// A click that picks.
+fn clicked(pick: &Callback<()>) -> Callback<MouseEvent> {
+    pick.reform(|_: MouseEvent| ())
+}
+
+/// Enter or space on a focused arrow or mark picks it, as a click does:
+/// the diagram works from the keyboard alone.
+fn pressed(pick: &Callback<()>) -> Callback<KeyboardEvent> {
+    let pick = pick.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        if matches!(e.key().as_str(), "Enter" | " ") {
+            // Not also play/pause (the page's space key).
+            e.prevent_default();
+            e.stop_propagation();
+            pick.emit(());
+        }
+    })
+}
+
+fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<()>) -> Html {
     let (x0, y0) = (x_of(w, a.sent_at), y_of(a.from_lane));
     // A message lost as it left (a cut link) still slants a little.
     let (x1, mut y1) = (x_of(w, a.end_at).max(x0 + 6.0), y_of(a.to_lane));
@@ -219,7 +237,8 @@ fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<MouseE
     );
     html! {
         <g {class} data-testid="st-arrow" data-msg={a.msg.to_string()} data-kind={a.kind}
-            onclick={pick} role="button">
+            onclick={clicked(&pick)} onkeydown={pressed(&pick)} tabindex="0" role="button"
+            aria-pressed={on.to_string()}>
             <line class="hit" x1={f(x0)} y1={f(y0)} x2={f(x1)} y2={f(y1)} />
             <line class="shaft" x1={f(x0)} y1={f(y0)} x2={f(x1)} y2={f(y1)} stroke={color} />
             { head }
@@ -229,13 +248,7 @@ fn arrow_html(a: &Arrow, w: Window, on: bool, label: bool, pick: Callback<MouseE
     }
 }
 
-fn mark_html(
-    d: &Diagram,
-    m: &Mark,
-    w: Window,
-    on: bool,
-    pick: Callback<MouseEvent>,
-) -> Option<Html> {
+fn mark_html(d: &Diagram, m: &Mark, w: Window, on: bool, pick: Callback<()>) -> Option<Html> {
     let x = x_of(w, m.at());
     let y = y_of(d.lane(m.node)?);
     let link = m.other.and_then(|o| d.lane(o)).map(|o| {
@@ -251,7 +264,8 @@ fn mark_html(
         m.line.flag.then_some("flag")
     );
     Some(html! {
-        <g {class} data-testid="st-mark" data-line={m.line.n.to_string()} onclick={pick} role="button">
+        <g {class} data-testid="st-mark" data-line={m.line.n.to_string()}
+            onclick={clicked(&pick)} onkeydown={pressed(&pick)} tabindex="0" role="button" aria-pressed={on.to_string()}>
             { for link }
             <circle cx={f(x)} cy={f(y)} r="9" />
             <text class="st-glyph" x={f(x)} y={f(y + 5.0)}>{ m.what.glyph() }</text>
