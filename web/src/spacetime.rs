@@ -98,13 +98,16 @@ impl Diagram {
     }
 }
 
-/// Lays out the view's messages and marks that fall in `window`.
-pub fn layout(view: &ClusterView, window: Window) -> Diagram {
+/// Lays out the view's messages and marks that fall in `window`, with
+/// heartbeats when the page shows them.
+pub fn layout(view: &ClusterView, window: Window, heartbeats: bool) -> Diagram {
     let lanes: Vec<NodeId> = view.topo.nodes.clone();
     let lane = |n: NodeId| lanes.iter().position(|&l| l == n);
+    let beats = heartbeats.then_some(&view.beats).into_iter().flatten();
     let arrows = view
         .msgs
         .iter()
+        .chain(beats)
         .filter_map(|m| {
             let (end, end_at) = match (&m.dropped, m.received_at) {
                 (Some(why), at) => (End::Dropped(why.clone()), at.unwrap_or(view.now_us)),
@@ -272,6 +275,8 @@ mod tests {
             ),
             received(3_000, 0, 1, 2, "write"),
             sent(4_000, 0, 3, 1, "read"),
+            sent(4_100, 1, 1, 2, "heartbeat"),
+            received(4_600, 1, 1, 2, "heartbeat"),
             Update::Frame {
                 now_us: 5_000,
                 wires: Vec::new(),
@@ -283,7 +288,7 @@ mod tests {
     #[test]
     fn arrows_run_from_the_senders_lane_to_the_receivers_at_their_times() {
         let v = small_run();
-        let d = layout(&v, Window::ending(v.now_us, DEFAULT_SPAN));
+        let d = layout(&v, Window::ending(v.now_us, DEFAULT_SPAN), false);
         assert_eq!(d.lanes, vec![0, 1, 2, 3]);
         let arrow = |n| d.arrows.iter().find(|a| a.msg == id(0, n)).unwrap();
         let a = arrow(1);
@@ -315,6 +320,20 @@ mod tests {
     }
 
     #[test]
+    fn heartbeats_are_drawn_only_when_the_page_shows_them() {
+        let v = small_run();
+        let w = Window::ending(v.now_us, DEFAULT_SPAN);
+        let kinds =
+            |shown| -> Vec<&str> { layout(&v, w, shown).arrows.iter().map(|a| a.kind).collect() };
+        assert!(!kinds(false).contains(&"heartbeat"));
+        assert_eq!(kinds(true).len(), kinds(false).len() + 1);
+        let d = layout(&v, w, true);
+        let beat = d.arrows.iter().find(|a| a.kind == "heartbeat").unwrap();
+        assert_eq!((beat.from_lane, beat.to_lane, beat.end_at), (1, 2, 4_600));
+        assert_eq!(v.msgs.len(), 3, "heartbeats are kept apart");
+    }
+
+    #[test]
     fn the_window_keeps_only_what_overlaps_it() {
         let v = small_run();
         let d = layout(
@@ -323,6 +342,7 @@ mod tests {
                 start: 2_600,
                 end: 3_500,
             },
+            false,
         );
         let msgs: Vec<MsgId> = d.arrows.iter().map(|a| a.msg).collect();
         assert_eq!(msgs, vec![id(0, 1)], "the lost write ended at 2.5 ms");
@@ -340,7 +360,7 @@ mod tests {
     #[test]
     fn picking_in_the_diagram_or_the_log_names_the_same_thing() {
         let v = small_run();
-        let d = layout(&v, Window::ending(v.now_us, DEFAULT_SPAN));
+        let d = layout(&v, Window::ending(v.now_us, DEFAULT_SPAN), false);
         // An arrow picked: its send line (and, when lost, its loss line).
         let lost = Picked::Msg(id(0, 2));
         let lines: Vec<&str> = v

@@ -62,7 +62,7 @@ pub fn SpaceTime() -> Html {
     });
     let view = &ctx.view;
     let window = scroll.window(view.now_us);
-    let d = layout(view, window);
+    let d = layout(view, window, ctx.ui.heartbeats);
     let picked = ctx.ui.picked;
     let labelled = d.arrows.len() <= MAX_LABELLED;
     let height = TOP + LANE_H * d.lanes.len() as f64 + AXIS_H;
@@ -162,7 +162,7 @@ pub fn SpaceTime() -> Html {
                 { for arrows }
             </svg>
             <p class="st-picked" data-testid="st-picked">{ caption }</p>
-            { legend() }
+            { legend(ctx.ui.heartbeats) }
         </section>
     }
 }
@@ -314,7 +314,7 @@ fn picked_words(view: &ClusterView, d: &Diagram, picked: Option<Picked>) -> Stri
     }
 }
 
-fn legend() -> Html {
+fn legend(heartbeats: bool) -> Html {
     const KINDS: [&str; 8] = [
         "write",
         "write_ack",
@@ -346,7 +346,11 @@ fn legend() -> Html {
             <span class="st-key"><span class="glyph lost">{"✕"}</span>{"lost"}</span>
             <span class="st-key"><span class="glyph">{"┄"}</span>{"on its way"}</span>
             { for marks }
-            <span class="st-key muted">{"heartbeats are not drawn"}</span>
+            if heartbeats {
+                <span class="st-key"><span class="swatch" style={format!("background:{}", kind_color("heartbeat"))}></span>{"heartbeat"}</span>
+            } else {
+                <span class="st-key muted">{"heartbeats hidden (tick “heartbeats” above to draw them)"}</span>
+            }
         </div>
     }
 }

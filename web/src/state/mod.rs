@@ -35,6 +35,8 @@ pub const LOG_CAP: usize = 600;
 pub const REQUEST_CAP: usize = 200;
 /// Peer messages remembered for sequence diagrams.
 pub const MSG_CAP: usize = 2_000;
+/// Heartbeats remembered, for the space-time view when they are shown.
+pub const BEAT_CAP: usize = 400;
 /// Commit-log records shown per replica.
 pub const LOG_TAIL: usize = 8;
 /// Acknowledged writes kept per key for flagging stale reads.
@@ -319,7 +321,10 @@ pub struct ClusterView {
     pub requests: VecDeque<Rc<RequestView>>,
     pub log: VecDeque<Rc<LogLine>>,
     pub log_count: u64,
+    /// Peer messages other than heartbeats.
     pub msgs: VecDeque<MsgRecord>,
+    /// Heartbeats, kept apart and fewer.
+    pub beats: VecDeque<MsgRecord>,
     /// Faults and requests on the nodes' lanes, for the space-time view.
     pub marks: VecDeque<Mark>,
     /// Acknowledged writes per key, for [`stale_read`].
@@ -357,6 +362,7 @@ impl ClusterView {
             log: VecDeque::new(),
             log_count: 0,
             msgs: VecDeque::new(),
+            beats: VecDeque::new(),
             marks: VecDeque::new(),
             writes: Rc::new(BTreeMap::new()),
             history: Rc::default(),
