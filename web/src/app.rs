@@ -9,7 +9,7 @@ use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
     controls::Controls, hints::HintBoard, lab::LabView, lesson, lesson::LessonLoader,
     log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel, scrub::Scrub,
-    timeline::Requests,
+    spacetime::SpaceTime, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
 use crate::model::{Cmd, Model};
@@ -234,6 +234,7 @@ pub fn App() -> Html {
         let ticks = Rc::new(crate::rewind::ticks(m.marks(), run.head, 400));
         html! { <Scrub {run} {ticks} fork_note={m.fork_note.clone()} send={send.clone()} /> }
     });
+    let spacetime = m.ui.spacetime;
     drop(m);
     let shown = *lab.borrow();
     let toggle_lab = {
@@ -306,6 +307,9 @@ pub fn App() -> Html {
                         <Replicas />
                     </section>
                 </main>
+                if spacetime {
+                    <SpaceTime />
+                }
                 <section class="bottom">
                     <Requests />
                     <EventLog />

@@ -7,6 +7,8 @@
 //! - [`hints`]: hints held across the cluster, at a glance
 //! - [`timeline`]: the request list and a request's sequence diagram
 //! - [`log`]: the event log in plain words, filterable
+//! - [`picked`]: the message or event picked, drawn on the ring
+//! - [`spacetime`]: one lane per node, messages as arrows, in a window of time
 //! - [`controls`]: requests, faults, network, clock, cluster, traces
 //! - [`scenario`]: the guided scenario on screen
 //! - [`lesson`]: loading a lesson from a file, a URL or pasted text
@@ -19,10 +21,12 @@ pub mod hints;
 pub mod lab;
 pub mod lesson;
 pub mod log;
+pub mod picked;
 pub mod replica;
 pub mod ring;
 pub mod scenario;
 pub mod scrub;
+pub mod spacetime;
 pub mod timeline;
 pub mod why;
 

@@ -35,6 +35,7 @@ mod scenario;
 // Natively only its tests use it; the page calls it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod simbench;
+mod spacetime;
 mod state;
 mod why;
 

@@ -14,7 +14,7 @@ use crate::backend::Backend;
 use crate::console::{self, Line};
 use crate::rewind::RunState;
 use crate::scenario::Runner;
-use crate::state::{ClusterView, LogKind, Update};
+use crate::state::{ClusterView, LogKind, Picked, Update};
 use crate::why::{self, Evidence, Why};
 use ringside_core::sim::{Action, Rng};
 use ringside_core::{ClientRef, Consistency, Key, Micros, NodeId, Request};
@@ -114,6 +114,11 @@ pub enum Cmd {
     Coordinator(NodeId),
     SelectKey(Option<Key>),
     SelectRequest(Option<ClientRef>),
+    /// Pick a message or a log line (the space-time view, the log and the
+    /// ring highlight it), or nothing.
+    Pick(Option<Picked>),
+    /// Show or hide the space-time view.
+    SpaceTime(bool),
     ToggleKind(LogKind),
     LogNode(Option<NodeId>),
     Heartbeats(bool),
@@ -137,6 +142,9 @@ pub struct Ui {
     pub coordinator: NodeId,
     pub selected_key: Option<Key>,
     pub selected_request: Option<ClientRef>,
+    /// The message or event picked in the space-time view or the log.
+    pub picked: Option<Picked>,
+    pub spacetime: bool,
     pub hidden_kinds: BTreeSet<LogKind>,
     pub log_node: Option<NodeId>,
     pub heartbeats: bool,
@@ -154,6 +162,8 @@ impl Default for Ui {
             coordinator: 0,
             selected_key: None,
             selected_request: None,
+            picked: None,
+            spacetime: false,
             hidden_kinds: [LogKind::Message].into_iter().collect(),
             log_node: None,
             heartbeats: false,
@@ -173,6 +183,7 @@ impl Ui {
         Ui {
             selected_key: None,
             selected_request: None,
+            picked: None,
             coordinator: 0,
             console_reply: None,
             ..self.clone()
@@ -625,6 +636,8 @@ impl Model {
             Cmd::Coordinator(n) => self.ui().coordinator = n,
             Cmd::SelectKey(k) => self.ui().selected_key = k,
             Cmd::SelectRequest(c) => self.ui().selected_request = c,
+            Cmd::Pick(p) => self.ui().picked = p,
+            Cmd::SpaceTime(on) => self.ui().spacetime = on,
             Cmd::ToggleKind(k) => {
                 let ui = self.ui();
                 if !ui.hidden_kinds.remove(&k) {

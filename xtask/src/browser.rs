@@ -28,6 +28,10 @@ pub const TESTS: &[(&str, &str)] = &[
     ("rewind", "rewind_to_before_a_crash_and_see_the_node_up"),
     ("rewind", "fork_and_see_the_share_link_reproduce_the_fork"),
     ("firefox", "rewind_to_before_a_crash_in_firefox"),
+    (
+        "spacetime",
+        "the_space_time_view_picks_the_same_message_as_the_log",
+    ),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

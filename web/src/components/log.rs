@@ -1,9 +1,12 @@
 //! The event log, in plain words, newest first, filterable by node and by
-//! kind. Flagged lines (errors, losses, stale reads) stand out.
+//! kind. Flagged lines (errors, losses, stale reads) stand out. Clicking a
+//! line picks it (see [`crate::state::Picked`]); the picked line is shown
+//! whatever the filters say, so a message picked in the space-time view
+//! is found here even while message lines are hidden.
 
 use crate::context::Ctx;
 use crate::model::Cmd;
-use crate::state::LogKind;
+use crate::state::{LogKind, Picked};
 use yew::prelude::*;
 
 /// Lines rendered at most (the view keeps more).
@@ -35,24 +38,51 @@ pub fn EventLog() -> Html {
     let nodes = view.topo.nodes.iter().map(|n| {
         html! { <option value={n.to_string()} selected={ui.log_node == Some(*n)}>{ format!("node {n}") }</option> }
     });
+    let picked = ui.picked;
     let lines = view
         .log
         .iter()
         .rev()
-        .filter(|l| !ui.hidden_kinds.contains(&l.kind))
-        .filter(|l| ui.log_node.is_none() || l.node.is_none() || l.node == ui.log_node)
+        .filter(|l| {
+            let shown = !ui.hidden_kinds.contains(&l.kind)
+                && (ui.log_node.is_none() || l.node.is_none() || l.node == ui.log_node);
+            shown || picked.is_some_and(|p| p.matches(l))
+        })
         .take(SHOWN)
         .map(|l| {
+            let on = picked.is_some_and(|p| p.matches(l));
+            let send = ctx.send.clone();
+            let p = Picked::of_line(l);
+            let pick =
+                Callback::from(move |_: MouseEvent| send.emit(Cmd::Pick((!on).then_some(p))));
+            let class = classes!(
+                format!("k-{:?}", l.kind).to_lowercase(),
+                l.flag.then_some("flag"),
+                on.then_some("picked")
+            );
             html! {
-                <li key={l.n} class={classes!(format!("k-{:?}", l.kind).to_lowercase(), l.flag.then_some("flag"))}>
+                <li key={l.n} {class} onclick={pick} data-line={l.n.to_string()}
+                    data-msg={l.msg.map(|m| m.to_string())} aria-selected={on.to_string()}>
                     <span class="t">{ format!("{:>9.1} ms", l.at as f64 / 1000.0) }</span>
                     <span class="text">{ l.text.clone() }</span>
                 </li>
             }
         });
+    let spacetime = {
+        let send = ctx.send.clone();
+        let on = ui.spacetime;
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::SpaceTime(!on)))
+    };
     html! {
         <div class="event-log" data-testid="event-log">
-            <h2>{"What happened"}</h2>
+            <div class="log-head">
+                <h2>{"What happened"}</h2>
+                <button class={classes!("st-toggle", ui.spacetime.then_some("on"))} data-testid="spacetime-toggle"
+                    onclick={spacetime} aria-pressed={ui.spacetime.to_string()}
+                    title="one lane per node: who sent what to whom, and when">
+                    { if ui.spacetime { "hide the space-time view" } else { "space-time view" } }
+                </button>
+            </div>
             <div class="filters" role="group" aria-label="filter the event log">
                 { for kinds }
                 <select onchange={node_pick} aria-label="only one node">

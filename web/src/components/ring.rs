@@ -284,6 +284,7 @@ pub fn RingView() -> Html {
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
                 <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
                 { for nodes }
+                { super::picked::ring_overlay(view, ctx.ui.picked, &pos, NODE_R) }
                 { clock }
                 <text class="legend" x="10" y={(SIZE - 10.0).to_string()}>{ legend }</text>
             </svg>

@@ -15,9 +15,11 @@
 //! can leave the page running for an hour.
 
 mod labels;
+mod marks;
 mod reducer;
 
 pub use labels::{label_meaning, label_text, KeyHistory};
+pub use marks::{Mark, MarkKind, Picked};
 
 pub use crate::narration::{intern_kind, LogKind};
 
@@ -33,6 +35,8 @@ pub const LOG_CAP: usize = 600;
 pub const REQUEST_CAP: usize = 200;
 /// Peer messages remembered for sequence diagrams.
 pub const MSG_CAP: usize = 2_000;
+/// Heartbeats remembered, for the space-time view when they are shown.
+pub const BEAT_CAP: usize = 400;
 /// Commit-log records shown per replica.
 pub const LOG_TAIL: usize = 8;
 /// Acknowledged writes kept per key for flagging stale reads.
@@ -236,6 +240,8 @@ pub struct LogLine {
     pub text: String,
     /// Worth a second look (an error, a stale read, a lost message).
     pub flag: bool,
+    /// The peer message this line is about (its send or its loss).
+    pub msg: Option<MsgId>,
 }
 
 /// A peer message remembered for sequence diagrams.
@@ -315,7 +321,12 @@ pub struct ClusterView {
     pub requests: VecDeque<Rc<RequestView>>,
     pub log: VecDeque<Rc<LogLine>>,
     pub log_count: u64,
+    /// Peer messages other than heartbeats.
     pub msgs: VecDeque<MsgRecord>,
+    /// Heartbeats, kept apart and fewer.
+    pub beats: VecDeque<MsgRecord>,
+    /// Faults and requests on the nodes' lanes, for the space-time view.
+    pub marks: VecDeque<Mark>,
     /// Acknowledged writes per key, for [`stale_read`].
     pub writes: Rc<BTreeMap<Key, Vec<HistoryOp>>>,
     /// Every operation per key, bounded: what labels and "why?" read.
@@ -364,6 +375,8 @@ impl ClusterView {
             log: VecDeque::new(),
             log_count: 0,
             msgs: VecDeque::new(),
+            beats: VecDeque::new(),
+            marks: VecDeque::new(),
             writes: Rc::new(BTreeMap::new()),
             history: Rc::default(),
             history_len: 0,
@@ -411,7 +424,22 @@ impl ClusterView {
             } => {
                 self.version += 1;
                 self.now_us = self.now_us.max(at);
-                self.say(at, node, kind, text, flag);
+                // A live backend's own fault lines (a node gone) mark
+                // that node's lane.
+                let tag = node
+                    .filter(|_| kind == LogKind::Fault)
+                    .map(|node| marks::Tag::Mark {
+                        node,
+                        other: None,
+                        what: MarkKind::Note,
+                    });
+                let said = crate::narration::Said {
+                    node,
+                    kind,
+                    text,
+                    flag,
+                };
+                self.say_tagged(at, Some(said), tag);
             }
         }
     }
@@ -506,7 +534,15 @@ impl ClusterView {
         )
     }
 
-    fn say(&mut self, at: Micros, node: Option<NodeId>, kind: LogKind, text: String, flag: bool) {
+    fn say_about(
+        &mut self,
+        at: Micros,
+        node: Option<NodeId>,
+        kind: LogKind,
+        text: String,
+        flag: bool,
+        msg: Option<MsgId>,
+    ) {
         self.log_count += 1;
         self.log.push_back(Rc::new(LogLine {
             n: self.log_count,
@@ -515,6 +551,7 @@ impl ClusterView {
             kind,
             text,
             flag,
+            msg,
         }));
         while self.log.len() > LOG_CAP {
             self.log.pop_front();

@@ -1,22 +1,17 @@
 //! The reducer's parts: how each event and snapshot changes the view.
 //! What the event log says about each event is [`crate::narration`]'s.
 
-use super::{intern_kind, LOG_TAIL, MSG_CAP, REQUEST_CAP, WRITES_PER_KEY};
+use super::{intern_kind, marks, BEAT_CAP, LOG_TAIL, MSG_CAP, REQUEST_CAP, WRITES_PER_KEY};
 use super::{ClusterView, Fall, HintList, HintRow, LogRow, MsgRecord, NodeSnapshot, RequestView};
-use crate::narration::{self, Said};
+use crate::narration;
 use ringside_core::check::{stale_read, History, HistoryOp, Outcome};
 use ringside_core::io::EventKind;
 use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{ClientRef, Micros, NodeId};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 impl ClusterView {
-    fn say_line(&mut self, at: Micros, line: Option<Said>) {
-        if let Some(s) = line {
-            self.say(at, s.node, s.kind, s.text, s.flag);
-        }
-    }
-
     /// Takes a node's snapshot. Only what differs is written: a node
     /// whose snapshot matches what the view holds is not copied (the
     /// panels share the view's nodes, so a write would clone one).
@@ -94,6 +89,16 @@ impl ClusterView {
         rows
     }
 
+    /// Where messages of `kind` are remembered, and how many: heartbeats
+    /// apart, so their flood cannot push the other messages out.
+    fn msg_list(&mut self, kind: &str) -> (&mut VecDeque<MsgRecord>, usize) {
+        if kind == "heartbeat" {
+            (&mut self.beats, BEAT_CAP)
+        } else {
+            (&mut self.msgs, MSG_CAP)
+        }
+    }
+
     /// A restarted node is "recovering" until every live peer sees it up.
     pub(super) fn settle_recovery(&mut self) {
         let recovering: Vec<NodeId> = self
@@ -126,6 +131,7 @@ impl ClusterView {
     fn node_event(&mut self, at: Micros, node: NodeId, kind: EventKind) {
         use EventKind as K;
         let line = narration::node_event(node, &kind);
+        let tag = marks::node_tag(node, &kind);
         match kind {
             K::Started { replayed, .. } => {
                 let n = self.node_mut(node);
@@ -158,24 +164,24 @@ impl ClusterView {
                 ..
             } => {
                 let kind = intern_kind(&msg_kind);
-                if kind != "heartbeat" {
-                    self.msgs.push_back(MsgRecord {
-                        msg,
-                        from: node,
-                        to,
-                        kind,
-                        key,
-                        sent_at: at,
-                        received_at: None,
-                        dropped: None,
-                    });
-                    while self.msgs.len() > MSG_CAP {
-                        self.msgs.pop_front();
-                    }
+                let (list, cap) = self.msg_list(kind);
+                list.push_back(MsgRecord {
+                    msg,
+                    from: node,
+                    to,
+                    kind,
+                    key,
+                    sent_at: at,
+                    received_at: None,
+                    dropped: None,
+                });
+                while list.len() > cap {
+                    list.pop_front();
                 }
             }
-            K::MessageReceived { msg, .. } => {
-                if let Some(m) = self.msgs.iter_mut().rev().find(|m| m.msg == msg) {
+            K::MessageReceived { msg, msg_kind, .. } => {
+                let (list, _) = self.msg_list(intern_kind(&msg_kind));
+                if let Some(m) = list.iter_mut().rev().find(|m| m.msg == msg) {
                     m.received_at = Some(at);
                 }
             }
@@ -245,11 +251,12 @@ impl ClusterView {
             K::HintSent { .. } | K::ReadRepair { .. } | K::AntiEntropy { .. } => {}
             K::Compacted { .. } => {}
         }
-        self.say_line(at, line);
+        self.say_tagged(at, line, tag);
     }
 
     fn sim_event(&mut self, at: Micros, event: SimEvent) {
         let line = narration::sim_event(&event);
+        let tag = marks::sim_tag(&event);
         match event {
             SimEvent::MessageDropped {
                 msg,
@@ -259,7 +266,8 @@ impl ClusterView {
                 reason,
             } => {
                 let kind = intern_kind(&msg_kind);
-                if let Some(m) = self.msgs.iter_mut().rev().find(|m| m.msg == msg) {
+                let (list, _) = self.msg_list(kind);
+                if let Some(m) = list.iter_mut().rev().find(|m| m.msg == msg) {
                     m.dropped = Some(reason.clone());
                     m.received_at = Some(at);
                 }
@@ -328,7 +336,7 @@ impl ClusterView {
             } => self.answered(at, client, outcome),
             SimEvent::Compacted { .. } => {}
         }
-        self.say_line(at, line);
+        self.say_tagged(at, line, tag);
     }
 
     fn answered(&mut self, at: Micros, client: ClientRef, outcome: Outcome) {
@@ -369,7 +377,7 @@ impl ClusterView {
             }
         }
         let line = narration::answer(&r.request, r.coordinator, &r.outcome, r.stale.as_ref());
-        self.say_line(at, line);
+        self.say_tagged(at, line, None);
         if let Some(slot) = self.request_mut(client) {
             *slot = r;
         }
