@@ -100,7 +100,12 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
         .as_str()
         .expect("an arrow names its message")
         .to_string();
-    s.click(&format!("[data-testid=st-arrow][data-msg='{msg}']"));
+    // The arrow's own line, in the middle of the window: a click at the
+    // centre of the whole arrow (its label included) can miss the line.
+    s.js("document.querySelector('[data-testid=spacetime]').scrollIntoView({block: 'center'})");
+    s.click(&format!(
+        "[data-testid=st-arrow][data-msg='{msg}'] line.shaft"
+    ));
     s.wait("the arrow picked", art, |s| {
         s.count(&format!("[data-testid=st-arrow].picked[data-msg='{msg}']")) == 1
     });
