@@ -258,7 +258,9 @@ impl Nemesis<'_> {
             .collect();
         let faulty = self.down.len() + paused.len();
         let roll = self.rng.range(0, 99);
-        let heal = faulty > 0 && (faulty >= self.max_faulty || roll < 40);
+        // Once the kill of every node is due, heal first: it needs every
+        // node up, and a run that keeps one down to its end would skip it.
+        let heal = faulty > 0 && (faulty >= self.max_faulty || roll < 40 || self.kill_all_due());
         let result = if heal {
             let mut sick: Vec<NodeId> = self.down.iter().copied().collect();
             sick.extend(paused.keys().copied());
