@@ -2,7 +2,7 @@
 //! the types both sides know, so that the transport depends on them and
 //! not on the driver (which depends on the transport's peer queues).
 
-use crate::node::transport::ClientQueue;
+use crate::node::queue::QueueTx;
 use ringside_core::message::ErrorKind;
 use ringside_core::protocol::error_json;
 use ringside_core::{Message, NodeId, Request};
@@ -10,6 +10,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+
+/// A client connection's frames, from the driver and from its reader.
+pub type ClientQueue = QueueTx<String>;
 
 /// What the connections tell the driver.
 pub enum DriverInput {

@@ -105,9 +105,6 @@ pub const CLIENT_QUEUE_BYTES: usize = 32 << 20;
 /// than this many bytes; past it they are dropped for it (and counted).
 pub const EVENT_QUEUE_BYTES: usize = 8 << 20;
 
-/// A client connection's frames, from the driver and from its reader.
-pub type ClientQueue = QueueTx<String>;
-
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, settings: Arc<ServerSettings>, inbox: InboxTx) {
     // Clients, peers and connections not yet through their handshake have

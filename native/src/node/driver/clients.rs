@@ -2,8 +2,9 @@
 //! subscribed to events, and the fan-out of events to subscribers.
 
 use super::Driver;
+use crate::node::inbox::ClientQueue;
 use crate::node::queue::Refused;
-use crate::node::transport::{ClientQueue, EVENT_QUEUE_BYTES};
+use crate::node::transport::EVENT_QUEUE_BYTES;
 use ringside_core::EventLevel;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
