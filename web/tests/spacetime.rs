@@ -27,19 +27,6 @@ fn script() -> Vec<(Micros, Action)> {
     ]
 }
 
-/// Percent-encodes a fragment parameter's value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn text(s: &common::Session, css: &str) -> String {
     let quoted = serde_json::to_string(css).expect("a string is JSON");
     s.js(&format!(
@@ -62,7 +49,7 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
     // Paused right after the replay: the write's messages stay in view.
     s.goto(&server.url(&format!(
         "/?paused#seed=7&nodes=4&rf=3&script={}",
-        encode(&json)
+        common::encode(&json)
     )));
     s.wait("the page", art, |s| s.count("[data-testid=event-log]") == 1);
     assert_eq!(s.count("[data-testid=spacetime]"), 0, "hidden by default");
