@@ -27,16 +27,6 @@ fn set(s: &Session, name: &str, value: &str) {
     ));
 }
 
-fn text(s: &Session, css: &str) -> String {
-    let quoted = serde_json::to_string(css).expect("a string is JSON");
-    s.js(&format!(
-        "const e = document.querySelector({quoted}); return e ? e.textContent : ''"
-    ))
-    .as_str()
-    .unwrap_or("")
-    .to_string()
-}
-
 /// Points in an SVG polyline of the plot.
 fn points(s: &Session, testid: &str) -> usize {
     text_attr(s, testid, "points").split_whitespace().count()
@@ -71,7 +61,7 @@ fn a_student_runs_the_staleness_lab() {
     s.wait("the lab, from the link", art, |s| {
         s.count("[data-testid=lab]") == 1
     });
-    let e = text(&s, "[data-testid=lab-link-error]");
+    let e = s.text_content("[data-testid=lab-link-error]");
     assert!(e.contains("r: no level waits for 4 of 5"), "{e}");
 
     // From the cluster's page, one click.
@@ -86,7 +76,8 @@ fn a_student_runs_the_staleness_lab() {
     // A bad setting is named beside its field, and nothing runs.
     set(&s, "n", "9");
     s.wait("n's error", art, |s| {
-        text(s, "[data-testid=lab-error]").starts_with("n: 1 to 7 replicas")
+        s.text_content("[data-testid=lab-error]")
+            .starts_with("n: 1 to 7 replicas")
     });
     assert_eq!(s.count(".lab input[name=n].invalid"), 1);
     assert_eq!(
@@ -112,7 +103,7 @@ fn a_student_runs_the_staleness_lab() {
     s.wait_for("the run's end", art, Duration::from_secs(180), |s| {
         text_attr(s, "lab-speed", "data-state") == "done"
     });
-    let rate = text(&s, "[data-testid=lab-speed]");
+    let rate = s.text_content("[data-testid=lab-speed]");
     println!("lab: {rate}");
     println!(
         "lab trials per second in the page: {}",
@@ -123,14 +114,18 @@ fn a_student_runs_the_staleness_lab() {
     assert_eq!(s.count("[data-testid=lab-plot] .dot"), 11);
     // N = 3: ONE, TWO and ALL, with W = 1; ALL is never stale.
     assert_eq!(s.count("[data-testid=lab-level]"), 3);
-    let all = text(&s, "[data-testid=lab-level]:nth-child(3)");
+    let all = s.text_content("[data-testid=lab-level]:nth-child(3)");
     assert!(
         all.contains("ALL (R = 3)") && all.contains("never stale"),
         "{all}"
     );
     assert!(all.contains("0 of "), "{all}");
-    assert!(text(&s, "[data-testid=lab-caption]").contains("R + W > N"));
-    assert!(text(&s, "[data-testid=lab-caveat]").contains("read repair"));
+    assert!(s
+        .text_content("[data-testid=lab-caption]")
+        .contains("R + W > N"));
+    assert!(s
+        .text_content("[data-testid=lab-caveat]")
+        .contains("read repair"));
     s.shot(art, "staleness-lab");
 
     // The link now carries the settings; opened afresh it shows them.

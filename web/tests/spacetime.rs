@@ -27,16 +27,6 @@ fn script() -> Vec<(Micros, Action)> {
     ]
 }
 
-fn text(s: &common::Session, css: &str) -> String {
-    let quoted = serde_json::to_string(css).expect("a string is JSON");
-    s.js(&format!(
-        "const e = document.querySelector({quoted}); return e ? e.textContent : ''"
-    ))
-    .as_str()
-    .unwrap_or("")
-    .to_string()
-}
-
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_space_time_view_picks_the_same_message_as_the_log() {
@@ -101,14 +91,14 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
     s.wait("the message's line picked in the event log", art, |s| {
         s.count(&line) >= 1
     });
-    let said = text(&s, &line);
+    let said = s.text_content(&line);
     println!("log: {said}");
     assert!(said.contains("node 0 sends a write to node"), "{said}");
     assert_eq!(
         s.count(&format!("[data-testid=ring-picked][data-msg='{msg}']")),
         1
     );
-    let caption = text(&s, "[data-testid=st-picked]");
+    let caption = s.text_content("[data-testid=st-picked]");
     println!("caption: {caption}");
     assert!(
         caption.contains("node 0 sent a write for key 137"),
@@ -127,6 +117,7 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
     s.type_line("[data-testid=st-mark].m-link-cut", "");
     s.wait("the cut picked from the keyboard", art, |s| {
         s.count("[data-testid=st-mark].m-link-cut.picked") == 1
-            && text(s, "[data-testid=event-log] li.picked").contains("node 0 and node 3 is cut")
+            && s.text_content("[data-testid=event-log] li.picked")
+                .contains("node 0 and node 3 is cut")
     });
 }

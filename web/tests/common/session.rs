@@ -304,6 +304,17 @@ impl Session {
         v.as_str().unwrap_or("").to_string()
     }
 
+    /// The `textContent` of the first element `css` names ("" when there
+    /// is none): unlike [`Session::text`] it reads SVG elements and
+    /// hidden ones too.
+    pub fn text_content(&self, css: &str) -> String {
+        let quoted = serde_json::to_string(css).expect("a string is JSON");
+        let v = self.js(&format!(
+            "const e = document.querySelector({quoted}); return e ? e.textContent : ''"
+        ));
+        v.as_str().unwrap_or("").to_string()
+    }
+
     /// How many elements `css` matches now.
     pub fn count(&self, css: &str) -> u64 {
         let quoted = serde_json::to_string(css).expect("a string is JSON");
