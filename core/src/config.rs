@@ -28,6 +28,10 @@ pub struct ClusterConfig {
     /// Hints one node holds at most; past it, new hints are dropped (and
     /// the event says so). Bounds memory and log size.
     pub max_hints: usize,
+    /// Bytes of hints (keys and values, about) one node holds at most; past
+    /// it, new hints are dropped as for `max_hints`. A count alone would
+    /// let 100,000 hints of 1 MiB values hold 100 GB in memory.
+    pub max_hint_bytes: u64,
     /// How often undelivered hints for live peers are retried.
     pub hint_retry_ms: u64,
     /// How often a node compares its data with its replica peers and
@@ -62,6 +66,7 @@ impl ClusterConfig {
             failure_timeout_ms: 1_000,
             hint_window_ms: 3 * 60 * 60 * 1000,
             max_hints: 100_000,
+            max_hint_bytes: 128 << 20,
             hint_retry_ms: 1_000,
             anti_entropy_interval_ms: 10_000,
             max_pending_requests: 10_000,

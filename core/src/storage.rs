@@ -373,12 +373,31 @@ pub struct Hint {
     pub created_us: Micros,
 }
 
+impl Hint {
+    /// What holding this hint costs, about, in bytes: its key, its value
+    /// and a fixed part for the rest. The hint store's byte bound counts
+    /// this.
+    pub fn bytes(&self) -> u64 {
+        hint_bytes(&self.key, self.version.value.as_deref())
+    }
+}
+
+/// [`Hint::bytes`] of a hint not made yet, for `key` and its value (none
+/// for a delete).
+pub fn hint_bytes(key: &Key, value: Option<&str>) -> u64 {
+    (64 + key.bytes().len() + value.map_or(0, str::len)) as u64
+}
+
 /// The in-memory state a log rebuilds: the newest version of every key,
 /// the hints held, and how far this node's write timestamps are reserved.
 #[derive(Clone, Default, Debug)]
 pub struct Memtable {
     pub data: BTreeMap<Key, Version>,
+    /// Changed only by [`Memtable::apply`] and [`Memtable::forget_hint`],
+    /// which keep `hint_bytes` in step.
     pub hints: BTreeMap<u64, Hint>,
+    /// The sum of [`Hint::bytes`] over `hints`.
+    pub hint_bytes: u64,
     /// The highest [`Record::Timestamps`] bound logged (0: none).
     pub timestamps_below: Micros,
 }
@@ -421,19 +440,20 @@ impl Memtable {
                 version,
                 created_us,
             } => {
-                self.hints.insert(
+                let hint = Hint {
                     id,
-                    Hint {
-                        id,
-                        target,
-                        key,
-                        version,
-                        created_us,
-                    },
-                );
+                    target,
+                    key,
+                    version,
+                    created_us,
+                };
+                self.hint_bytes += hint.bytes();
+                if let Some(old) = self.hints.insert(id, hint) {
+                    self.hint_bytes -= old.bytes();
+                }
             }
             Record::HintDone { id } => {
-                self.hints.remove(&id);
+                self.forget_hint(id);
             }
             Record::Timestamps { below } => {
                 self.timestamps_below = self.timestamps_below.max(below);
@@ -453,6 +473,13 @@ impl Memtable {
                 self.apply_owned(record.clone())
             }
         }
+    }
+
+    /// Drops hint `id` (delivered or given up), uncounting its bytes.
+    pub fn forget_hint(&mut self, id: u64) -> Option<Hint> {
+        let hint = self.hints.remove(&id)?;
+        self.hint_bytes -= hint.bytes();
+        Some(hint)
     }
 
     /// Rebuilds a memtable from records, in order.
@@ -517,7 +544,7 @@ mod tests {
         prop_oneof![
             (arb_key(), arb_version()).prop_map(|(key, version)| Record::Write { key, version }),
             (
-                any::<u64>(),
+                0..8u64,
                 any::<u32>(),
                 arb_key(),
                 arb_version(),
@@ -530,7 +557,7 @@ mod tests {
                     version,
                     created_us
                 }),
-            any::<u64>().prop_map(|id| Record::HintDone { id }),
+            (0..8u64).prop_map(|id| Record::HintDone { id }),
             any::<u64>().prop_map(|below| Record::Timestamps { below }),
         ]
     }
@@ -569,6 +596,18 @@ mod tests {
             prop_assert_eq!(&back[..n], &rs[..n]);
             prop_assert_eq!(report.good_bytes + report.dropped_bytes, bytes.len());
             if report.dropped_bytes > 0 { prop_assert!(report.problem.is_some()); }
+        }
+
+        #[test]
+        fn the_hint_byte_count_follows_the_hints(rs in proptest::collection::vec(arb_record(), 0..40)) {
+            let mut m = Memtable::default();
+            for r in &rs {
+                m.apply(r);
+                let sum: u64 = m.hints.values().map(Hint::bytes).sum();
+                prop_assert_eq!(m.hint_bytes, sum);
+            }
+            let (back, _) = Memtable::replay(&m.snapshot());
+            prop_assert_eq!(back.hint_bytes, m.hint_bytes);
         }
 
         #[test]

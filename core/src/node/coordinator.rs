@@ -6,7 +6,7 @@
 use super::{EventLevel, Node};
 use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::{ClientRef, ErrorKind, Msg, OpId, Reply, Request};
-use crate::storage::Record;
+use crate::storage::{hint_bytes, Record};
 use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_VALUE_BYTES};
 
 /// How far ahead of the timestamp (or op id) it needs a coordinator
@@ -168,9 +168,16 @@ impl Node {
             );
             return Err(Reply::error(ErrorKind::Unavailable, msg));
         }
+        let value = match request {
+            Request::Put { value, .. } => Some(value.as_str()),
+            _ => None,
+        };
+        let each = hint_bytes(request.key(), value);
         if cl == Consistency::Any
             && live.is_empty()
-            && self.mem.hints.len() + replicas.len() > self.cfg().max_hints
+            && self
+                .hint_room(replicas.len(), each * replicas.len() as u64)
+                .is_err()
         {
             let msg = "ANY: no replica is live and the hint store is full";
             return Err(Reply::error(ErrorKind::Unavailable, msg));

@@ -6,7 +6,7 @@
 use super::Node;
 use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::Msg;
-use crate::storage::{Hint, Record};
+use crate::storage::{hint_bytes, Hint, Record};
 use crate::types::{Key, NodeId, Version};
 use std::collections::BTreeSet;
 
@@ -52,7 +52,7 @@ impl Node {
         if let Some(h) = self.mem.hints.get(&hint).cloned() {
             if h.target == from {
                 self.persist(Record::HintDone { id: hint });
-                self.mem.hints.remove(&hint);
+                self.mem.forget_hint(hint);
                 self.event(EventKind::HintDelivered {
                     hint,
                     target: from,
@@ -62,6 +62,22 @@ impl Node {
         }
     }
 
+    /// Whether the hint store can take `count` more hints of `bytes` in
+    /// all, within both of its bounds; if not, which bound stops it.
+    pub(super) fn hint_room(&self, count: usize, bytes: u64) -> Result<(), String> {
+        let (max, max_bytes) = (self.cfg().max_hints, self.cfg().max_hint_bytes);
+        if self.mem.hints.len() + count > max {
+            return Err(format!("the hint store is full ({max} hints, max_hints)"));
+        }
+        if self.mem.hint_bytes + bytes > max_bytes {
+            return Err(format!(
+                "the hint store is full ({} of {max_bytes} bytes held, max_hint_bytes)",
+                self.mem.hint_bytes
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn store_hint(
         &mut self,
         target: NodeId,
@@ -69,12 +85,11 @@ impl Node {
         version: &Version,
         reason: HintReason,
     ) -> bool {
-        if self.mem.hints.len() >= self.cfg().max_hints {
-            let max = self.cfg().max_hints;
+        if let Err(reason) = self.hint_room(1, hint_bytes(key, version.value.as_deref())) {
             self.event(EventKind::HintDropped {
                 target,
                 key: key.clone(),
-                reason: format!("the hint store is full ({max} hints, max_hints)"),
+                reason,
             });
             return false;
         }
@@ -146,7 +161,7 @@ impl Node {
             .collect();
         for h in old {
             self.persist(Record::HintDone { id: h.id });
-            self.mem.hints.remove(&h.id);
+            self.mem.forget_hint(h.id);
             self.hints_in_flight.remove(&h.id);
             let window = self.cfg().hint_window_ms;
             self.event(EventKind::HintDropped {

@@ -170,3 +170,69 @@ fn any_with_no_replica_and_a_full_hint_store_is_unavailable() {
     );
     assert_eq!(n.hint_count(), 0, "a refused write leaves no hint");
 }
+
+/// Every peer down: a write at ANY can only become hints on this node.
+fn alone(tune: impl FnOnce(&mut ClusterConfig)) -> Node {
+    let mut n = node(tune);
+    for peer in 1..4 {
+        n.handle(1_500, Input::PeerDisconnected(peer));
+    }
+    n
+}
+
+#[test]
+fn any_with_no_replica_and_no_room_for_the_hints_bytes_is_unavailable() {
+    let value = "v".repeat(1000);
+    let key = foreign_key(&node(|_| {}));
+    // Room for the three hints of one write, not of two.
+    let one = crate::storage::hint_bytes(&Key::Int(key), Some(&value));
+    let mut n = alone(|c| c.max_hint_bytes = 3 * one + 10);
+    let (reply, _) = answer(&mut n, put(key, &value, Consistency::Any));
+    assert!(matches!(reply, Reply::Written { .. }), "{reply:?}");
+    assert_eq!(n.hint_count(), 3);
+    let (reply, _) = answer(&mut n, put(key, &value, Consistency::Any));
+    assert_eq!(
+        refused(&reply),
+        (
+            ErrorKind::Unavailable,
+            "ANY: no replica is live and the hint store is full"
+        )
+    );
+    assert_eq!(n.hint_count(), 3, "a refused write leaves no hint");
+}
+
+#[test]
+fn a_hint_past_the_byte_bound_is_dropped_and_says_which_bound() {
+    let value = "v".repeat(1000);
+    let key = foreign_key(&node(|_| {}));
+    let one = crate::storage::hint_bytes(&Key::Int(key), Some(&value));
+    // One replica of the key up, two down: the write goes out and two
+    // hints are due, but the store has room for one.
+    let mut n = node(|c| c.max_hint_bytes = one);
+    let replicas = n.ring().replicas(&Key::Int(key));
+    for &down in &replicas[1..] {
+        n.handle(1_500, Input::PeerDisconnected(down));
+    }
+    n.handle(
+        2_000,
+        Input::Client {
+            client: CLIENT,
+            request: put(key, &value, Consistency::One),
+        },
+    );
+    let mut dropped = Vec::new();
+    while let Some(out) = n.poll() {
+        if let Output::Event(e) = out {
+            if let EventKind::HintDropped { reason, .. } = e.kind {
+                dropped.push(reason);
+            }
+        }
+    }
+    assert_eq!(n.hint_count(), 1, "one hint fits, the second does not");
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(
+        dropped[0].contains("max_hint_bytes"),
+        "the reason names the bound: {}",
+        dropped[0]
+    );
+}
