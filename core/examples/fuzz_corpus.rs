@@ -19,6 +19,7 @@ fn main() -> std::io::Result<()> {
         r#"{"id": 6, "op": "put", "key": 1, "value": "x", "cl": "ANY", "token": "t"}"#,
         r#"{"id":2,"ok":true,"kv":{"key":137,"value":"value137","ts":7}}"#,
         "put 137 value137 quorum",
+        r#"{"id": 7, "op": "inspect", "limit": 2, "after": "bob"}"#,
     ];
     let dir = root.join("client_frame");
     fs::create_dir_all(&dir)?;

@@ -7,7 +7,9 @@
 use crate::io::Event;
 use crate::message::{ErrorKind, Reply, Request};
 use crate::ring::Token;
-use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::types::{
+    Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_KEY_BYTES, MAX_VALUE_BYTES,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -16,8 +18,66 @@ use serde_json::{json, Map, Value};
 pub enum ClientOp {
     /// put / get / delete, through this node as coordinator.
     Data(Request),
-    Inspect,
+    Inspect(DataPage),
     Subscribe,
+}
+
+/// Which of its keys an `inspect` answer lists: all of them (the
+/// original protocol), or a page of them in key order, starting after
+/// `after`. A client walks a large node page by page, so no answer makes
+/// the node build its whole data set in one turn.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataPage {
+    pub after: Option<Key>,
+    /// At most this many keys; none: every key.
+    pub limit: Option<usize>,
+}
+
+/// A page stops once its keys and values pass this many bytes (a 1 MiB
+/// value can make even a short page large); it always holds one key.
+pub const PAGE_BYTES: usize = 4 << 20;
+
+impl DataPage {
+    /// The first `limit` keys.
+    pub fn first(limit: usize) -> DataPage {
+        DataPage {
+            after: None,
+            limit: Some(limit),
+        }
+    }
+
+    /// The page's keys of `data`, and the key to ask after for the next
+    /// page when more remain.
+    pub fn select<'a>(
+        &self,
+        data: &'a std::collections::BTreeMap<Key, Version>,
+    ) -> (Vec<(&'a Key, &'a Version)>, Option<Key>) {
+        use std::ops::Bound;
+        let from = match &self.after {
+            Some(k) => Bound::Excluded(k),
+            None => Bound::Unbounded,
+        };
+        let mut rest = data.range((from, Bound::Unbounded)).peekable();
+        let Some(limit) = self.limit else {
+            return (rest.collect(), None);
+        };
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        while page.len() < limit && (page.is_empty() || bytes < PAGE_BYTES) {
+            let Some((k, v)) = rest.next() else { break };
+            let key_bytes = match k {
+                Key::Int(_) => 1,
+                Key::Str(s) => s.len(),
+            };
+            bytes += key_bytes + v.value.as_ref().map_or(0, String::len);
+            page.push((k, v));
+        }
+        let next = match (page.last(), rest.peek()) {
+            (Some((last, _)), Some(_)) => Some((*last).clone()),
+            _ => None,
+        };
+        (page, next)
+    }
 }
 
 /// One parsed client frame.
@@ -105,7 +165,7 @@ pub fn parse_request_frame(text: &str) -> Result<ClientFrame, FrameError> {
             let cl = take_cl(&mut obj, true).map_err(err)?;
             ClientOp::Data(Request::Delete { key, cl })
         }
-        "inspect" => ClientOp::Inspect,
+        "inspect" => ClientOp::Inspect(take_page(&mut obj).map_err(err)?),
         "subscribe" => ClientOp::Subscribe,
         other => {
             return Err(err(format!(
@@ -129,26 +189,56 @@ fn kind_of(v: &Value) -> &'static str {
 
 fn take_key(obj: &mut Map<String, Value>) -> Result<Key, String> {
     match obj.remove("key") {
-        Some(Value::Number(n)) => match n.as_u64() {
+        Some(v) => key_in("key", v),
+        None => Err("key: missing".into()),
+    }
+}
+
+/// A key in field `field`: an integer 0..=255 or a string of 1 to
+/// [`MAX_KEY_BYTES`] bytes.
+fn key_in(field: &str, v: Value) -> Result<Key, String> {
+    match v {
+        Value::Number(n) => match n.as_u64() {
             Some(k) if k <= 255 => Ok(Key::Int(k as u8)),
-            _ => Err(format!("key: integer keys are 0..=255, got {n}")),
+            _ => Err(format!("{field}: integer keys are 0..=255, got {n}")),
         },
-        Some(Value::String(s)) => {
+        Value::String(s) => {
             if s.is_empty() || s.len() > MAX_KEY_BYTES {
                 Err(format!(
-                    "key: a string key has 1 to {MAX_KEY_BYTES} bytes, got {}",
+                    "{field}: a string key has 1 to {MAX_KEY_BYTES} bytes, got {}",
                     s.len()
                 ))
             } else {
                 Ok(Key::Str(s))
             }
         }
-        Some(other) => Err(format!(
-            "key: expected an integer 0..=255 or a string, got {}",
+        other => Err(format!(
+            "{field}: expected an integer 0..=255 or a string, got {}",
             kind_of(&other)
         )),
-        None => Err("key: missing".into()),
     }
+}
+
+/// `inspect`'s optional `after` and `limit`.
+fn take_page(obj: &mut Map<String, Value>) -> Result<DataPage, String> {
+    let after = obj
+        .remove("after")
+        .map(|v| key_in("after", v))
+        .transpose()?;
+    let limit = match obj.remove("limit") {
+        None => None,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(l) if l >= 1 => Some(usize::try_from(l).unwrap_or(usize::MAX)),
+            _ => return Err(format!("limit: expected a positive integer, got {n}")),
+        },
+        Some(other) => {
+            return Err(format!(
+                "limit: expected a positive integer, got {}",
+                kind_of(&other)
+            ))
+        }
+    };
+    Ok(DataPage { after, limit })
 }
 
 fn take_cl(obj: &mut Map<String, Value>, write: bool) -> Result<Consistency, String> {
@@ -227,6 +317,14 @@ pub struct InspectNode {
     /// (extension; the driver fills it in).
     #[serde(default)]
     pub log_tail: Vec<LogTailEntry>,
+    /// How many keys the node holds, whether or not `data` lists them all
+    /// (extension).
+    #[serde(default)]
+    pub data_total: usize,
+    /// When the request asked for a page and more keys remain: the key to
+    /// send as `after` for the next page (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_next: Option<Key>,
 }
 
 /// One commit-log record as `inspect` shows it.
@@ -272,9 +370,10 @@ pub struct NodeAddr {
 }
 
 impl InspectNode {
-    /// The state of a [`crate::Node`]; the driver fills in `addr`, `log`
-    /// and `nodes`, which only it knows.
-    pub fn of(node: &crate::Node) -> InspectNode {
+    /// The state of a [`crate::Node`], its data limited to `page`; the
+    /// driver fills in `addr`, `log` and `nodes`, which only it knows.
+    pub fn of(node: &crate::Node, page: &DataPage) -> InspectNode {
+        let (data, data_next) = page.select(node.data());
         InspectNode {
             id: node.id(),
             addr: String::new(),
@@ -295,9 +394,10 @@ impl InspectNode {
                     state: if p.up { "up" } else { "down" }.into(),
                 })
                 .collect(),
-            data: node
-                .data()
-                .iter()
+            data_total: node.data().len(),
+            data_next,
+            data: data
+                .into_iter()
                 .map(|(k, v)| KeyVersion {
                     key: k.clone(),
                     value: v.value.clone(),
@@ -412,6 +512,23 @@ pub fn request_json(id: u64, request: &Request) -> String {
         o.insert("id".into(), json!(id));
     }
     v.to_string()
+}
+
+/// The frame asking `inspect`: the whole state, or `page` of the keys.
+pub fn inspect_request_json(id: u64, page: &DataPage) -> String {
+    let mut v = json!({"id": id, "op": "inspect"});
+    if let Some(after) = &page.after {
+        v["after"] = json!(after);
+    }
+    if let Some(limit) = page.limit {
+        v["limit"] = json!(limit);
+    }
+    v.to_string()
+}
+
+/// The frame asking `subscribe`.
+pub fn subscribe_request_json(id: u64) -> String {
+    json!({"id": id, "op": "subscribe"}).to_string()
 }
 
 /// One console line, parsed.

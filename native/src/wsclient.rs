@@ -3,12 +3,19 @@
 //! the reply with its id (skipping event frames), with a deadline.
 
 use futures_util::{SinkExt, StreamExt};
-use ringside_core::protocol::{parse_server_frame, request_json, InspectNode, ServerFrame};
-use ringside_core::{Reply, Request};
+use ringside_core::protocol::{
+    inspect_json, inspect_request_json, parse_server_frame, request_json, DataPage, InspectNode,
+    ServerFrame,
+};
+use ringside_core::{Key, Reply, Request};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Keys per `inspect` page (about 1.5 MB of frame with 100-byte values;
+/// the node also stops a page at `protocol::PAGE_BYTES`).
+pub const INSPECT_PAGE: usize = 10_000;
 
 /// One open connection.
 pub struct Conn {
@@ -52,21 +59,64 @@ impl Conn {
         self.call(id, request_json(id, request), timeout).await
     }
 
-    /// Sends `inspect` and returns the node's state.
+    /// Asks `inspect` page by page ([`INSPECT_PAGE`] keys at a time) and
+    /// returns the node's whole state, with the frame that carries it (for
+    /// `--json`). Pages keep each answer, and the node's turn building it,
+    /// short on a node with millions of keys. They are read one after
+    /// another, so on a node taking writes the data is not one instant's
+    /// snapshot. `timeout` bounds the whole walk.
     pub async fn inspect(&mut self, timeout: Duration) -> Result<(InspectNode, String), String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let a = self
-            .call(id, format!(r#"{{"id":{id},"op":"inspect"}}"#), timeout)
-            .await?;
-        match a.frame {
-            ServerFrame::Inspect { node, .. } => Ok((*node, a.raw)),
-            ServerFrame::Reply {
-                reply: Reply::Error { kind, message },
-                ..
-            } => Err(format!("inspect failed: {kind}: {message}")),
-            _ => Err(format!("unexpected reply to inspect: {}", a.raw)),
+        self.inspect_in_pages(INSPECT_PAGE, timeout).await
+    }
+
+    /// [`Conn::inspect`] with `page` keys per request.
+    pub async fn inspect_in_pages(
+        &mut self,
+        page: usize,
+        timeout: Duration,
+    ) -> Result<(InspectNode, String), String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let first_id = self.next_id;
+        let mut whole: Option<InspectNode> = None;
+        let mut after: Option<Key> = None;
+        loop {
+            let id = self.next_id;
+            self.next_id += 1;
+            let frame = inspect_request_json(
+                id,
+                &DataPage {
+                    after: after.take(),
+                    limit: Some(page),
+                },
+            );
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let a = self.call(id, frame, left).await?;
+            let part = match a.frame {
+                ServerFrame::Inspect { node, .. } => *node,
+                ServerFrame::Reply {
+                    reply: Reply::Error { kind, message },
+                    ..
+                } => return Err(format!("inspect failed: {kind}: {message}")),
+                _ => return Err(format!("unexpected reply to inspect: {}", a.raw)),
+            };
+            after = part.data_next.clone();
+            match &mut whole {
+                None => whole = Some(part),
+                Some(w) => {
+                    // The rest of the state is the newest page's.
+                    let mut data = std::mem::take(&mut w.data);
+                    data.extend(part.data.iter().cloned());
+                    *w = InspectNode { data, ..part };
+                }
+            }
+            if after.is_none() {
+                break;
+            }
         }
+        let mut node = whole.expect("the walk reads at least one page");
+        node.data_next = None;
+        let raw = inspect_json(first_id, &node);
+        Ok((node, raw))
     }
 
     /// Sends a frame and waits for the reply carrying `id`.

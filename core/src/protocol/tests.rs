@@ -44,6 +44,20 @@ fn bad_frames_name_the_problem() {
             "value",
         ),
         (r#"{"id":1,"op":"get","key":"","cl":"ONE"}"#, "key"),
+        (
+            r#"{"id":1,"op":"inspect","limit":0}"#,
+            "limit: expected a positive",
+        ),
+        (r#"{"id":1,"op":"inspect","limit":-3}"#, "limit"),
+        (
+            r#"{"id":1,"op":"inspect","limit":"10"}"#,
+            "limit: expected a positive integer, got a string",
+        ),
+        (
+            r#"{"id":1,"op":"inspect","after":999}"#,
+            "after: integer keys are 0..=255",
+        ),
+        (r#"{"id":1,"op":"inspect","after":[1]}"#, "after: expected"),
     ];
     for (frame, needle) in cases {
         let e = parse_request_frame(frame).unwrap_err();
@@ -161,4 +175,99 @@ fn console_lines() {
     assert!(parse_console_line("put 1 \"x")
         .unwrap_err()
         .contains("quote"));
+}
+
+#[test]
+fn inspect_takes_an_optional_page() {
+    let f = parse_request_frame(r#"{"id": 4, "op": "inspect"}"#).unwrap();
+    assert_eq!(f.op, ClientOp::Inspect(DataPage::default()));
+    let f =
+        parse_request_frame(r#"{"id": 4, "op": "inspect", "after": "bob", "limit": 2}"#).unwrap();
+    assert_eq!(
+        f.op,
+        ClientOp::Inspect(DataPage {
+            after: Some(Key::Str("bob".into())),
+            limit: Some(2),
+        })
+    );
+}
+
+/// Walking the pages lists every key once, in order, and the last page
+/// says there is no next one.
+#[test]
+fn pages_walk_every_key_once() {
+    let v = Version {
+        ts: 1,
+        value: Some("v".into()),
+    };
+    let data: std::collections::BTreeMap<Key, Version> =
+        (0..7u8).map(|k| (Key::Int(k), v.clone())).collect();
+    let (all, next) = DataPage::default().select(&data);
+    assert_eq!((all.len(), next), (7, None));
+    for limit in 1..=8 {
+        let mut seen = Vec::new();
+        let mut page = DataPage {
+            after: None,
+            limit: Some(limit),
+        };
+        loop {
+            let (keys, next) = page.select(&data);
+            assert!(keys.len() <= limit);
+            seen.extend(keys.into_iter().map(|(k, _)| k.clone()));
+            match next {
+                Some(k) => page.after = Some(k),
+                None => break,
+            }
+        }
+        let want: Vec<Key> = data.keys().cloned().collect();
+        assert_eq!(seen, want, "limit {limit}");
+    }
+}
+
+/// Large values end a page early, but a page always holds one key, so a
+/// client walking the pages still gets through.
+#[test]
+fn a_page_stops_at_its_byte_bound() {
+    let big = Version {
+        ts: 1,
+        value: Some("x".repeat(MAX_VALUE_BYTES)),
+    };
+    let data: std::collections::BTreeMap<Key, Version> =
+        (0..10u8).map(|k| (Key::Int(k), big.clone())).collect();
+    let page = DataPage {
+        after: None,
+        limit: Some(1000),
+    };
+    let (keys, next) = page.select(&data);
+    assert_eq!(keys.len(), PAGE_BYTES / MAX_VALUE_BYTES);
+    assert_eq!(next, Some(keys.last().unwrap().0.clone()));
+    let one = DataPage {
+        after: None,
+        limit: Some(1),
+    };
+    let huge: std::collections::BTreeMap<Key, Version> = [(
+        Key::Int(0),
+        Version {
+            ts: 1,
+            value: Some("x".repeat(PAGE_BYTES * 2)),
+        },
+    )]
+    .into();
+    assert_eq!(one.select(&huge).0.len(), 1);
+}
+
+/// The request builders write frames the node's parser reads back as the
+/// same op.
+#[test]
+fn request_builders_round_trip() {
+    let page = DataPage {
+        after: Some(Key::Str("bob".into())),
+        limit: Some(3),
+    };
+    for p in [DataPage::default(), DataPage::first(10), page] {
+        let f = parse_request_frame(&inspect_request_json(7, &p)).unwrap();
+        assert_eq!((f.id, f.op), (7, ClientOp::Inspect(p)));
+    }
+    let f = parse_request_frame(&subscribe_request_json(8)).unwrap();
+    assert_eq!((f.id, f.op), (8, ClientOp::Subscribe));
 }

@@ -21,6 +21,7 @@ use crate::cluster::layout;
 use crate::cluster::signal::signal;
 use crate::cluster_file::ClusterFile;
 use crate::wsclient::Conn;
+use ringside_core::protocol::subscribe_request_json;
 use ringside_core::NodeId;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -355,11 +356,7 @@ impl Cluster {
                     // A tiny request the node's loop answers itself (an
                     // `inspect` of a node holding a million keys is huge).
                     Ok(mut c) => c
-                        .call(
-                            1,
-                            r#"{"id":1,"op":"subscribe"}"#.to_string(),
-                            Duration::from_millis(1000),
-                        )
+                        .call(1, subscribe_request_json(1), Duration::from_millis(1000))
                         .await
                         .is_ok_and(|a| {
                             matches!(a.frame, ringside_core::protocol::ServerFrame::Ok { .. })

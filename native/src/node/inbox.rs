@@ -4,7 +4,7 @@
 
 use crate::node::queue::QueueTx;
 use ringside_core::message::ErrorKind;
-use ringside_core::protocol::error_json;
+use ringside_core::protocol::{error_json, DataPage};
 use ringside_core::{Message, NodeId, Request};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -36,6 +36,7 @@ pub enum DriverInput {
     Inspect {
         conn: u64,
         id: u64,
+        page: DataPage,
     },
     Subscribe {
         conn: u64,

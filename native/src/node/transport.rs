@@ -432,7 +432,7 @@ async fn client_connection(
         in_flight.fetch_add(1, Ordering::Relaxed);
         let input = match frame.op {
             ClientOp::Data(request) => DriverInput::Request { conn, id, request },
-            ClientOp::Inspect => DriverInput::Inspect { conn, id },
+            ClientOp::Inspect(page) => DriverInput::Inspect { conn, id, page },
             ClientOp::Subscribe => DriverInput::Subscribe { conn, id },
         };
         match inbox.try_send(input) {

@@ -2,7 +2,7 @@
 //! `inspect` itself.
 
 use super::Driver;
-use ringside_core::protocol::{InspectNode, LogStats, LogTailEntry};
+use ringside_core::protocol::{DataPage, InspectNode, LogStats, LogTailEntry};
 use ringside_core::Record;
 use std::collections::VecDeque;
 
@@ -36,8 +36,8 @@ impl LogTail {
 
 impl Driver {
     /// This node's state for `inspect`, with what only the driver knows.
-    pub fn inspect(&self) -> InspectNode {
-        let mut i = InspectNode::of(&self.node);
+    pub fn inspect(&self, page: &DataPage) -> InspectNode {
+        let mut i = InspectNode::of(&self.node, page);
         i.addr = self.settings.addr.clone();
         i.log = LogStats {
             records: self.log.records(),

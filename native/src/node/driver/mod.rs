@@ -415,8 +415,8 @@ impl Driver {
                 self.requests.open(client, &request);
                 self.handle(Input::Client { client, request });
             }
-            DriverInput::Inspect { conn, id } => {
-                let text = inspect_json(id, &self.inspect());
+            DriverInput::Inspect { conn, id, page } => {
+                let text = inspect_json(id, &self.inspect(&page));
                 debug!(target: REQUEST_TARGET, conn, req = id, "inspect -> ok");
                 self.emit(Action::ToClient {
                     conn,

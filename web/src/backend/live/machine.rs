@@ -12,13 +12,20 @@ use super::link::{client_url, control_url, LiveLink};
 use crate::state::{LogKind, Mode, NodeSnapshot, Topology, Update, Wire};
 use ringside_core::check::Outcome;
 use ringside_core::io::Event;
-use ringside_core::protocol::{parse_server_frame, InspectNode, ServerFrame};
+use ringside_core::protocol::{
+    inspect_request_json, parse_server_frame, subscribe_request_json, DataPage, InspectNode,
+    ServerFrame,
+};
 use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{ClientRef, Micros, MsgId, NodeId, Partitioner, Reply};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How often each connected node is asked `inspect` (wall clock).
 pub const INSPECT_EVERY_MS: f64 = 500.0;
+/// Keys the page asks each node for at most (`inspect`'s `limit`): a node
+/// holding millions of keys, after a bench say, would otherwise send them
+/// all on every poll. The page says so when a node holds more.
+pub const SHOWN_KEYS: usize = 2_000;
 /// How often a lost node (or the first node) is tried again.
 pub const RETRY_MS: f64 = 1_000.0;
 /// How long a received message waits for its send to show up from the
@@ -102,6 +109,8 @@ struct Member {
     last_at: Micros,
     /// The page asked the supervisor to kill or stop it.
     asked: Option<&'static str>,
+    /// The page said it shows only part of this node's keys.
+    said_partial: bool,
 }
 
 impl Member {
@@ -116,6 +125,7 @@ impl Member {
             queue: VecDeque::new(),
             last_at: 0,
             asked: None,
+            said_partial: false,
         }
     }
 }
@@ -242,7 +252,8 @@ impl LiveCore {
                 self.seed_inspect = Some(id);
                 self.out.push_back(Io::Send {
                     conn,
-                    text: format!(r#"{{"id":{id},"op":"inspect"}}"#),
+                    // Only the members and the ring are wanted from it.
+                    text: inspect_request_json(id, &DataPage::first(1)),
                 });
             }
             (Conn::Seed, SockEvent::Text(t)) => self.handle_seed_text(&t),
@@ -271,11 +282,11 @@ impl LiveCore {
                 m.next_inspect_ms = self.now_ms + INSPECT_EVERY_MS;
                 self.out.push_back(Io::Send {
                     conn,
-                    text: format!(r#"{{"id":{sub},"op":"subscribe"}}"#),
+                    text: subscribe_request_json(sub),
                 });
                 self.out.push_back(Io::Send {
                     conn,
-                    text: format!(r#"{{"id":{ins},"op":"inspect"}}"#),
+                    text: inspect_request_json(ins, &DataPage::first(SHOWN_KEYS)),
                 });
             }
             (Conn::Node(n), SockEvent::Text(t)) => self.handle_node_text(n, &t),
@@ -570,7 +581,7 @@ impl LiveCore {
             }
             self.out.push_back(Io::Send {
                 conn: Conn::Node(n),
-                text: format!(r#"{{"id":{id},"op":"inspect"}}"#),
+                text: inspect_request_json(id, &DataPage::first(SHOWN_KEYS)),
             });
         }
         // Polls whose answers never came (a socket closed in between).

@@ -1,12 +1,12 @@
 //! The live backend's logic driven by frames made from a simulated run.
 
 use super::link::{client_url, control_url};
-use super::machine::{HOLD_MS, RETRY_MS};
+use super::machine::{HOLD_MS, INSPECT_EVERY_MS, RETRY_MS, SHOWN_KEYS};
 use super::*;
 use crate::state::{ClusterView, Mode};
 use ringside_core::io::EventKind;
-use ringside_core::protocol::InspectNode;
 use ringside_core::protocol::NodeAddr;
+use ringside_core::protocol::{DataPage, InspectNode};
 use ringside_core::sim::{put, Sim, SimConfig};
 use ringside_core::sim::{TraceEntry, TraceWhat};
 use ringside_core::Consistency;
@@ -48,7 +48,7 @@ struct Harness {
 const T0_MS: f64 = 1.7e12;
 
 fn inspect_of(sim: &Sim, id: NodeId) -> InspectNode {
-    let mut i = InspectNode::of(sim.node(id).unwrap());
+    let mut i = InspectNode::of(sim.node(id).unwrap(), &DataPage::default());
     i.addr = format!("127.0.0.1:{}", 9000 + id);
     i.nodes = sim
         .node_ids()
@@ -321,4 +321,54 @@ fn without_a_token_control_is_refused_with_the_reason() {
             ..
         }
     ));
+}
+
+/// The page asks each node for a page of its keys, not all of them, and
+/// says so when a node holds more than it shows.
+#[test]
+fn a_node_with_more_keys_than_the_page_shows_is_named() {
+    let mut sim = Sim::new(SimConfig::classic(4));
+    for k in 0..5u8 {
+        sim.submit(0, put(k, "v", Consistency::All));
+    }
+    sim.run_for(1_000_000);
+    let mut h = Harness::new(LiveLink {
+        addr: "127.0.0.1:9000".into(),
+        ..LiveLink::default()
+    });
+    h.connect(&sim);
+    let asked = h
+        .sent
+        .iter()
+        .filter(|(c, t)| *c == Conn::Node(1) && t.contains("\"op\":\"inspect\""))
+        .count();
+    assert!(asked > 0);
+    assert!(h
+        .sent
+        .iter()
+        .filter(|(c, _)| matches!(c, Conn::Node(_)))
+        .filter(|(_, t)| t.contains("\"op\":\"inspect\""))
+        .all(|(_, t)| t.contains(&format!("\"limit\":{SHOWN_KEYS}"))));
+    assert_eq!(h.view.notice, None, "every key shown: nothing to say");
+
+    // Node 1 answers with a page of two of its keys.
+    let mut i = inspect_of(&sim, 1);
+    assert!(i.data_total >= 5, "{i:?}");
+    i.data.truncate(2);
+    for _ in 0..2 {
+        h.tick(2.0 * INSPECT_EVERY_MS);
+        h.io();
+        let id = h.last_id(Conn::Node(1), "inspect");
+        let text = ringside_core::protocol::inspect_json(id, &i);
+        h.sock(Conn::Node(1), SockEvent::Text(text));
+        h.tick(1.0);
+    }
+    let said = h.view.notice.clone().unwrap_or_default();
+    assert_eq!(
+        said,
+        format!(
+            "node 1 holds {} keys; the page shows the first 2 of them",
+            i.data_total
+        )
+    );
 }

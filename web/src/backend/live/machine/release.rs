@@ -180,6 +180,14 @@ impl LiveCore {
             });
         }
         m.shown_up = Some(true);
+        if node.data_total > node.data.len() && !m.said_partial {
+            m.said_partial = true;
+            self.updates.push(Update::Notice(format!(
+                "node {n} holds {} keys; the page shows the first {} of them",
+                node.data_total,
+                node.data.len()
+            )));
+        }
         // Which hint is which, the view knows from the node's events.
         let hints = node
             .hints
