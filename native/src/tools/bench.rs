@@ -19,11 +19,10 @@ use crate::node::commitlog::CommitLog;
 use crate::node::timeline::{self as marks, Step};
 use crate::tools::timeline;
 use futures_util::{SinkExt, StreamExt};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use ringside_core::{Consistency, Key, Record, Version};
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -329,12 +328,11 @@ async fn run_phase(
     } else {
         cl
     };
-    let done = Arc::new(AtomicU64::new(0));
     let total = args
         .seconds
         .is_none()
         .then(|| (args.ops * args.clients) as u64);
-    let progress = Progress::start(name, total, args.seconds, done.clone());
+    let progress = progress_bar(name, total, args.seconds);
     let started = Instant::now();
     let deadline = args.seconds.map(|s| started + Duration::from_secs_f64(s));
     let tasks: Vec<_> = conns
@@ -356,7 +354,7 @@ async fn run_phase(
                 cl,
                 get_cl,
                 pipeline: args.pipeline,
-                done: done.clone(),
+                done: progress.clone(),
             };
             tokio::spawn(job.run())
         })
@@ -382,7 +380,7 @@ async fn run_phase(
         }
     }
     let elapsed = started.elapsed();
-    progress.finish();
+    progress.finish_and_clear();
     if let Some(e) = failure {
         return Err(e);
     }
@@ -435,7 +433,7 @@ struct Job {
     cl: Consistency,
     get_cl: Consistency,
     pipeline: usize,
-    done: Arc<AtomicU64>,
+    done: ProgressBar,
 }
 
 /// How long one reply may take before the bench gives up on it.
@@ -505,7 +503,7 @@ impl Job {
                 continue;
             };
             let us = at.elapsed().as_micros() as u64;
-            self.done.fetch_add(1, Ordering::Relaxed);
+            self.done.inc(1);
             if ok {
                 if put {
                     tally.put_us.push(us);
@@ -571,62 +569,34 @@ fn error_text(text: &str) -> String {
     }
 }
 
-/// A progress bar on stderr, redrawn a few times a second, when stderr is
-/// a terminal.
-struct Progress {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// A progress bar's `{rate}`: items per second, whole.
+pub fn whole_rate(state: &ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(w, "{:.0}", state.per_sec());
 }
 
-impl Progress {
-    fn start(
-        name: &'static str,
-        total: Option<u64>,
-        seconds: Option<f64>,
-        done: Arc<AtomicU64>,
-    ) -> Progress {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::io::stderr().is_terminal().then(|| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                let (mut last_n, mut last_t) = (0u64, Instant::now());
-                let mut rate = 0.0;
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
-                    let n = done.load(Ordering::Relaxed);
-                    let dt = last_t.elapsed().as_secs_f64();
-                    if dt > 0.0 {
-                        rate = (n - last_n) as f64 / dt;
-                    }
-                    (last_n, last_t) = (n, Instant::now());
-                    let frac = match (total, seconds) {
-                        (Some(t), _) if t > 0 => n as f64 / t as f64,
-                        (_, Some(s)) => started.elapsed().as_secs_f64() / s,
-                        _ => 0.0,
-                    }
-                    .clamp(0.0, 1.0);
-                    let width = 30;
-                    let filled = (frac * width as f64) as usize;
-                    eprint!(
-                        "\r{name:>5} [{}{}] {:3.0}%  {n} ops  {rate:.0} ops/s   ",
-                        "#".repeat(filled),
-                        "-".repeat(width - filled),
-                        frac * 100.0
-                    );
-                }
-                eprint!("\r{}\r", " ".repeat(78));
-            })
-        });
-        Progress { stop, thread }
+/// The phase's progress bar on stderr (indicatif draws nothing when
+/// stderr is not a terminal): ops against the total, or, for a timed
+/// phase, ops so far against the clock.
+fn progress_bar(name: &'static str, total: Option<u64>, seconds: Option<f64>) -> ProgressBar {
+    let (bar, template) = match total {
+        Some(t) => (
+            ProgressBar::new(t),
+            "{prefix:>5} [{bar:30}] {percent:>3}%  {pos} ops  {rate} ops/s",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{prefix:>5} {spinner} {elapsed} of {msg}  {pos} ops  {rate} ops/s",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("#>-").with_key("rate", whole_rate));
     }
-
-    fn finish(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    bar.set_prefix(name);
+    if let Some(s) = seconds {
+        bar.set_message(format!("{s} s"));
+        bar.enable_steady_tick(Duration::from_millis(200));
     }
+    bar
 }
 
 /// Writes a commit log of `records` writes over `keys` string keys

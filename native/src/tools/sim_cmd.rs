@@ -2,7 +2,9 @@
 //! prints each node's state and the checker's verdict; writes the event
 //! trace for the web UI; sweeps many seeds; measures simulator speed.
 
+use crate::tools::bench::whole_rate;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use ringside_core::sim::workload::{random_run, RunOptions};
 use ringside_core::sim::{Sim, TraceEntry};
 use std::io::{BufWriter, Write};
@@ -152,38 +154,36 @@ fn sweep(args: &SimArgs, n: u64) -> i32 {
     let mut failures = 0u64;
     let mut ops = 0usize;
     let mut faults = 0usize;
-    let mut last_print = Instant::now();
-    for (i, seed) in (args.seed..args.seed.saturating_add(n)).enumerate() {
+    let bar = ProgressBar::new(n);
+    if let Ok(style) =
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} seeds, {msg}, {rate} seeds/s")
+    {
+        bar.set_style(style.progress_chars("#>.").with_key("rate", whole_rate));
+    }
+    bar.set_message("0 violations");
+    for seed in args.seed..args.seed.saturating_add(n) {
         let (_, report) = random_run(seed, &opts);
         faults += report.faults;
         match &report.verdict {
             Ok(s) => ops += s.ops,
             Err(v) => {
                 failures += 1;
-                eprintln!(
-                    "\nseed {seed}: {v}\n  replay: {}",
-                    report.replay_command(&opts)
-                );
+                bar.set_message(format!("{failures} violations"));
+                bar.suspend(|| {
+                    eprintln!(
+                        "seed {seed}: {v}\n  replay: {}",
+                        report.replay_command(&opts)
+                    )
+                });
                 if failures >= 10 {
-                    eprintln!("stopping after 10 violations");
+                    bar.suspend(|| eprintln!("stopping after 10 violations"));
                     break;
                 }
             }
         }
-        if last_print.elapsed().as_millis() >= 250 || i as u64 + 1 == n {
-            last_print = Instant::now();
-            let done = i as u64 + 1;
-            let width = 30;
-            let filled = (done * width / n.max(1)) as usize;
-            eprint!(
-                "\r[{}{}] {done}/{n} seeds, {failures} violations, {:.0} seeds/s ",
-                "#".repeat(filled),
-                ".".repeat(width as usize - filled),
-                done as f64 / started.elapsed().as_secs_f64().max(1e-9)
-            );
-        }
+        bar.inc(1);
     }
-    eprintln!();
+    bar.finish_and_clear();
     println!(
         "sweep: {n} seeds from {}, {ops} requests, {faults} faults, {failures} violations, {:.1} s",
         args.seed,
