@@ -345,8 +345,25 @@ pub struct RingEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeerEntry {
     pub node: NodeId,
-    /// `"up"` or `"down"`.
-    pub state: String,
+    pub state: PeerState,
+}
+
+/// What a node's failure detector thinks of a peer; `"up"` or `"down"`
+/// on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerState {
+    Up,
+    Down,
+}
+
+impl std::fmt::Display for PeerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PeerState::Up => "up",
+            PeerState::Down => "down",
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -391,7 +408,7 @@ impl InspectNode {
                 .into_iter()
                 .map(|p| PeerEntry {
                     node: p.node,
-                    state: if p.up { "up" } else { "down" }.into(),
+                    state: if p.up { PeerState::Up } else { PeerState::Down },
                 })
                 .collect(),
             data_total: node.data().len(),

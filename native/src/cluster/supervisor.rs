@@ -21,7 +21,7 @@ use crate::cluster::layout;
 use crate::cluster::signal::signal;
 use crate::cluster_file::ClusterFile;
 use crate::wsclient::Conn;
-use ringside_core::protocol::subscribe_request_json;
+use ringside_core::protocol::{subscribe_request_json, PeerState};
 use ringside_core::NodeId;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -545,7 +545,7 @@ impl Cluster {
                     let down: Vec<String> = i
                         .peers
                         .iter()
-                        .filter(|p| p.state != "up")
+                        .filter(|p| p.state == PeerState::Down)
                         .map(|p| p.node.to_string())
                         .collect();
                     let mut note = note;

@@ -4,7 +4,7 @@
 
 use crate::cluster::supervisor::runtime;
 use crate::wsclient::Conn;
-use ringside_core::protocol::{HintEntry, InspectNode};
+use ringside_core::protocol::{HintEntry, InspectNode, PeerState};
 use ringside_core::{Key, NodeId, Ring};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,7 +164,7 @@ impl ClusterView {
                     let down: Vec<String> = n
                         .peers
                         .iter()
-                        .filter(|p| p.state != "up")
+                        .filter(|p| p.state == PeerState::Down)
                         .map(|p| p.node.to_string())
                         .collect();
                     out.push_str(&format!(

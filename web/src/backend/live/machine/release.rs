@@ -6,7 +6,7 @@ use super::{trace_sim, ConnState, Item, LiveCore, HOLD_MS, QUEUE_CAP, WIRE_US};
 use crate::state::{intern_kind, HintList, LogKind, LogRow, NodeSnapshot, Update, Wire, LOG_TAIL};
 use ringside_core::check::Outcome;
 use ringside_core::io::{Event, EventKind};
-use ringside_core::protocol::InspectNode;
+use ringside_core::protocol::{InspectNode, PeerState};
 use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{Key, NodeId, Version};
 use std::collections::BTreeMap;
@@ -210,7 +210,7 @@ impl LiveCore {
         let peers = node
             .peers
             .iter()
-            .map(|p| (p.node, p.state == "up"))
+            .map(|p| (p.node, p.state == PeerState::Up))
             .collect();
         // The node's own log tail (records written before the page
         // connected included), when it sends one; else the view keeps
