@@ -204,27 +204,36 @@ pub fn App() -> Html {
                 {
                     return;
                 }
-                let mut l = shown_layout.borrow_mut();
-                match shortcut {
+                // The clock's keys go to the model (which redraws the page).
+                let clock = match shortcut {
                     Shortcut::TogglePlay => {
                         e.prevent_default();
-                        send.emit(Cmd::TogglePlay);
+                        Some(Cmd::TogglePlay)
                     }
-                    Shortcut::Step => send.emit(Cmd::Step),
-                    Shortcut::StepBack => send.emit(Cmd::StepBack),
-                    Shortcut::AllControls => {
-                        let full = !l.full;
-                        l.set_full(full);
-                    }
-                    Shortcut::Console => {
-                        e.prevent_default();
-                        l.set_full(true);
-                        focus_console();
-                    }
-                    Shortcut::Help => l.keys = !l.keys,
-                    Shortcut::Close => l.keys = false,
+                    Shortcut::Step => Some(Cmd::Step),
+                    Shortcut::StepBack => Some(Cmd::StepBack),
+                    _ => None,
+                };
+                if let Some(cmd) = clock {
+                    return send.emit(cmd);
                 }
-                drop(l);
+                {
+                    let mut l = shown_layout.borrow_mut();
+                    match shortcut {
+                        Shortcut::AllControls => {
+                            let full = !l.full;
+                            l.set_full(full);
+                        }
+                        Shortcut::Console => {
+                            e.prevent_default();
+                            l.set_full(true);
+                            focus_console();
+                        }
+                        Shortcut::Help => l.keys = !l.keys,
+                        Shortcut::Close => l.keys = false,
+                        Shortcut::TogglePlay | Shortcut::Step | Shortcut::StepBack => {}
+                    }
+                }
                 redraw.force_update();
             });
             move || drop(listener)

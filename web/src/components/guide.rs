@@ -51,22 +51,30 @@ pub fn Guide(p: &Props) -> Html {
         let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
         html! { <li><button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button></li> }
     });
-    let send = ctx.send.clone();
-    let open_loader = Callback::from(move |_: MouseEvent| send.emit(Cmd::Lesson(LessonCmd::Open)));
     html! {
         <section class="guide" data-testid="narration" aria-label="what is happening">
             <h2>{"What is happening"}</h2>
             if story.is_empty() {
                 <p class="empty">{"Nothing yet. Send a put with the form above, or start a lesson below."}</p>
             } else {
-                <ol class="story" aria-live="polite">{ for story.into_iter() }</ol>
+                <ol class="story" aria-live="off">{ for story.into_iter() }</ol>
             }
             <h2>{ if p.live { "Guided lessons (in a simulation)" } else { "Guided lessons" } }</h2>
             <ul class="lessons" aria-label="guided lessons">
                 { for lessons }
-                <li><button class="lesson-open" data-testid="lesson-open" onclick={open_loader}
-                    title="load a lesson you wrote: a file, a URL, or pasted text">{"a lesson of your own…"}</button></li>
+                <li>{ own_lesson(&ctx.send) }</li>
             </ul>
         </section>
+    }
+}
+
+/// The button that opens the lesson loader (a file, a URL, pasted text):
+/// here, and on a running lesson's panel, which takes this one's place.
+pub fn own_lesson(send: &Callback<Cmd>) -> Html {
+    let send = send.clone();
+    let open = Callback::from(move |_: MouseEvent| send.emit(Cmd::Lesson(LessonCmd::Open)));
+    html! {
+        <button class="lesson-open" data-testid="lesson-open" onclick={open}
+            title="load a lesson you wrote: a file, a URL, or pasted text">{"a lesson of your own…"}</button>
     }
 }

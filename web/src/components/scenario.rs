@@ -129,6 +129,7 @@ pub fn ScenarioPanel(p: &Props) -> Html {
                 <button onclick={next} disabled={r.done() || r.asking().is_some()}>{"next step"}</button>
                 <label><input type="checkbox" checked={r.auto} onchange={toggle} />{" go on by itself"}</label>
                 <button onclick={again}>{"again"}</button>
+                { super::guide::own_lesson(&ctx.send) }
                 <button onclick={close} aria-label="close the scenario">{"close"}</button>
                 { for share }
             </header>

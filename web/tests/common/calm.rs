@@ -2,8 +2,9 @@
 //! Firefox in web/tests/firefox.rs): at 1280 x 720 the ring and the
 //! narration are whole on screen in readable text, the full control
 //! panel is hidden; Tab reaches the controls in order with a visible
-//! focus ring, Enter and Space open and close the panel, `a` and `?` do
-//! what the Keys list says, a link opens the panel, large text works.
+//! focus ring, Enter and Space open and close the panel, Space, `.`,
+//! `,`, `a`, `/` and `?` do what the Keys list says, a lesson narrates beside the ring,
+//! large text works, a link opens the panel.
 
 use super::{Server, Session};
 use fantoccini::key::Key;
@@ -92,6 +93,17 @@ fn focused(s: &Session) -> String {
     let v = s.js("const e = document.activeElement; \
          return e ? (e.dataset.testid || e.getAttribute('aria-label') || e.tagName) : ''");
     v.as_str().unwrap_or("").to_string()
+}
+
+/// The timeline's "event X of Y": the event shown, and the run's last.
+fn scrub_events(s: &Session) -> (u64, u64) {
+    let caption = s.text(".scrub-caption");
+    let tail = caption.rsplit("(event ").next().unwrap_or("");
+    let mut n = tail
+        .trim_end_matches(')')
+        .split(" of ")
+        .map(|x| x.trim().parse::<u64>().unwrap_or(0));
+    (n.next().unwrap_or(0), n.next().unwrap_or(0))
 }
 
 fn full_panel_shown(s: &Session) -> bool {
@@ -197,6 +209,29 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
     s.press(Key::Escape.into());
     s.wait("the list of keys closed with Esc", art, |s| {
         s.count("[data-testid=keys-help]") == 0
+    });
+
+    // Space pauses, `.` steps one event on, `,` one back.
+    s.press(' ');
+    s.wait("paused with Space", art, |s| {
+        s.text("[data-testid=play]").contains("play")
+    });
+    let (at, head) = scrub_events(s);
+    assert_eq!(at, head, "paused at the head");
+    s.press('.');
+    s.wait("one event on with .", art, |s| scrub_events(s).0 == at + 1);
+    s.press(',');
+    s.wait("one event back with ,", art, |s| scrub_events(s).0 == at);
+
+    // `/` opens the full panel at its command line.
+    s.press('/');
+    s.wait("the command line focused", art, |s| {
+        full_panel_shown(s) && s.js("return document.activeElement?.id").as_str() == Some("console")
+    });
+    s.js("document.activeElement?.blur()");
+    s.press('a');
+    s.wait("the calm view, with the key a", art, |s| {
+        !full_panel_shown(s)
     });
 
     // Large text still works, in the calm view.
