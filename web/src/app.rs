@@ -376,10 +376,6 @@ pub fn App() -> Html {
                             } else if shareable {
                                 <span class="share">{"this run is too long to share as a link"}</span>
                             }
-                            if full {
-                                <button class="lab-open" data-testid="lab-open" onclick={toggle_lab}
-                                    title="how soon does a read see a write? N, R, W and network delays against the PBS model">{"Staleness lab"}</button>
-                            }
                         </span>
                     }
                 </header>
@@ -388,7 +384,7 @@ pub fn App() -> Html {
                 }
                 if !shown.open {
                 { fps }
-                <Controls {full} />
+                <Controls {full} open_lab={toggle_lab} />
                 if keys {
                     <KeysHelp close={toggle_keys} />
                 }

@@ -3,8 +3,8 @@
 //! in the page's header).
 //! The full panel ([`crate::layout`]) adds the command line, faults
 //! (crash and restart are on each replica panel; links, partitions,
-//! latency, drops here), the cluster's settings, a live cluster, and
-//! loading a trace. Guided lessons are picked in
+//! latency, drops here), the cluster's settings, a live cluster,
+//! loading a trace, and the staleness lab's door. Guided lessons are picked in
 //! [`super::guide`].
 
 use crate::backend::simulated::Settings;
@@ -27,6 +27,8 @@ fn input_value(r: &NodeRef) -> String {
 pub struct Props {
     /// The full control panel, or only what a student needs.
     pub full: bool,
+    /// Opens the staleness lab (a view of its own, in place of the page).
+    pub open_lab: Callback<MouseEvent>,
 }
 
 #[function_component]
@@ -394,6 +396,8 @@ pub fn Controls(p: &Props) -> Html {
             </>
             }
             <div class="group display">
+                <button class="lab-open" data-testid="lab-open" onclick={p.open_lab.clone()}
+                    title="how soon does a read see a write? N, R, W and network delays against the PBS model">{"Staleness lab"}</button>
                 <label>{"replay a trace (ringside sim --trace) "}<input type="file" accept=".jsonl,.json,.txt" onchange={on_file} /></label>
                 <label><input type="checkbox" checked={ctx.ui.heartbeats} onchange={toggle(ctx.ui.heartbeats, Cmd::Heartbeats)} />{" heartbeats"}</label>
                 <label><input type="checkbox" checked={ctx.ui.fps} onchange={toggle(ctx.ui.fps, Cmd::Fps)} />{" FPS"}</label>
