@@ -303,9 +303,11 @@ pub fn App() -> Html {
     let spacetime = m.ui.spacetime;
     drop(m);
     let shown = *lab.borrow();
+    // One callback for the page's life: the controls it is given to are
+    // not redrawn for a new one every frame.
     let toggle_lab = {
         let (lab, model, redraw) = (lab.clone(), model.clone(), redraw.clone());
-        Callback::from(move |_: MouseEvent| {
+        use_callback((), move |_: MouseEvent, _| {
             let mut l = lab.borrow_mut();
             l.open = !l.open;
             l.mounted = true;

@@ -99,6 +99,20 @@ pub fn Controls(p: &Props) -> Html {
     });
 
     // ----- request form -----
+    // What the person typed, kept: Yew sets a field back to the value it
+    // was drawn with on every redraw, and the controls redraw while the
+    // clock runs.
+    let (key, value) = (
+        use_state(|| "137".to_string()),
+        use_state(|| "hello".to_string()),
+    );
+    let typed = |field: &UseStateHandle<String>| {
+        let field = field.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            field.set(input.value());
+        })
+    };
     let (op_ref, key_ref, val_ref, cl_ref) = (
         use_node_ref(),
         use_node_ref(),
@@ -347,8 +361,8 @@ pub fn Controls(p: &Props) -> Html {
                 <select ref={op_ref} aria-label="operation">
                     <option value="put" selected={true}>{"put"}</option><option value="get">{"get"}</option><option value="delete">{"delete"}</option>
                 </select>
-                <label>{"key "}<input ref={key_ref} type="text" value="137" size="4" aria-label="key" /></label>
-                <label>{"value "}<input ref={val_ref} type="text" value="hello" size="7" aria-label="value" /></label>
+                <label>{"key "}<input ref={key_ref} type="text" value={(*key).clone()} oninput={typed(&key)} size="4" aria-label="key" /></label>
+                <label>{"value "}<input ref={val_ref} type="text" value={(*value).clone()} oninput={typed(&value)} size="7" aria-label="value" /></label>
                 <select ref={cl_ref} aria-label="consistency level">{ for levels }</select>
                 <button type="submit" data-testid="send">{ format!("send via node {}", ctx.ui.coordinator) }</button>
             </form>

@@ -22,7 +22,8 @@ const FULL_ONLY: [&str; 6] = [
     "[data-testid=spacetime-toggle]",
 ];
 
-/// The first stops of Tab from the top of the page, in order.
+/// The first stops of Tab from the top of the page, in order: the
+/// toggle first.
 const TAB_ORDER: [&str; 9] = [
     "all-controls",
     "large-text",
@@ -157,17 +158,16 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
     );
     s.shot(art, "calm-default");
 
-    // Keyboard alone: Tab from the top reaches the toggle first, then the
-    // student's controls in order, each with a visible focus ring.
+    // Keyboard alone: the first Tab from the top reaches the toggle, with
+    // a visible focus ring; Enter opens the full panel.
     s.js("document.activeElement?.blur(); window.scrollTo(0, 0)");
-    for want in TAB_ORDER {
+    let tab_to = |want: &str| {
         s.press(Key::Tab.into());
         assert_eq!(focused(s), want, "Tab order");
         let outline = s.js("return getComputedStyle(document.activeElement).outlineStyle");
         assert_eq!(outline.as_str(), Some("solid"), "no focus ring on {want}");
-    }
-    // Back to the toggle, and press it with Enter.
-    s.js("document.querySelector('[data-testid=all-controls]').focus()");
+    };
+    tab_to(TAB_ORDER[0]);
     s.press(Key::Enter.into());
     s.wait("the full panel, opened with Enter", art, full_panel_shown);
     for css in FULL_ONLY {
@@ -188,6 +188,25 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
         !full_panel_shown(s)
     });
     assert!(!query(s).contains("panel"), "{}", query(s));
+
+    // Tab goes on through the student's controls, in order.
+    for want in &TAB_ORDER[1..] {
+        tab_to(want);
+    }
+
+    // Typing into the request form while the clock runs: the page
+    // redraws the whole time and what is typed stays; Enter sends it.
+    s.send_keys(".request-form [aria-label=value]", " world");
+    let (_, head) = scrub_events(s);
+    s.wait("a hundred events more, while typing", art, |s| {
+        scrub_events(s).1 > head + 100
+    });
+    let typed = s.js("return document.querySelector('.request-form [aria-label=value]').value");
+    assert_eq!(typed.as_str(), Some("hello world"), "the typed value stays");
+    s.type_line(".request-form [aria-label=value]", "");
+    s.wait("the typed put sent", art, |s| {
+        s.text("[data-testid=requests]").contains("hello world")
+    });
 
     // The keys the Keys list names: `a` toggles the panel, `?` the list,
     // Esc closes the list.

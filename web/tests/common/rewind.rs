@@ -44,7 +44,8 @@ fn attr(s: &Session, css: &str, name: &str) -> u64 {
 }
 
 /// Sends a request with the request form a student sees: the operation,
-/// key, value and level set as a person's picks do, then "send".
+/// key, value and level set as a person's typing and picks do (the
+/// value, then its input and change events), then "send".
 fn send_with_the_form(s: &Session, op: &str, key: &str, value: &str, level: &str) {
     for (label, v) in [
         ("operation", op),
@@ -59,7 +60,8 @@ fn send_with_the_form(s: &Session, op: &str, key: &str, value: &str, level: &str
         );
         s.js(&format!(
             "const e = document.querySelector({css}); \
-             e.value = {v}; e.dispatchEvent(new Event('change', {{bubbles: true}}));"
+             e.value = {v}; e.dispatchEvent(new Event('input', {{bubbles: true}})); \
+             e.dispatchEvent(new Event('change', {{bubbles: true}}));"
         ));
     }
     s.click("[data-testid=send]");
