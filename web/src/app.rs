@@ -3,15 +3,19 @@
 //! [`crate::context`], and keeps the URL's fragment in step with the run
 //! (the share link). The staleness lab ([`LabView`]) takes the page's
 //! place when opened (a button, or `#lab` in the link); the cluster's clock
-//! waits meanwhile and the lab owns the fragment.
+//! waits meanwhile and the lab owns the fragment. The page opens calm
+//! (the ring, the narration, the few controls a student needs); the full
+//! control panel is one click or one key away ([`crate::layout`]).
 
 use crate::backend::simulated::{parse_fragment, Fragment};
 use crate::components::{
-    controls::Controls, hints::HintBoard, lab::LabView, lesson, lesson::LessonLoader,
-    log::EventLog, replica::Replicas, ring::RingView, scenario::ScenarioPanel, scrub::Scrub,
-    spacetime::SpaceTime, timeline::Requests,
+    controls::Controls, guide::Guide, hints::HintBoard, keys::KeysHelp, lab::LabView, lesson,
+    lesson::LessonLoader, log::EventLog, replica::Replicas, ring::RingView,
+    scenario::ScenarioPanel, scrub::Scrub, spacetime::SpaceTime, timeline::Requests,
 };
 use crate::context::{Ctx, Live};
+use crate::keys::Shortcut;
+use crate::layout;
 use crate::model::{Cmd, Model};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -62,6 +66,42 @@ struct LabShown {
     mounted: bool,
 }
 
+/// The calm view or the full control panel, and whether the list of keys
+/// is open.
+#[derive(Clone, Copy, Default)]
+struct Layout {
+    full: bool,
+    keys: bool,
+}
+
+impl Layout {
+    fn from_url() -> Layout {
+        let full = layout::full_from(url_fragment().param(layout::PARAM)).unwrap_or_else(|e| {
+            web_sys::console::warn_1(&format!("showing the calm view: {e}").into());
+            false
+        });
+        Layout { full, keys: false }
+    }
+
+    /// Opens or closes the full panel, and says so in the address.
+    fn set_full(&mut self, full: bool) {
+        self.full = full;
+        layout::remember(full);
+    }
+}
+
+/// Focuses the command line, once the full panel that holds it is drawn.
+fn focus_console() {
+    gloo::timers::callback::Timeout::new(0, || {
+        if let Some(el) = gloo::utils::document().get_element_by_id("console") {
+            if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+                let _ = el.focus();
+            }
+        }
+    })
+    .forget();
+}
+
 #[function_component]
 pub fn App() -> Html {
     let model = use_mut_ref(|| Model::from_fragment(url_fragment()));
@@ -72,6 +112,7 @@ pub fn App() -> Html {
             mounted: open,
         }
     });
+    let shown_layout = use_mut_ref(Layout::from_url);
     let redraw = use_force_update();
 
     // The animation loop: advance the clock, redraw, ask for the next frame.
@@ -134,47 +175,66 @@ pub fn App() -> Html {
         });
     }
 
-    // Keyboard: space plays/pauses, "." steps, "," steps back, "/"
-    // focuses the command line.
+    // Keyboard: the shortcuts of [`crate::keys::KEYS`]. Keys typed into
+    // a field are its own; Space on a button presses the button.
     {
         let send = send.clone();
+        let (shown_layout, redraw) = (shown_layout.clone(), redraw.clone());
         use_effect_with((), move |_| {
             let doc = gloo::utils::document();
             let listener = gloo::events::EventListener::new(&doc, "keydown", move |e| {
                 let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else {
                     return;
                 };
-                let in_field = e
+                let Some(shortcut) = crate::keys::shortcut(&e.key()) else {
+                    return;
+                };
+                let tag = e
                     .target()
                     .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-                    .is_some_and(|el| {
-                        matches!(
-                            el.tag_name().as_str(),
-                            "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"
-                        )
-                    });
-                if in_field || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    .map(|el| el.tag_name())
+                    .unwrap_or_default();
+                let typing = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA");
+                let pressing = matches!(tag.as_str(), "BUTTON" | "A");
+                if (typing && shortcut != Shortcut::Close)
+                    || (pressing && shortcut == Shortcut::TogglePlay)
+                    || e.ctrl_key()
+                    || e.meta_key()
+                    || e.alt_key()
+                {
                     return;
                 }
-                match e.key().as_str() {
-                    " " => {
+                // The clock's keys go to the model (which redraws the page).
+                let clock = match shortcut {
+                    Shortcut::TogglePlay => {
                         e.prevent_default();
-                        send.emit(Cmd::TogglePlay);
+                        Some(Cmd::TogglePlay)
                     }
-                    "." => send.emit(Cmd::Step),
-                    "," => send.emit(Cmd::StepBack),
-                    "/" => {
-                        e.prevent_default();
-                        if let Some(el) = gloo::utils::document().get_element_by_id("console") {
-                            if let Ok(el) =
-                                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
-                            {
-                                let _ = el.focus();
-                            }
-                        }
-                    }
-                    _ => {}
+                    Shortcut::Step => Some(Cmd::Step),
+                    Shortcut::StepBack => Some(Cmd::StepBack),
+                    _ => None,
+                };
+                if let Some(cmd) = clock {
+                    return send.emit(cmd);
                 }
+                {
+                    let mut l = shown_layout.borrow_mut();
+                    match shortcut {
+                        Shortcut::AllControls => {
+                            let full = !l.full;
+                            l.set_full(full);
+                        }
+                        Shortcut::Console => {
+                            e.prevent_default();
+                            l.set_full(true);
+                            focus_console();
+                        }
+                        Shortcut::Help => l.keys = !l.keys,
+                        Shortcut::Close => l.keys = false,
+                        Shortcut::TogglePlay | Shortcut::Step | Shortcut::StepBack => {}
+                    }
+                }
+                redraw.force_update();
             });
             move || drop(listener)
         });
@@ -204,7 +264,13 @@ pub fn App() -> Html {
         playing: m.playing,
         why,
     };
-    let class = classes!("app", m.ui.large_text.then_some("large"));
+    let Layout { full, keys } = *shown_layout.borrow();
+    let large = m.ui.large_text;
+    let class = classes!(
+        "app",
+        large.then_some("large"),
+        if full { "full" } else { "calm" }
+    );
     let runner = m.runner.clone();
     let lessons = m.lessons.clone();
     let lesson_share = lessons.share().map(str::to_string);
@@ -237,9 +303,11 @@ pub fn App() -> Html {
     let spacetime = m.ui.spacetime;
     drop(m);
     let shown = *lab.borrow();
+    // One callback for the page's life: the controls it is given to are
+    // not redrawn for a new one every frame.
     let toggle_lab = {
         let (lab, model, redraw) = (lab.clone(), model.clone(), redraw.clone());
-        Callback::from(move |_: MouseEvent| {
+        use_callback((), move |_: MouseEvent, _| {
             let mut l = lab.borrow_mut();
             l.open = !l.open;
             l.mounted = true;
@@ -247,6 +315,25 @@ pub fn App() -> Html {
                 // Back to the cluster: its share link again.
                 write_fragment(model.borrow().share.as_deref().unwrap_or(""));
             }
+            redraw.force_update();
+        })
+    };
+
+    let toggle_full = {
+        let (shown_layout, redraw) = (shown_layout.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            shown_layout.borrow_mut().set_full(!full);
+            redraw.force_update();
+        })
+    };
+    let toggle_large = {
+        let send = send.clone();
+        Callback::from(move |_: MouseEvent| send.emit(Cmd::LargeText(!large)))
+    };
+    let toggle_keys = {
+        let (shown_layout, redraw) = (shown_layout.clone(), redraw.clone());
+        Callback::from(move |_: MouseEvent| {
+            shown_layout.borrow_mut().keys = !keys;
             redraw.force_update();
         })
     };
@@ -276,13 +363,22 @@ pub fn App() -> Html {
                         <span class="tagline">{"a Dynamo/Cassandra-style store, running in your browser"}</span>
                     }
                     if !shown.open {
-                        <button class="lab-open" data-testid="lab-open" onclick={toggle_lab}
-                            title="how soon does a read see a write? N, R, W and network delays against the PBS model">{"Staleness lab"}</button>
-                        if let Some(href) = share {
-                            <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
-                        } else if shareable {
-                            <span class="share">{"this run is too long to share as a link"}</span>
-                        }
+                        <span class="header-tools">
+                            <button class={classes!("all-controls", full.then_some("on"))} data-testid="all-controls"
+                                onclick={toggle_full} aria-expanded={full.to_string()} aria-controls="full-panel"
+                                title="the full control panel: faults, network, cluster settings, command line, event log, space-time view, staleness lab (key: a)">
+                                { if full { "Fewer controls" } else { "All controls" } }
+                            </button>
+                            <button class={classes!("large-text", large.then_some("on"))} data-testid="large-text"
+                                onclick={toggle_large} aria-pressed={large.to_string()} title="larger text, for the back of the room">{"Large text"}</button>
+                            <button class="keys-open" data-testid="keys-open" onclick={toggle_keys.clone()}
+                                aria-expanded={keys.to_string()} aria-controls="keys-help" title="keyboard shortcuts (key: ?)">{"Keys ?"}</button>
+                            if let Some(href) = share {
+                                <a class="share" data-testid="share" {href} title="this link reproduces the run: the seed and every action so far">{"share link"}</a>
+                            } else if shareable {
+                                <span class="share">{"this run is too long to share as a link"}</span>
+                            }
+                        </span>
                     }
                 </header>
                 if shown.mounted {
@@ -290,29 +386,38 @@ pub fn App() -> Html {
                 }
                 if !shown.open {
                 { fps }
-                <Controls />
+                <Controls {full} open_lab={toggle_lab} />
+                if keys {
+                    <KeysHelp close={toggle_keys} />
+                }
                 { for scrub }
-                if lessons.open {
-                    <LessonLoader lessons={lessons} live={live_addr.clone()} />
-                }
-                if let Some(r) = runner {
-                    <ScenarioPanel runner={r} share={lesson_share} source={lesson_source} />
-                }
                 <main>
                     <section class="left">
                         <RingView />
-                        <HintBoard />
+                        if full {
+                            <HintBoard />
+                        }
                     </section>
                     <section class="right">
+                        if lessons.open {
+                            <LessonLoader lessons={lessons} live={live_addr.clone()} />
+                        }
+                        if let Some(r) = runner {
+                            <ScenarioPanel runner={r} share={lesson_share} source={lesson_source} />
+                        } else {
+                            <Guide live={live_addr.is_some()} />
+                        }
                         <Replicas />
                     </section>
                 </main>
-                if spacetime {
+                if full && spacetime {
                     <SpaceTime />
                 }
                 <section class="bottom">
                     <Requests />
-                    <EventLog />
+                    if full {
+                        <EventLog />
+                    }
                 </section>
                 }
             </div>

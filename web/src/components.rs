@@ -9,7 +9,10 @@
 //! - [`log`]: the event log in plain words, filterable
 //! - [`picked`]: the message or event picked, drawn on the ring
 //! - [`spacetime`]: one lane per node, messages as arrows, in a window of time
-//! - [`controls`]: requests, faults, network, clock, cluster, traces
+//! - [`controls`]: the clock and the request form; in the full panel,
+//!   faults, network, cluster, live cluster, traces
+//! - [`guide`]: the narration beside the ring while no lesson runs
+//! - [`keys`]: the list of keyboard shortcuts
 //! - [`scenario`]: the guided scenario on screen
 //! - [`lesson`]: loading a lesson from a file, a URL or pasted text
 //! - [`scrub`]: the run's timeline: drag back, step back, see the marks
@@ -17,7 +20,9 @@
 //! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
 pub mod controls;
+pub mod guide;
 pub mod hints;
+pub mod keys;
 pub mod lab;
 pub mod lesson;
 pub mod log;

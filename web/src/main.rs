@@ -14,6 +14,8 @@
 //! - [`scenario`]: the guided scenarios, as scripts with checks
 //! - [`console`]: the page's command line (`put 137 value137 quorum`)
 //! - [`app`]: the root component and the animation loop
+//! - [`layout`]: the calm view or the full control panel, in the address
+//! - [`keys`]: the keyboard shortcuts
 //! - [`context`]: what the root component shares with the panels
 //! - [`components`]: the panels, which render only from the view
 //! - [`simbench`]: `?simbench=SECONDS`, the simulator's speed in the page
@@ -26,7 +28,9 @@ mod backend;
 mod components;
 mod console;
 mod context;
+mod keys;
 mod lab;
+mod layout;
 mod model;
 mod narration;
 mod rewind;

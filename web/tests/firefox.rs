@@ -3,7 +3,8 @@
 //! so the page is shown to work in both: the 4-node ring, a QUORUM put on
 //! nodes 2, 3 and 0, a hint for crashed node 3 delivered on restart, 16
 //! nodes under load, and a prediction answered in the hinted-handoff
-//! guided scenario, which then runs to its end.
+//! guided scenario, which then runs to its end; and the rewind and calm
+//! layout checks.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `GECKODRIVER` /
 //! `FIREFOX` (default: cargo's bin dir or PATH, /usr/bin/firefox-esr);
@@ -44,4 +45,15 @@ fn rewind_to_before_a_crash_in_firefox() {
     let server = Server::start(env.dist.clone());
     let driver = env.driver();
     common::rewind::check_rewind_before_a_crash(&driver.session(), &server, &env.art);
+}
+
+/// The calm view at 1280 x 720, the full panel opened by keyboard, large
+/// text (`common::calm::check_the_calm_view`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn the_calm_view_in_firefox() {
+    let env = BrowserEnv::firefox();
+    let server = Server::start(env.dist.clone());
+    let driver = env.driver();
+    common::calm::check_the_calm_view(&driver.session(), &server, &env.art);
 }

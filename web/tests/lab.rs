@@ -64,8 +64,8 @@ fn a_student_runs_the_staleness_lab() {
     let e = s.text_content("[data-testid=lab-link-error]");
     assert!(e.contains("r: no level waits for 4 of 5"), "{e}");
 
-    // From the cluster's page, one click.
-    s.goto(&server.url("/"));
+    // From the cluster's page (its full panel), one click.
+    s.goto(&server.url("/?panel=full"));
     s.wait("the cluster's page", art, |s| {
         s.count("[data-testid=lab-open]") == 1
     });

@@ -162,7 +162,7 @@ fn the_page_drives_a_real_cluster() {
     let driver = env.driver();
     let s = driver.session();
     s.goto(&server.url(&format!(
-        "/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}"
+        "/?panel=full#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}"
     )));
 
     // Live, with the 4 real nodes up.

@@ -37,8 +37,9 @@ fn the_space_time_view_picks_the_same_message_as_the_log() {
     let s = driver.session();
     let json = serde_json::to_string(&script()).expect("actions are JSON");
     // Paused right after the replay: the write's messages stay in view.
+    // The full panel: the event log and the space-time view are in it.
     s.goto(&server.url(&format!(
-        "/?paused#seed=7&nodes=4&rf=3&script={}",
+        "/?paused&panel=full#seed=7&nodes=4&rf=3&script={}",
         common::encode(&json)
     )));
     s.wait("the page", art, |s| s.count("[data-testid=event-log]") == 1);

@@ -32,6 +32,11 @@ pub const TESTS: &[(&str, &str)] = &[
         "spacetime",
         "the_space_time_view_picks_the_same_message_as_the_log",
     ),
+    (
+        "calm",
+        "the_calm_view_fits_a_projector_and_opens_the_full_panel_by_keyboard",
+    ),
+    ("firefox", "the_calm_view_in_firefox"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

@@ -1,12 +1,15 @@
-//! Everything a person can do: the clock (play, pause, step, speed), the
-//! command line and the request form, faults (crash and restart are on
-//! each replica panel; links, partitions, latency, drops here), the
-//! cluster's settings, guided scenarios, and loading a trace.
+//! Everything a person can do. What a student needs is always shown: the
+//! clock (play, pause, step, speed) and the request form (large text is
+//! in the page's header).
+//! The full panel ([`crate::layout`]) adds the command line, faults
+//! (crash and restart are on each replica panel; links, partitions,
+//! latency, drops here), the cluster's settings, a live cluster,
+//! loading a trace, and the staleness lab's door. Guided lessons are picked in
+//! [`super::guide`].
 
 use crate::backend::simulated::Settings;
 use crate::context::Ctx;
 use crate::model::{Cmd, SPEEDS};
-use crate::scenario;
 use ringside_core::sim::Action;
 use ringside_core::{Consistency, Key, Request};
 use std::cell::RefCell;
@@ -20,8 +23,16 @@ fn input_value(r: &NodeRef) -> String {
         .unwrap_or_default()
 }
 
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    /// The full control panel, or only what a student needs.
+    pub full: bool,
+    /// Opens the staleness lab (a view of its own, in place of the page).
+    pub open_lab: Callback<MouseEvent>,
+}
+
 #[function_component]
-pub fn Controls() -> Html {
+pub fn Controls(p: &Props) -> Html {
     let ctx = use_context::<Ctx>().expect("Ctx");
     let view = &ctx.view;
     let send = ctx.send.clone();
@@ -88,6 +99,20 @@ pub fn Controls() -> Html {
     });
 
     // ----- request form -----
+    // What the person typed, kept: Yew sets a field back to the value it
+    // was drawn with on every redraw, and the controls redraw while the
+    // clock runs.
+    let (key, value) = (
+        use_state(|| "137".to_string()),
+        use_state(|| "hello".to_string()),
+    );
+    let typed = |field: &UseStateHandle<String>| {
+        let field = field.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            field.set(input.value());
+        })
+    };
     let (op_ref, key_ref, val_ref, cl_ref) = (
         use_node_ref(),
         use_node_ref(),
@@ -251,19 +276,6 @@ pub fn Controls() -> Html {
         .unwrap_or("7")
         .to_string();
 
-    // ----- scenarios -----
-    let scenarios = scenario::all().into_iter().map(|s| {
-        let send = send.clone();
-        let id = s.id.clone();
-        let start = Callback::from(move |_: MouseEvent| send.emit(Cmd::Scenario(id.clone())));
-        html! { <button class="scenario-start" data-scenario-start={s.id} onclick={start}>{ s.title }</button> }
-    });
-
-    let open_loader = {
-        let send = send.clone();
-        Callback::from(move |_: MouseEvent| send.emit(Cmd::Lesson(crate::model::LessonCmd::Open)))
-    };
-
     // ----- trace file -----
     let reader: Rc<RefCell<Option<gloo::file::callbacks::FileReader>>> = use_mut_ref(|| None);
     let on_file = {
@@ -328,11 +340,10 @@ pub fn Controls() -> Html {
     };
 
     html! {
-        <nav class="controls" aria-label="controls">
-            { live_group.clone() }
+        <nav class={classes!("controls", p.full.then_some("full"))} aria-label="controls">
             if !live {
             <div class="group clock">
-                <button data-testid="play" onclick={play} title="space">{ if ctx.playing { "pause" } else { "play" } }</button>
+                <button data-testid="play" onclick={play} title="key: space">{ if ctx.playing { "❚❚ pause" } else { "▶ play" } }</button>
                 <button data-testid="step-back" onclick={step_back} title="one event back (key: ,)">{"◀ back"}</button>
                 <button data-testid="step" onclick={step} title="next event (key: .)">{"step ▶"}</button>
                 <label>{"speed "}
@@ -346,6 +357,18 @@ pub fn Controls() -> Html {
                     <span class="source" data-testid="source">{ &view.topo.source }</span>
                 </div>
             }
+            <form class="group request-form" onsubmit={on_form} aria-label="send a request">
+                <select ref={op_ref} aria-label="operation">
+                    <option value="put" selected={true}>{"put"}</option><option value="get">{"get"}</option><option value="delete">{"delete"}</option>
+                </select>
+                <label>{"key "}<input ref={key_ref} type="text" value={(*key).clone()} oninput={typed(&key)} size="4" aria-label="key" /></label>
+                <label>{"value "}<input ref={val_ref} type="text" value={(*value).clone()} oninput={typed(&value)} size="7" aria-label="value" /></label>
+                <select ref={cl_ref} aria-label="consistency level">{ for levels }</select>
+                <button type="submit" data-testid="send">{ format!("send via node {}", ctx.ui.coordinator) }</button>
+            </form>
+            if p.full {
+            <div class="full-panel" id="full-panel" data-testid="full-panel" role="group" aria-label="all controls">
+            { live_group.clone() }
             <form class="group console" onsubmit={on_console}>
                 <label>{"via "}<select onchange={coord_pick} aria-label="coordinator">{ for coord_options }</select></label>
                 <input id="console" data-testid="console" ref={console_ref} type="text" autocomplete="off" spellcheck="false"
@@ -353,15 +376,6 @@ pub fn Controls() -> Html {
                     title={crate::console::HELP} />
                 <button type="submit">{"run"}</button>
                 { for reply }
-            </form>
-            <form class="group request-form" onsubmit={on_form} aria-label="send a request">
-                <select ref={op_ref} aria-label="operation">
-                    <option value="put" selected={true}>{"put"}</option><option value="get">{"get"}</option><option value="delete">{"delete"}</option>
-                </select>
-                <input ref={key_ref} type="text" value="137" size="5" aria-label="key" />
-                <input ref={val_ref} type="text" value="hello" size="10" aria-label="value" />
-                <select ref={cl_ref} aria-label="consistency level">{ for levels }</select>
-                <button type="submit">{ format!("send via node {}", ctx.ui.coordinator) }</button>
             </form>
             if !live {
             <>
@@ -395,18 +409,15 @@ pub fn Controls() -> Html {
             </form>
             </>
             }
-            <div class="group scenarios" aria-label="guided scenarios">
-                <span>{ if live { "Guided (in the simulation): " } else { "Guided: " } }</span>
-                { for scenarios }
-                <button class="lesson-open" data-testid="lesson-open" onclick={open_loader}
-                    title="load a lesson you wrote: a file, a URL, or pasted text">{"a lesson of your own…"}</button>
-            </div>
             <div class="group display">
+                <button class="lab-open" data-testid="lab-open" onclick={p.open_lab.clone()}
+                    title="how soon does a read see a write? N, R, W and network delays against the PBS model">{"Staleness lab"}</button>
                 <label>{"replay a trace (ringside sim --trace) "}<input type="file" accept=".jsonl,.json,.txt" onchange={on_file} /></label>
                 <label><input type="checkbox" checked={ctx.ui.heartbeats} onchange={toggle(ctx.ui.heartbeats, Cmd::Heartbeats)} />{" heartbeats"}</label>
-                <label><input type="checkbox" checked={ctx.ui.large_text} onchange={toggle(ctx.ui.large_text, Cmd::LargeText)} />{" large text"}</label>
                 <label><input type="checkbox" checked={ctx.ui.fps} onchange={toggle(ctx.ui.fps, Cmd::Fps)} />{" FPS"}</label>
             </div>
+            </div>
+            }
             if let Some(n) = &view.notice {
                 <div class="notice" data-testid="notice" role="status">{ n }</div>
             }

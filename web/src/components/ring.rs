@@ -15,7 +15,7 @@ use yew::prelude::*;
 const SIZE: f64 = 640.0;
 const C: f64 = SIZE / 2.0;
 const R: f64 = 225.0;
-const NODE_R: f64 = 30.0;
+const NODE_R: f64 = 36.0;
 
 /// A token as a fraction of the ring, `0.0..1.0`, clockwise from the top.
 pub fn token_frac(t: Token) -> f64 {
@@ -258,8 +258,8 @@ pub fn RingView() -> Html {
         Some(html! {
             <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick}>
                 <circle cx={x.to_string()} cy={y.to_string()} r={NODE_R.to_string()} stroke={node_color(n.id)} />
-                <text class="name" x={x.to_string()} y={(y + 2.0).to_string()}>{ format!("node {}", n.id) }</text>
-                <text class="state" x={x.to_string()} y={(y + 14.0).to_string()}>{ state.class() }</text>
+                <text class="name" x={x.to_string()} y={(y + 1.0).to_string()}>{ format!("node {}", n.id) }</text>
+                <text class="state" x={x.to_string()} y={(y + 17.0).to_string()}>{ state.class() }</text>
                 { for cards }
                 { for hint_text }
                 { for skew }

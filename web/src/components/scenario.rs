@@ -93,6 +93,11 @@ pub fn ScenarioPanel(p: &Props) -> Html {
             </li>
         }
     });
+    // A long lesson scrolls inside its panel, which stays whole on
+    // screen beside the ring: keep the step being played in view.
+    use_effect_with((r.step, r.answers.len(), r.checks.len()), |_| {
+        keep_current_step_in_view()
+    });
     let send = ctx.send.clone();
     let next = Callback::from(move |_: MouseEvent| send.emit(Cmd::ScenarioNext));
     let send = ctx.send.clone();
@@ -124,10 +129,38 @@ pub fn ScenarioPanel(p: &Props) -> Html {
                 <button onclick={next} disabled={r.done() || r.asking().is_some()}>{"next step"}</button>
                 <label><input type="checkbox" checked={r.auto} onchange={toggle} />{" go on by itself"}</label>
                 <button onclick={again}>{"again"}</button>
+                { super::guide::own_lesson(&ctx.send) }
                 <button onclick={close} aria-label="close the scenario">{"close"}</button>
                 { for share }
             </header>
             <ol class="steps">{ for steps }</ol>
         </section>
+    }
+}
+
+/// Scrolls the lesson's panel (not the page) so that its current step is
+/// whole in view, when the panel is scrolled at all.
+fn keep_current_step_in_view() {
+    use wasm_bindgen::JsCast;
+    let doc = gloo::utils::document();
+    let find = |css: &str| {
+        doc.query_selector(css)
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    };
+    let (Some(panel), Some(step)) = (
+        find("[data-testid=scenario]"),
+        find("[data-testid=scenario] .step.current"),
+    ) else {
+        return;
+    };
+    // The panel is the step's offset parent (it is positioned).
+    let (top, bottom) = (step.offset_top(), step.offset_top() + step.offset_height());
+    let (shown_top, height) = (panel.scroll_top(), panel.client_height());
+    if bottom > shown_top + height {
+        panel.set_scroll_top((bottom - height).min(top));
+    } else if top < shown_top {
+        panel.set_scroll_top(top);
     }
 }

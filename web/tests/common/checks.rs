@@ -50,8 +50,9 @@ pub fn crash_3_until_node_0_holds_a_hint(s: &Session, art: &Path) {
 /// `<prefix>-hint-held.png`, `<prefix>-handoff-done.png`.
 pub fn check_replicas_hints_and_handoff(s: &Session, server: &Server, art: &Path) {
     // speed=3: three simulated seconds per real second, so failure
-    // detection (about 1 s simulated) takes a third of a second.
-    s.goto(&server.url("/?speed=3#seed=7"));
+    // detection (about 1 s simulated) takes a third of a second; the
+    // full panel for its command line.
+    s.goto(&server.url("/?speed=3&panel=full#seed=7"));
 
     // The ring shows 4 nodes.
     s.wait("the ring with 4 nodes", art, |s| {

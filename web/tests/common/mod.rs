@@ -2,10 +2,11 @@
 //! the built page, the browsers and their drivers are (each missing piece
 //! fails naming the command that provides it), a static file server for
 //! the page (`server`), a WebDriver session through fantoccini
-//! (`session`), and the checks every browser runs (`checks`). Each test
-//! file uses what it needs.
+//! (`session`), and the checks every browser runs (`checks`, `rewind`,
+//! `calm`). Each test file uses what it needs.
 #![allow(dead_code)]
 
+pub mod calm;
 pub mod checks;
 pub mod rewind;
 mod server;

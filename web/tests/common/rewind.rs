@@ -43,6 +43,30 @@ fn attr(s: &Session, css: &str, name: &str) -> u64 {
     .unwrap_or(-1.0) as u64
 }
 
+/// Sends a request with the request form a student sees: the operation,
+/// key, value and level set as a person's typing and picks do (the
+/// value, then its input and change events), then "send".
+fn send_with_the_form(s: &Session, op: &str, key: &str, value: &str, level: &str) {
+    for (label, v) in [
+        ("operation", op),
+        ("key", key),
+        ("value", value),
+        ("consistency level", level),
+    ] {
+        let css = format!(".request-form [aria-label=\"{label}\"]");
+        let (css, v) = (
+            serde_json::to_string(&css).expect("a string is JSON"),
+            serde_json::to_string(v).expect("a string is JSON"),
+        );
+        s.js(&format!(
+            "const e = document.querySelector({css}); \
+             e.value = {v}; e.dispatchEvent(new Event('input', {{bubbles: true}})); \
+             e.dispatchEvent(new Event('change', {{bubbles: true}}));"
+        ));
+    }
+    s.click("[data-testid=send]");
+}
+
 /// Drags the scrub bar to event `k`, as a person's drag does (the range
 /// input's value, then its input event).
 fn drag_to(s: &Session, k: u64) {
@@ -96,7 +120,7 @@ pub fn check_fork_and_its_link(s: &Session, server: &Server, art: &Path) {
     s.wait("node 3 up again", art, |s| {
         s.count("[data-testid=ring-node][data-node=\"3\"].down") == 0
     });
-    s.type_line("#console", "put 42 forked all");
+    send_with_the_form(s, "put", "42", "forked", "ALL");
     s.wait("the fork note", art, |s| {
         s.count("[data-testid=fork-note]") == 1
     });

@@ -268,6 +268,30 @@ impl Session {
         });
     }
 
+    /// Resizes the window so that the page itself (the viewport, without
+    /// the browser's own bars) is `width` x `height`, as on a projector;
+    /// fails when the browser cannot make it so.
+    pub fn viewport(&self, width: u32, height: u32) {
+        self.window_size(width, height);
+        let inner = |s: &Self| {
+            let v = s.js("return [window.innerWidth, window.innerHeight]");
+            let n = |i: usize| v[i].as_i64().unwrap_or(0);
+            (n(0), n(1))
+        };
+        let (w, h) = inner(self);
+        let (dw, dh) = (i64::from(width) - w, i64::from(height) - h);
+        if dw != 0 || dh != 0 {
+            let size = |base: u32, d: i64| (i64::from(base) + d).max(1) as u32;
+            self.window_size(size(width, dw), size(height, dh));
+        }
+        assert_eq!(
+            inner(self),
+            (i64::from(width), i64::from(height)),
+            "{}: the viewport is not {width}x{height}",
+            self.browser.name()
+        );
+    }
+
     /// Runs `script` in the page and returns what it returns.
     pub fn js(&self, script: &str) -> Value {
         self.step(&format!("run {script:?}"), |c| c.execute(script, vec![]))
@@ -284,6 +308,19 @@ impl Session {
         let keys = format!("{text}{}", char::from(fantoccini::key::Key::Enter));
         self.step(&format!("type {text:?} into {css}"), |c| async move {
             c.find(Locator::Css(css)).await?.send_keys(&keys).await
+        });
+    }
+
+    /// Presses and releases `key` (a character, or a special key such as
+    /// `fantoccini::key::Key::Tab` as a char) on the keyboard, wherever
+    /// the focus is, as a person's key press does.
+    pub fn press(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.step(&format!("press {key:?}"), |c| async move {
+            c.perform_actions(keys).await
         });
     }
 
