@@ -13,6 +13,8 @@ use crate::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub mod control;
+
 /// What a client frame asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientOp {

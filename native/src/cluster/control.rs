@@ -20,6 +20,7 @@ use crate::origin::origin_allowed;
 use crate::secret::constant_time_eq;
 use futures_util::{SinkExt, StreamExt};
 use ringside_core::message::ErrorKind;
+use ringside_core::protocol::control::{control_op, ControlOp, NodeControl};
 use ringside_core::protocol::error_json;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -173,39 +174,29 @@ pub async fn handle(text: &str, cluster: &Arc<Cluster>, token: &str) -> String {
             "control requests need the control token (`cluster up` printed it and stored it in the data dir)",
         );
     }
-    let op = v.get("op").and_then(Value::as_str).unwrap_or("");
-    let node = v.get("node").and_then(Value::as_u64);
+    let op = match &v {
+        Value::Object(frame) => control_op(frame),
+        _ => Err("frame is not a JSON object".into()),
+    };
+    let op = match op {
+        Ok(op) => op,
+        Err(e) => return error_json(Some(id), ErrorKind::BadRequest, &e),
+    };
     let cl = cluster.clone();
     let result = match op {
-        "status" => tokio::task::spawn_blocking(move || status(&cl)).await,
-        "kill" | "restart" | "stop" => {
-            let Some(node) = node.and_then(|n| u32::try_from(n).ok()) else {
-                return error_json(
-                    Some(id),
-                    ErrorKind::BadRequest,
-                    "node: missing or not a node id",
-                );
-            };
-            let op = op.to_string();
-            info!("control: {op} node {node}");
-            tokio::task::spawn_blocking(move || match op.as_str() {
-                "kill" => cl.kill(node).map(|pid| json!({"node": node, "pid": pid})),
-                "stop" => cl
+        ControlOp::Status => tokio::task::spawn_blocking(move || status(&cl)).await,
+        ControlOp::Node(what, node) => {
+            info!("control: {} node {node}", what.name());
+            tokio::task::spawn_blocking(move || match what {
+                NodeControl::Kill => cl.kill(node).map(|pid| json!({"node": node, "pid": pid})),
+                NodeControl::Stop => cl
                     .stop(node)
                     .map(|(pid, clean)| json!({"node": node, "pid": pid, "clean": clean})),
-                _ => cl
+                NodeControl::Restart => cl
                     .restart(node)
                     .map(|pid| json!({"node": node, "pid": pid})),
             })
             .await
-        }
-        "" => return error_json(Some(id), ErrorKind::BadRequest, "op: missing"),
-        other => {
-            return error_json(
-                Some(id),
-                ErrorKind::BadRequest,
-                &format!("op: unknown op {other:?} (expected status, kill, restart or stop)"),
-            )
         }
     };
     match result {

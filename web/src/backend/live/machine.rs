@@ -12,6 +12,7 @@ use super::link::{client_url, control_url, LiveLink};
 use crate::state::{LogKind, Mode, NodeSnapshot, Topology, Update, Wire};
 use ringside_core::check::Outcome;
 use ringside_core::io::Event;
+use ringside_core::protocol::control::NodeControl;
 use ringside_core::protocol::{
     inspect_request_json, parse_server_frame, subscribe_request_json, DataPage, InspectNode,
     ServerFrame,
@@ -108,7 +109,7 @@ struct Member {
     /// The screen time of this node's last released event.
     last_at: Micros,
     /// The page asked the supervisor to kill or stop it.
-    asked: Option<&'static str>,
+    asked: Option<NodeControl>,
     /// The page said it shows only part of this node's keys.
     said_partial: bool,
 }
@@ -156,7 +157,7 @@ pub struct LiveCore {
     next_id: u64,
     control: ConnState,
     control_queue: Vec<String>,
-    control_pending: BTreeMap<u64, (&'static str, NodeId)>,
+    control_pending: BTreeMap<u64, (NodeControl, NodeId)>,
     out: VecDeque<Io>,
     updates: Vec<Update>,
 }
@@ -465,7 +466,7 @@ impl LiveCore {
             self.updates.push(Update::Snapshot(snapshot));
             let text = match (was, asked) {
                 (None, _) => format!("node {n} does not answer at {}: down", m.url),
-                (_, Some("kill")) => format!(
+                (_, Some(NodeControl::Kill)) => format!(
                     "node {n} is gone: the supervisor killed it (SIGKILL), its memory is lost; its commit log is on disk"
                 ),
                 (_, Some(_)) => format!("node {n} stopped (SIGTERM) and closed its connections"),
@@ -515,12 +516,18 @@ impl LiveCore {
                 .map(|p| format!(" (pid {p})"))
                 .unwrap_or_default();
             let text = match op {
-                "kill" => format!("the supervisor killed node {node}{pid} with SIGKILL: a crash"),
-                "stop" => format!("the supervisor stopped node {node}{pid} with SIGTERM"),
-                _ => format!("the supervisor restarted node {node}{pid}; it serves again"),
+                NodeControl::Kill => {
+                    format!("the supervisor killed node {node}{pid} with SIGKILL: a crash")
+                }
+                NodeControl::Stop => {
+                    format!("the supervisor stopped node {node}{pid} with SIGTERM")
+                }
+                NodeControl::Restart => {
+                    format!("the supervisor restarted node {node}{pid}; it serves again")
+                }
             };
-            self.say(Some(node), LogKind::Fault, text, op != "restart");
-            if op == "restart" {
+            self.say(Some(node), LogKind::Fault, text, op != NodeControl::Restart);
+            if op == NodeControl::Restart {
                 // Reconnect now rather than at the next retry.
                 let now = self.now_ms;
                 if let Some(m) = self.members.get_mut(&node) {
@@ -538,7 +545,7 @@ impl LiveCore {
                 .and_then(|m| m.as_str())
                 .unwrap_or("refused");
             self.updates
-                .push(Update::Notice(format!("{op} node {node}: {msg}")));
+                .push(Update::Notice(format!("{} node {node}: {msg}", op.name())));
         }
     }
 

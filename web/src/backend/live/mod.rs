@@ -45,6 +45,7 @@ pub use machine::{Conn, Io, LiveCore, SockEvent};
 
 use super::Backend;
 use crate::state::{Topology, Update};
+use ringside_core::protocol::control::NodeControl;
 use ringside_core::sim::Action;
 use ringside_core::{Micros, NodeId};
 
@@ -119,8 +120,8 @@ impl Backend for LiveBackend {
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String> {
         let r = match action {
             Action::Submit { node, request } => self.core.submit(node, request),
-            Action::Crash { node } => self.core.control("kill", node),
-            Action::Restart { node } => self.core.control("restart", node),
+            Action::Crash { node } => self.core.control(NodeControl::Kill, node),
+            Action::Restart { node } => self.core.control(NodeControl::Restart, node),
             other => Err(format!(
                 "{}: only the simulation can do that; on a live cluster the page can send requests, and crash, restart and stop nodes",
                 action_name(&other)
@@ -130,7 +131,7 @@ impl Backend for LiveBackend {
     }
 
     fn stop(&mut self, node: NodeId) -> Result<Vec<Update>, String> {
-        let r = self.core.control("stop", node);
+        let r = self.core.control(NodeControl::Stop, node);
         self.done(r)
     }
 

@@ -5,6 +5,7 @@ use super::machine::{HOLD_MS, INSPECT_EVERY_MS, RETRY_MS, SHOWN_KEYS};
 use super::*;
 use crate::state::{ClusterView, Mode};
 use ringside_core::io::EventKind;
+use ringside_core::protocol::control::NodeControl;
 use ringside_core::protocol::NodeAddr;
 use ringside_core::protocol::{DataPage, InspectNode};
 use ringside_core::sim::{put, Sim, SimConfig};
@@ -265,7 +266,7 @@ fn a_closed_node_shows_down_and_comes_back_restarted() {
     });
     h.connect(&sim);
     assert_eq!(h.view.node_state(3).class(), "up");
-    let u = h.core.control("kill", 3).unwrap();
+    let u = h.core.control(NodeControl::Kill, 3).unwrap();
     h.view.apply_all(u);
     let io = h.io();
     assert!(
@@ -311,7 +312,7 @@ fn without_a_token_control_is_refused_with_the_reason() {
         ..LiveLink::default()
     });
     h.connect(&sim);
-    let e = h.core.control("kill", 1).unwrap_err();
+    let e = h.core.control(NodeControl::Kill, 1).unwrap_err();
     assert!(e.contains("token"), "{e}");
     assert!(h.io().is_empty(), "nothing sent");
     assert!(matches!(

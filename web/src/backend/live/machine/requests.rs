@@ -4,6 +4,7 @@
 use super::super::link::control_url;
 use super::{trace_sim, Conn, ConnState, Io, LiveCore, Pending, PAGE_CONN};
 use crate::state::{LogKind, Update};
+use ringside_core::protocol::control::{control_request_json, ControlOp, NodeControl};
 use ringside_core::protocol::request_json;
 use ringside_core::sim::SimEvent;
 use ringside_core::{ClientRef, NodeId, Request};
@@ -55,7 +56,7 @@ impl LiveCore {
     }
 
     /// Asks the supervisor to `kill`, `restart` or `stop` a node.
-    pub fn control(&mut self, op: &'static str, node: NodeId) -> Result<Vec<Update>, String> {
+    pub fn control(&mut self, op: NodeControl, node: NodeId) -> Result<Vec<Update>, String> {
         if let Some(why) = self.link.control_off() {
             return Err(why);
         }
@@ -67,10 +68,9 @@ impl LiveCore {
         };
         let url = control_url(&addr)?;
         let id = self.id();
-        let text =
-            serde_json::json!({"id": id, "op": op, "node": node, "token": token}).to_string();
+        let text = control_request_json(id, ControlOp::Node(op, node), &token);
         self.control_pending.insert(id, (op, node));
-        if op != "restart" {
+        if op != NodeControl::Restart {
             if let Some(m) = self.members.get_mut(&node) {
                 m.asked = Some(op);
             }
@@ -91,9 +91,9 @@ impl LiveCore {
             }
         }
         let what = match op {
-            "kill" => "crash (SIGKILL)",
-            "stop" => "stop (SIGTERM)",
-            _ => "restart",
+            NodeControl::Kill => "crash (SIGKILL)",
+            NodeControl::Stop => "stop (SIGTERM)",
+            NodeControl::Restart => "restart",
         };
         let at = self.at();
         Ok(vec![Update::Say {
