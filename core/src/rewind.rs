@@ -18,6 +18,12 @@ use serde::{Deserialize, Serialize};
 /// most this many, and a checkpoint costs one clone of the cluster.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 256;
 
+/// Checkpoints a timeline keeps at most. A class can leave a page running
+/// for an hour; past this, the older half is thinned (every other one
+/// dropped, the run's start kept), so memory stays bounded while recent
+/// moments stay quick to reach and older ones take a longer replay.
+pub const MAX_CHECKPOINTS: usize = 128;
+
 /// One scripted action: taken after `after_event` events, at `at_us`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scripted {
@@ -165,6 +171,7 @@ impl Timeline {
                     produced: self.produced,
                     sim: self.sim.clone(),
                 });
+                self.thin_checkpoints();
             }
         }
         self.apply_scripted(k);
@@ -208,6 +215,27 @@ impl Timeline {
                 break;
             }
         }
+    }
+
+    /// Checkpoints held now (at most [`MAX_CHECKPOINTS`]).
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    /// Past [`MAX_CHECKPOINTS`], drops every other checkpoint of the older
+    /// half, keeping the run's start and the newer half whole.
+    fn thin_checkpoints(&mut self) {
+        let n = self.checkpoints.len();
+        if n <= MAX_CHECKPOINTS {
+            return;
+        }
+        let older = n - MAX_CHECKPOINTS / 2;
+        let mut i = 0;
+        self.checkpoints.retain(|_| {
+            let keep = i == 0 || i >= older || i % 2 == 0;
+            i += 1;
+            keep
+        });
     }
 
     /// Applies the actions scripted after event `k`, each at its time.

@@ -3,7 +3,7 @@
 //! scripts of requests and faults; a fork keeps the script up to the fork
 //! and a share link (config + script) rebuilds it.
 
-use ringside_core::rewind::Timeline;
+use ringside_core::rewind::{Timeline, MAX_CHECKPOINTS};
 use ringside_core::sim::{get, put, Action, Rng, SimConfig};
 use ringside_core::Consistency;
 
@@ -128,4 +128,26 @@ fn acting_in_the_past_forks_and_the_script_rebuilds_the_fork() {
     assert_eq!(t.sim().digest(), fork_digest);
     t.seek(350);
     assert_eq!(t.sim().digest(), d350);
+}
+
+/// A long run keeps at most `MAX_CHECKPOINTS` checkpoints (the older ones
+/// thinned), and rewinding anywhere, into the thinned part too, still
+/// gives the first pass's state.
+#[test]
+fn a_long_run_keeps_its_checkpoints_bounded_and_rewinds_right() {
+    let events = 6 * MAX_CHECKPOINTS as u64;
+    let (mut t, digests) = first_pass(11, events, 1);
+    assert!(
+        t.checkpoint_count() <= MAX_CHECKPOINTS,
+        "{} checkpoints",
+        t.checkpoint_count()
+    );
+    let mut rng = Rng::new(0x7e1e);
+    for k in [0, 1, 2, events / 3, events - 1, events]
+        .into_iter()
+        .chain((0..20).map(|_| rng.range(0, events)))
+    {
+        t.seek(k);
+        assert_eq!(t.sim().digest(), digests[k as usize], "seek to {k}");
+    }
 }
