@@ -5,8 +5,9 @@
 //! one picks it, and the event log shows the same message highlighted
 //! (though message lines are hidden by default), and the ring draws it.
 //! Then a line picked in the log is highlighted in the diagram, and a
-//! mark picked with the keyboard is highlighted in the log.
-//! Screenshot: `web-spacetime.png`.
+//! mark picked with the keyboard is highlighted in the log; last, a
+//! message's dot clicked on the ring is picked there, in the log and in
+//! the diagram. Screenshots: `web-spacetime.png`, `web-ring-picked.png`.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `CHROMEDRIVER` /
 //! `CHROMIUM` (default: on PATH); `cargo xtask test` sets them and runs

@@ -27,13 +27,7 @@ fn points(s: &Session, testid: &str) -> usize {
 }
 
 fn text_attr(s: &Session, testid: &str, attr: &str) -> String {
-    s.js(&format!(
-        "const e = document.querySelector('[data-testid={testid}]');
-         return e ? (e.getAttribute('{attr}') || '') : ''"
-    ))
-    .as_str()
-    .unwrap_or("")
-    .to_string()
+    s.attr(&format!("[data-testid={testid}]"), attr)
 }
 
 /// The lab from a link and from the cluster's page, a refused setting, a

@@ -4,8 +4,10 @@
 //! opens the view, whose lanes show the write's arrows; clicking one
 //! picks it, and the event log shows the same message highlighted
 //! (though message lines are hidden by default), and the ring draws it.
-//! Then a line picked in the log is highlighted in the diagram, and a
-//! mark picked with the keyboard is highlighted in the log.
+//! Then a line picked in the log is highlighted in the diagram, a mark
+//! picked with the keyboard is highlighted in the log, and a message's
+//! dot clicked on the ring is picked there, in the log and in the
+//! diagram.
 
 use super::{Server, Session};
 use ringside_core::sim::{put, Action};
@@ -22,8 +24,9 @@ fn script() -> Vec<(Micros, Action)> {
 }
 
 /// An arrow picked in the diagram is picked in the log and on the ring;
-/// a log line and a keyboard-picked mark the other way. Screenshot:
-/// `<prefix>-spacetime.png`.
+/// a log line and a keyboard-picked mark the other way; a dot on the
+/// ring picks its message everywhere. Screenshots:
+/// `<prefix>-spacetime.png`, `<prefix>-ring-picked.png`.
 pub fn check_the_space_time_view(s: &Session, server: &Server, art: &Path) {
     let json = serde_json::to_string(&script()).expect("actions are JSON");
     // Paused right after the replay: the write's messages stay in view.
@@ -112,4 +115,54 @@ pub fn check_the_space_time_view(s: &Session, server: &Server, art: &Path) {
                 .contains("node 0 and node 3 is cut")
     });
 
+    // On the ring: a message's dot, clicked, picks it there, in the log
+    // and in the diagram. Back, one event at a time, to a moment with a
+    // message on its way (the canvas counts them, and lists the dots of
+    // those and of lost ones falling away, on their way first, in ring
+    // units).
+    s.wait("a message on its way on the ring", art, |s| {
+        let shown = s.attr("[data-testid=flight]", "data-count") != "0";
+        if !shown {
+            s.click("[data-testid=step-back]");
+        }
+        shown
+    });
+    let dots = s.attr("[data-testid=flight]", "data-dots");
+    let first = dots.split(' ').next().expect("a dot");
+    let (msg, at) = first.split_once('@').expect("id@x,y");
+    let (x, y) = at.split_once(',').expect("x,y");
+    let (x, y): (f64, f64) = (x.parse().expect("x"), y.parse().expect("y"));
+    s.js("document.querySelector('[data-testid=ring]').scrollIntoView({block: 'start'})");
+    let size = s.js(
+        "const r = document.querySelector('[data-testid=flight]').getBoundingClientRect(); \
+         return [r.width, r.height]",
+    );
+    let (w, h) = (
+        size[0].as_f64().unwrap_or(0.0),
+        size[1].as_f64().unwrap_or(0.0),
+    );
+    let coordinator = s.text("[data-testid=send]");
+    // The ring's square is 640 units.
+    s.click_at(
+        "[data-testid=flight]",
+        x * w / 640.0 - w / 2.0,
+        y * h / 640.0 - h / 2.0,
+    );
+    s.wait("the dot's message picked on the ring", art, |s| {
+        s.count(&format!("[data-testid=ring-picked][data-msg='{msg}']")) == 1
+    });
+    let line = format!("[data-testid=event-log] li.picked[data-msg='{msg}']");
+    assert!(s.count(&line) >= 1, "the message's line picked in the log");
+    println!("ring pick, log: {}", s.text_content(&line));
+    assert_eq!(
+        s.count(&format!("[data-testid=st-arrow].picked[data-msg='{msg}']")),
+        1,
+        "the message's arrow picked in the diagram"
+    );
+    assert_eq!(
+        s.text("[data-testid=send]"),
+        coordinator,
+        "the click picked the message, not a node as coordinator"
+    );
+    s.shot(art, "ring-picked");
 }
