@@ -20,6 +20,7 @@
 //! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
 pub mod controls;
+pub mod flight;
 pub mod guide;
 pub mod hints;
 pub mod keys;

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
@@ -29,8 +29,5 @@ fn the_page_shows_replicas_hints_and_handoff() {
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn a_student_answers_a_prediction() {
-    let env = BrowserEnv::chromium();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::checks::check_a_prediction(&driver.session(), &server, &env.art);
+    BrowserEnv::chromium().run(common::checks::check_a_prediction);
 }

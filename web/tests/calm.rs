@@ -11,13 +11,10 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_calm_view_fits_a_projector_and_opens_the_full_panel_by_keyboard() {
-    let env = BrowserEnv::chromium();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::calm::check_the_calm_view(&driver.session(), &server, &env.art);
+    BrowserEnv::chromium().run(common::calm::check_the_calm_view);
 }

@@ -3,8 +3,12 @@
 //! so the page is shown to work in both: the 4-node ring, a QUORUM put on
 //! nodes 2, 3 and 0, a hint for crashed node 3 delivered on restart, 16
 //! nodes under load, and a prediction answered in the hinted-handoff
-//! guided scenario, which then runs to its end; and the rewind and calm
-//! layout checks.
+//! guided scenario, which then runs to its end; and the checks of rewind
+//! and fork (`common::rewind`), the calm layout (`common::calm`), "why"
+//! on a stale read (`common::why`), lessons from a file and from a URL
+//! (`common::lessons`), the staleness lab (`common::lab`) and the
+//! space-time view (`common::spacetime`), each the same body as its
+//! Chromium test.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `GECKODRIVER` /
 //! `FIREFOX` (default: cargo's bin dir or PATH, /usr/bin/firefox-esr);
@@ -16,7 +20,7 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
@@ -30,10 +34,7 @@ fn the_page_works_in_firefox() {
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn a_student_answers_a_prediction_in_firefox() {
-    let env = BrowserEnv::firefox();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::checks::check_a_prediction(&driver.session(), &server, &env.art);
+    BrowserEnv::firefox().run(common::checks::check_a_prediction);
 }
 
 /// The scrub bar dragged back to before a crash shows the node up
@@ -41,10 +42,7 @@ fn a_student_answers_a_prediction_in_firefox() {
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn rewind_to_before_a_crash_in_firefox() {
-    let env = BrowserEnv::firefox();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::rewind::check_rewind_before_a_crash(&driver.session(), &server, &env.art);
+    BrowserEnv::firefox().run(common::rewind::check_rewind_before_a_crash);
 }
 
 /// The calm view at 1280 x 720, the full panel opened by keyboard, large
@@ -52,8 +50,53 @@ fn rewind_to_before_a_crash_in_firefox() {
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_calm_view_in_firefox() {
-    let env = BrowserEnv::firefox();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::calm::check_the_calm_view(&driver.session(), &server, &env.art);
+    BrowserEnv::firefox().run(common::calm::check_the_calm_view);
+}
+
+/// Before a crash, a put forks the run; the share link, opened afresh,
+/// replays the fork (`common::rewind::check_fork_and_its_link`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn fork_and_its_share_link_in_firefox() {
+    BrowserEnv::firefox().run(common::rewind::check_fork_and_its_link);
+}
+
+/// One click from a stale ONE read to the write it missed and why
+/// (`common::why::check_why_a_stale_one_read`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn why_explains_a_stale_one_read_in_firefox() {
+    BrowserEnv::firefox().run(common::why::check_why_a_stale_one_read);
+}
+
+/// A lesson file picked in the loader runs, and so does its share link
+/// (`common::lessons::check_a_lesson_from_a_file`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn a_lesson_loads_from_a_file_in_firefox() {
+    BrowserEnv::firefox().run(common::lessons::check_a_lesson_from_a_file);
+}
+
+/// A lesson at a URL in the page's link runs; unreachable ones are
+/// refused (`common::lessons::check_a_lesson_from_a_url`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn a_lesson_loads_from_a_url_in_firefox() {
+    BrowserEnv::firefox().run(common::lessons::check_a_lesson_from_a_url);
+}
+
+/// 20,000 lab trials in slices, both curves plotted
+/// (`common::lab::check_the_staleness_lab`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn the_staleness_lab_in_firefox() {
+    BrowserEnv::firefox().run(common::lab::check_the_staleness_lab);
+}
+
+/// An arrow picked in the space-time view is picked in the log and on
+/// the ring, and back (`common::spacetime::check_the_space_time_view`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn the_space_time_view_in_firefox() {
+    BrowserEnv::firefox().run(common::spacetime::check_the_space_time_view);
 }

@@ -1,5 +1,6 @@
-//! Lessons a teacher writes, loaded in headless Chromium the three ways a
-//! page offers: a file picked in the loader (WebDriver types its path
+//! Lessons a teacher writes (`common::lessons`; web/tests/firefox.rs runs
+//! the file and URL checks in Firefox), loaded in headless Chromium the
+//! three ways a page offers: a file picked in the loader (WebDriver types its path
 //! into the file input), a URL in the page's link (`#lesson-url=`, served
 //! by a second server, as a teacher's own site would), and pasted text
 //! with an error, refused with its line while the lesson on screen goes
@@ -14,224 +15,22 @@
 
 mod common;
 
-use common::{BrowserEnv, Server, Session};
-use std::path::{Path, PathBuf};
-
-/// A lesson no built-in matches: five nodes (the page starts with four),
-/// a prediction, a write and a read.
-const FIVE_NODES: &str = r#"id = "five-nodes"
-title = "Five nodes: a ONE write, then a QUORUM read"
-
-[cluster]
-nodes = 5
-rf = 3
-seed = 3
-
-[[step]]
-say = "Key 10 lives on nodes 0, 1 and 2. Node 4 writes it at ONE."
-actions = [{ put = { node = 4, key = 10, value = "a", cl = "ONE" } }]
-expect = [{ outcome = "ok" }]
-
-[step.predict]
-question = "How many replicas must acknowledge a ONE write before node 4 answers?"
-choices = ["one", "all three"]
-answer = "one"
-why = "ONE waits for a single replica's acknowledgement; the other two still get the write."
-
-[[step]]
-say = "Node 1 reads key 10 at QUORUM: two of the three replicas answer, and both have the write."
-actions = [{ get = { node = 1, key = 10, cl = "QUORUM" } }]
-expect = [{ read = { value = "a" } }]
-"#;
-
-/// A directory of its own for this test's lesson files, emptied first.
-fn lesson_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ringside-lessons-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
-}
-
-/// Waits for the page's 4-node ring.
-fn open_page(s: &Session, server: &Server, art: &Path, rest: &str) {
-    s.goto(&server.url(rest));
-    s.wait("the ring with 4 nodes", art, |s| {
-        s.count("[data-testid=ring-node]") == 4
-    });
-}
-
-/// The five-node lesson is on screen, on its own five-node cluster: its
-/// prediction is answered, and it runs to its end with every check held.
-fn play_five_nodes(s: &Session, art: &Path) {
-    s.wait("the five-node lesson asking its prediction", art, |s| {
-        s.count("[data-testid=scenario][data-scenario=five-nodes]") == 1
-            && s.count("[data-testid=scenario-status][data-status=asking]") == 1
-    });
-    assert_eq!(
-        s.count("[data-testid=ring-node]"),
-        5,
-        "the cluster reset to the lesson's five nodes"
-    );
-    assert_eq!(
-        s.count("[data-testid=lesson-loader]"),
-        0,
-        "the loader closed"
-    );
-    s.click("[data-testid=prediction] button[data-choice=\"0\"]");
-    s.wait("the five-node lesson done", art, |s| {
-        s.count("[data-testid=scenario-status][data-status=done]") == 1
-    });
-    assert_eq!(s.count("[data-testid=scenario] .checks .bad"), 0);
-    assert_eq!(s.count("[data-testid=scenario] .checks .ok"), 2);
-}
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn a_lesson_loads_from_a_file() {
-    let env = BrowserEnv::chromium();
-    let art = &env.art;
-    let dir = lesson_dir("file");
-    let file = dir.join("five-nodes.toml");
-    std::fs::write(&file, FIVE_NODES).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    let s = driver.session();
-    open_page(&s, &server, art, "/?speed=3#seed=7");
-    s.click("[data-testid=lesson-open]");
-    s.wait("the lesson loader", art, |s| {
-        s.count("[data-testid=lesson-file]") == 1
-    });
-    s.send_keys("[data-testid=lesson-file]", &file.display().to_string());
-    play_five_nodes(&s, art);
-    // A lesson from a file is shared by its text.
-    let href =
-        s.js("return document.querySelector('[data-testid=lesson-share]').getAttribute('href')");
-    let href = href.as_str().unwrap_or("");
-    assert!(
-        href.starts_with("#lesson=id%20%3D%20%22five-nodes%22"),
-        "{href}"
-    );
-    assert_eq!(
-        s.text("[data-testid=lesson-source]"),
-        "(a lesson from the file five-nodes.toml)"
-    );
-    s.shot(art, "lesson-file");
-    // The share link opens the page on the same lesson (a page load of
-    // its own: a new fragment alone would not reload the page).
-    s.goto("about:blank");
-    s.goto(&server.url(&format!("/?speed=3{href}")));
-    play_five_nodes(&s, art);
-    let _ = std::fs::remove_dir_all(&dir);
+    BrowserEnv::chromium().run(common::lessons::check_a_lesson_from_a_file);
 }
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn a_lesson_loads_from_a_url() {
-    let env = BrowserEnv::chromium();
-    let art = &env.art;
-    let dir = lesson_dir("url");
-    std::fs::write(dir.join("five-nodes.toml"), FIVE_NODES).expect("the lesson file");
-    let server = Server::start(env.dist.clone());
-    // The teacher's site: another origin than the page's.
-    let site = Server::start(dir.clone());
-    let url = site.url("/five-nodes.toml");
-    let driver = env.driver();
-    let s = driver.session();
-    s.goto(&server.url(&format!("/?speed=3#lesson-url={}", common::encode(&url))));
-    play_five_nodes(&s, art);
-    // The URL form is the share form.
-    let shared = s.js(
-        "const h = document.querySelector('[data-testid=lesson-share]').getAttribute('href'); \
-         return h.startsWith('#lesson-url=') ? decodeURIComponent(h.slice(12)) : h",
-    );
-    assert_eq!(shared.as_str(), Some(url.as_str()));
-    let source = s.text("[data-testid=lesson-source]");
-    assert!(source.contains(&url), "{source}");
-    s.shot(art, "lesson-url");
-
-    // A URL with no lesson behind it: refused, naming the URL and the
-    // status; the lesson on screen stays.
-    let missing = site.url("/no-such-lesson.toml");
-    s.click("[data-testid=lesson-open]");
-    s.send_keys("[data-testid=lesson-url-input]", &missing);
-    s.click("[data-testid=lesson-url-load]");
-    s.wait("the 404 refused", art, |s| {
-        s.count("[data-testid=lesson-error]") == 1
-    });
-    let error = s.text("[data-testid=lesson-error]");
-    println!("refused:\n{error}");
-    assert!(
-        error.contains(&missing) && error.contains("HTTP 404"),
-        "{error}"
-    );
-    assert_eq!(
-        s.count("[data-testid=scenario][data-scenario=five-nodes]"),
-        1,
-        "the lesson on screen stays"
-    );
-    s.shot(art, "lesson-url-refused");
-    // A URL nobody answers on (port 1): a network error, named as one.
-    let nowhere = "http://127.0.0.1:1/five-nodes.toml";
-    s.js("document.querySelector('[data-testid=lesson-url-input]').value = ''");
-    s.send_keys("[data-testid=lesson-url-input]", nowhere);
-    s.click("[data-testid=lesson-url-load]");
-    s.wait("the unreachable URL refused", art, |s| {
-        s.text("[data-testid=lesson-error]").contains(nowhere)
-    });
-    let error = s.text("[data-testid=lesson-error]");
-    println!("refused:\n{error}");
-    assert!(error.contains("network error"), "{error}");
-    let _ = std::fs::remove_dir_all(&dir);
+    BrowserEnv::chromium().run(common::lessons::check_a_lesson_from_a_url);
 }
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn a_refused_lesson_shows_its_line_and_nothing_runs() {
-    let env = BrowserEnv::chromium();
-    let art = &env.art;
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    let s = driver.session();
-    open_page(&s, &server, art, "/?speed=3#seed=7");
-    // A built-in lesson on screen, done: what the refused one must not touch.
-    s.click("[data-scenario-start=\"replicas\"]");
-    s.wait("the replicas lesson asking", art, |s| {
-        s.count("[data-testid=scenario-status][data-status=asking]") == 1
-    });
-    s.click("[data-testid=prediction] button[data-choice]");
-    s.wait("the replicas lesson done", art, |s| {
-        s.count("[data-testid=scenario-status][data-status=done]") == 1
-    });
-    let requests = s.count("[data-testid=request]");
-    // The second step crashes node 9 of a 5-node cluster: line 22.
-    let bad = FIVE_NODES.replace(
-        "actions = [{ get = { node = 1, key = 10, cl = \"QUORUM\" } }]",
-        "actions = [{ crash = 9 }]",
-    );
-    assert_eq!(
-        bad.lines().position(|l| l.contains("crash = 9")),
-        Some(21),
-        "the bad action is on line 22"
-    );
-    s.click("[data-testid=lesson-open]");
-    s.send_keys("[data-testid=lesson-text]", &bad);
-    s.click("[data-testid=lesson-text-load]");
-    s.wait("the lesson refused at line 22", art, |s| {
-        s.count("[data-testid=lesson-error][data-line=\"22\"]") == 1
-    });
-    let error = s.text("[data-testid=lesson-error]");
-    println!("refused:\n{error}");
-    assert!(
-        error.contains("line 22: node 9 does not exist: the cluster has nodes 0 to 4")
-            && error.contains("crash = 9")
-            && error.contains("nothing of it ran"),
-        "{error}"
-    );
-    // Nothing of it ran: the same four nodes, the same lesson, no request
-    // of the refused one's first step.
-    assert_eq!(s.count("[data-testid=ring-node]"), 4);
-    assert_eq!(s.count("[data-testid=scenario][data-scenario=replicas]"), 1);
-    assert_eq!(s.count("[data-testid=request]"), requests);
-    s.js("document.querySelector('[data-testid=lesson-loader]').scrollIntoView({block: 'start'})");
-    s.shot(art, "lesson-error");
+    BrowserEnv::chromium().run(common::lessons::check_a_refused_lesson);
 }

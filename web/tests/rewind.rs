@@ -11,22 +11,16 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn rewind_to_before_a_crash_and_see_the_node_up() {
-    let env = BrowserEnv::chromium();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::rewind::check_rewind_before_a_crash(&driver.session(), &server, &env.art);
+    BrowserEnv::chromium().run(common::rewind::check_rewind_before_a_crash);
 }
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn fork_and_see_the_share_link_reproduce_the_fork() {
-    let env = BrowserEnv::chromium();
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    common::rewind::check_fork_and_its_link(&driver.session(), &server, &env.art);
+    BrowserEnv::chromium().run(common::rewind::check_fork_and_its_link);
 }

@@ -1,11 +1,13 @@
-//! The space-time view in headless Chromium: a share link replays a run
+//! The space-time view in headless Chromium (`common::spacetime`;
+//! web/tests/firefox.rs runs it in Firefox): a share link replays a run
 //! in which node 0 writes key 137 at QUORUM while node 3 is cut from it;
 //! one click opens the view, whose lanes show the write's arrows; clicking
 //! one picks it, and the event log shows the same message highlighted
 //! (though message lines are hidden by default), and the ring draws it.
 //! Then a line picked in the log is highlighted in the diagram, and a
-//! mark picked with the keyboard is highlighted in the log.
-//! Screenshot: `web-spacetime.png`.
+//! mark picked with the keyboard is highlighted in the log; last, a
+//! message's dot clicked on the ring is picked there, in the log and in
+//! the diagram. Screenshots: `web-spacetime.png`, `web-ring-picked.png`.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `CHROMEDRIVER` /
 //! `CHROMIUM` (default: on PATH); `cargo xtask test` sets them and runs
@@ -14,111 +16,10 @@
 
 mod common;
 
-use common::{BrowserEnv, Server};
-use ringside_core::sim::{put, Action};
-use ringside_core::{Consistency, Micros};
-
-/// The run, as the page's share link carries it: `[time, action]` pairs.
-fn script() -> Vec<(Micros, Action)> {
-    let submit = |node, request| Action::Submit { node, request };
-    vec![
-        (40_000, Action::Cut { a: 0, b: 3 }),
-        (50_000, submit(0, put(137, "hello", Consistency::Quorum))),
-    ]
-}
+use common::BrowserEnv;
 
 #[test]
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_space_time_view_picks_the_same_message_as_the_log() {
-    let env = BrowserEnv::chromium();
-    let art = &env.art;
-    let server = Server::start(env.dist.clone());
-    let driver = env.driver();
-    let s = driver.session();
-    let json = serde_json::to_string(&script()).expect("actions are JSON");
-    // Paused right after the replay: the write's messages stay in view.
-    // The full panel: the event log and the space-time view are in it.
-    s.goto(&server.url(&format!(
-        "/?paused&panel=full#seed=7&nodes=4&rf=3&script={}",
-        common::encode(&json)
-    )));
-    s.wait("the page", art, |s| s.count("[data-testid=event-log]") == 1);
-    assert_eq!(s.count("[data-testid=spacetime]"), 0, "hidden by default");
-    s.click("[data-testid=spacetime-toggle]");
-    s.wait("the space-time view", art, |s| {
-        s.count("[data-testid=spacetime]") == 1
-    });
-    // Step the paused run until the write's copies are on the diagram.
-    s.wait(
-        "writes to the replicas, a loss, and an acknowledgement",
-        art,
-        |s| {
-            let shown = s.count("[data-testid=st-arrow][data-kind=write]") >= 2
-                && s.count("[data-testid=st-arrow].lost") >= 1
-                && s.count("[data-testid=st-arrow][data-kind=write_ack]:not(.in-flight)") >= 1;
-            if !shown {
-                s.js("document.querySelector('[data-testid=step]')?.click()");
-                return false;
-            }
-            true
-        },
-    );
-    assert_eq!(
-        s.count("[data-testid=spacetime] .st-lane"),
-        4,
-        "a lane per node"
-    );
-    assert!(
-        s.count("[data-testid=st-mark].m-link-cut") == 1,
-        "the cut is marked"
-    );
-    let msg = s
-        .js("return document.querySelector('[data-testid=st-arrow][data-kind=write]').dataset.msg");
-    let msg = msg
-        .as_str()
-        .expect("an arrow names its message")
-        .to_string();
-    // The arrow's own line, in the middle of the window: a click at the
-    // centre of the whole arrow (its label included) can miss the line.
-    s.js("document.querySelector('[data-testid=spacetime]').scrollIntoView({block: 'center'})");
-    s.click(&format!(
-        "[data-testid=st-arrow][data-msg='{msg}'] line.shaft"
-    ));
-    s.wait("the arrow picked", art, |s| {
-        s.count(&format!("[data-testid=st-arrow].picked[data-msg='{msg}']")) == 1
-    });
-    // The same message in the event log, highlighted, and on the ring.
-    let line = format!("[data-testid=event-log] li.picked[data-msg='{msg}']");
-    s.wait("the message's line picked in the event log", art, |s| {
-        s.count(&line) >= 1
-    });
-    let said = s.text_content(&line);
-    println!("log: {said}");
-    assert!(said.contains("node 0 sends a write to node"), "{said}");
-    assert_eq!(
-        s.count(&format!("[data-testid=ring-picked][data-msg='{msg}']")),
-        1
-    );
-    let caption = s.text_content("[data-testid=st-picked]");
-    println!("caption: {caption}");
-    assert!(
-        caption.contains("node 0 sent a write for key 137"),
-        "{caption}"
-    );
-    s.js("document.querySelector('[data-testid=spacetime]').scrollIntoView({block: 'start'})");
-    s.shot(art, "spacetime");
-
-    // The other way: a request line picked in the log marks the diagram.
-    s.click("[data-testid=event-log] li.k-client");
-    s.wait("a mark picked from the log", art, |s| {
-        s.count("[data-testid=st-mark].picked") == 1
-            && s.count("[data-testid=st-arrow].picked") == 0
-    });
-    // From the keyboard: Enter on the cut's mark picks its log line.
-    s.type_line("[data-testid=st-mark].m-link-cut", "");
-    s.wait("the cut picked from the keyboard", art, |s| {
-        s.count("[data-testid=st-mark].m-link-cut.picked") == 1
-            && s.text_content("[data-testid=event-log] li.picked")
-                .contains("node 0 and node 3 is cut")
-    });
+    BrowserEnv::chromium().run(common::spacetime::check_the_space_time_view);
 }

@@ -37,6 +37,12 @@ pub const TESTS: &[(&str, &str)] = &[
         "the_calm_view_fits_a_projector_and_opens_the_full_panel_by_keyboard",
     ),
     ("firefox", "the_calm_view_in_firefox"),
+    ("firefox", "fork_and_its_share_link_in_firefox"),
+    ("firefox", "why_explains_a_stale_one_read_in_firefox"),
+    ("firefox", "a_lesson_loads_from_a_file_in_firefox"),
+    ("firefox", "a_lesson_loads_from_a_url_in_firefox"),
+    ("firefox", "the_staleness_lab_in_firefox"),
+    ("firefox", "the_space_time_view_in_firefox"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

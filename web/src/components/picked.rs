@@ -49,13 +49,13 @@ pub fn ring_overlay(
                 m.from,
                 m.to
             );
-            let (mx, my) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+            let ((lx, ly), anchor) = label_place(a, b);
             html! {
                 <g class={classes!("picked-msg", m.dropped.is_some().then_some("lost"))} data-testid="ring-picked" data-msg={id.to_string()}>
                     { for halo(m.from) }
                     { for halo(m.to) }
                     <line x1={f(a.0)} y1={f(a.1)} x2={f(b.0)} y2={f(b.1)} stroke={kind_color(m.kind)} />
-                    <text x={f(mx)} y={f(my - 6.0)}>{ label }</text>
+                    <text x={f(lx)} y={f(ly)} text-anchor={anchor}>{ label }</text>
                 </g>
             }
         }
@@ -70,5 +70,45 @@ pub fn ring_overlay(
                 </g>
             }
         }
+    }
+}
+
+/// Where a picked message's label goes: beside its chord's middle, clear
+/// of the line and of the message's dot on it (the canvas draws over the
+/// ring), above a flat chord, to the side of a steep one.
+fn label_place(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), &'static str) {
+    let (mx, my) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
+    // The chord's normal, turned to point up the screen.
+    let (mut nx, mut ny) = (-(b.1 - a.1) / len, (b.0 - a.0) / len);
+    if ny > 0.0 {
+        (nx, ny) = (-nx, -ny);
+    }
+    const CLEAR: f64 = 20.0;
+    let at = (mx + nx * CLEAR, my + ny * CLEAR);
+    let anchor = if nx.abs() < 0.5 {
+        "middle"
+    } else if nx > 0.0 {
+        "start"
+    } else {
+        "end"
+    };
+    (at, anchor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_place;
+
+    #[test]
+    fn labels_sit_clear_of_their_chords() {
+        // A flat chord: the label centred above its middle.
+        let ((x, y), anchor) = label_place((100.0, 300.0), (500.0, 300.0));
+        assert_eq!(anchor, "middle");
+        assert!((x - 300.0).abs() < 1e-9 && y < 300.0 - 15.0, "{x} {y}");
+        // A steep chord: beside it, the text running away from the line.
+        let ((x, _), anchor) = label_place((300.0, 100.0), (300.0, 500.0));
+        assert!(x != 300.0);
+        assert_eq!(anchor, if x > 300.0 { "start" } else { "end" });
     }
 }

@@ -2,20 +2,23 @@
 //! tokens, the keys that hold data as marks, messages flying along chords,
 //! lost messages falling away, cut links, and hints piling up.
 
-use super::{node_color, short_kind};
+use super::flight::{
+    device_scale, dots_attr, draw_flight, event_point, flight_shapes, msg_at, Shape,
+};
+use super::node_color;
 use crate::context::{Ctx, Live};
 use crate::model::Cmd;
-use crate::state::{ClusterView, FALL_US};
+use crate::state::{ClusterView, Picked};
 use ringside_core::{Key, NodeId, Partitioner, Token};
 use std::collections::BTreeMap;
 use std::f64::consts::TAU;
 use std::rc::Rc;
 use yew::prelude::*;
 
-const SIZE: f64 = 640.0;
-const C: f64 = SIZE / 2.0;
+pub const SIZE: f64 = 640.0;
+pub const C: f64 = SIZE / 2.0;
 const R: f64 = 225.0;
-const NODE_R: f64 = 36.0;
+pub const NODE_R: f64 = 36.0;
 
 /// A token as a fraction of the ring, `0.0..1.0`, clockwise from the top.
 pub fn token_frac(t: Token) -> f64 {
@@ -58,13 +61,13 @@ fn arc(start: f64, end: f64, r: f64) -> String {
     format!("M {x1:.1} {y1:.1} A {r} {r} 0 {large} 1 {x2:.1} {y2:.1}")
 }
 
-fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
+pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
     (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
 }
 
 /// A point `NODE_R` inside the chord from `a` to `b`, so messages leave
 /// and reach the node's edge rather than its centre.
-fn trim(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
+pub fn trim(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
     let d = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
     let k = (NODE_R / d).min(0.45);
     (lerp(a, b, k), lerp(a, b, 1.0 - k))
@@ -213,18 +216,37 @@ pub fn RingView() -> Html {
 
     // Messages in flight and lost ones: drawn on a canvas over the SVG
     // after every render (see [`flight_shapes`]), not as SVG elements,
-    // so hundreds of moving messages cost no DOM patching.
-    let flight = flight_shapes(view, &pos, ctx.ui.heartbeats);
+    // so hundreds of moving messages cost no DOM patching. A click on a
+    // message's dot picks it, as a click on its arrow in the space-time
+    // view or its line in the event log does.
+    let flight = Rc::new(flight_shapes(view, &pos, ctx.ui.heartbeats));
     let in_flight = flight
         .iter()
         .filter(|s| matches!(s, Shape::Wire { .. }))
         .count();
     let canvas = use_node_ref();
+    let picked_msg = match ctx.ui.picked {
+        Some(Picked::Msg(m)) => Some(m),
+        _ => None,
+    };
     {
-        let canvas = canvas.clone();
+        let (canvas, flight) = (canvas.clone(), flight.clone());
         let large = ctx.ui.large_text;
-        use_effect(move || draw_flight(&canvas, &flight, large));
+        use_effect(move || draw_flight(&canvas, &flight, picked_msg, large));
     }
+    let hit = {
+        let (canvas, flight) = (canvas.clone(), flight.clone());
+        Rc::new(move |e: &MouseEvent| event_point(&canvas, e).and_then(|p| msg_at(&flight, p)))
+    };
+    let pick_msg = {
+        let (hit, send) = (hit.clone(), send.clone());
+        Callback::from(move |e: MouseEvent| {
+            if let Some(m) = hit(&e) {
+                let on = picked_msg == Some(m);
+                send.emit(Cmd::Pick((!on).then_some(Picked::Msg(m))));
+            }
+        })
+    };
     let now = view.now_us;
     let scale = device_scale();
 
@@ -252,9 +274,15 @@ pub fn RingView() -> Html {
         let skew = (n.skew_us != 0).then(|| html! {
             <text class="skew" x={x.to_string()} y={(y + NODE_R + 28.0).to_string()}>{ format!("clock {:+} ms", n.skew_us / 1000) }</text>
         });
-        let send = send.clone();
+        let (send, hit) = (send.clone(), hit.clone());
         let id = n.id;
-        let pick = Callback::from(move |_: MouseEvent| send.emit(Cmd::Coordinator(id)));
+        // A message's dot over the node's edge is the message's: the
+        // click goes on to the ring's own handler, which picks it.
+        let pick = Callback::from(move |e: MouseEvent| {
+            if hit(&e).is_none() {
+                send.emit(Cmd::Coordinator(id));
+            }
+        });
         Some(html! {
             <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick}>
                 <circle cx={x.to_string()} cy={y.to_string()} r={NODE_R.to_string()} stroke={node_color(n.id)} />
@@ -274,11 +302,11 @@ pub fn RingView() -> Html {
     let legend = if view.nodes.values().all(|n| n.data.is_empty()) {
         "no keys yet: try put 137 hello quorum"
     } else {
-        "hover or click a key mark to see its replicas"
+        "hover or click a key mark to see its replicas; click a message to follow it"
     };
 
     html! {
-        <div class="ring-wrap">
+        <div class="ring-wrap" onclick={pick_msg}>
             <svg class="ring" data-testid="ring" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
                  aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
@@ -290,85 +318,10 @@ pub fn RingView() -> Html {
             </svg>
             <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
                 width={((SIZE * scale) as u32).to_string()} height={((SIZE * scale) as u32).to_string()}
+                data-dots={dots_attr(&flight)}
                 role="img" aria-label={format!("{in_flight} messages in flight")} />
         </div>
     }
-}
-
-/// One message on its way, or one falling away, as the canvas draws it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Shape {
-    /// A message at `at`, having left the sender's edge at `from`.
-    Wire {
-        from: (f64, f64),
-        at: (f64, f64),
-        color: &'static str,
-        doomed: bool,
-        label: Option<String>,
-    },
-    /// A lost message, `age` 0.0 (just lost) to 1.0 (gone).
-    Fall {
-        at: (f64, f64),
-        age: f64,
-        label: String,
-    },
-}
-
-/// Past this many messages, labels are noise (and text is the costliest
-/// thing to draw every frame): the colours still tell the kinds apart.
-const MAX_LABELLED: usize = 40;
-
-/// What the canvas shows at the view's instant: every message along its
-/// chord, coloured by kind, and lost ones falling away.
-pub fn flight_shapes(
-    view: &ClusterView,
-    pos: &BTreeMap<NodeId, (f64, f64)>,
-    heartbeats: bool,
-) -> Vec<Shape> {
-    let now = view.now_us;
-    let shown: Vec<_> = view
-        .wires
-        .iter()
-        .filter(|w| heartbeats || w.kind != "heartbeat")
-        .collect();
-    let labelled = shown.len() <= MAX_LABELLED;
-    let mut out = Vec::with_capacity(shown.len() + view.falls.len());
-    for w in shown {
-        let (Some(a), Some(b)) = (pos.get(&w.from), pos.get(&w.to)) else {
-            continue;
-        };
-        let (a, b) = trim(*a, *b);
-        let at = lerp(a, b, w.progress(now));
-        let label = labelled.then(|| match &w.key {
-            Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
-            _ => short_kind(w.kind).to_string(),
-        });
-        out.push(Shape::Wire {
-            from: a,
-            at,
-            color: kind_color(w.kind),
-            doomed: w.doomed,
-            label,
-        });
-    }
-    for f in view
-        .falls
-        .iter()
-        .filter(|f| heartbeats || f.kind != "heartbeat")
-    {
-        let (Some(a), Some(b)) = (pos.get(&f.from), pos.get(&f.to)) else {
-            continue;
-        };
-        let (a, b) = trim(*a, *b);
-        let (x, y) = lerp(a, b, 0.8);
-        let age = (now.saturating_sub(f.at) as f64 / FALL_US as f64).clamp(0.0, 1.0);
-        out.push(Shape::Fall {
-            at: (x, y + 70.0 * age * age),
-            age,
-            label: format!("✕ {} lost", short_kind(f.kind)),
-        });
-    }
-    out
 }
 
 /// A message kind's colour on the ring.
@@ -387,122 +340,6 @@ pub fn kind_color(kind: &str) -> &'static str {
     }
 }
 
-const BAD: &str = "#c62828";
-
-/// Canvas pixels per ring unit: the screen's density, at most 2.
-fn device_scale() -> f64 {
-    web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .clamp(1.0, 2.0)
-}
-
-fn draw_flight(canvas: &NodeRef, shapes: &[Shape], large: bool) {
-    use wasm_bindgen::JsCast;
-    let Some(el) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
-        return;
-    };
-    let Some(cx) = el
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    let scale = el.width() as f64 / SIZE;
-    let _ = cx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
-    cx.clear_rect(0.0, 0.0, SIZE, SIZE);
-    let font = if large {
-        "17px sans-serif"
-    } else {
-        "11px sans-serif"
-    };
-    let bold = if large {
-        "bold 17px sans-serif"
-    } else {
-        "bold 11px sans-serif"
-    };
-    cx.set_line_cap("round");
-    // Trails first, faint, so the dots sit on top of every trail.
-    cx.set_global_alpha(0.35);
-    cx.set_line_width(2.0);
-    for s in shapes {
-        if let Shape::Wire {
-            from, at, color, ..
-        } = s
-        {
-            cx.set_stroke_style_str(color);
-            cx.begin_path();
-            cx.move_to(from.0, from.1);
-            cx.line_to(at.0, at.1);
-            cx.stroke();
-        }
-    }
-    cx.set_global_alpha(1.0);
-    let dash = js_sys::Array::of2(&3.0.into(), &2.0.into());
-    let solid = js_sys::Array::new();
-    for s in shapes {
-        match s {
-            Shape::Wire {
-                at, color, doomed, ..
-            } => {
-                cx.begin_path();
-                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
-                if *doomed {
-                    cx.set_fill_style_str("#fff");
-                    cx.fill();
-                    cx.set_stroke_style_str(BAD);
-                    cx.set_line_width(2.0);
-                    let _ = cx.set_line_dash(&dash);
-                    cx.stroke();
-                    let _ = cx.set_line_dash(&solid);
-                } else {
-                    cx.set_fill_style_str(color);
-                    cx.fill();
-                    cx.set_stroke_style_str("rgba(0,0,0,0.45)");
-                    cx.set_line_width(1.0);
-                    cx.stroke();
-                }
-            }
-            Shape::Fall { at, age, .. } => {
-                cx.set_global_alpha(1.0 - age);
-                cx.begin_path();
-                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
-                cx.set_fill_style_str(BAD);
-                cx.fill();
-                cx.set_global_alpha(1.0);
-            }
-        }
-    }
-    // Labels last, with a white halo so they read over anything.
-    cx.set_line_join("round");
-    cx.set_line_width(3.0);
-    cx.set_stroke_style_str("#fff");
-    for s in shapes {
-        match s {
-            Shape::Wire {
-                at,
-                label: Some(label),
-                ..
-            } => {
-                cx.set_font(font);
-                cx.set_fill_style_str("#1d232a");
-                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 - 8.0);
-                let _ = cx.fill_text(label, at.0 + 9.0, at.1 - 8.0);
-            }
-            Shape::Fall { at, age, label } => {
-                cx.set_global_alpha(1.0 - age);
-                cx.set_font(bold);
-                cx.set_fill_style_str(BAD);
-                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 + 4.0);
-                let _ = cx.fill_text(label, at.0 + 9.0, at.1 + 4.0);
-                cx.set_global_alpha(1.0);
-            }
-            _ => {}
-        }
-    }
-}
-
 /// The key marks' token positions, for tests.
 #[allow(dead_code)]
 pub fn key_fracs(view: &ClusterView) -> Vec<(Key, f64)> {
@@ -516,11 +353,11 @@ pub fn key_fracs(view: &ClusterView) -> Vec<(Key, f64)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::state::Topology;
 
-    fn view(p: Partitioner, n: u32) -> ClusterView {
+    pub fn view(p: Partitioner, n: u32) -> ClusterView {
         let nodes: Vec<NodeId> = (0..n).collect();
         ClusterView::new(Topology {
             nodes,
@@ -550,75 +387,6 @@ mod tests {
         let v = view(Partitioner::murmur3(8), 16);
         assert_eq!(node_positions(&v).len(), 16);
         assert_eq!(v.ring.tokens().len(), 128);
-    }
-
-    fn wire(n: u64, from: NodeId, to: NodeId, kind: &'static str) -> crate::state::Wire {
-        crate::state::Wire {
-            msg: ringside_core::message::MsgId { from, gen: 0, n },
-            from,
-            to,
-            kind,
-            key: Some(Key::Int(137)),
-            sent_at: 1_000,
-            arrive_at: 3_000,
-            doomed: false,
-        }
-    }
-
-    #[test]
-    fn messages_sit_along_their_chords() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 2_000;
-        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "heartbeat")];
-        let pos = node_positions(&v);
-        let shapes = flight_shapes(&v, &pos, false);
-        assert_eq!(shapes.len(), 1, "heartbeats are hidden unless asked for");
-        let Shape::Wire {
-            from,
-            at,
-            color,
-            label,
-            ..
-        } = &shapes[0]
-        else {
-            panic!("{shapes:?}");
-        };
-        // Node 0 and node 2 face each other: halfway is the centre.
-        assert!((at.0 - C).abs() < 1.0 && (at.1 - C).abs() < 1.0, "{at:?}");
-        // The trail starts at node 0's edge, not its centre.
-        let d = ((from.0 - pos[&0].0).powi(2) + (from.1 - pos[&0].1).powi(2)).sqrt();
-        assert!((d - NODE_R).abs() < 1.0, "{d}");
-        assert_eq!(*color, kind_color("write"));
-        assert_eq!(label.as_deref(), Some("write 137"));
-        assert_eq!(flight_shapes(&v, &pos, true).len(), 2);
-    }
-
-    #[test]
-    fn crowds_lose_their_labels_and_lost_messages_fall() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 100_000;
-        v.wires = (0..=MAX_LABELLED as u64)
-            .map(|n| wire(n, 0, 1, "read"))
-            .collect();
-        v.falls = vec![crate::state::Fall {
-            from: 2,
-            to: 3,
-            kind: "write",
-            at: 100_000 - FALL_US / 2,
-            reason: "dropped".into(),
-        }];
-        let pos = node_positions(&v);
-        let shapes = flight_shapes(&v, &pos, false);
-        assert!(shapes
-            .iter()
-            .all(|s| !matches!(s, Shape::Wire { label: Some(_), .. })));
-        let Some(Shape::Fall { age, label, at }) = shapes.last() else {
-            panic!("{shapes:?}");
-        };
-        assert!((age - 0.5).abs() < 1e-9);
-        assert_eq!(label, "✕ write lost");
-        let (a, b) = trim(pos[&2], pos[&3]);
-        assert!(at.1 > lerp(a, b, 0.8).1, "it falls down the screen");
     }
 
     #[test]

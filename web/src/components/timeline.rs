@@ -175,14 +175,19 @@ fn sequence(view: &ClusterView, r: &RequestView) -> Html {
         html! {
             <g class="client-arrow reply">
                 <line x1={cx.to_string()} y1={y(t).to_string()} x2="40" y2={y(t).to_string()} marker-end="url(#arrowhead)" />
-                <text x="44" y={(y(t) - 4.0).to_string()}>{ outcome_text(r) }</text>
+                // Below its line: an answer that comes at once would
+                // otherwise sit on the request's label above.
+                <text x="44" y={(y(t) + 14.0).to_string()}>{ outcome_text(r) }</text>
             </g>
         }
     });
     html! {
         <div class="sequence" data-testid="sequence">
             <h3>{ format!("{} via node {}: {} message{}", r.request, r.coordinator, msgs.len(), if msgs.len() == 1 { "" } else { "s" }) }</h3>
-            <svg viewBox={format!("0 0 {width} {}", top + height + 30.0)} width="100%">
+            // As wide as the panel, up to half again its own size: on a
+            // wide screen its text would dwarf the page's.
+            <svg viewBox={format!("0 0 {width} {}", top + height + 30.0)} width="100%"
+                style={format!("max-width: {:.0}px", width * 1.5)}>
                 <defs>
                     <marker id="arrowhead" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">
                         <path d="M0,0 L8,4 L0,8 z" />

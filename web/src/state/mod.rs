@@ -163,6 +163,8 @@ pub use ringside_core::sim::InFlight as Wire;
 /// A dropped message falling off the screen.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fall {
+    /// The message's id, as its send and its loss in the log carry it.
+    pub msg: MsgId,
     pub from: NodeId,
     pub to: NodeId,
     pub kind: &'static str,

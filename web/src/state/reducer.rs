@@ -272,6 +272,7 @@ impl ClusterView {
                     m.received_at = Some(at);
                 }
                 self.falls.push(Fall {
+                    msg,
                     from,
                     to,
                     kind,

@@ -3,19 +3,25 @@
 //! fails naming the command that provides it), a static file server for
 //! the page (`server`), a WebDriver session through fantoccini
 //! (`session`), and the checks every browser runs (`checks`, `rewind`,
-//! `calm`). Each test file uses what it needs.
+//! `calm`, `why`, `lessons`, `lab`, `spacetime`), each run in Chromium by
+//! its feature's test file and in Firefox by web/tests/firefox.rs. Each
+//! test file uses what it needs.
 #![allow(dead_code)]
 
 pub mod calm;
 pub mod checks;
+pub mod lab;
+pub mod lessons;
 pub mod rewind;
 mod server;
 mod session;
+pub mod spacetime;
+pub mod why;
 
 pub use server::Server;
 pub use session::{Driver, Session};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long any one thing the page should do may take.
@@ -128,6 +134,14 @@ impl BrowserEnv {
     /// Starts the driver (which starts the browser per session).
     pub fn driver(&self) -> Driver {
         Driver::start(self.browser, &self.driver, &self.binary, &self.art)
+    }
+
+    /// Runs one check in a fresh session of this browser, on the built
+    /// page served by a server of its own; screenshots go to `art`.
+    pub fn run(&self, check: fn(&Session, &Server, &Path)) {
+        let server = Server::start(self.dist.clone());
+        let driver = self.driver();
+        check(&driver.session(), &server, &self.art);
     }
 }
 

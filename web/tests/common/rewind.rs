@@ -34,13 +34,7 @@ fn head_ms(s: &Session) -> f64 {
 }
 
 fn attr(s: &Session, css: &str, name: &str) -> u64 {
-    let q = serde_json::to_string(css).expect("a string is JSON");
-    let n = serde_json::to_string(name).expect("a string is JSON");
-    s.js(&format!(
-        "return Number(document.querySelector({q})?.getAttribute({n}) ?? -1)"
-    ))
-    .as_f64()
-    .unwrap_or(-1.0) as u64
+    s.attr(css, name).parse().unwrap_or(u64::MAX)
 }
 
 /// Sends a request with the request form a student sees: the operation,

@@ -311,6 +311,30 @@ impl Session {
         });
     }
 
+    /// Clicks `(x, y)` CSS pixels from the centre of the element `css`
+    /// names, as a person's mouse does: whatever is on top there gets the
+    /// click (for a canvas that lets clicks through to what is beneath).
+    pub fn click_at(&self, css: &str, x: f64, y: f64) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        self.step(&format!("click {css} at {x:.0}, {y:.0}"), |c| async move {
+            let element = c.find(Locator::Css(css)).await?;
+            let mouse = MouseActions::new("mouse".into())
+                .then(PointerAction::MoveToElement {
+                    element,
+                    duration: None,
+                    x: x.round(),
+                    y: y.round(),
+                })
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: MOUSE_BUTTON_LEFT,
+                });
+            c.perform_actions(mouse).await
+        });
+    }
+
     /// Presses and releases `key` (a character, or a special key such as
     /// `fantoccini::key::Key::Tab` as a char) on the keyboard, wherever
     /// the focus is, as a person's key press does.
@@ -348,6 +372,17 @@ impl Session {
         let quoted = serde_json::to_string(css).expect("a string is JSON");
         let v = self.js(&format!(
             "const e = document.querySelector({quoted}); return e ? e.textContent : ''"
+        ));
+        v.as_str().unwrap_or("").to_string()
+    }
+
+    /// The attribute `name` of the first element `css` names ("" when
+    /// there is none, or it has no such attribute).
+    pub fn attr(&self, css: &str, name: &str) -> String {
+        let q = serde_json::to_string(css).expect("a string is JSON");
+        let n = serde_json::to_string(name).expect("a string is JSON");
+        let v = self.js(&format!(
+            "const e = document.querySelector({q}); return e ? (e.getAttribute({n}) || '') : ''"
         ));
         v.as_str().unwrap_or("").to_string()
     }

@@ -1,0 +1,393 @@
+//! The messages on the ring's canvas: every message in flight along its
+//! chord, lost ones falling away, the picked one ringed; and which
+//! message a click on the canvas hits (the canvas draws without DOM
+//! elements, so it answers clicks by position).
+
+use super::ring::{kind_color, lerp, trim, SIZE};
+use super::short_kind;
+use crate::state::{ClusterView, FALL_US};
+use ringside_core::{MsgId, NodeId};
+use std::collections::BTreeMap;
+use std::f64::consts::TAU;
+use yew::prelude::*;
+
+/// One message on its way, or one falling away, as the canvas draws it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// A message at `at`, having left the sender's edge at `from`.
+    Wire {
+        msg: MsgId,
+        from: (f64, f64),
+        at: (f64, f64),
+        color: &'static str,
+        doomed: bool,
+        label: Option<String>,
+    },
+    /// A lost message, `age` 0.0 (just lost) to 1.0 (gone).
+    Fall {
+        msg: MsgId,
+        at: (f64, f64),
+        age: f64,
+        label: String,
+    },
+}
+
+impl Shape {
+    fn msg(&self) -> MsgId {
+        match self {
+            Shape::Wire { msg, .. } | Shape::Fall { msg, .. } => *msg,
+        }
+    }
+
+    fn at(&self) -> (f64, f64) {
+        match self {
+            Shape::Wire { at, .. } | Shape::Fall { at, .. } => *at,
+        }
+    }
+}
+
+/// Past this many messages, labels are noise (and text is the costliest
+/// thing to draw every frame): the colours still tell the kinds apart.
+const MAX_LABELLED: usize = 40;
+
+/// What the canvas shows at the view's instant: every message along its
+/// chord, coloured by kind, and lost ones falling away.
+pub fn flight_shapes(
+    view: &ClusterView,
+    pos: &BTreeMap<NodeId, (f64, f64)>,
+    heartbeats: bool,
+) -> Vec<Shape> {
+    let now = view.now_us;
+    let shown: Vec<_> = view
+        .wires
+        .iter()
+        .filter(|w| heartbeats || w.kind != "heartbeat")
+        .collect();
+    let labelled = shown.len() <= MAX_LABELLED;
+    let mut out = Vec::with_capacity(shown.len() + view.falls.len());
+    for w in shown {
+        let (Some(a), Some(b)) = (pos.get(&w.from), pos.get(&w.to)) else {
+            continue;
+        };
+        let (a, b) = trim(*a, *b);
+        let at = lerp(a, b, w.progress(now));
+        let label = labelled.then(|| match &w.key {
+            Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
+            _ => short_kind(w.kind).to_string(),
+        });
+        out.push(Shape::Wire {
+            msg: w.msg,
+            from: a,
+            at,
+            color: kind_color(w.kind),
+            doomed: w.doomed,
+            label,
+        });
+    }
+    for f in view
+        .falls
+        .iter()
+        .filter(|f| heartbeats || f.kind != "heartbeat")
+    {
+        let (Some(a), Some(b)) = (pos.get(&f.from), pos.get(&f.to)) else {
+            continue;
+        };
+        let (a, b) = trim(*a, *b);
+        let (x, y) = lerp(a, b, 0.8);
+        let age = (now.saturating_sub(f.at) as f64 / FALL_US as f64).clamp(0.0, 1.0);
+        out.push(Shape::Fall {
+            msg: f.msg,
+            at: (x, y + 70.0 * age * age),
+            age,
+            label: format!("✕ {} lost", short_kind(f.kind)),
+        });
+    }
+    out
+}
+
+/// How far from a message's dot (in ring units; the dot's radius is 7)
+/// a click still picks it.
+const HIT_R: f64 = 12.0;
+
+/// The message whose dot is nearest `p` (ring units), if a click at `p`
+/// is on or next to it: how a click on the canvas picks a message.
+pub fn msg_at(shapes: &[Shape], p: (f64, f64)) -> Option<MsgId> {
+    shapes
+        .iter()
+        .map(|s| {
+            let (x, y) = s.at();
+            (s.msg(), (x - p.0).powi(2) + (y - p.1).powi(2))
+        })
+        .filter(|(_, d2)| *d2 <= HIT_R * HIT_R)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(m, _)| m)
+}
+
+/// Where a mouse event is on the canvas, in ring units (the canvas is
+/// stretched over the ring's square, as its drawing is).
+pub fn event_point(canvas: &NodeRef, e: &MouseEvent) -> Option<(f64, f64)> {
+    let el = canvas.cast::<web_sys::Element>()?;
+    let r = el.get_bounding_client_rect();
+    if r.width() <= 0.0 || r.height() <= 0.0 {
+        return None;
+    }
+    Some((
+        (f64::from(e.client_x()) - r.left()) * SIZE / r.width(),
+        (f64::from(e.client_y()) - r.top()) * SIZE / r.height(),
+    ))
+}
+
+/// The messages' dots as `id@x,y` (ring units), space-separated: what a
+/// test needs to click one.
+pub fn dots_attr(shapes: &[Shape]) -> String {
+    shapes
+        .iter()
+        .map(|s| {
+            let (x, y) = s.at();
+            format!("{}@{x:.0},{y:.0}", s.msg())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const BAD: &str = "#c62828";
+
+/// Canvas pixels per ring unit: the screen's density, at most 2.
+pub fn device_scale() -> f64 {
+    web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(1.0, 2.0)
+}
+
+/// Draws `shapes` on the canvas, the `picked` message's dot ringed.
+pub fn draw_flight(canvas: &NodeRef, shapes: &[Shape], picked: Option<MsgId>, large: bool) {
+    use wasm_bindgen::JsCast;
+    let Some(el) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
+        return;
+    };
+    let Some(cx) = el
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let scale = el.width() as f64 / SIZE;
+    let _ = cx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
+    cx.clear_rect(0.0, 0.0, SIZE, SIZE);
+    let font = if large {
+        "17px sans-serif"
+    } else {
+        "11px sans-serif"
+    };
+    let bold = if large {
+        "bold 17px sans-serif"
+    } else {
+        "bold 11px sans-serif"
+    };
+    cx.set_line_cap("round");
+    // Trails first, faint, so the dots sit on top of every trail.
+    cx.set_global_alpha(0.35);
+    cx.set_line_width(2.0);
+    for s in shapes {
+        if let Shape::Wire {
+            from, at, color, ..
+        } = s
+        {
+            cx.set_stroke_style_str(color);
+            cx.begin_path();
+            cx.move_to(from.0, from.1);
+            cx.line_to(at.0, at.1);
+            cx.stroke();
+        }
+    }
+    cx.set_global_alpha(1.0);
+    let dash = js_sys::Array::of2(&3.0.into(), &2.0.into());
+    let solid = js_sys::Array::new();
+    for s in shapes {
+        match s {
+            Shape::Wire {
+                at, color, doomed, ..
+            } => {
+                cx.begin_path();
+                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
+                if *doomed {
+                    cx.set_fill_style_str("#fff");
+                    cx.fill();
+                    cx.set_stroke_style_str(BAD);
+                    cx.set_line_width(2.0);
+                    let _ = cx.set_line_dash(&dash);
+                    cx.stroke();
+                    let _ = cx.set_line_dash(&solid);
+                } else {
+                    cx.set_fill_style_str(color);
+                    cx.fill();
+                    cx.set_stroke_style_str("rgba(0,0,0,0.45)");
+                    cx.set_line_width(1.0);
+                    cx.stroke();
+                }
+            }
+            Shape::Fall { at, age, .. } => {
+                cx.set_global_alpha(1.0 - age);
+                cx.begin_path();
+                let _ = cx.arc(at.0, at.1, 7.0, 0.0, TAU);
+                cx.set_fill_style_str(BAD);
+                cx.fill();
+                cx.set_global_alpha(1.0);
+            }
+        }
+    }
+    // The picked message: a dark ring around its dot, to follow it.
+    if let Some(s) = shapes.iter().find(|s| Some(s.msg()) == picked) {
+        let (x, y) = s.at();
+        cx.begin_path();
+        let _ = cx.arc(x, y, 11.0, 0.0, TAU);
+        cx.set_stroke_style_str("#1d232a");
+        cx.set_line_width(3.0);
+        cx.stroke();
+    }
+    // Labels last, with a white halo so they read over anything.
+    cx.set_line_join("round");
+    cx.set_line_width(3.0);
+    cx.set_stroke_style_str("#fff");
+    for s in shapes {
+        match s {
+            // The picked message's label is the ring's, beside its chord.
+            Shape::Wire {
+                msg,
+                at,
+                label: Some(label),
+                ..
+            } if picked != Some(*msg) => {
+                cx.set_font(font);
+                cx.set_fill_style_str("#1d232a");
+                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 - 8.0);
+                let _ = cx.fill_text(label, at.0 + 9.0, at.1 - 8.0);
+            }
+            Shape::Fall { at, age, label, .. } => {
+                cx.set_global_alpha(1.0 - age);
+                cx.set_font(bold);
+                cx.set_fill_style_str(BAD);
+                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 + 4.0);
+                let _ = cx.fill_text(label, at.0 + 9.0, at.1 + 4.0);
+                cx.set_global_alpha(1.0);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::ring::{node_positions, tests::view, C, NODE_R};
+    use ringside_core::{Key, Partitioner};
+
+    fn wire(n: u64, from: NodeId, to: NodeId, kind: &'static str) -> crate::state::Wire {
+        crate::state::Wire {
+            msg: MsgId { from, gen: 0, n },
+            from,
+            to,
+            kind,
+            key: Some(Key::Int(137)),
+            sent_at: 1_000,
+            arrive_at: 3_000,
+            doomed: false,
+        }
+    }
+
+    #[test]
+    fn messages_sit_along_their_chords() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 2_000;
+        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "heartbeat")];
+        let pos = node_positions(&v);
+        let shapes = flight_shapes(&v, &pos, false);
+        assert_eq!(shapes.len(), 1, "heartbeats are hidden unless asked for");
+        let Shape::Wire {
+            from,
+            at,
+            color,
+            label,
+            ..
+        } = &shapes[0]
+        else {
+            panic!("{shapes:?}");
+        };
+        // Node 0 and node 2 face each other: halfway is the centre.
+        assert!((at.0 - C).abs() < 1.0 && (at.1 - C).abs() < 1.0, "{at:?}");
+        // The trail starts at node 0's edge, not its centre.
+        let d = ((from.0 - pos[&0].0).powi(2) + (from.1 - pos[&0].1).powi(2)).sqrt();
+        assert!((d - NODE_R).abs() < 1.0, "{d}");
+        assert_eq!(*color, kind_color("write"));
+        assert_eq!(label.as_deref(), Some("write 137"));
+        assert_eq!(flight_shapes(&v, &pos, true).len(), 2);
+    }
+
+    #[test]
+    fn crowds_lose_their_labels_and_lost_messages_fall() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 100_000;
+        v.wires = (0..=MAX_LABELLED as u64)
+            .map(|n| wire(n, 0, 1, "read"))
+            .collect();
+        v.falls = vec![crate::state::Fall {
+            msg: MsgId {
+                from: 2,
+                gen: 0,
+                n: 99,
+            },
+            from: 2,
+            to: 3,
+            kind: "write",
+            at: 100_000 - FALL_US / 2,
+            reason: "dropped".into(),
+        }];
+        let pos = node_positions(&v);
+        let shapes = flight_shapes(&v, &pos, false);
+        assert!(shapes
+            .iter()
+            .all(|s| !matches!(s, Shape::Wire { label: Some(_), .. })));
+        let Some(Shape::Fall { age, label, at, .. }) = shapes.last() else {
+            panic!("{shapes:?}");
+        };
+        assert!((age - 0.5).abs() < 1e-9);
+        assert_eq!(label, "✕ write lost");
+        let (a, b) = trim(pos[&2], pos[&3]);
+        assert!(at.1 > lerp(a, b, 0.8).1, "it falls down the screen");
+    }
+
+    #[test]
+    fn a_click_picks_the_nearest_dot_within_reach() {
+        // A quarter of the way along two crossing chords: two dots apart.
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 1_500;
+        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "read")];
+        let pos = node_positions(&v);
+        let shapes = flight_shapes(&v, &pos, false);
+        let m1 = MsgId {
+            from: 0,
+            gen: 0,
+            n: 1,
+        };
+        let m2 = MsgId {
+            from: 1,
+            gen: 0,
+            n: 2,
+        };
+        let dot = |m| {
+            shapes
+                .iter()
+                .find(|s| s.msg() == m)
+                .map(Shape::at)
+                .expect("a dot")
+        };
+        let (a, b) = (dot(m1), dot(m2));
+        assert_eq!(msg_at(&shapes, (a.0 + 3.0, a.1 - 3.0)), Some(m1));
+        assert_eq!(msg_at(&shapes, (b.0 - 3.0, b.1 + 3.0)), Some(m2));
+        // Beyond reach of every dot: nothing.
+        assert_eq!(msg_at(&shapes, (a.0 + HIT_R + 1.0, a.1)), None);
+        assert_eq!(dots_attr(&shapes).split(' ').count(), 2);
+    }
+}
