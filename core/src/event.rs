@@ -233,3 +233,79 @@ pub enum TraceWhat {
         event: ClusterEvent,
     },
 }
+
+impl TraceEntry {
+    /// Reads a trace line already parsed as JSON: what deserializing a
+    /// `TraceEntry` reads, but with its event deserialized from a `Value`
+    /// by `Event`'s own deserializer. The page reads a live cluster's
+    /// events that way (crate::protocol), and the derived deserializer,
+    /// through its flattened and tagged layers, would build a second copy
+    /// of every event's deserializer into the page's wasm.
+    pub fn from_json(v: serde_json::Value) -> Result<TraceEntry, String> {
+        let serde_json::Value::Object(mut obj) = v else {
+            return Err("not a JSON object".into());
+        };
+        let at = obj
+            .get("at")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or("at: missing or not a time in microseconds")?;
+        let event = obj.remove("event").ok_or("event: missing")?;
+        let what = match obj.get("source").and_then(serde_json::Value::as_str) {
+            Some("node") => TraceWhat::Node {
+                event: serde_json::from_value(event).map_err(|e| format!("event: {e}"))?,
+            },
+            Some("sim") => TraceWhat::Sim {
+                event: serde_json::from_value(event).map_err(|e| format!("event: {e}"))?,
+            },
+            other => return Err(format!("source: {other:?} is not \"node\" or \"sim\"")),
+        };
+        Ok(TraceEntry { at, what })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TraceEntry, TraceWhat};
+    use crate::sim::{put, Sim, SimConfig};
+    use crate::types::Consistency;
+
+    #[test]
+    fn from_json_reads_what_the_derived_deserializer_reads() {
+        let mut sim = Sim::new(SimConfig::classic(3));
+        sim.run_for(50_000);
+        sim.submit(0, put(137, "v", Consistency::Quorum));
+        sim.crash(2);
+        sim.run_for(200_000);
+        let trace = sim.drain_trace();
+        let sources = |node: bool| {
+            trace
+                .iter()
+                .filter(|e| matches!(e.what, TraceWhat::Node { .. }) == node)
+                .count()
+        };
+        assert!(sources(true) > 0 && sources(false) > 0);
+        for e in trace {
+            let v = serde_json::to_value(&e).unwrap();
+            let derived: TraceEntry = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(TraceEntry::from_json(v), Ok(derived.clone()));
+            assert_eq!(derived, e);
+        }
+    }
+
+    #[test]
+    fn from_json_names_what_is_wrong() {
+        let err = |text: &str| TraceEntry::from_json(serde_json::from_str(text).unwrap());
+        assert!(err("[1]").unwrap_err().contains("object"));
+        assert!(err(r#"{"source": "node", "event": {}}"#)
+            .unwrap_err()
+            .starts_with("at:"));
+        assert!(err(r#"{"at": 1, "source": "moon", "event": {}}"#)
+            .unwrap_err()
+            .contains("moon"));
+        assert!(
+            err(r#"{"at": 1, "source": "node", "event": {"kind": "nope"}}"#)
+                .unwrap_err()
+                .starts_with("event:")
+        );
+    }
+}

@@ -86,7 +86,7 @@ fn broken(from: &str, to: &str) -> ringside_core::lesson::LessonError {
 
 #[test]
 fn every_error_names_its_line_and_reason() {
-    let cases: [(&str, &str, usize, &str); 11] = [
+    let cases: [(&str, &str, usize, &str); 15] = [
         (
             "{ crash = 2 }",
             "{ crash = 7 }",
@@ -143,6 +143,15 @@ fn every_error_names_its_line_and_reason() {
             "",
         ),
         ("key = 5,", "key = 300,", 15, ""),
+        ("nodes = 3", "nodez = 3", 5, "unknown field `nodez`"),
+        ("rf = 3", "rf = \"three\"", 6, "invalid type"),
+        ("rf = 3", "rf = 1979-05-27", 6, "date-time"),
+        (
+            "why = \"One replica is enough.\"",
+            "",
+            18,
+            "missing field `why`",
+        ),
     ];
     let mut wrong = Vec::new();
     for (from, to, line, reason) in cases {

@@ -8,9 +8,10 @@
 
 use crate::sim::Action;
 use crate::types::{Consistency, NodeId};
-use serde::Deserialize;
+use file::{FileAction, FileExpect, FileWait};
 use std::fmt;
-use toml::Spanned;
+
+mod file;
 
 /// A parsed, checked lesson.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,8 +23,7 @@ pub struct Lesson {
 }
 
 /// The cluster a lesson runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LessonCluster {
     pub nodes: usize,
     pub rf: usize,
@@ -110,100 +110,6 @@ impl fmt::Display for LessonError {
     }
 }
 
-// ----- the file's shape -----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLesson {
-    id: String,
-    title: String,
-    #[serde(default)]
-    cluster: Option<Spanned<LessonCluster>>,
-    #[serde(rename = "step")]
-    steps: Vec<Spanned<FileStep>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileStep {
-    say: String,
-    #[serde(default)]
-    actions: Vec<Spanned<FileAction>>,
-    #[serde(default)]
-    wait: Option<FileWait>,
-    #[serde(default)]
-    expect: Vec<Spanned<FileExpect>>,
-    #[serde(default)]
-    predict: Option<Spanned<FilePredict>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum FileWait {
-    Answered,
-    Ms(u64),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum FileAction {
-    Put {
-        node: NodeId,
-        key: u8,
-        value: String,
-        cl: String,
-    },
-    Get {
-        node: NodeId,
-        key: u8,
-        cl: String,
-    },
-    Delete {
-        node: NodeId,
-        key: u8,
-        cl: String,
-    },
-    Crash(NodeId),
-    Restart(NodeId),
-    Cut([NodeId; 2]),
-    Heal([NodeId; 2]),
-    HealAll,
-    Skew {
-        node: NodeId,
-        ms: i64,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum FileExpect {
-    Value {
-        node: NodeId,
-        key: u8,
-        #[serde(default)]
-        is: Option<String>,
-    },
-    Hints {
-        holder: NodeId,
-        target: NodeId,
-        count: usize,
-    },
-    Outcome(String),
-    Read {
-        #[serde(default)]
-        value: Option<String>,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePredict {
-    question: String,
-    choices: Vec<String>,
-    answer: String,
-    why: String,
-}
-
 /// The outcome labels a request can end with (see
 /// [`crate::check::Outcome::label`]).
 const OUTCOMES: [&str; 6] = [
@@ -226,10 +132,7 @@ fn line_of(text: &str, at: usize) -> usize {
 
 /// Parses and checks a lesson. Nothing is returned unless all of it is good.
 pub fn parse(text: &str) -> Result<Lesson, LessonError> {
-    let file: FileLesson = toml::from_str(text).map_err(|e| LessonError {
-        line: e.span().map_or(0, |s| line_of(text, s.start)),
-        reason: e.message().trim().to_string(),
-    })?;
+    let file = file::read(text)?;
     let at = |span: std::ops::Range<usize>, reason: String| LessonError {
         line: line_of(text, span.start),
         reason,

@@ -33,7 +33,10 @@ pub fn parse_trace(text: &str) -> Result<(Vec<TraceEntry>, usize), String> {
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_str::<TraceEntry>(line) {
+        let entry = serde_json::from_str(line)
+            .map_err(|e| e.to_string())
+            .and_then(TraceEntry::from_json);
+        match entry {
             Ok(e) => entries.push(e),
             Err(e) => {
                 skipped += 1;
