@@ -2,8 +2,9 @@
 //! in-memory replicas with 100-byte values that differ in a few keys, and
 //! the time and bytes of one round between them. See `--help`.
 
-use ringside_core::node::{anti_entropy_round_between, diverged_replicas, Merkle};
-use ringside_core::{Key, Version};
+use ringside_core::node::{anti_entropy_round_with, diverged_replicas, Merkle, RoundCost};
+use ringside_core::{Input, Key, Micros, Node, Version};
+use std::time::Duration;
 use std::time::Instant;
 
 const HELP: &str = "\
@@ -15,6 +16,8 @@ older there), then prints:
   build     time to build one node's hash trees from its data, and per key
   write     the trees' cost per write (an update of one key's version)
   round     one anti-entropy round that repairs the difference: its time,
+            the longest single turn of either node in it (one input
+            handled: what the round holds a node's thread for at a time),
             messages, bytes sent both ways and versions carried
   in step   a second round, with nothing left to repair
   tree      the trees' depth and size, and bytes per key they add
@@ -38,7 +41,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!("keys        build (per key)      write    round: time  msgs   bytes     versions  in step: time  bytes  depth  tree MiB  B/key");
+    println!("keys        build (per key)      write    round: time  longest turn  msgs   bytes     versions  in step: time  bytes  depth  tree MiB  B/key");
     for keys in counts {
         measure(keys, differ);
     }
@@ -50,24 +53,21 @@ fn measure(keys: usize, differ: usize) {
     let built = Merkle::build(a.ring(), a.id(), a.data());
     let build = t.elapsed();
     let write = per_write(built, &a);
-    let t = Instant::now();
-    let round = anti_entropy_round_between(&mut a, &mut b, 2_000_000);
-    let round_time = t.elapsed();
+    let (round, round_time, longest) = timed_round(&mut a, &mut b, 2_000_000);
     assert_eq!(
         a.data().len(),
         b.data().len(),
         "the round left keys missing"
     );
-    let t = Instant::now();
-    let again = anti_entropy_round_between(&mut a, &mut b, 3_000_000);
-    let again_time = t.elapsed();
+    let (again, again_time, _) = timed_round(&mut a, &mut b, 3_000_000);
     let tree = a.anti_entropy_tree();
     println!(
-        "{keys:<10}  {:>7.0} ms ({:>4.0} ns)  {:>5.0} ns  {:>9.1} ms  {:>4}  {:>8}  {:>8}  {:>10.3} ms  {:>5}  {:>5}  {:>8.1}  {:>5.1}",
+        "{keys:<10}  {:>7.0} ms ({:>4.0} ns)  {:>5.0} ns  {:>9.1} ms  {:>9.2} ms  {:>4}  {:>8}  {:>8}  {:>10.3} ms  {:>5}  {:>5}  {:>8.1}  {:>5.1}",
         build.as_secs_f64() * 1e3,
         build.as_secs_f64() * 1e9 / keys as f64,
         write,
         round_time.as_secs_f64() * 1e3,
+        longest.as_secs_f64() * 1e3,
         round.messages,
         round.bytes,
         round.versions,
@@ -77,6 +77,19 @@ fn measure(keys: usize, differ: usize) {
         tree.bytes() as f64 / (1 << 20) as f64,
         tree.bytes() as f64 / keys as f64,
     );
+}
+
+/// One round `a` starts with `b`: what it sent, its time, and the
+/// longest time one node took over one input of it.
+fn timed_round(a: &mut Node, b: &mut Node, now: Micros) -> (RoundCost, Duration, Duration) {
+    let mut longest = Duration::ZERO;
+    let t = Instant::now();
+    let cost = anti_entropy_round_with(a, b, now, &mut |node, now, input: Input| {
+        let t = Instant::now();
+        node.handle(now, input);
+        longest = longest.max(t.elapsed());
+    });
+    (cost, t.elapsed(), longest)
 }
 
 /// Nanoseconds per tree update: 100,000 keys given a newer version.

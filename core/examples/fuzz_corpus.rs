@@ -80,6 +80,8 @@ fn main() -> std::io::Result<()> {
         Msg::SyncData {
             entries: vec![(Key::Int(3), v.clone())],
             nodes: vec![tree_node(1)],
+            after: None,
+            upto: Some(Key::Str("user:1".into())),
             reply: true,
         },
     ];

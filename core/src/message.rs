@@ -89,12 +89,20 @@ pub enum Msg {
         depth: u8,
         nodes: Vec<(TreeNode, u64)>,
     },
-    /// Anti-entropy: the sender's versions under tree nodes whose hashes
-    /// differed; `reply` asks the receiver to answer with its own versions
-    /// under them that are newer or that the sender lacks.
+    /// Anti-entropy, once the trees' walk reached leaves that still
+    /// differ: versions under those leaves with keys in `(after, upto]`
+    /// (`None`: from the first key, through the last). Both sides read
+    /// their data slice by slice in key order, so an exchange is several of
+    /// these. An offer (`reply`) carries the sender's versions there and
+    /// asks for the receiver's that are newer or missing; its first one
+    /// names the leaves (`nodes`), which the two keep until the exchange
+    /// ends. An answer carries those versions, and its `upto` is how far
+    /// the receiver read: the offerer goes on after it, or stops at `None`.
     SyncData {
         entries: Vec<(Key, Version)>,
         nodes: Vec<TreeNode>,
+        after: Option<Key>,
+        upto: Option<Key>,
         reply: bool,
     },
 }
@@ -445,11 +453,15 @@ mod tests {
             (
                 proptest::collection::vec((arb_key(), arb_version()), 0..10),
                 proptest::collection::vec(arb_node(), 0..10),
+                proptest::option::of(arb_key()),
+                proptest::option::of(arb_key()),
                 any::<bool>()
             )
-                .prop_map(|(entries, nodes, reply)| Msg::SyncData {
+                .prop_map(|(entries, nodes, after, upto, reply)| Msg::SyncData {
                     entries,
                     nodes,
+                    after,
+                    upto,
                     reply
                 }),
         ]

@@ -2,9 +2,13 @@
 //! read repair off), and one round costs what the difference costs, not
 //! what the data does.
 
-use ringside_core::node::{anti_entropy_round_between, diverged_replicas};
+use ringside_core::node::{
+    anti_entropy_round_between, anti_entropy_round_with, diverged_replicas, KEYS_PER_LEAF,
+    SCAN_SLICE,
+};
 use ringside_core::sim::{Action, Sim, SimConfig};
 use ringside_core::{Consistency, Key, Request};
+use ringside_core::{Input, Msg};
 
 fn no_hints_no_read_repair(seed: u64, nodes: usize) -> Sim {
     let mut c = SimConfig::with_nodes(seed, nodes);
@@ -89,15 +93,117 @@ fn one_round_costs_the_difference_times_the_depth_not_the_data() {
     assert_eq!(a.data(), b.data(), "one round repairs a 100-key difference");
     let diff = (missing + stale) as u64;
     // Per differing key: two child hashes (21 bytes each) per level, and
-    // a leaf's few versions (about 150 bytes each with a 100-byte value).
-    let bound = diff * (depth * 2 * 21 + 8 * 150);
+    // the versions of its leaf (at most twice KEYS_PER_LEAF before the
+    // tree deepens, about 150 bytes each with a 100-byte value), offered
+    // by one side; the other answers with the few that are newer. The
+    // memtable is read in slices, each a pair of messages of a few dozen
+    // bytes besides the versions.
+    let leaf = 2 * KEYS_PER_LEAF;
+    let slices = (100_000 / SCAN_SLICE + 1) as u64;
+    let bound = diff * (depth * 2 * 21 + leaf * 150) + slices * 2 * 100;
     println!(
         "100,000 keys, {diff} differ, depth {depth}: {} messages, {} bytes, {} versions (bound {bound})",
         cost.messages, cost.bytes, cost.versions
     );
     assert!(cost.bytes <= bound, "{cost:?} over {bound} bytes");
+    assert!(cost.versions <= diff * (leaf + 1), "{cost:?}");
     // In step, a round is the roots and nothing else.
     let again = anti_entropy_round_between(&mut a, &mut b, 3_000_000);
     assert_eq!(again.messages, 1, "{again:?}");
     assert!(again.bytes < 200, "{again:?}");
+}
+
+/// The versions under differing leaves are found by reading the memtable
+/// a slice at a time, one slice per message, so no single turn of a node
+/// reads more than `SCAN_SLICE` keys, however large the data.
+#[test]
+fn a_round_that_finds_differences_reads_the_data_a_slice_per_turn() {
+    let keys = 3 * SCAN_SLICE + SCAN_SLICE / 2;
+    let (mut a, mut b) = diverged_replicas(keys, 10, 10, 20);
+    let mut offers = 0;
+    let mut spans = Vec::new();
+    anti_entropy_round_with(&mut a, &mut b, 2_000_000, &mut |node, now, input| {
+        if let Input::Message { msg, .. } = &input {
+            if let Msg::SyncData {
+                after, upto, reply, ..
+            } = &msg.body
+            {
+                offers += usize::from(*reply);
+                spans.push((after.clone(), upto.clone()));
+            }
+        }
+        node.handle(now, input);
+    });
+    assert_eq!(a.data(), b.data(), "the sliced exchange repairs everything");
+    assert!(offers >= 4, "{keys} keys in {offers} offers");
+    for (after, upto) in &spans {
+        let lower = after
+            .clone()
+            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let upper = upto
+            .clone()
+            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        for n in [&a, &b] {
+            let read = n.data().range((lower.clone(), upper.clone())).count();
+            assert!(
+                read <= SCAN_SLICE + 20,
+                "a span of {read} keys, over a slice of {SCAN_SLICE}: {after:?}..{upto:?}"
+            );
+        }
+    }
+    // The spans cover every key: the last answer reaches the end.
+    assert_eq!(spans.last().map(|s| s.1.clone()), Some(None));
+}
+
+/// A peer's span that runs backwards, or is empty, reads nothing and is
+/// answered as such (a key range of the map would panic on it).
+#[test]
+fn a_backwards_span_from_a_peer_is_answered_empty() {
+    use ringside_core::{Message, MsgId};
+    let (mut a, b) = diverged_replicas(1_000, 5, 5, 10);
+    let root = a.anti_entropy_tree().roots_shared_with(1)[0].0;
+    let key = |s: &str| Some(ringside_core::Key::Str(s.into()));
+    for (n, (after, upto)) in [
+        (key("user:00000900"), key("user:00000100")),
+        (key("user:00000500"), key("user:00000500")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = MsgId {
+            from: 1,
+            gen: b.generation(),
+            n: n as u64 + 1,
+        };
+        let body = Msg::SyncData {
+            entries: vec![],
+            nodes: vec![root],
+            after: after.clone(),
+            upto: upto.clone(),
+            reply: true,
+        };
+        a.handle(
+            2_000_000,
+            Input::Message {
+                from: 1,
+                msg: Message { id, body },
+            },
+        );
+        let mut answers = 0;
+        while let Some(out) = a.poll() {
+            if let ringside_core::Output::Send { msg, .. } = out {
+                if let Msg::SyncData {
+                    entries,
+                    upto: reached,
+                    ..
+                } = msg.body
+                {
+                    assert!(entries.is_empty(), "{after:?}..{upto:?}: {entries:?}");
+                    assert_eq!(reached, upto);
+                    answers += 1;
+                }
+            }
+        }
+        assert_eq!(answers, 1, "{after:?}..{upto:?}");
+    }
 }

@@ -6,6 +6,7 @@ use super::{
     Message, Msg, MsgId, TreeNode, MAX_PEER_MESSAGE_BYTES, MAX_SYNC_ENTRIES, MAX_SYNC_NODES,
 };
 use crate::storage::{put_key, put_version, DecodeError, Reader};
+use crate::types::Key;
 
 const WRITE: u8 = 1;
 const WRITE_ACK: u8 = 2;
@@ -98,6 +99,8 @@ impl Message {
             Msg::SyncData {
                 entries,
                 nodes,
+                after,
+                upto,
                 reply,
             } => {
                 out.push(SYNC_DATA);
@@ -106,6 +109,8 @@ impl Message {
                 for n in nodes {
                     put_node(&mut out, n);
                 }
+                put_bound(&mut out, after.as_ref());
+                put_bound(&mut out, upto.as_ref());
                 out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
                 for (k, v) in entries {
                     put_key(&mut out, k);
@@ -207,6 +212,8 @@ impl Message {
                 for _ in 0..nn {
                     nodes.push(node(&mut r)?);
                 }
+                let after = bound(&mut r, "lower key bound")?;
+                let upto = bound(&mut r, "upper key bound")?;
                 let ne = count(&mut r, "entry count", MAX_SYNC_ENTRIES)?;
                 let mut entries = Vec::with_capacity(ne.min(1024));
                 for _ in 0..ne {
@@ -215,6 +222,8 @@ impl Message {
                 Msg::SyncData {
                     entries,
                     nodes,
+                    after,
+                    upto,
                     reply,
                 }
             }
@@ -251,4 +260,23 @@ fn node(r: &mut Reader) -> Result<TreeNode, DecodeError> {
         level: r.u8("tree level")?,
         index: r.u32("tree index")?,
     })
+}
+
+/// A key bound of `sync_data`: 0 for none, or 1 and the key.
+fn put_bound(out: &mut Vec<u8>, key: Option<&Key>) {
+    match key {
+        None => out.push(0),
+        Some(k) => {
+            out.push(1);
+            put_key(out, k);
+        }
+    }
+}
+
+fn bound(r: &mut Reader, what: &str) -> Result<Option<Key>, DecodeError> {
+    match r.u8(what)? {
+        0 => Ok(None),
+        1 => Ok(Some(r.key()?)),
+        t => Err(DecodeError(format!("unknown {what} flag {t}"))),
+    }
 }

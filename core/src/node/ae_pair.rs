@@ -67,13 +67,25 @@ pub struct RoundCost {
 /// this measures the exchange, not a driver. For tests and the
 /// anti-entropy cost measurement.
 pub fn anti_entropy_round_between(a: &mut Node, b: &mut Node, now: Micros) -> RoundCost {
+    anti_entropy_round_with(a, b, now, &mut |node, now, input| node.handle(now, input))
+}
+
+/// [`anti_entropy_round_between`], handing each of the round's inputs to
+/// `turn`, which must pass it to the node's [`Node::handle`]: the cost
+/// measurement times each turn there (the core has no clock of its own).
+pub fn anti_entropy_round_with(
+    a: &mut Node,
+    b: &mut Node,
+    now: Micros,
+    turn: &mut dyn FnMut(&mut Node, Micros, Input),
+) -> RoundCost {
     let mut cost = RoundCost::default();
     hear_from(a, b, now);
     hear_from(b, a, now);
     a.out.clear();
     b.out.clear();
-    a.handle(now, Input::Timer(TimerId::AntiEntropy));
-    while deliver(a, b, now, &mut cost) | deliver(b, a, now, &mut cost) {}
+    turn(a, now, Input::Timer(TimerId::AntiEntropy));
+    while deliver(a, b, now, &mut cost, turn) | deliver(b, a, now, &mut cost, turn) {}
     cost
 }
 
@@ -93,7 +105,13 @@ fn hear_from(to: &mut Node, from: &Node, now: Micros) {
 }
 
 /// Hands `to` what `from` sends it; true when there was anything.
-fn deliver(from: &mut Node, to: &mut Node, now: Micros, cost: &mut RoundCost) -> bool {
+fn deliver(
+    from: &mut Node,
+    to: &mut Node,
+    now: Micros,
+    cost: &mut RoundCost,
+    turn: &mut dyn FnMut(&mut Node, Micros, Input),
+) -> bool {
     let mut moved = false;
     while let Some(out) = from.poll() {
         let Output::Send { to: dest, msg } = out else {
@@ -107,7 +125,8 @@ fn deliver(from: &mut Node, to: &mut Node, now: Micros, cost: &mut RoundCost) ->
         if let Msg::SyncData { entries, .. } = &msg.body {
             cost.versions += entries.len() as u64;
         }
-        to.handle(
+        turn(
+            to,
             now,
             Input::Message {
                 from: msg.id.from,

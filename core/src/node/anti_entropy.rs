@@ -6,14 +6,29 @@
 //! starts with the roots of the ranges both nodes replicate
 //! (`sync_digest`); the peer answers the nodes whose hashes differ with
 //! its hashes of their children, and so on, each side one level in turn,
-//! down to the shallower tree's bottom. There the versions under the nodes
-//! that still differ go across (`sync_data`), and the receiver answers
-//! once with its own versions there that are newer or missing. A round
+//! down to the shallower tree's bottom. There the versions under the
+//! leaves that still differ go across (`sync_data`), and the receiver
+//! answers with its own versions there that are newer or missing. A round
 //! between nodes in step is one message per shared range's root; one with
 //! `d` differences costs about `d` x depth small hashes and the versions
-//! of `d` leaves. Nothing is remembered between messages: each one carries
-//! what the next step needs, and what a bound leaves out is found again by
-//! the next round, which starts from the roots.
+//! of `d` leaves. The walk down keeps nothing between messages: each one
+//! carries what the next step needs.
+//!
+//! **Reading the versions in slices.** The memtable is ordered by key, not
+//! by leaf, so finding the keys under the differing leaves means reading
+//! it all (see `merkle.rs` on why there is no index). That read must not
+//! hold the node's thread: at millions of keys it takes seconds, far past
+//! the failure timeout. So each side reads at most [`SCAN_SLICE`] keys per
+//! message, in key order: the offer covers the keys from a cursor to where
+//! the offerer's slice ended, the answer as far as the answerer's own
+//! slice reached, and the offerer goes on from there, one slice a turn,
+//! until an answer reaches the last key. Each side keeps the leaves of an
+//! exchange per peer until it ends (the first offer names them), so the
+//! later messages carry only the cursor; a lost exchange is replaced by
+//! the next one with that peer, and what it missed is found again by a
+//! later round. A slice also ends where a message's bounds would be
+//! passed, so the versions of a wide difference go across in several
+//! messages of one exchange instead of waiting for later rounds.
 
 use super::merkle::{children, Merkle, MAX_DEPTH};
 use super::Node;
@@ -21,6 +36,7 @@ use crate::io::{EventKind, TimerId};
 use crate::message::{Msg, TreeNode};
 use crate::types::{Key, NodeId, Version};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// Tree nodes one anti-entropy message carries at most (21 bytes each on
 /// the wire); the rest of a wide difference waits for a later round.
@@ -30,6 +46,46 @@ const AE_MAX_ENTRIES: usize = 2_000;
 /// Bytes of values one anti-entropy message carries, about, at most (one
 /// more version may pass it), far under the peer message limit.
 const AE_MAX_BYTES: usize = 8 << 20;
+/// Keys of its memtable a node reads, at most, for one anti-entropy
+/// message: the bound on the time one exchange takes of the node's thread
+/// at a time.
+pub const SCAN_SLICE: usize = 32_768;
+
+/// The leaves of the exchanges of versions under way, per peer (see the
+/// module docs): those this node offers in, and those a peer offers in.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LeafExchanges {
+    offering: BTreeMap<NodeId, Leaves>,
+    answering: BTreeMap<NodeId, Leaves>,
+}
+
+/// The leaves of one exchange: as sent, and by level, each level sorted by
+/// `(index, range)` for [`Merkle::under`].
+#[derive(Clone, Debug)]
+struct Leaves {
+    nodes: Vec<TreeNode>,
+    by_level: BTreeMap<u8, Vec<TreeNode>>,
+}
+
+impl Leaves {
+    fn new(nodes: Vec<TreeNode>) -> Leaves {
+        let mut by_level: BTreeMap<u8, Vec<TreeNode>> = BTreeMap::new();
+        for n in &nodes {
+            by_level.entry(n.level).or_default().push(*n);
+        }
+        for level in by_level.values_mut() {
+            level.sort_by_key(|n| (n.index, n.range));
+        }
+        Leaves { nodes, by_level }
+    }
+}
+
+/// What one slice of a memtable read found.
+struct Slice {
+    entries: Vec<(Key, Version)>,
+    /// The last key read; `None` when the read reached the end of the span.
+    stopped_at: Option<Key>,
+}
 
 impl Node {
     /// The anti-entropy timer: a round with the next peer that is up.
@@ -115,81 +171,74 @@ impl Node {
             );
         }
         if !leaves.is_empty() {
-            let entries = self.versions_under(&leaves);
+            let leaves = Leaves::new(leaves);
+            let slice = self.versions_under(&leaves, None, None);
+            let nodes = leaves.nodes.clone();
+            self.ae.offering.insert(from, leaves);
             self.send(
                 from,
                 Msg::SyncData {
-                    entries,
-                    nodes: leaves,
+                    entries: slice.entries,
+                    nodes,
+                    after: None,
+                    upto: slice.stopped_at,
                     reply: true,
                 },
             );
         }
     }
 
-    /// This node's versions under `nodes`, bounded by count and by bytes
-    /// so the message stays under the peer limit; what does not fit goes
-    /// in a later round. Reads the memtable once (see `merkle.rs` on why).
-    fn versions_under(&self, nodes: &[TreeNode]) -> Vec<(Key, Version)> {
-        let mut by_level: BTreeMap<u8, Vec<TreeNode>> = BTreeMap::new();
-        for n in nodes {
-            by_level.entry(n.level).or_default().push(*n);
-        }
-        for level in by_level.values_mut() {
-            level.sort_by_key(|n| (n.index, n.range));
-        }
-        let mut bytes = 0usize;
-        let mut out = Vec::new();
-        for (k, v) in &self.mem.data {
-            if out.len() >= AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES {
-                break;
+    /// This node's versions under `leaves` with keys in `(after, upto]`,
+    /// reading at most [`SCAN_SLICE`] keys and stopping early where the
+    /// message would pass its bounds (the caller goes on from the key it
+    /// stopped at).
+    fn versions_under(&self, leaves: &Leaves, after: Option<&Key>, upto: Option<&Key>) -> Slice {
+        if let (Some(a), Some(u)) = (after, upto) {
+            if a >= u {
+                // An empty span (or a peer's backwards one, which a range
+                // of the map would panic on).
+                return Slice {
+                    entries: Vec::new(),
+                    stopped_at: upto.cloned(),
+                };
             }
-            if by_level
+        }
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let upper = upto.map_or(Bound::Unbounded, Bound::Included);
+        let mut bytes = 0usize;
+        let mut entries = Vec::new();
+        let mut read: Option<&Key> = None;
+        for (count, (k, v)) in self.mem.data.range::<Key, _>((lower, upper)).enumerate() {
+            let full = entries.len() == AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES;
+            if count > 0 && (count == SCAN_SLICE || full) {
+                // Stopped short: the span goes on after the last key read.
+                return Slice {
+                    stopped_at: read.cloned(),
+                    entries,
+                };
+            }
+            read = Some(k);
+            if leaves
+                .by_level
                 .iter()
                 .any(|(&level, ns)| self.tree.under(&self.ring, k, level, ns))
             {
                 bytes += 32 + k.bytes().len() + v.value.as_ref().map_or(0, String::len);
-                out.push((k.clone(), v.clone()));
+                entries.push((k.clone(), v.clone()));
             }
         }
-        out
+        Slice {
+            entries,
+            stopped_at: upto.cloned(),
+        }
     }
 
-    pub(super) fn handle_sync_data(
-        &mut self,
-        from: NodeId,
-        entries: Vec<(Key, Version)>,
-        nodes: Vec<TreeNode>,
-        reply: bool,
-    ) {
-        let nodes: Vec<TreeNode> = nodes
-            .into_iter()
-            .filter(|n| n.level <= MAX_DEPTH && self.tree.shares(n.range, from))
-            .take(AE_MAX_NODES)
-            .collect();
-        let mut changed = 0;
-        let theirs: BTreeMap<Key, Version> = entries.into_iter().collect();
-        for (key, version) in &theirs {
-            if self.shared_with(from, key) && self.store(key, version, "anti-entropy") {
-                changed += 1;
-            }
-        }
-        if reply && !nodes.is_empty() {
-            let newer: Vec<(Key, Version)> = self
-                .versions_under(&nodes)
-                .into_iter()
-                .filter(|(k, v)| theirs.get(k).is_none_or(|t| v.supersedes(t)))
-                .collect();
-            if !newer.is_empty() {
-                self.send(
-                    from,
-                    Msg::SyncData {
-                        entries: newer,
-                        nodes: vec![],
-                        reply: false,
-                    },
-                );
-            }
+    pub(super) fn handle_sync_data(&mut self, from: NodeId, data: SyncData) {
+        let changed = self.store_synced(from, &data.entries);
+        if data.reply {
+            self.answer_offer(from, data);
+        } else {
+            self.go_on_offering(from, data.upto);
         }
         if changed > 0 {
             self.event(EventKind::AntiEntropy {
@@ -198,4 +247,86 @@ impl Node {
             });
         }
     }
+
+    /// Stores the versions a peer sent that win; how many did.
+    fn store_synced(&mut self, from: NodeId, entries: &[(Key, Version)]) -> usize {
+        let mut changed = 0;
+        for (key, version) in entries {
+            if self.shared_with(from, key) && self.store(key, version, "anti-entropy") {
+                changed += 1;
+            }
+        }
+        changed
+    }
+
+    /// An offer: answer with this node's versions in its span (as far as
+    /// one slice reaches) that are newer or that the offer lacks.
+    fn answer_offer(&mut self, from: NodeId, offer: SyncData) {
+        if !offer.nodes.is_empty() {
+            let nodes: Vec<TreeNode> = offer
+                .nodes
+                .into_iter()
+                .filter(|n| n.level <= MAX_DEPTH && self.tree.shares(n.range, from))
+                .take(AE_MAX_NODES)
+                .collect();
+            self.ae.answering.insert(from, Leaves::new(nodes));
+        }
+        // An offer of an exchange this node no longer knows (it restarted
+        // since, or a newer one replaced it): a later round redoes it.
+        let Some(leaves) = self.ae.answering.get(&from) else {
+            return;
+        };
+        let slice = self.versions_under(leaves, offer.after.as_ref(), offer.upto.as_ref());
+        let theirs: BTreeMap<&Key, &Version> = offer.entries.iter().map(|(k, v)| (k, v)).collect();
+        let newer: Vec<(Key, Version)> = slice
+            .entries
+            .into_iter()
+            .filter(|(k, v)| theirs.get(k).is_none_or(|t| v.supersedes(t)))
+            .collect();
+        if slice.stopped_at.is_none() {
+            self.ae.answering.remove(&from);
+        }
+        self.send(
+            from,
+            Msg::SyncData {
+                entries: newer,
+                nodes: vec![],
+                after: offer.after,
+                upto: slice.stopped_at,
+                reply: false,
+            },
+        );
+    }
+
+    /// An answer: offer the next slice after where it reached, or, when
+    /// it reached the end, end the exchange.
+    fn go_on_offering(&mut self, from: NodeId, reached: Option<Key>) {
+        let Some(after) = reached else {
+            self.ae.offering.remove(&from);
+            return;
+        };
+        let Some(leaves) = self.ae.offering.get(&from) else {
+            return;
+        };
+        let slice = self.versions_under(leaves, Some(&after), None);
+        self.send(
+            from,
+            Msg::SyncData {
+                entries: slice.entries,
+                nodes: vec![],
+                after: Some(after),
+                upto: slice.stopped_at,
+                reply: true,
+            },
+        );
+    }
+}
+
+/// The fields of a [`Msg::SyncData`].
+pub(super) struct SyncData {
+    pub entries: Vec<(Key, Version)>,
+    pub nodes: Vec<TreeNode>,
+    pub after: Option<Key>,
+    pub upto: Option<Key>,
+    pub reply: bool,
 }

@@ -21,9 +21,12 @@ mod replica;
 #[cfg(test)]
 mod tests;
 
-pub use ae_pair::{anti_entropy_round_between, diverged_replicas, RoundCost};
+pub use ae_pair::{
+    anti_entropy_round_between, anti_entropy_round_with, diverged_replicas, RoundCost,
+};
+pub use anti_entropy::SCAN_SLICE;
 pub use detector::PeerView;
-pub use merkle::Merkle;
+pub use merkle::{Merkle, KEYS_PER_LEAF};
 pub use recovery::Recovery;
 
 use crate::config::{ClusterConfig, Config};
@@ -77,6 +80,8 @@ pub struct Node {
     /// Hint id -> when it was last sent.
     hints_in_flight: BTreeMap<u64, Micros>,
     ae_next_peer: usize,
+    /// The anti-entropy exchanges of versions under way.
+    ae: anti_entropy::LeafExchanges,
     out: VecDeque<Output>,
     /// Which [`Output::Event`]s are built (see [`Node::set_events`]).
     events: EventLevel,
@@ -332,8 +337,19 @@ impl Node {
             Msg::SyncData {
                 entries,
                 nodes,
+                after,
+                upto,
                 reply,
-            } => self.handle_sync_data(from, entries, nodes, reply),
+            } => self.handle_sync_data(
+                from,
+                anti_entropy::SyncData {
+                    entries,
+                    nodes,
+                    after,
+                    upto,
+                    reply,
+                },
+            ),
         }
     }
 

@@ -111,6 +111,7 @@ impl Node {
             peers,
             hints_in_flight: BTreeMap::new(),
             ae_next_peer: 0,
+            ae: Default::default(),
             out: VecDeque::new(),
             events: EventLevel::All,
             config,
