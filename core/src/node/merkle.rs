@@ -135,9 +135,7 @@ impl Layout {
         let from = self.kept_at_or_below(level);
         let shift = from - level;
         let at = self.start[usize::from(from)].unwrap_or_default() + (index << shift) as usize;
-        sums[at..at + (1usize << shift)]
-            .iter()
-            .fold(0u64, |a, &s| a.wrapping_add(s))
+        wrapping_sum(&sums[at..at + (1usize << shift)])
     }
 }
 
@@ -260,9 +258,7 @@ impl Merkle {
             for t in &mut self.trees {
                 for i in 0..1usize << level {
                     let at = from + (i << shift);
-                    t.sums[to + i] = t.sums[at..at + (1 << shift)]
-                        .iter()
-                        .fold(0u64, |a, &s| a.wrapping_add(s));
+                    t.sums[to + i] = wrapping_sum(&t.sums[at..at + (1 << shift)]);
                 }
             }
         }
@@ -282,9 +278,7 @@ impl Merkle {
             let mut sums = vec![0u64; self.layout.len];
             for (i, leaf) in sums[new..].iter_mut().enumerate() {
                 let at = old + (i << shift);
-                *leaf = t.sums[at..at + (1 << shift)]
-                    .iter()
-                    .fold(0u64, |a, &s| a.wrapping_add(s));
+                *leaf = wrapping_sum(&t.sums[at..at + (1 << shift)]);
             }
             t.sums = sums;
         }
@@ -422,6 +416,11 @@ pub fn children(n: TreeNode) -> [TreeNode; 2] {
         index: n.index * 2 + i,
     };
     [child(0), child(1)]
+}
+
+/// The sum of sibling nodes, as a tree sums (wrapping).
+fn wrapping_sum(nodes: &[u64]) -> u64 {
+    nodes.iter().fold(0u64, |a, &s| a.wrapping_add(s))
 }
 
 /// The index at `level` of the node over a key hash.
