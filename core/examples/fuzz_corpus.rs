@@ -2,7 +2,7 @@
 //! client frames, peer messages and commit logs to start mutating from.
 //! Run: `cargo run -p ringside-core --example fuzz_corpus`.
 
-use ringside_core::message::{Message, Msg, MsgId, TreeNode};
+use ringside_core::message::{KeySpan, Message, Msg, MsgId, TreeNode};
 use ringside_core::storage::Record;
 use ringside_core::{Key, Version};
 use std::fs;
@@ -80,8 +80,10 @@ fn main() -> std::io::Result<()> {
         Msg::SyncData {
             entries: vec![(Key::Int(3), v.clone())],
             nodes: vec![tree_node(1)],
-            after: None,
-            upto: Some(Key::Str("user:1".into())),
+            span: Box::new(KeySpan {
+                after: None,
+                upto: Some(Key::Str("user:1".into())),
+            }),
             reply: true,
         },
     ];

@@ -90,7 +90,7 @@ pub enum Msg {
         nodes: Vec<(TreeNode, u64)>,
     },
     /// Anti-entropy, once the trees' walk reached leaves that still
-    /// differ: versions under those leaves with keys in `(after, upto]`
+    /// differ: versions under those leaves with keys in `span`
     /// (`None`: from the first key, through the last). Both sides read
     /// their data slice by slice in key order, so an exchange is several of
     /// these. An offer (`reply`) carries the sender's versions there and
@@ -101,10 +101,19 @@ pub enum Msg {
     SyncData {
         entries: Vec<(Key, Version)>,
         nodes: Vec<TreeNode>,
-        after: Option<Key>,
-        upto: Option<Key>,
+        /// Boxed: the rare message's bounds would otherwise make every
+        /// message larger.
+        span: Box<KeySpan>,
         reply: bool,
     },
+}
+
+/// The keys a `sync_data` covers: `(after, upto]`, `None` meaning from
+/// the first key, through the last.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct KeySpan {
+    pub after: Option<Key>,
+    pub upto: Option<Key>,
 }
 
 /// One node of an anti-entropy hash tree (see `node/merkle.rs`): the ring
@@ -460,8 +469,7 @@ mod tests {
                 .prop_map(|(entries, nodes, after, upto, reply)| Msg::SyncData {
                     entries,
                     nodes,
-                    after,
-                    upto,
+                    span: Box::new(KeySpan { after, upto }),
                     reply
                 }),
         ]

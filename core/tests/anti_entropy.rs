@@ -2,6 +2,7 @@
 //! read repair off), and one round costs what the difference costs, not
 //! what the data does.
 
+use ringside_core::message::KeySpan;
 use ringside_core::node::{
     anti_entropy_round_between, anti_entropy_round_with, diverged_replicas, KEYS_PER_LEAF,
     SCAN_SLICE,
@@ -124,12 +125,9 @@ fn a_round_that_finds_differences_reads_the_data_a_slice_per_turn() {
     let mut spans = Vec::new();
     anti_entropy_round_with(&mut a, &mut b, 2_000_000, &mut |node, now, input| {
         if let Input::Message { msg, .. } = &input {
-            if let Msg::SyncData {
-                after, upto, reply, ..
-            } = &msg.body
-            {
+            if let Msg::SyncData { span, reply, .. } = &msg.body {
                 offers += usize::from(*reply);
-                spans.push((after.clone(), upto.clone()));
+                spans.push((span.after.clone(), span.upto.clone()));
             }
         }
         node.handle(now, input);
@@ -178,8 +176,10 @@ fn a_backwards_span_from_a_peer_is_answered_empty() {
         let body = Msg::SyncData {
             entries: vec![],
             nodes: vec![root],
-            after: after.clone(),
-            upto: upto.clone(),
+            span: Box::new(KeySpan {
+                after: after.clone(),
+                upto: upto.clone(),
+            }),
             reply: true,
         };
         a.handle(
@@ -194,12 +194,12 @@ fn a_backwards_span_from_a_peer_is_answered_empty() {
             if let ringside_core::Output::Send { msg, .. } = out {
                 if let Msg::SyncData {
                     entries,
-                    upto: reached,
+                    span: reached,
                     ..
                 } = msg.body
                 {
                     assert!(entries.is_empty(), "{after:?}..{upto:?}: {entries:?}");
-                    assert_eq!(reached, upto);
+                    assert_eq!(reached.upto, upto);
                     answers += 1;
                 }
             }

@@ -3,7 +3,8 @@
 //! panics; anything malformed is an error that says what was wrong.
 
 use super::{
-    Message, Msg, MsgId, TreeNode, MAX_PEER_MESSAGE_BYTES, MAX_SYNC_ENTRIES, MAX_SYNC_NODES,
+    KeySpan, Message, Msg, MsgId, TreeNode, MAX_PEER_MESSAGE_BYTES, MAX_SYNC_ENTRIES,
+    MAX_SYNC_NODES,
 };
 use crate::storage::{put_key, put_version, DecodeError, Reader};
 use crate::types::Key;
@@ -99,8 +100,7 @@ impl Message {
             Msg::SyncData {
                 entries,
                 nodes,
-                after,
-                upto,
+                span,
                 reply,
             } => {
                 out.push(SYNC_DATA);
@@ -109,8 +109,8 @@ impl Message {
                 for n in nodes {
                     put_node(&mut out, n);
                 }
-                put_bound(&mut out, after.as_ref());
-                put_bound(&mut out, upto.as_ref());
+                put_bound(&mut out, span.after.as_ref());
+                put_bound(&mut out, span.upto.as_ref());
                 out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
                 for (k, v) in entries {
                     put_key(&mut out, k);
@@ -222,8 +222,7 @@ impl Message {
                 Msg::SyncData {
                     entries,
                     nodes,
-                    after,
-                    upto,
+                    span: Box::new(KeySpan { after, upto }),
                     reply,
                 }
             }

@@ -33,7 +33,7 @@
 use super::merkle::{children, Merkle, MAX_DEPTH};
 use super::Node;
 use crate::io::{EventKind, TimerId};
-use crate::message::{Msg, TreeNode};
+use crate::message::{KeySpan, Msg, TreeNode};
 use crate::types::{Key, NodeId, Version};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -180,8 +180,10 @@ impl Node {
                 Msg::SyncData {
                     entries: slice.entries,
                     nodes,
-                    after: None,
-                    upto: slice.stopped_at,
+                    span: Box::new(KeySpan {
+                        after: None,
+                        upto: slice.stopped_at,
+                    }),
                     reply: true,
                 },
             );
@@ -238,7 +240,7 @@ impl Node {
         if data.reply {
             self.answer_offer(from, data);
         } else {
-            self.go_on_offering(from, data.upto);
+            self.go_on_offering(from, data.span.upto);
         }
         if changed > 0 {
             self.event(EventKind::AntiEntropy {
@@ -276,7 +278,8 @@ impl Node {
         let Some(leaves) = self.ae.answering.get(&from) else {
             return;
         };
-        let slice = self.versions_under(leaves, offer.after.as_ref(), offer.upto.as_ref());
+        let span = &offer.span;
+        let slice = self.versions_under(leaves, span.after.as_ref(), span.upto.as_ref());
         let theirs: BTreeMap<&Key, &Version> = offer.entries.iter().map(|(k, v)| (k, v)).collect();
         let newer: Vec<(Key, Version)> = slice
             .entries
@@ -291,8 +294,10 @@ impl Node {
             Msg::SyncData {
                 entries: newer,
                 nodes: vec![],
-                after: offer.after,
-                upto: slice.stopped_at,
+                span: Box::new(KeySpan {
+                    after: offer.span.after,
+                    upto: slice.stopped_at,
+                }),
                 reply: false,
             },
         );
@@ -314,8 +319,10 @@ impl Node {
             Msg::SyncData {
                 entries: slice.entries,
                 nodes: vec![],
-                after: Some(after),
-                upto: slice.stopped_at,
+                span: Box::new(KeySpan {
+                    after: Some(after),
+                    upto: slice.stopped_at,
+                }),
                 reply: true,
             },
         );
@@ -326,7 +333,6 @@ impl Node {
 pub(super) struct SyncData {
     pub entries: Vec<(Key, Version)>,
     pub nodes: Vec<TreeNode>,
-    pub after: Option<Key>,
-    pub upto: Option<Key>,
+    pub span: KeySpan,
     pub reply: bool,
 }

@@ -337,16 +337,14 @@ impl Node {
             Msg::SyncData {
                 entries,
                 nodes,
-                after,
-                upto,
+                span,
                 reply,
             } => self.handle_sync_data(
                 from,
                 anti_entropy::SyncData {
                     entries,
                     nodes,
-                    after,
-                    upto,
+                    span: *span,
                     reply,
                 },
             ),
