@@ -2,11 +2,20 @@
 //! client frames, peer messages and commit logs to start mutating from.
 //! Run: `cargo run -p ringside-core --example fuzz_corpus`.
 
-use ringside_core::message::{Message, Msg, MsgId};
+use ringside_core::message::{KeySpan, Message, Msg, MsgId, TreeNode};
 use ringside_core::storage::Record;
 use ringside_core::{Key, Version};
 use std::fs;
 use std::path::Path;
+
+/// A node one level under the root of the range ending at token 0x3fff….
+fn tree_node(index: u32) -> TreeNode {
+    TreeNode {
+        range: 0x3fff_ffff_ffff_ffff,
+        level: 1,
+        index,
+    }
+}
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
@@ -66,11 +75,16 @@ fn main() -> std::io::Result<()> {
         Msg::HintAck { hint: 4 },
         Msg::Heartbeat { gen: 99 },
         Msg::SyncDigest {
-            buckets: vec![(0, 1), (1, 2)],
+            depth: 12,
+            nodes: vec![(tree_node(0), 1), (tree_node(1), 2)],
         },
         Msg::SyncData {
             entries: vec![(Key::Int(3), v.clone())],
-            buckets: vec![1],
+            nodes: vec![tree_node(1)],
+            span: Box::new(KeySpan {
+                after: None,
+                upto: Some(Key::Str("user:1".into())),
+            }),
             reply: true,
         },
     ];

@@ -79,16 +79,51 @@ pub enum Msg {
     /// "I am alive"; `gen` is the sender's incarnation (its start time), so
     /// a restart is noticed even when it was quicker than the failure timeout.
     Heartbeat { gen: Micros },
-    /// Anti-entropy: digests of the sender's data in the buckets both nodes
-    /// replicate.
-    SyncDigest { buckets: Vec<(u32, u64)> },
-    /// Anti-entropy: the sender's versions in buckets whose digests differed;
-    /// `reply` asks the receiver to answer with its own versions of them.
+    /// Anti-entropy: the sender's hashes of these nodes of the range trees
+    /// both replicate (the roots first; then the children of nodes whose
+    /// hashes differed). `depth` is the sender's tree depth: the two
+    /// descend no deeper than the shallower tree. The receiver answers with
+    /// its children of the nodes that differ, or, at the bottom, with
+    /// `sync_data`.
+    SyncDigest {
+        depth: u8,
+        nodes: Vec<(TreeNode, u64)>,
+    },
+    /// Anti-entropy, once the trees' walk reached leaves that still
+    /// differ: versions under those leaves with keys in `span`
+    /// (`None`: from the first key, through the last). Both sides read
+    /// their data slice by slice in key order, so an exchange is several of
+    /// these. An offer (`reply`) carries the sender's versions there and
+    /// asks for the receiver's that are newer or missing; its first one
+    /// names the leaves (`nodes`), which the two keep until the exchange
+    /// ends. An answer carries those versions, and its `upto` is how far
+    /// the receiver read: the offerer goes on after it, or stops at `None`.
     SyncData {
         entries: Vec<(Key, Version)>,
-        buckets: Vec<u32>,
+        nodes: Vec<TreeNode>,
+        /// Boxed: the rare message's bounds would otherwise make every
+        /// message larger.
+        span: Box<KeySpan>,
         reply: bool,
     },
+}
+
+/// The keys a `sync_data` covers: `(after, upto]`, `None` meaning from
+/// the first key, through the last.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct KeySpan {
+    pub after: Option<Key>,
+    pub upto: Option<Key>,
+}
+
+/// One node of an anti-entropy hash tree (see `node/merkle.rs`): the ring
+/// range by its end token, the level (0: the whole range) and the node's
+/// index in that level, `0..2^level`. It covers the same keys on every node.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct TreeNode {
+    pub range: u64,
+    pub level: u8,
+    pub index: u32,
 }
 
 /// The kinds of peer message, by the names events, traces and the page
@@ -350,234 +385,15 @@ impl Reply {
 
 /// Largest encoded peer message the decoder accepts: a full anti-entropy
 /// batch of maximum-size versions would be larger, so senders bound their
-/// batches (see `node.rs`) and receivers refuse anything bigger.
+/// batches (see `node/anti_entropy.rs`) and receivers refuse anything
+/// bigger.
 pub const MAX_PEER_MESSAGE_BYTES: usize = 64 << 20;
 /// Most entries one anti-entropy message may carry on the wire.
 pub const MAX_SYNC_ENTRIES: usize = 10_000;
+/// Most tree nodes one anti-entropy message may carry on the wire.
+pub const MAX_SYNC_NODES: usize = 65_536;
 
-mod wire {
-    pub const WRITE: u8 = 1;
-    pub const WRITE_ACK: u8 = 2;
-    pub const READ: u8 = 3;
-    pub const READ_REPLY: u8 = 4;
-    pub const REPAIR: u8 = 5;
-    pub const REPAIR_ACK: u8 = 6;
-    pub const HINT: u8 = 7;
-    pub const HINT_ACK: u8 = 8;
-    pub const HEARTBEAT: u8 = 9;
-    pub const SYNC_DIGEST: u8 = 10;
-    pub const SYNC_DATA: u8 = 11;
-    pub const WRITE_LAZY: u8 = 12;
-    pub const VERSION: u8 = 1;
-}
-
-impl Message {
-    /// The compact binary form nodes send each other on `/peer` (the client
-    /// protocol stays JSON): a format version byte, the id, a tag, fields.
-    pub fn encode(&self) -> Vec<u8> {
-        use crate::storage::{put_key, put_version};
-        let mut out = Vec::with_capacity(64);
-        out.push(wire::VERSION);
-        out.extend_from_slice(&self.id.from.to_le_bytes());
-        out.extend_from_slice(&self.id.gen.to_le_bytes());
-        out.extend_from_slice(&self.id.n.to_le_bytes());
-        let u64le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
-        match &self.body {
-            Msg::Write {
-                op, key, version, ..
-            }
-            | Msg::Repair { op, key, version } => {
-                out.push(match self.body {
-                    Msg::Write { lazy: false, .. } => wire::WRITE,
-                    Msg::Write { lazy: true, .. } => wire::WRITE_LAZY,
-                    _ => wire::REPAIR,
-                });
-                u64le(&mut out, *op);
-                put_key(&mut out, key);
-                put_version(&mut out, version);
-            }
-            Msg::WriteAck { op } => {
-                out.push(wire::WRITE_ACK);
-                u64le(&mut out, *op);
-            }
-            Msg::RepairAck { op } => {
-                out.push(wire::REPAIR_ACK);
-                u64le(&mut out, *op);
-            }
-            Msg::Read { op, key } => {
-                out.push(wire::READ);
-                u64le(&mut out, *op);
-                put_key(&mut out, key);
-            }
-            Msg::ReadReply { op, key, version } => {
-                out.push(wire::READ_REPLY);
-                u64le(&mut out, *op);
-                put_key(&mut out, key);
-                match version {
-                    None => out.push(0),
-                    Some(v) => {
-                        out.push(1);
-                        put_version(&mut out, v);
-                    }
-                }
-            }
-            Msg::Hint { hint, key, version } => {
-                out.push(wire::HINT);
-                u64le(&mut out, *hint);
-                put_key(&mut out, key);
-                put_version(&mut out, version);
-            }
-            Msg::HintAck { hint } => {
-                out.push(wire::HINT_ACK);
-                u64le(&mut out, *hint);
-            }
-            Msg::Heartbeat { gen } => {
-                out.push(wire::HEARTBEAT);
-                u64le(&mut out, *gen);
-            }
-            Msg::SyncDigest { buckets } => {
-                out.push(wire::SYNC_DIGEST);
-                out.extend_from_slice(&(buckets.len() as u32).to_le_bytes());
-                for (b, s) in buckets {
-                    out.extend_from_slice(&b.to_le_bytes());
-                    u64le(&mut out, *s);
-                }
-            }
-            Msg::SyncData {
-                entries,
-                buckets,
-                reply,
-            } => {
-                out.push(wire::SYNC_DATA);
-                out.push(u8::from(*reply));
-                out.extend_from_slice(&(buckets.len() as u32).to_le_bytes());
-                for b in buckets {
-                    out.extend_from_slice(&b.to_le_bytes());
-                }
-                out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-                for (k, v) in entries {
-                    put_key(&mut out, k);
-                    put_version(&mut out, v);
-                }
-            }
-        }
-        out
-    }
-
-    /// Decodes [`Message::encode`]'s bytes; anything else is an error that
-    /// says what was wrong, never a panic.
-    pub fn decode(bytes: &[u8]) -> Result<Message, crate::storage::DecodeError> {
-        use crate::storage::{DecodeError, Reader};
-        if bytes.len() > MAX_PEER_MESSAGE_BYTES {
-            return Err(DecodeError(format!(
-                "peer message of {} bytes is over the {MAX_PEER_MESSAGE_BYTES}-byte limit",
-                bytes.len()
-            )));
-        }
-        let mut r = Reader { bytes, at: 0 };
-        let v = r.u8("format version")?;
-        if v != wire::VERSION {
-            return Err(DecodeError(format!(
-                "peer message format {v}; this node speaks {}",
-                wire::VERSION
-            )));
-        }
-        let id = MsgId {
-            from: r.u32("sender")?,
-            gen: r.u64("generation")?,
-            n: r.u64("message number")?,
-        };
-        let count = |r: &mut Reader, what: &str, max: usize| -> Result<usize, DecodeError> {
-            let n = r.u32(what)? as usize;
-            if n > max {
-                Err(DecodeError(format!(
-                    "{what} {n} is over the limit of {max}"
-                )))
-            } else {
-                Ok(n)
-            }
-        };
-        let body = match r.u8("message tag")? {
-            tag @ (wire::WRITE | wire::WRITE_LAZY) => Msg::Write {
-                op: r.u64("op")?,
-                key: r.key()?,
-                version: r.version()?,
-                lazy: tag == wire::WRITE_LAZY,
-            },
-            wire::REPAIR => Msg::Repair {
-                op: r.u64("op")?,
-                key: r.key()?,
-                version: r.version()?,
-            },
-            wire::WRITE_ACK => Msg::WriteAck { op: r.u64("op")? },
-            wire::REPAIR_ACK => Msg::RepairAck { op: r.u64("op")? },
-            wire::READ => Msg::Read {
-                op: r.u64("op")?,
-                key: r.key()?,
-            },
-            wire::READ_REPLY => {
-                let op = r.u64("op")?;
-                let key = r.key()?;
-                let version = match r.u8("version flag")? {
-                    0 => None,
-                    1 => Some(r.version()?),
-                    t => return Err(DecodeError(format!("unknown version flag {t}"))),
-                };
-                Msg::ReadReply { op, key, version }
-            }
-            wire::HINT => Msg::Hint {
-                hint: r.u64("hint id")?,
-                key: r.key()?,
-                version: r.version()?,
-            },
-            wire::HINT_ACK => Msg::HintAck {
-                hint: r.u64("hint id")?,
-            },
-            wire::HEARTBEAT => Msg::Heartbeat {
-                gen: r.u64("generation")?,
-            },
-            wire::SYNC_DIGEST => {
-                let n = count(&mut r, "digest count", 4096)?;
-                let mut buckets = Vec::with_capacity(n);
-                for _ in 0..n {
-                    buckets.push((r.u32("bucket")?, r.u64("digest")?));
-                }
-                Msg::SyncDigest { buckets }
-            }
-            wire::SYNC_DATA => {
-                let reply = match r.u8("reply flag")? {
-                    0 => false,
-                    1 => true,
-                    t => return Err(DecodeError(format!("unknown reply flag {t}"))),
-                };
-                let nb = count(&mut r, "bucket count", 4096)?;
-                let mut buckets = Vec::with_capacity(nb);
-                for _ in 0..nb {
-                    buckets.push(r.u32("bucket")?);
-                }
-                let ne = count(&mut r, "entry count", MAX_SYNC_ENTRIES)?;
-                let mut entries = Vec::with_capacity(ne.min(1024));
-                for _ in 0..ne {
-                    entries.push((r.key()?, r.version()?));
-                }
-                Msg::SyncData {
-                    entries,
-                    buckets,
-                    reply,
-                }
-            }
-            t => return Err(DecodeError(format!("unknown message tag {t}"))),
-        };
-        if r.at != bytes.len() {
-            return Err(DecodeError(format!(
-                "{} stray bytes after the {} message",
-                bytes.len() - r.at,
-                body.kind()
-            )));
-        }
-        Ok(Message { id, body })
-    }
-}
+mod wire;
 
 #[cfg(test)]
 mod tests {
@@ -603,6 +419,13 @@ mod tests {
     fn arb_version() -> impl Strategy<Value = Version> {
         (any::<u64>(), proptest::option::of(".{0,30}"))
             .prop_map(|(ts, value)| Version { ts, value })
+    }
+    fn arb_node() -> impl Strategy<Value = TreeNode> {
+        (any::<u64>(), any::<u8>(), any::<u32>()).prop_map(|(range, level, index)| TreeNode {
+            range,
+            level,
+            index,
+        })
     }
     fn arb_msg() -> impl Strategy<Value = Msg> {
         prop_oneof![
@@ -631,19 +454,36 @@ mod tests {
             }),
             any::<u64>().prop_map(|hint| Msg::HintAck { hint }),
             any::<u64>().prop_map(|gen| Msg::Heartbeat { gen }),
-            proptest::collection::vec((any::<u32>(), any::<u64>()), 0..70)
-                .prop_map(|buckets| Msg::SyncDigest { buckets }),
+            (
+                any::<u8>(),
+                proptest::collection::vec((arb_node(), any::<u64>()), 0..70)
+            )
+                .prop_map(|(depth, nodes)| Msg::SyncDigest { depth, nodes }),
             (
                 proptest::collection::vec((arb_key(), arb_version()), 0..10),
-                proptest::collection::vec(any::<u32>(), 0..10),
+                proptest::collection::vec(arb_node(), 0..10),
+                proptest::option::of(arb_key()),
+                proptest::option::of(arb_key()),
                 any::<bool>()
             )
-                .prop_map(|(entries, buckets, reply)| Msg::SyncData {
+                .prop_map(|(entries, nodes, after, upto, reply)| Msg::SyncData {
                     entries,
-                    buckets,
+                    nodes,
+                    span: Box::new(KeySpan { after, upto }),
                     reply
                 }),
         ]
+    }
+
+    #[test]
+    fn the_retired_one_level_sync_messages_are_refused_by_name() {
+        for tag in [10u8, 11] {
+            let mut bytes = vec![1];
+            bytes.extend_from_slice(&[0; 20]);
+            bytes.push(tag);
+            let e = Message::decode(&bytes).unwrap_err();
+            assert!(e.0.contains("one-level anti-entropy"), "{e}");
+        }
     }
 
     proptest! {

@@ -1,22 +1,91 @@
 //! Anti-entropy: now and then a node compares what it shares with one
-//! peer, bucket by bucket (a one-level Merkle tree of hashes), and the two
-//! exchange the versions of the buckets that differ. It repairs what read
-//! repair and hints miss: keys nobody reads, hints given up.
+//! peer, and the two exchange the versions that differ. It repairs what
+//! read repair and hints miss: keys nobody reads, hints given up.
+//!
+//! The comparison walks down the range hash trees (`merkle.rs`). A round
+//! starts with the roots of the ranges both nodes replicate
+//! (`sync_digest`); the peer answers the nodes whose hashes differ with
+//! its hashes of their children, and so on, each side one level in turn,
+//! down to the shallower tree's bottom. There the versions under the
+//! leaves that still differ go across (`sync_data`), and the receiver
+//! answers with its own versions there that are newer or missing. A round
+//! between nodes in step is one message per shared range's root; one with
+//! `d` differences costs about `d` x depth small hashes and the versions
+//! of `d` leaves. The walk down keeps nothing between messages: each one
+//! carries what the next step needs.
+//!
+//! **Reading the versions in slices.** The memtable is ordered by key, not
+//! by leaf, so finding the keys under the differing leaves means reading
+//! it all (see `merkle.rs` on why there is no index). That read must not
+//! hold the node's thread: at millions of keys it takes seconds, far past
+//! the failure timeout. So each side reads at most [`SCAN_SLICE`] keys per
+//! message, in key order: the offer covers the keys from a cursor to where
+//! the offerer's slice ended, the answer as far as the answerer's own
+//! slice reached, and the offerer goes on from there, one slice a turn,
+//! until an answer reaches the last key. Each side keeps the leaves of an
+//! exchange per peer until it ends (the first offer names them), so the
+//! later messages carry only the cursor; a lost exchange is replaced by
+//! the next one with that peer, and what it missed is found again by a
+//! later round. A slice also ends where a message's bounds would be
+//! passed, so the versions of a wide difference go across in several
+//! messages of one exchange instead of waiting for later rounds.
 
+use super::merkle::{children, Merkle, MAX_DEPTH};
 use super::Node;
 use crate::io::{EventKind, TimerId};
-use crate::message::Msg;
-use crate::ring::murmur64;
+use crate::message::{KeySpan, Msg, TreeNode};
 use crate::types::{Key, NodeId, Version};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
-/// Anti-entropy buckets per peer pair (a one-level Merkle tree).
-const AE_BUCKETS: u32 = 64;
+/// Tree nodes one anti-entropy message carries at most (21 bytes each on
+/// the wire); the rest of a wide difference waits for a later round.
+const AE_MAX_NODES: usize = 4096;
 /// Versions one anti-entropy message carries at most.
 const AE_MAX_ENTRIES: usize = 2_000;
 /// Bytes of values one anti-entropy message carries, about, at most (one
 /// more version may pass it), far under the peer message limit.
 const AE_MAX_BYTES: usize = 8 << 20;
+/// Keys of its memtable a node reads, at most, for one anti-entropy
+/// message: the bound on the time one exchange takes of the node's thread
+/// at a time.
+pub const SCAN_SLICE: usize = 32_768;
+
+/// The leaves of the exchanges of versions under way, per peer (see the
+/// module docs): those this node offers in, and those a peer offers in.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LeafExchanges {
+    offering: BTreeMap<NodeId, Leaves>,
+    answering: BTreeMap<NodeId, Leaves>,
+}
+
+/// The leaves of one exchange: as sent, and by level, each level sorted by
+/// `(index, range)` for [`Merkle::under`].
+#[derive(Clone, Debug)]
+struct Leaves {
+    nodes: Vec<TreeNode>,
+    by_level: BTreeMap<u8, Vec<TreeNode>>,
+}
+
+impl Leaves {
+    fn new(nodes: Vec<TreeNode>) -> Leaves {
+        let mut by_level: BTreeMap<u8, Vec<TreeNode>> = BTreeMap::new();
+        for n in &nodes {
+            by_level.entry(n.level).or_default().push(*n);
+        }
+        for level in by_level.values_mut() {
+            level.sort_by_key(|n| (n.index, n.range));
+        }
+        Leaves { nodes, by_level }
+    }
+}
+
+/// What one slice of a memtable read found.
+struct Slice {
+    entries: Vec<(Key, Version)>,
+    /// The last key read; `None` when the read reached the end of the span.
+    stopped_at: Option<Key>,
+}
 
 impl Node {
     /// The anti-entropy timer: a round with the next peer that is up.
@@ -28,52 +97,14 @@ impl Node {
         }
     }
 
+    /// The hash trees anti-entropy compares (their depth and size).
+    pub fn anti_entropy_tree(&self) -> &Merkle {
+        &self.tree
+    }
+
     fn shared_with(&self, peer: NodeId, key: &Key) -> bool {
         let r = self.ring.replicas(key);
         r.contains(&peer) && r.contains(&self.config.id)
-    }
-
-    fn bucket_of(key: &Key) -> u32 {
-        (murmur64(&key.bytes()) % AE_BUCKETS as u64) as u32
-    }
-
-    fn digests(&self, peer: NodeId) -> Vec<(u32, u64)> {
-        let mut sums = vec![0u64; AE_BUCKETS as usize];
-        for (key, v) in &self.mem.data {
-            if self.shared_with(peer, key) {
-                let mut bytes = key.bytes();
-                bytes.push(matches!(key, Key::Str(_)) as u8);
-                bytes.extend_from_slice(&v.ts.to_le_bytes());
-                if let Some(val) = &v.value {
-                    bytes.push(1);
-                    bytes.extend_from_slice(val.as_bytes());
-                }
-                sums[Self::bucket_of(key) as usize] =
-                    sums[Self::bucket_of(key) as usize].wrapping_add(murmur64(&bytes));
-            }
-        }
-        sums.into_iter()
-            .enumerate()
-            .map(|(i, s)| (i as u32, s))
-            .collect()
-    }
-
-    /// This node's versions in `buckets` shared with `peer`, bounded by
-    /// count and by bytes so the message stays under the peer limit; what
-    /// does not fit goes in a later round.
-    fn entries_in(&self, peer: NodeId, buckets: &[u32]) -> Vec<(Key, Version)> {
-        let mut bytes = 0usize;
-        let mut out = Vec::new();
-        for (k, v) in &self.mem.data {
-            if out.len() >= AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES {
-                break;
-            }
-            if buckets.contains(&Self::bucket_of(k)) && self.shared_with(peer, k) {
-                bytes += 32 + k.bytes().len() + v.value.as_ref().map_or(0, String::len);
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        out
     }
 
     fn start_anti_entropy(&mut self) {
@@ -88,70 +119,128 @@ impl Node {
         }
         let peer = up[self.ae_next_peer % up.len()];
         self.ae_next_peer = self.ae_next_peer.wrapping_add(1);
-        let buckets = self.digests(peer);
-        self.send(peer, Msg::SyncDigest { buckets });
+        let mut nodes = self.tree.roots_shared_with(peer);
+        nodes.truncate(AE_MAX_NODES);
+        if !nodes.is_empty() {
+            let depth = self.tree.depth();
+            self.send(peer, Msg::SyncDigest { depth, nodes });
+        }
     }
 
-    pub(super) fn handle_sync_digest(&mut self, from: NodeId, theirs: Vec<(u32, u64)>) {
-        let mine = self.digests(from);
-        let differ: Vec<u32> = mine
-            .iter()
-            .filter(|(b, s)| {
-                theirs
-                    .iter()
-                    .find(|(tb, _)| tb == b)
-                    .is_none_or(|(_, ts)| ts != s)
-            })
-            .map(|(b, _)| *b)
-            .collect();
-        if !differ.is_empty() {
-            let entries = self.entries_in(from, &differ);
+    /// A peer's hashes: go one level down under those that differ, or, at
+    /// the bottom, send the versions under them.
+    pub(super) fn handle_sync_digest(
+        &mut self,
+        from: NodeId,
+        depth: u8,
+        theirs: Vec<(TreeNode, u64)>,
+    ) {
+        let bottom = depth.min(self.tree.depth());
+        let mut deeper = Vec::new();
+        let mut leaves = Vec::new();
+        for (node, hash) in theirs.into_iter().take(AE_MAX_NODES) {
+            if !self.tree.shares(node.range, from) {
+                continue;
+            }
+            // None: a node deeper than this tree, or not a node at all.
+            let Some(mine) = self.tree.hash(node) else {
+                continue;
+            };
+            if mine == hash {
+                continue;
+            }
+            if node.level < bottom {
+                if deeper.len() + 2 <= AE_MAX_NODES {
+                    for child in children(node) {
+                        let h = self.tree.hash(child).unwrap_or_default();
+                        deeper.push((child, h));
+                    }
+                }
+            } else {
+                leaves.push(node);
+            }
+        }
+        if !deeper.is_empty() {
+            let depth = self.tree.depth();
+            self.send(
+                from,
+                Msg::SyncDigest {
+                    depth,
+                    nodes: deeper,
+                },
+            );
+        }
+        if !leaves.is_empty() {
+            let leaves = Leaves::new(leaves);
+            let slice = self.versions_under(&leaves, None, None);
+            let nodes = leaves.nodes.clone();
+            self.ae.offering.insert(from, leaves);
             self.send(
                 from,
                 Msg::SyncData {
-                    entries,
-                    buckets: differ,
+                    entries: slice.entries,
+                    nodes,
+                    span: Box::new(KeySpan {
+                        after: None,
+                        upto: slice.stopped_at,
+                    }),
                     reply: true,
                 },
             );
         }
     }
 
-    pub(super) fn handle_sync_data(
-        &mut self,
-        from: NodeId,
-        entries: Vec<(Key, Version)>,
-        buckets: Vec<u32>,
-        reply: bool,
-    ) {
-        let buckets: Vec<u32> = buckets
-            .into_iter()
-            .filter(|b| *b < AE_BUCKETS)
-            .take(AE_BUCKETS as usize)
-            .collect();
-        let mut changed = 0;
-        let theirs: BTreeMap<Key, Version> = entries.into_iter().collect();
-        for (key, version) in &theirs {
-            if self.shared_with(from, key) && self.store(key, version, "anti-entropy") {
-                changed += 1;
+    /// This node's versions under `leaves` with keys in `(after, upto]`,
+    /// reading at most [`SCAN_SLICE`] keys and stopping early where the
+    /// message would pass its bounds (the caller goes on from the key it
+    /// stopped at).
+    fn versions_under(&self, leaves: &Leaves, after: Option<&Key>, upto: Option<&Key>) -> Slice {
+        if let (Some(a), Some(u)) = (after, upto) {
+            if a >= u {
+                // An empty span (or a peer's backwards one, which a range
+                // of the map would panic on).
+                return Slice {
+                    entries: Vec::new(),
+                    stopped_at: upto.cloned(),
+                };
             }
         }
-        if reply {
-            let mine = self.entries_in(from, &buckets);
-            let newer: Vec<(Key, Version)> = mine
-                .into_iter()
-                .filter(|(k, v)| theirs.get(k).is_none_or(|t| v.supersedes(t)))
-                .collect();
-            if !newer.is_empty() {
-                self.send(
-                    from,
-                    Msg::SyncData {
-                        entries: newer,
-                        buckets: vec![],
-                        reply: false,
-                    },
-                );
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let upper = upto.map_or(Bound::Unbounded, Bound::Included);
+        let mut bytes = 0usize;
+        let mut entries = Vec::new();
+        let mut read: Option<&Key> = None;
+        for (count, (k, v)) in self.mem.data.range::<Key, _>((lower, upper)).enumerate() {
+            let full = entries.len() == AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES;
+            if count > 0 && (count == SCAN_SLICE || full) {
+                // Stopped short: the span goes on after the last key read.
+                return Slice {
+                    stopped_at: read.cloned(),
+                    entries,
+                };
             }
+            read = Some(k);
+            if leaves
+                .by_level
+                .iter()
+                .any(|(&level, ns)| self.tree.under(&self.ring, k, level, ns))
+            {
+                bytes += 32 + k.bytes().len() + v.value.as_ref().map_or(0, String::len);
+                entries.push((k.clone(), v.clone()));
+            }
+        }
+        Slice {
+            entries,
+            stopped_at: upto.cloned(),
+        }
+    }
+
+    pub(super) fn handle_sync_data(&mut self, from: NodeId, data: SyncData) {
+        let changed = self.store_synced(from, &data.entries);
+        if data.reply {
+            self.answer_offer(from, data);
+        } else {
+            self.go_on_offering(from, data.span.upto);
         }
         if changed > 0 {
             self.event(EventKind::AntiEntropy {
@@ -160,4 +249,90 @@ impl Node {
             });
         }
     }
+
+    /// Stores the versions a peer sent that win; how many did.
+    fn store_synced(&mut self, from: NodeId, entries: &[(Key, Version)]) -> usize {
+        let mut changed = 0;
+        for (key, version) in entries {
+            if self.shared_with(from, key) && self.store(key, version, "anti-entropy") {
+                changed += 1;
+            }
+        }
+        changed
+    }
+
+    /// An offer: answer with this node's versions in its span (as far as
+    /// one slice reaches) that are newer or that the offer lacks.
+    fn answer_offer(&mut self, from: NodeId, offer: SyncData) {
+        if !offer.nodes.is_empty() {
+            let nodes: Vec<TreeNode> = offer
+                .nodes
+                .into_iter()
+                .filter(|n| n.level <= MAX_DEPTH && self.tree.shares(n.range, from))
+                .take(AE_MAX_NODES)
+                .collect();
+            self.ae.answering.insert(from, Leaves::new(nodes));
+        }
+        // An offer of an exchange this node no longer knows (it restarted
+        // since, or a newer one replaced it): a later round redoes it.
+        let Some(leaves) = self.ae.answering.get(&from) else {
+            return;
+        };
+        let span = &offer.span;
+        let slice = self.versions_under(leaves, span.after.as_ref(), span.upto.as_ref());
+        let theirs: BTreeMap<&Key, &Version> = offer.entries.iter().map(|(k, v)| (k, v)).collect();
+        let newer: Vec<(Key, Version)> = slice
+            .entries
+            .into_iter()
+            .filter(|(k, v)| theirs.get(k).is_none_or(|t| v.supersedes(t)))
+            .collect();
+        if slice.stopped_at.is_none() {
+            self.ae.answering.remove(&from);
+        }
+        self.send(
+            from,
+            Msg::SyncData {
+                entries: newer,
+                nodes: vec![],
+                span: Box::new(KeySpan {
+                    after: offer.span.after,
+                    upto: slice.stopped_at,
+                }),
+                reply: false,
+            },
+        );
+    }
+
+    /// An answer: offer the next slice after where it reached, or, when
+    /// it reached the end, end the exchange.
+    fn go_on_offering(&mut self, from: NodeId, reached: Option<Key>) {
+        let Some(after) = reached else {
+            self.ae.offering.remove(&from);
+            return;
+        };
+        let Some(leaves) = self.ae.offering.get(&from) else {
+            return;
+        };
+        let slice = self.versions_under(leaves, Some(&after), None);
+        self.send(
+            from,
+            Msg::SyncData {
+                entries: slice.entries,
+                nodes: vec![],
+                span: Box::new(KeySpan {
+                    after: Some(after),
+                    upto: slice.stopped_at,
+                }),
+                reply: true,
+            },
+        );
+    }
+}
+
+/// The fields of a [`Msg::SyncData`].
+pub(super) struct SyncData {
+    pub entries: Vec<(Key, Version)>,
+    pub nodes: Vec<TreeNode>,
+    pub span: KeySpan,
+    pub reply: bool,
 }

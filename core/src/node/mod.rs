@@ -8,16 +8,25 @@
 //! returns `None`, and act on each output in order.** A `Persist` must be
 //! durable before any later `Send` or `Reply` leaves the driver.
 
+mod ae_pair;
 mod anti_entropy;
 mod coordinator;
 mod detector;
 mod hints;
+mod merkle;
+#[cfg(test)]
+mod merkle_tests;
 mod recovery;
 mod replica;
 #[cfg(test)]
 mod tests;
 
+pub use ae_pair::{
+    anti_entropy_round_between, anti_entropy_round_with, diverged_replicas, RoundCost,
+};
+pub use anti_entropy::SCAN_SLICE;
 pub use detector::PeerView;
+pub use merkle::{Merkle, KEYS_PER_LEAF};
 pub use recovery::Recovery;
 
 use crate::config::{ClusterConfig, Config};
@@ -50,6 +59,9 @@ pub struct Node {
     config: Config,
     ring: Ring,
     mem: Memtable,
+    /// Hash trees of the ranges this node replicates, kept in step with
+    /// `mem.data` by [`Node::store`] (anti-entropy compares them).
+    tree: Merkle,
     recovery: Recovery,
     started: bool,
     /// This incarnation: the clock at `Input::Start`.
@@ -68,6 +80,8 @@ pub struct Node {
     /// Hint id -> when it was last sent.
     hints_in_flight: BTreeMap<u64, Micros>,
     ae_next_peer: usize,
+    /// The anti-entropy exchanges of versions under way.
+    ae: anti_entropy::LeafExchanges,
     out: VecDeque<Output>,
     /// Which [`Output::Event`]s are built (see [`Node::set_events`]).
     events: EventLevel,
@@ -244,16 +258,16 @@ impl Node {
 
     /// Logs then applies a replica write; true when it changed the data.
     fn store(&mut self, key: &Key, version: &Version, source: &str) -> bool {
-        let wins = match self.mem.data.get(key) {
-            Some(cur) => version.supersedes(cur),
-            None => true,
-        };
+        let old = self.mem.data.get(key);
+        let wins = old.is_none_or(|cur| version.supersedes(cur));
         if wins {
+            self.tree.update(&self.ring, key, old, version);
             self.persist(Record::Write {
                 key: key.clone(),
                 version: version.clone(),
             });
             self.mem.merge(key, version);
+            self.tree.grow_if_crowded(&self.ring, &self.mem.data);
         }
         if self.events == EventLevel::All {
             self.event(EventKind::WriteApplied {
@@ -319,12 +333,21 @@ impl Node {
             Msg::Hint { hint, key, version } => self.on_hint(from, hint, key, version),
             Msg::HintAck { hint } => self.on_hint_ack(from, hint),
             Msg::Heartbeat { .. } => {}
-            Msg::SyncDigest { buckets } => self.handle_sync_digest(from, buckets),
+            Msg::SyncDigest { depth, nodes } => self.handle_sync_digest(from, depth, nodes),
             Msg::SyncData {
                 entries,
-                buckets,
+                nodes,
+                span,
                 reply,
-            } => self.handle_sync_data(from, entries, buckets, reply),
+            } => self.handle_sync_data(
+                from,
+                anti_entropy::SyncData {
+                    entries,
+                    nodes,
+                    span: *span,
+                    reply,
+                },
+            ),
         }
     }
 

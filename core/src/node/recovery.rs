@@ -3,7 +3,7 @@
 //! begins its incarnation.
 
 use super::detector::PeerState;
-use super::{EventLevel, Node};
+use super::{EventLevel, Merkle, Node};
 use crate::config::Config;
 use crate::io::{EventKind, TimerId};
 use crate::ring::Ring;
@@ -92,9 +92,11 @@ impl Node {
             .filter(|&&p| p != config.id)
             .map(|&p| (p, PeerState::unheard()))
             .collect();
+        let tree = Merkle::build(&ring, config.id, &mem.data);
         let node = Node {
             ring,
             mem,
+            tree,
             recovery,
             started: false,
             gen: 0,
@@ -109,6 +111,7 @@ impl Node {
             peers,
             hints_in_flight: BTreeMap::new(),
             ae_next_peer: 0,
+            ae: Default::default(),
             out: VecDeque::new(),
             events: EventLevel::All,
             config,
