@@ -4,7 +4,7 @@
 //! error refused with its line while nothing of it runs.
 
 use super::{Server, Session};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A lesson no built-in matches: five nodes (the page starts with four),
 /// a prediction, a write and a read.
@@ -33,12 +33,13 @@ actions = [{ get = { node = 1, key = 10, cl = "QUORUM" } }]
 expect = [{ read = { value = "a" } }]
 "#;
 
-/// A directory of its own for this test's lesson files, emptied first.
-fn lesson_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ringside-lessons-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+/// A directory of its own for this test's lesson files, removed when the
+/// test ends (passed or not).
+fn lesson_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ringside-lessons-{name}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("a temporary directory: {e}"))
 }
 
 /// Waits for the page's 4-node ring.
@@ -79,7 +80,7 @@ fn play_five_nodes(s: &Session, art: &Path) {
 /// afresh, runs it again. Screenshot: `<prefix>-lesson-file.png`.
 pub fn check_a_lesson_from_a_file(s: &Session, server: &Server, art: &Path) {
     let dir = lesson_dir("file");
-    let file = dir.join("five-nodes.toml");
+    let file = dir.path().join("five-nodes.toml");
     std::fs::write(&file, FIVE_NODES).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     open_page(s, server, art, "/?speed=3#seed=7");
     s.click("[data-testid=lesson-open]");
@@ -116,9 +117,9 @@ pub fn check_a_lesson_from_a_file(s: &Session, server: &Server, art: &Path) {
 /// `<prefix>-lesson-url.png`, `<prefix>-lesson-url-refused.png`.
 pub fn check_a_lesson_from_a_url(s: &Session, server: &Server, art: &Path) {
     let dir = lesson_dir("url");
-    std::fs::write(dir.join("five-nodes.toml"), FIVE_NODES).expect("the lesson file");
+    std::fs::write(dir.path().join("five-nodes.toml"), FIVE_NODES).expect("the lesson file");
     // The teacher's site: another origin than the page's.
-    let site = Server::start(dir.clone());
+    let site = Server::start(dir.path().to_path_buf());
     let url = site.url("/five-nodes.toml");
     s.goto(&server.url(&format!("/?speed=3#lesson-url={}", super::encode(&url))));
     play_five_nodes(s, art);
