@@ -80,25 +80,12 @@ impl Conn {
         let mut whole: Option<InspectNode> = None;
         let mut after: Option<Key> = None;
         loop {
-            let id = self.next_id;
-            self.next_id += 1;
-            let frame = inspect_request_json(
-                id,
-                &DataPage {
-                    after: after.take(),
-                    limit: Some(page),
-                },
-            );
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let a = self.call(id, frame, left).await?;
-            let part = match a.frame {
-                ServerFrame::Inspect { node, .. } => *node,
-                ServerFrame::Reply {
-                    reply: Reply::Error { kind, message },
-                    ..
-                } => return Err(format!("inspect failed: {kind}: {message}")),
-                _ => return Err(format!("unexpected reply to inspect: {}", a.raw)),
+            let page = DataPage {
+                after: after.take(),
+                limit: Some(page),
             };
+            let part = self.inspect_page(&page, left).await?;
             after = part.data_next.clone();
             match &mut whole {
                 None => whole = Some(part),
@@ -117,6 +104,28 @@ impl Conn {
         node.data_next = None;
         let raw = inspect_json(first_id, &node);
         Ok((node, raw))
+    }
+
+    /// One `inspect` answer, its data limited to `page`: the node's state
+    /// without its whole data set (`data_total` counts the keys).
+    pub async fn inspect_page(
+        &mut self,
+        page: &DataPage,
+        timeout: Duration,
+    ) -> Result<InspectNode, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let a = self
+            .call(id, inspect_request_json(id, page), timeout)
+            .await?;
+        match a.frame {
+            ServerFrame::Inspect { node, .. } => Ok(*node),
+            ServerFrame::Reply {
+                reply: Reply::Error { kind, message },
+                ..
+            } => Err(format!("inspect failed: {kind}: {message}")),
+            _ => Err(format!("unexpected reply to inspect: {}", a.raw)),
+        }
     }
 
     /// Sends a frame and waits for the reply carrying `id`.

@@ -21,7 +21,7 @@ use crate::cluster::layout;
 use crate::cluster::signal::signal;
 use crate::cluster_file::ClusterFile;
 use crate::wsclient::Conn;
-use ringside_core::protocol::{subscribe_request_json, PeerState};
+use ringside_core::protocol::{subscribe_request_json, DataPage, PeerState};
 use ringside_core::NodeId;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -538,10 +538,13 @@ impl Cluster {
             };
             let inspected = rt.block_on(async {
                 let mut c = Conn::connect(&n.addr, Duration::from_millis(700)).await?;
-                c.inspect(Duration::from_millis(1500)).await
+                // One key is enough: the count comes with it, and a node
+                // holding millions answers at once.
+                c.inspect_page(&DataPage::first(1), Duration::from_millis(1500))
+                    .await
             });
             let (state, keys, hints, note) = match inspected {
-                Ok((i, _)) => {
+                Ok(i) => {
                     let down: Vec<String> = i
                         .peers
                         .iter()
@@ -557,7 +560,7 @@ impl Cluster {
                     }
                     (
                         "up",
-                        i.data.len().to_string(),
+                        i.data_total.to_string(),
                         i.hints.len().to_string(),
                         note,
                     )
