@@ -321,8 +321,8 @@ impl Merkle {
         self.slot_of[i]
     }
 
-    /// `key` went from `old` to `new`: one node of each kept level
-    /// changes.
+    /// `key`'s stored version changed (from `old`, none for a new key, to
+    /// `new`): one node of each kept level changes.
     pub fn update(&mut self, ring: &Ring, key: &Key, old: Option<&Version>, new: &Version) {
         let Some(slot) = self.slot(ring, key) else {
             return;
