@@ -1,10 +1,13 @@
 //! The narration beside the ring while no lesson runs: the last few
-//! things that happened, in the event log's plain words, oldest first so
+//! things that happened, in the event log's plain words, in time order so
 //! it reads as a story, and the guided lessons to start.
 
 use crate::context::Ctx;
 use crate::model::{Cmd, LessonCmd};
 use crate::scenario;
+use crate::state::LogLine;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// Lines of the story shown: enough to follow one request from the
@@ -22,18 +25,11 @@ pub fn Guide(p: &Props) -> Html {
     let ctx = use_context::<Ctx>().expect("Ctx");
     let view = &ctx.view;
     let ui = &ctx.ui;
-    // What the event log would show with its filters, newest last.
-    let mut story: Vec<_> = view
-        .log
-        .iter()
-        .rev()
-        .filter(|l| {
-            !ui.hidden_kinds.contains(&l.kind)
-                && (ui.log_node.is_none() || l.node.is_none() || l.node == ui.log_node)
-        })
-        .take(STORY_LINES)
-        .collect();
-    story.reverse();
+    // What the event log would show with its filters.
+    let story = story(&view.log, |l| {
+        !ui.hidden_kinds.contains(&l.kind)
+            && (ui.log_node.is_none() || l.node.is_none() || l.node == ui.log_node)
+    });
     let story: Vec<Html> = story
         .into_iter()
         .map(|l| {
@@ -68,6 +64,24 @@ pub fn Guide(p: &Props) -> Html {
     }
 }
 
+/// The last [`STORY_LINES`] lines of `log` that `shown` keeps, in time
+/// order. The log is in arrival order: on a live cluster, events of
+/// different nodes reach the page at different moments, and the story
+/// must not read as time running backwards. Lines of the same time keep
+/// their arrival order.
+fn story(log: &VecDeque<Rc<LogLine>>, shown: impl Fn(&LogLine) -> bool) -> Vec<&LogLine> {
+    let mut lines: Vec<&LogLine> = log
+        .iter()
+        .rev()
+        .map(|l| l.as_ref())
+        .filter(|l| shown(l))
+        .take(STORY_LINES)
+        .collect();
+    lines.reverse();
+    lines.sort_by_key(|l| l.at);
+    lines
+}
+
 /// The button that opens the lesson loader (a file, a URL, pasted text):
 /// here, and on a running lesson's panel, which takes this one's place.
 pub fn own_lesson(send: &Callback<Cmd>) -> Html {
@@ -76,5 +90,39 @@ pub fn own_lesson(send: &Callback<Cmd>) -> Html {
     html! {
         <button class="lesson-open" data-testid="lesson-open" onclick={open}
             title="load a lesson you wrote: a file, a URL, or pasted text">{"a lesson of your own…"}</button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::LogKind;
+
+    fn line(n: u64, at: u64, kind: LogKind) -> Rc<LogLine> {
+        Rc::new(LogLine {
+            n,
+            at,
+            node: None,
+            kind,
+            text: format!("line {n}"),
+            flag: false,
+            msg: None,
+        })
+    }
+
+    /// A live cluster's lines arrive out of time order: the story shows the
+    /// last ones kept by the filter, sorted by time, ties in arrival order.
+    #[test]
+    fn the_story_is_the_last_lines_in_time_order() {
+        let times = [100, 900, 500, 700, 700, 300, 600, 650];
+        let log: VecDeque<_> = times
+            .iter()
+            .enumerate()
+            .map(|(n, &at)| line(n as u64, at, LogKind::Fault))
+            .collect();
+        let ns: Vec<u64> = story(&log, |_| true).iter().map(|l| l.n).collect();
+        // The last six to arrive (2..=7), by time; 3 and 4 tie at 700.
+        assert_eq!(ns, vec![5, 2, 6, 7, 3, 4]);
+        assert!(story(&log, |_| false).is_empty());
     }
 }
