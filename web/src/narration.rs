@@ -78,8 +78,10 @@ pub fn node_event(node: NodeId, kind: &EventKind) -> Option<Said> {
                 format!("node {node} started with an empty commit log")
             } else {
                 format!(
-                    "node {node} started: replayed {replayed} records from its commit log, \
-                     rebuilding {keys} keys and {hints} hints"
+                    "node {node} started: replayed {} from its commit log, rebuilding {} and {}",
+                    count(*replayed, "record"),
+                    count(*keys, "key"),
+                    count(*hints, "hint")
                 )
             };
             said(me, LogKind::Storage, text, false)
@@ -257,8 +259,10 @@ pub fn sim_event(event: &SimEvent) -> Option<Said> {
             said(Some(*node), LogKind::Fault, text, true)
         }
         SimEvent::Restarted { node, replayed } => {
-            let text =
-                format!("node {node} restarts and replays {replayed} records from its commit log");
+            let text = format!(
+                "node {node} restarts and replays {} from its commit log",
+                count(*replayed, "record")
+            );
             said(Some(*node), LogKind::Fault, text, false)
         }
         SimEvent::LinkCut { a, b } => {
@@ -371,6 +375,15 @@ pub fn ms(us: Micros) -> String {
     }
 }
 
+/// "1 record", "2 records": a count and its noun, for people.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `[2, 3, 0]` as "2, 3, 0" (or "none").
 pub fn list(ids: &[NodeId]) -> String {
     if ids.is_empty() {
@@ -410,4 +423,16 @@ pub fn intern_kind(kind: &str) -> &'static str {
         .copied()
         .find(|k| *k == kind)
         .unwrap_or("message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn a_count_of_one_is_singular() {
+        assert_eq!(count(1, "record"), "1 record");
+        assert_eq!(count(0, "record"), "0 records");
+        assert_eq!(count(12, "hint"), "12 hints");
+    }
 }

@@ -172,8 +172,8 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
         NodeState::Down if p.live => Some("down: the page has no connection to it (it retries every second). Shown greyed: what it held when last seen. Its commit log is on disk.".to_string()),
         NodeState::Down => Some("crashed: its memory is gone. Shown greyed: what it held. Its commit log on disk is kept and replayed at restart.".to_string()),
         NodeState::Recovering => Some(format!(
-            "restarted: replayed {} records from its commit log; waiting for every live peer to see it up",
-            n.replayed.unwrap_or(0)
+            "restarted: replayed {} from its commit log; waiting for every live peer to see it up",
+            crate::narration::count(n.replayed.unwrap_or(0), "record")
         )),
         NodeState::Partitioned => Some("some of its links are cut".to_string()),
         NodeState::Up => None,

@@ -269,7 +269,7 @@ pub fn RingView() -> Html {
         });
         let hint_text = (!n.hints.is_empty()).then(|| {
             let (tx, ty) = (x + ox * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0), y + oy * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0));
-            html! { <text class="hint-count" x={tx.to_string()} y={ty.to_string()}>{ format!("{} hint{}", n.hints.len(), if n.hints.len() == 1 { "" } else { "s" }) }</text> }
+            html! { <text class="hint-count" x={tx.to_string()} y={ty.to_string()}>{ crate::narration::count(n.hints.len(), "hint") }</text> }
         });
         let skew = (n.skew_us != 0).then(|| html! {
             <text class="skew" x={x.to_string()} y={(y + NODE_R + 28.0).to_string()}>{ format!("clock {:+} ms", n.skew_us / 1000) }</text>
