@@ -67,11 +67,7 @@ impl DataPage {
         let mut bytes = 0;
         while page.len() < limit && (page.is_empty() || bytes < PAGE_BYTES) {
             let Some((k, v)) = rest.next() else { break };
-            let key_bytes = match k {
-                Key::Int(_) => 1,
-                Key::Str(s) => s.len(),
-            };
-            bytes += key_bytes + v.value.as_ref().map_or(0, String::len);
+            bytes += k.byte_len() + v.value.as_ref().map_or(0, String::len);
             page.push((k, v));
         }
         let next = match (page.last(), rest.peek()) {

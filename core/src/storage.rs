@@ -385,7 +385,7 @@ impl Hint {
 /// [`Hint::bytes`] of a hint not made yet, for `key` and its value (none
 /// for a delete).
 pub fn hint_bytes(key: &Key, value: Option<&str>) -> u64 {
-    (64 + key.bytes().len() + value.map_or(0, str::len)) as u64
+    (64 + key.byte_len() + value.map_or(0, str::len)) as u64
 }
 
 /// The in-memory state a log rebuilds: the newest version of every key,

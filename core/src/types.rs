@@ -40,6 +40,15 @@ impl Key {
         }
     }
 
+    /// How many bytes [`Key::bytes`] has, without building them (for the
+    /// byte bounds of hints, `inspect` pages and anti-entropy messages).
+    pub fn byte_len(&self) -> usize {
+        match self {
+            Key::Int(_) => 1,
+            Key::Str(s) => s.len(),
+        }
+    }
+
     /// Builds a string key, checking its length.
     pub fn string(s: impl Into<String>) -> Result<Key, String> {
         let s = s.into();

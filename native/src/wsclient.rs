@@ -85,17 +85,13 @@ impl Conn {
                 after: after.take(),
                 limit: Some(page),
             };
-            let part = self.inspect_page(&page, left).await?;
+            let mut part = self.inspect_page(&page, left).await?;
             after = part.data_next.clone();
-            match &mut whole {
-                None => whole = Some(part),
-                Some(w) => {
-                    // The rest of the state is the newest page's.
-                    let mut data = std::mem::take(&mut w.data);
-                    data.extend(part.data.iter().cloned());
-                    *w = InspectNode { data, ..part };
-                }
-            }
+            // The keys of every page so far; the rest of the state is the
+            // newest page's.
+            let mut data = whole.take().map(|w| w.data).unwrap_or_default();
+            data.append(&mut part.data);
+            whole = Some(InspectNode { data, ..part });
             if after.is_none() {
                 break;
             }

@@ -168,19 +168,21 @@ impl Node {
             );
             return Err(Reply::error(ErrorKind::Unavailable, msg));
         }
-        let value = match request {
-            Request::Put { value, .. } => Some(value.as_str()),
-            _ => None,
-        };
-        let each = hint_bytes(request.key(), value);
-        if cl == Consistency::Any
-            && live.is_empty()
-            && self
+        if cl == Consistency::Any && live.is_empty() {
+            // Every replica's copy becomes a hint here: there must be
+            // room for all of them.
+            let value = match request {
+                Request::Put { value, .. } => Some(value.as_str()),
+                _ => None,
+            };
+            let each = hint_bytes(request.key(), value);
+            if self
                 .hint_room(replicas.len(), each * replicas.len() as u64)
                 .is_err()
-        {
-            let msg = "ANY: no replica is live and the hint store is full";
-            return Err(Reply::error(ErrorKind::Unavailable, msg));
+            {
+                let msg = "ANY: no replica is live and the hint store is full";
+                return Err(Reply::error(ErrorKind::Unavailable, msg));
+            }
         }
         Ok(())
     }
