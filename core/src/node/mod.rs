@@ -187,13 +187,15 @@ impl Node {
     }
     /// The fewest records that rebuild this node's state (log compaction):
     /// the driver writes them as the new log, replacing the old one
-    /// atomically, and the node reports it.
-    pub fn snapshot(&mut self) -> Vec<Record> {
-        let records = self.mem.snapshot();
-        self.event(EventKind::Compacted {
-            records: records.len(),
-        });
-        records
+    /// atomically, and then tells the node ([`Node::compacted`]).
+    pub fn snapshot(&self) -> Vec<Record> {
+        self.mem.snapshot()
+    }
+
+    /// The log was replaced by a snapshot: `records` is what the new log
+    /// holds. Reported as an event.
+    pub fn compacted(&mut self, records: usize) {
+        self.event(EventKind::Compacted { records });
     }
 
     // ----- internals -----

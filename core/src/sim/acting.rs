@@ -239,6 +239,7 @@ impl Sim {
         let before = n.disk.records().len();
         let records = node.snapshot();
         let after = records.len();
+        node.compacted(after);
         // As the native driver does: the old log is synced and everything
         // waiting on it released before the snapshot replaces it.
         let old_end = n.disk.end();

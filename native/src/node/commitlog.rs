@@ -1,6 +1,6 @@
 //! The commit log on disk: one file of records framed by the core
 //! (`len | crc32 | payload`), appended, fsynced per the sync policy, and
-//! compacted by an atomic rewrite. On open a torn tail is cut at the last
+//! compacted by a snapshot renamed over it. On open a torn tail is cut at the last
 //! good record; damage in the middle makes the open fail, or, on request,
 //! moves the file aside and keeps its valid records (how the two are told
 //! apart, and the sync markers each sync appends for it: see
@@ -92,7 +92,7 @@ pub struct CommitLog {
     covered: u64,
 }
 
-/// How [`CommitLog::rewrite`] failed.
+/// How [`CommitLog::adopt`] failed.
 #[derive(Debug)]
 pub enum RewriteError {
     /// Before the rename: the old log is whole and still in use.
@@ -188,6 +188,12 @@ impl CommitLog {
     ) -> io::Result<(CommitLog, LogReport, T)> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
+        // A snapshot left by a compaction that never replaced the log (the
+        // node stopped or crashed first) is not the log: the log is whole.
+        match std::fs::remove_file(dir.join(format!("{LOG_FILE}.compacting"))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let bytes = match File::open(&path) {
             Ok(f) => LogBytes::map(&f)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => LogBytes::Owned(vec![]),
@@ -506,25 +512,44 @@ impl CommitLog {
         self.dirty || !self.pending.is_empty()
     }
 
-    /// Replaces the log with `records` (a snapshot): written to a new file,
-    /// fsynced, renamed over the log, and the directory fsynced, so a crash
-    /// at any point leaves either the old log or the new one, whole.
+    /// Where a compaction writes its snapshot before it replaces the log.
+    pub fn snapshot_path(&self) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        dir.join(format!("{LOG_FILE}.compacting"))
+    }
+
+    /// Replaces the log with `snapshot`, written while this log stayed in
+    /// use, followed by `since`: the frames of the records appended to
+    /// this log after the snapshot was taken. Both are fsynced before the
+    /// rename over the log, and the directory after it, so a crash at any
+    /// point leaves either the old log or the new one, whole, each holding
+    /// every record this log made durable.
     ///
     /// The new file is opened before the rename, and the log writes to it
     /// from the moment the rename is done: nothing that can fail stands in
     /// between, so no append after a failed rewrite goes to the old,
     /// unlinked file.
-    pub fn rewrite(&mut self, records: &[Record]) -> Result<(), RewriteError> {
-        self.sync().map_err(RewriteError::Unchanged)?;
-        let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let tmp = dir.join(format!("{LOG_FILE}.compacting"));
-        let frames = records.iter().map(Record::frame);
-        let written = write_frames(&tmp, frames).and_then(|(file, bytes)| {
-            std::fs::rename(&tmp, &self.path)?;
-            Ok((file, bytes))
-        });
-        let (file, bytes) = match written {
-            Ok(x) => x,
+    pub fn adopt(
+        &mut self,
+        snapshot: Snapshot,
+        since: &[u8],
+        since_records: u64,
+    ) -> Result<(), RewriteError> {
+        let Snapshot {
+            path: tmp,
+            file,
+            bytes,
+            records,
+        } = snapshot;
+        let adopted = self
+            .sync()
+            .and_then(|()| append_frames(&file, bytes, since))
+            .and_then(|bytes| {
+                std::fs::rename(&tmp, &self.path)?;
+                Ok(bytes)
+            });
+        let bytes = match adopted {
+            Ok(bytes) => bytes,
             Err(e) => {
                 // The old log is untouched; a full disk must not keep the
                 // half-written snapshot around.
@@ -537,15 +562,16 @@ impl CommitLog {
         // follows below if it can.
         let was_direct = self.direct.take().is_some();
         self.pending.clear();
-        self.records = records.len() as u64;
+        self.records = records + since_records;
         self.bytes = bytes;
         self.len = bytes;
         self.synced_bytes = bytes;
         self.issued = bytes;
         self.dirty = false;
         self.covered = bytes;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
         fault_after_rename()
-            .and_then(|()| sync_dir(&dir))
+            .and_then(|()| sync_dir(dir))
             .map_err(RewriteError::Replaced)?;
         if was_direct {
             // The direct side follows the new file if it can; if not, the
@@ -555,6 +581,59 @@ impl CommitLog {
         }
         Ok(())
     }
+}
+
+/// A compaction's snapshot, written and fsynced beside the log, not yet
+/// in its place ([`CommitLog::adopt`]).
+pub struct Snapshot {
+    path: PathBuf,
+    file: File,
+    bytes: u64,
+    records: u64,
+}
+
+impl Snapshot {
+    /// Writes `records` to `path` and fsyncs it. Touches nothing of the
+    /// log, so it may run on another thread while the log is in use; on
+    /// failure the half-written file is removed.
+    pub fn write<'a>(
+        path: PathBuf,
+        records: impl ExactSizeIterator<Item = &'a Record>,
+    ) -> io::Result<Snapshot> {
+        let count = records.len() as u64;
+        match write_frames(&path, records.map(Record::frame)) {
+            Ok((file, bytes)) => Ok(Snapshot {
+                path,
+                file,
+                bytes,
+                records: count,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives up on the snapshot: its file goes.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Appends `frames` to `file` after its first `at` bytes, then a sync
+/// marker covering everything, fsynced; the file's new length. (Nothing
+/// to append: nothing is written.)
+fn append_frames(file: &File, at: u64, frames: &[u8]) -> io::Result<u64> {
+    if frames.is_empty() {
+        return Ok(at);
+    }
+    let mut buf = frames.to_vec();
+    let end = at + buf.len() as u64;
+    buf.extend_from_slice(&marker_frame(end));
+    file.write_all_at(&buf, at)?;
+    file.sync_data()?;
+    Ok(at + buf.len() as u64)
 }
 
 /// Writes `frames` to a new file at `path`, then a sync marker covering
@@ -654,12 +733,12 @@ fn salvage_into(path: &Path, bytes: &[u8], good: usize, d: &Damage) -> io::Resul
 
 #[cfg(test)]
 thread_local! {
-    /// Set by a test: the next [`CommitLog::rewrite`] fails right after
+    /// Set by a test: the next [`CommitLog::adopt`] fails right after
     /// its rename, as a failed directory fsync would.
     static FAIL_AFTER_RENAME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The fault a test can inject into a rewrite, after its rename.
+/// The fault a test can inject into an adoption, after its rename.
 fn fault_after_rename() -> io::Result<()> {
     #[cfg(test)]
     if FAIL_AFTER_RENAME.with(|f| f.replace(false)) {

@@ -1,7 +1,7 @@
 //! One node's runtime: what `ringside node` runs.
 //!
 //! - [`commitlog`]: the commit log on disk: append, fsync, cut a torn tail,
-//!   compact by atomic rewrite
+//!   compaction by a snapshot written beside it and renamed over it
 //! - [`log_reader`]: reading a commit log back, sync markers, and telling a
 //!   torn tail from damage in the middle
 //! - [`driver`]: the one loop (a thread) that owns a node: inputs in, outputs

@@ -12,6 +12,13 @@ fn append_and_reopen(mut log: CommitLog, dir: &Path, record: &Record) -> Opened 
     CommitLog::open(dir).unwrap()
 }
 
+/// Replaces the log with `records` at once, as a compaction with
+/// nothing appended while its snapshot was written does.
+fn rewrite(log: &mut CommitLog, records: &[Record]) {
+    let snapshot = Snapshot::write(log.snapshot_path(), records.iter()).unwrap();
+    log.adopt(snapshot, &[], 0).unwrap();
+}
+
 fn w(k: u8, ts: u64) -> Record {
     Record::Write {
         key: Key::Int(k),
@@ -67,7 +74,7 @@ fn rewrite_replaces_the_log() {
         log.append(&w(1, ts));
     }
     log.sync().unwrap();
-    log.rewrite(&[w(1, 99)]).unwrap();
+    rewrite(&mut log, &[w(1, 99)]);
     assert_eq!(log.records(), 1);
     log.append(&w(2, 100));
     log.sync().unwrap();
@@ -184,7 +191,8 @@ fn a_compaction_that_fails_after_its_rename_keeps_later_appends() {
     }
     log.sync().unwrap();
     FAIL_AFTER_RENAME.with(|f| f.set(true));
-    assert!(log.rewrite(&[w(1, 9)]).is_err());
+    let snapshot = Snapshot::write(log.snapshot_path(), [w(1, 9)].iter()).unwrap();
+    assert!(log.adopt(snapshot, &[], 0).is_err());
     // The node goes on: what it appends and syncs now, it acknowledges.
     log.append(&w(2, 100));
     if log.sync().is_ok() {
@@ -413,7 +421,7 @@ fn direct_writes_follow_a_rewrite() {
         log.append(&w(1, ts));
     }
     log.sync().unwrap();
-    log.rewrite(&[w(1, 99)]).unwrap();
+    rewrite(&mut log, &[w(1, 99)]);
     assert!(log.is_direct());
     log.append(&w(2, 100));
     log.sync().unwrap();
@@ -439,4 +447,53 @@ fn a_direct_write_that_never_ran_is_discarded() {
     let o = CommitLog::open(dir.path()).unwrap();
     assert_eq!(o.records, vec![w(1, 1)]);
     assert!(o.report.problem.is_none());
+}
+
+/// A snapshot written beside the log, then adopted with the frames of
+/// the records appended meanwhile: the new log holds the snapshot and
+/// then those records, in order, and later appends follow them; the
+/// damage check still sees a whole, marked log.
+#[test]
+fn an_adopted_snapshot_is_followed_by_what_was_appended_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = CommitLog::open(dir.path()).unwrap().log;
+    for ts in 0..10 {
+        log.append(&w(1, ts));
+    }
+    log.sync().unwrap();
+    let snapshot = Snapshot::write(log.snapshot_path(), [w(1, 9)].iter()).unwrap();
+    let meanwhile = [w(2, 10), w(3, 11)];
+    let mut kept = Vec::new();
+    for r in &meanwhile {
+        log.append(r);
+        kept.extend_from_slice(&r.frame());
+    }
+    log.adopt(snapshot, &kept, 2).unwrap();
+    assert_eq!(log.records(), 3);
+    assert!(!log.snapshot_path().exists());
+    let o = append_and_reopen(log, dir.path(), &w(4, 12));
+    assert_eq!(o.records, vec![w(1, 9), w(2, 10), w(3, 11), w(4, 12)]);
+    assert!(o.report.problem.is_none(), "{:?}", o.report.problem);
+    assert_eq!(o.log.records(), 4);
+}
+
+/// A snapshot that never replaced the log (the node stopped first) is
+/// removed when the log is opened, and the log is as it was.
+#[test]
+fn a_snapshot_left_behind_is_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = CommitLog::open(dir.path()).unwrap().log;
+    log.append(&w(1, 1));
+    log.sync().unwrap();
+    let left = Snapshot::write(log.snapshot_path(), [w(9, 9)].iter()).unwrap();
+    std::mem::forget(left);
+    let path = log.snapshot_path();
+    assert!(path.exists());
+    drop(log);
+    let o = CommitLog::open(dir.path()).unwrap();
+    assert_eq!(o.records, vec![w(1, 1)]);
+    assert!(
+        !path.exists(),
+        "the unfinished compaction's snapshot is still there"
+    );
 }

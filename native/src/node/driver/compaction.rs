@@ -1,85 +1,262 @@
 //! Compaction: the commit log rewritten as a snapshot once it holds far
 //! more records than the state needs.
+//!
+//! **Off the node's thread.** Writing and fsyncing a snapshot of a large
+//! node takes as long as the disk needs for all of its data, longer than
+//! a peer waits before it counts the node as down. So the node's thread
+//! only takes the snapshot (the records, in memory) and hands it to a
+//! thread of its own, which writes it beside the log and fsyncs it. The
+//! node goes on serving and logging meanwhile; every record it appends
+//! is also kept, framed, for the new log. When the snapshot is on disk,
+//! the node's thread syncs the old log, lets go what waited for it,
+//! appends the kept records to the snapshot, fsyncs, and renames it over
+//! the log ([`CommitLog::adopt`]). A crash at any moment before the
+//! rename leaves the old log, whole; after it, the new one.
+//!
+//! [`CommitLog::adopt`]: crate::node::commitlog::CommitLog::adopt
 
 use super::Driver;
-use crate::node::commitlog::RewriteError;
+use crate::node::commitlog::{RewriteError, Snapshot};
+use ringside_core::Record;
 use std::io;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 /// How long to wait after a failed compaction before the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// Frames kept for the new log at most while its snapshot is written: a
+/// disk so slow that more arrives meanwhile gives the compaction up (and
+/// the memory back) and tries again later.
+const MAX_KEPT_BYTES: usize = 256 << 20;
+
 pub(super) struct Compaction {
     /// No compaction before this (set after one failed).
     after: Instant,
+    /// The snapshot being written, if one is.
+    running: Option<Running>,
+    /// The thread of the last compaction until it has ended: the next
+    /// one writes the same file, so it waits for that.
+    thread: Option<JoinHandle<()>>,
+    /// Where the writing thread says it is done (the loop waits on it).
+    done_tx: mpsc::UnboundedSender<Written>,
+    pub(super) done: Option<mpsc::UnboundedReceiver<Written>>,
+    /// Counts compactions, so that the answer of one given up is told
+    /// from the next one's.
+    generation: u64,
+}
+
+/// A compaction whose snapshot is being written.
+struct Running {
+    generation: u64,
+    /// Frames of the records appended since the snapshot was taken.
+    kept: Vec<u8>,
+    kept_records: u64,
+    started: Instant,
+    /// Records and bytes of the log when the snapshot was taken.
+    before: (u64, u64),
+    was_direct: bool,
+    /// The snapshot, once on disk, until it replaces the log.
+    written: Option<Snapshot>,
+}
+
+/// The writing thread's answer.
+pub(super) struct Written {
+    generation: u64,
+    result: io::Result<Snapshot>,
 }
 
 impl Compaction {
     pub(super) fn new() -> Compaction {
+        let (done_tx, done) = mpsc::unbounded_channel();
         Compaction {
             after: Instant::now(),
+            running: None,
+            thread: None,
+            done_tx,
+            done: Some(done),
+            generation: 0,
+        }
+    }
+
+    /// True while a snapshot is being written or waits to replace the log.
+    pub(super) fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Keeps `record` for the snapshot being written, if one is.
+    pub(super) fn appended(&mut self, record: &Record) {
+        let Some(r) = self.running.as_mut() else {
+            return;
+        };
+        r.kept.extend_from_slice(&record.frame());
+        r.kept_records += 1;
+        if r.kept.len() > MAX_KEPT_BYTES {
+            warn!(
+                "commit log compaction given up: {} MiB were logged while its snapshot was written; retrying in {} s",
+                MAX_KEPT_BYTES >> 20,
+                RETRY_AFTER.as_secs()
+            );
+            self.give_up();
+        }
+    }
+
+    /// Forgets the compaction in flight (its snapshot file goes when its
+    /// thread answers) and waits before the next one.
+    pub(super) fn give_up(&mut self) {
+        if let Some(r) = self.running.take() {
+            if let Some(s) = r.written {
+                s.discard();
+            }
+            self.after = Instant::now() + RETRY_AFTER;
         }
     }
 }
 
 impl Driver {
-    /// Rewrites the log as a snapshot once it holds far more records than
-    /// the state needs.
+    /// Starts a compaction once the log holds far more records than the
+    /// state needs: the snapshot is taken here and written on a thread of
+    /// its own (see the module docs).
     pub(super) fn maybe_compact(&mut self) -> io::Result<()> {
         let live = (self.node.data().len() + self.node.hint_count()) as u64;
         let limit = 4 * live + self.settings.compact_min_records;
+        let c = &mut self.compaction;
         if self.log.records() <= limit
-            || Instant::now() < self.compaction.after
-            || self.gate.sync_in_flight().is_some()
+            || c.is_running()
+            || Instant::now() < c.after
+            || c.thread.as_ref().is_some_and(|t| !t.is_finished())
         {
             return Ok(());
         }
-        // Whatever the log holds must be durable before the snapshot
-        // replaces it; a failure here is a failed log write like any other.
+        c.generation += 1;
+        let generation = c.generation;
+        let records = self.node.snapshot();
+        let path = self.log.snapshot_path();
+        let done = c.done_tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("commit-log-compaction".into())
+            .spawn(move || {
+                let result = Snapshot::write(path, records.iter());
+                drop(records);
+                if let Err(mpsc::error::SendError(w)) = done.send(Written { generation, result }) {
+                    // The node is gone: the log stays as it is.
+                    if let Ok(s) = w.result {
+                        s.discard();
+                    }
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                c.thread = Some(thread);
+                c.running = Some(Running {
+                    generation,
+                    kept: Vec::new(),
+                    kept_records: 0,
+                    started: Instant::now(),
+                    before: (self.log.records(), self.log.bytes()),
+                    was_direct: self.log.is_direct(),
+                    written: None,
+                });
+            }
+            Err(e) => {
+                warn!(
+                    "cannot start the commit log's compaction thread ({e}); retrying in {} s",
+                    RETRY_AFTER.as_secs()
+                );
+                c.after = Instant::now() + RETRY_AFTER;
+            }
+        }
+        Ok(())
+    }
+
+    /// The writing thread answered: the snapshot waits to replace the
+    /// log ([`Driver::maybe_adopt`]), or the old log stays.
+    pub(super) fn snapshot_written(&mut self, w: Written) -> io::Result<()> {
+        let running = self
+            .compaction
+            .running
+            .as_mut()
+            .filter(|r| r.generation == w.generation);
+        match (running, w.result) {
+            (Some(r), Ok(s)) => {
+                r.written = Some(s);
+                Ok(())
+            }
+            (Some(_), Err(e)) => {
+                self.compaction.running = None;
+                self.compaction_failed(e)
+            }
+            // Given up meanwhile: the log it was for has moved on.
+            (None, Ok(s)) => {
+                s.discard();
+                Ok(())
+            }
+            (None, Err(_)) => Ok(()),
+        }
+    }
+
+    /// Puts a written snapshot in the log's place, unless a sync is in
+    /// flight on the fsync thread (its answer wakes the loop, and the next
+    /// turn comes back here): the old log is synced here, what waited for
+    /// it let go, and the gate starts over at the new log's end.
+    pub(super) fn maybe_adopt(&mut self) -> io::Result<()> {
+        let ready = self
+            .compaction
+            .running
+            .as_ref()
+            .is_some_and(|r| r.written.is_some());
+        if !ready || self.gate.sync_in_flight().is_some() {
+            return Ok(());
+        }
+        let Some(mut running) = self.compaction.running.take() else {
+            return Ok(());
+        };
+        let Some(snapshot) = running.written.take() else {
+            return Ok(());
+        };
         if let Err(e) = self.sync_here() {
+            snapshot.discard();
             return self.log_failed(e);
         }
-        // Nothing may wait on the old log's offsets.
         self.release();
-        let before = (self.log.records(), self.log.bytes());
-        let was_direct = self.log.is_direct();
-        let started = Instant::now();
-        let records = self.node.snapshot();
-        match self.log.rewrite(&records) {
+        match self
+            .log
+            .adopt(snapshot, &running.kept, running.kept_records)
+        {
             Ok(()) => {
-                // The gate starts over at the new log's end; everything
-                // it held was released above.
                 let held = self.new_log(self.log.bytes());
                 debug_assert!(held.is_empty());
             }
-            Err(RewriteError::Unchanged(e)) => {
-                // The old log stays whole and in use; try again later.
-                warn!(
-                    "commit log compaction failed, keeping the log as it is and retrying in {} s: {e}",
-                    RETRY_AFTER.as_secs()
-                );
-                self.compaction.after = Instant::now() + RETRY_AFTER;
-                self.drain();
-                return self.flush(true);
-            }
+            Err(RewriteError::Unchanged(e)) => return self.compaction_failed(e),
             // The new log is in use, its name maybe not durable: a failed
             // log write (the node restarts in place from the directory).
             Err(RewriteError::Replaced(e)) => return self.log_failed(e),
         }
-        if was_direct && !self.log.is_direct() {
+        if running.was_direct && !self.log.is_direct() {
             warn!("commit log: direct writes could not follow the compacted log; using write and fdatasync");
         }
+        let (records, bytes) = running.before;
         info!(
-            "commit log compacted: {} records ({} bytes) -> {} records ({} bytes) in {:.1} ms",
-            before.0,
-            before.1,
+            "commit log compacted: {records} records ({bytes} bytes) -> {} records ({} bytes), written beside the log in {:.1} ms ({} records logged meanwhile)",
             self.log.records(),
             self.log.bytes(),
-            started.elapsed().as_secs_f64() * 1000.0
+            running.started.elapsed().as_secs_f64() * 1000.0,
+            running.kept_records,
         );
-        // The snapshot's Compacted event.
+        self.node.compacted(self.log.records() as usize);
         self.drain();
+        self.flush(true)
+    }
+
+    /// The old log stays whole and in use; try again later.
+    fn compaction_failed(&mut self, e: io::Error) -> io::Result<()> {
+        warn!(
+            "commit log compaction failed, keeping the log as it is and retrying in {} s: {e}",
+            RETRY_AFTER.as_secs()
+        );
+        self.compaction.after = Instant::now() + RETRY_AFTER;
         self.flush(true)
     }
 }

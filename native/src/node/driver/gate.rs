@@ -67,6 +67,7 @@ impl Driver {
     /// ends.
     pub(super) fn append(&mut self, record: &Record) {
         self.log.append(record);
+        self.compaction.appended(record);
         let now = self.clock.mono_us();
         self.gate.appended(self.log.bytes(), key_of(record), now);
     }

@@ -107,7 +107,7 @@ use crate::node::inbox::{DriverInput, Inbox};
 use crate::node::transport::{self, PeerQueue};
 use clients::Clients;
 use clock::Clock;
-use compaction::Compaction;
+use compaction::{Compaction, Written};
 use events::Events;
 use gate::{Action, Gate};
 use log_tail::LogTail;
@@ -177,6 +177,8 @@ pub struct Driver {
 enum Wake {
     Input(DriverInput),
     Synced(SyncDone),
+    /// A compaction's snapshot is written (or failed).
+    Snapshot(Written),
     Alarm,
 }
 
@@ -224,6 +226,7 @@ impl Driver {
         self.handle(Input::Start);
         self.flush(true)?;
         let mut sync_done = self.syncer.done.take();
+        let mut snapshots = self.compaction.done.take();
         let never = Instant::now() + Duration::from_secs(365 * 86_400);
         let alarm = tokio::time::sleep_until(never.into());
         tokio::pin!(alarm);
@@ -244,6 +247,12 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
+            let snapshot = async {
+                match snapshots.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let wake = tokio::select! {
                 biased;
                 d = synced => match d {
@@ -260,6 +269,7 @@ impl Driver {
                         })
                     }
                 },
+                Some(w) = snapshot => Wake::Snapshot(w),
                 x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
                 () = &mut alarm => Wake::Alarm,
             };
@@ -278,6 +288,7 @@ impl Driver {
                     writers += usize::from(wrote);
                 }
                 Wake::Synced(done) => self.synced(done)?,
+                Wake::Snapshot(w) => self.snapshot_written(w)?,
                 Wake::Alarm => {}
             }
             while inputs < MAX_BATCH {
@@ -314,12 +325,18 @@ impl Driver {
             }
             self.sent_early = false;
             let handled = turn.elapsed();
+            // A written snapshot replaces the log before this turn's
+            // records are synced: it syncs them itself, into the old log,
+            // before the switch.
+            let compacting = Instant::now();
+            self.maybe_adopt()?;
+            let mut compacted = compacting.elapsed();
             let flushing = Instant::now();
             self.flush_timed(inline)?;
             let flushed = flushing.elapsed();
             let compacting = Instant::now();
             self.maybe_compact()?;
-            let compacted = compacting.elapsed();
+            compacted += compacting.elapsed();
             if self.requests.lines_waiting() {
                 if inline {
                     // The answers first: their connections' tasks write

@@ -36,6 +36,9 @@ impl Driver {
     /// log cannot be cut back or reopened: then the node stops.
     pub(super) fn log_failed(&mut self, cause: io::Error) -> io::Result<()> {
         self.log_failures += 1;
+        // The log is replaced below: a snapshot of it being written no
+        // longer fits it.
+        self.compaction.give_up();
         let why = format!(
             "the commit log write failed ({cause}); the request was not acknowledged, and may be applied on other replicas"
         );

@@ -7,6 +7,7 @@
 //! lazy writes are in files of their own below, on that fixture.
 
 mod clock;
+mod compaction;
 mod events;
 mod lazy;
 mod logging;
