@@ -320,6 +320,34 @@ fn setup(browser: bool) -> Result<Tools, String> {
     Ok(tools)
 }
 
+/// About what a whole `cargo xtask test` writes under `target/` from a
+/// clean clone (the builds, the page, the browser tests' files).
+const TEST_DISK_MB: u64 = 4_000;
+
+/// Says so up front when the disk holding `target/` has less room than a
+/// whole check may need, rather than leaving a compiler's "No space left
+/// on device" to say it halfway through.
+fn warn_if_short_of_disk() {
+    let dir = if Path::new("target").exists() { "target" } else { "." };
+    let Ok(path) = std::ffi::CString::new(dir) else {
+        return;
+    };
+    // SAFETY: `path` is a NUL-terminated string and `st` a plain struct
+    // that statvfs fills in.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return;
+    }
+    let free_mb = st.f_bavail as u64 * st.f_frsize as u64 / (1 << 20);
+    if free_mb < TEST_DISK_MB {
+        eprintln!(
+            "xtask: warning: {free_mb} MB free on the disk holding {dir}/; from a clean clone \
+             the check writes about {TEST_DISK_MB} MB there (less when target/ is already built), \
+             and installing its tools needs more"
+        );
+    }
+}
+
 fn is_root() -> bool {
     output("id", &["-u"]).is_some_and(|s| s.trim() == "0")
 }
@@ -363,6 +391,11 @@ fn test(args: &[String]) -> Result<(), String> {
         }
     }
     let started = Instant::now();
+    // Incremental compilation keeps a cache per test binary that takes
+    // more disk than the binaries themselves; a whole check gains little
+    // from it, and a CI machine's disk is what runs out.
+    env::set_var("CARGO_INCREMENTAL", "0");
+    warn_if_short_of_disk();
     let tools = setup(!no_browser)?;
     if !quick {
         step("format");
