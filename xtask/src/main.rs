@@ -328,7 +328,11 @@ const TEST_DISK_MB: u64 = 4_000;
 /// whole check may need, rather than leaving a compiler's "No space left
 /// on device" to say it halfway through.
 fn warn_if_short_of_disk() {
-    let dir = if Path::new("target").exists() { "target" } else { "." };
+    let dir = if Path::new("target").exists() {
+        "target"
+    } else {
+        "."
+    };
     let Ok(path) = std::ffi::CString::new(dir) else {
         return;
     };

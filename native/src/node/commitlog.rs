@@ -557,10 +557,21 @@ impl CommitLog {
                 return Err(RewriteError::Unchanged(e));
             }
         };
-        self.file = Arc::new(file);
+        let old = std::mem::replace(&mut self.file, Arc::new(file));
         // The direct side still writes to the old file: it goes now, and
         // follows below if it can.
-        let was_direct = self.direct.take().is_some();
+        let old_direct = self.direct.take().map(|d| d.file);
+        let was_direct = old_direct.is_some();
+        // The old file is unlinked; closing it frees its blocks, which
+        // for a large log keeps the file system busy for a long while:
+        // not on the caller's thread.
+        let close = move || drop((old, old_direct));
+        if let Err(e) = std::thread::Builder::new()
+            .name("commit-log-close".into())
+            .spawn(close)
+        {
+            tracing::debug!("closing the replaced log here: no thread for it ({e})");
+        }
         self.pending.clear();
         self.records = records + since_records;
         self.bytes = bytes;
