@@ -19,6 +19,15 @@ fn rewrite(log: &mut CommitLog, records: &[Record]) {
     log.adopt(snapshot, &[], 0).unwrap();
 }
 
+/// `log` after `n` writes of key 1, synced.
+fn overwritten(mut log: CommitLog, n: u64) -> CommitLog {
+    for ts in 0..n {
+        log.append(&w(1, ts));
+    }
+    log.sync().unwrap();
+    log
+}
+
 fn w(k: u8, ts: u64) -> Record {
     Record::Write {
         key: Key::Int(k),
@@ -69,11 +78,7 @@ fn torn_tail_is_cut() {
 #[test]
 fn rewrite_replaces_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut log = CommitLog::open(dir.path()).unwrap().log;
-    for ts in 0..100 {
-        log.append(&w(1, ts));
-    }
-    log.sync().unwrap();
+    let mut log = overwritten(CommitLog::open(dir.path()).unwrap().log, 100);
     rewrite(&mut log, &[w(1, 99)]);
     assert_eq!(log.records(), 1);
     log.append(&w(2, 100));
@@ -185,11 +190,7 @@ fn a_log_written_before_sync_markers_replays() {
 #[test]
 fn a_compaction_that_fails_after_its_rename_keeps_later_appends() {
     let dir = tempfile::tempdir().unwrap();
-    let mut log = CommitLog::open(dir.path()).unwrap().log;
-    for ts in 0..10 {
-        log.append(&w(1, ts));
-    }
-    log.sync().unwrap();
+    let mut log = overwritten(CommitLog::open(dir.path()).unwrap().log, 10);
     FAIL_AFTER_RENAME.with(|f| f.set(true));
     let snapshot = Snapshot::write(log.snapshot_path(), [w(1, 9)].iter()).unwrap();
     assert!(log.adopt(snapshot, &[], 0).is_err());
@@ -416,11 +417,7 @@ fn direct_writes_keep_zeros_ahead_and_trim_cuts_them() {
 #[test]
 fn direct_writes_follow_a_rewrite() {
     let dir = tempfile::tempdir().unwrap();
-    let mut log = direct(dir.path()).log;
-    for ts in 0..100 {
-        log.append(&w(1, ts));
-    }
-    log.sync().unwrap();
+    let mut log = overwritten(direct(dir.path()).log, 100);
     rewrite(&mut log, &[w(1, 99)]);
     assert!(log.is_direct());
     log.append(&w(2, 100));
@@ -456,11 +453,7 @@ fn a_direct_write_that_never_ran_is_discarded() {
 #[test]
 fn an_adopted_snapshot_is_followed_by_what_was_appended_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
-    let mut log = CommitLog::open(dir.path()).unwrap().log;
-    for ts in 0..10 {
-        log.append(&w(1, ts));
-    }
-    log.sync().unwrap();
+    let mut log = overwritten(CommitLog::open(dir.path()).unwrap().log, 10);
     let snapshot = Snapshot::write(log.snapshot_path(), [w(1, 9)].iter()).unwrap();
     let meanwhile = [w(2, 10), w(3, 11)];
     let mut kept = Vec::new();
