@@ -44,11 +44,21 @@ fn unused_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Where geckodriver's output goes: a file per test (the test's thread
+/// is named after it), since the Firefox tests run side by side and
+/// would otherwise each start the same file over.
+fn gecko_log(art: &Path) -> PathBuf {
+    let test = thread::current()
+        .name()
+        .unwrap_or("main")
+        .replace("::", "-");
+    art.join(format!("firefox-geckodriver-{test}.log"))
+}
+
 impl Driver {
     /// Starts `driver` (chromedriver or geckodriver) for `browser`, whose
     /// executable is `binary`, and waits until it listens. geckodriver's
-    /// output (with the page's console) goes to
-    /// `art/firefox-geckodriver.log`.
+    /// output (with the page's console) goes to [`gecko_log`].
     pub fn start(browser: Browser, driver: &Path, binary: &Path, art: &Path) -> Driver {
         let mut last_exit = None;
         for _ in 0..3 {
@@ -76,7 +86,7 @@ impl Driver {
             "{} exited before listening, three times (last: {last_exit:?}){}",
             driver.display(),
             if browser == Browser::Firefox {
-                format!("; see {}", art.join("firefox-geckodriver.log").display())
+                format!("; see {}", gecko_log(art).display())
             } else {
                 String::new()
             }
@@ -100,7 +110,7 @@ impl Driver {
             Browser::Firefox => {
                 std::fs::create_dir_all(&profile)
                     .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
-                let log_path = art.join("firefox-geckodriver.log");
+                let log_path = gecko_log(art);
                 let log = std::fs::File::create(&log_path)
                     .unwrap_or_else(|e| panic!("{}: {e}", log_path.display()));
                 let log2 = log
