@@ -50,11 +50,21 @@ impl Node {
         // Writes merge by last-write-wins, a total order, so the order
         // they are merged in does not matter: gather them and keep the
         // winner of each key (see [`newest_per_key`]). Hints depend on
-        // order and go in as they come.
+        // order and go in as they come. What the sort needs of a write is
+        // taken here, while its key is still in the cache: read again
+        // later, it is a cache miss.
         let mut writes: Vec<(Key, Version)> = Vec::new();
+        let mut order: Vec<SortEntry> = Vec::new();
+        // The winner of a key has its newest timestamp, so the newest of
+        // all writes is the newest stored.
+        let mut newest_stored = 0;
         for r in records {
             match r {
-                Record::Write { key, version } => writes.push((key, version)),
+                Record::Write { key, version } => {
+                    newest_stored = newest_stored.max(version.ts);
+                    order.push(SortEntry::new(&key, writes.len()));
+                    writes.push((key, version));
+                }
                 r => {
                     if let Record::Hint { id, .. } | Record::HintDone { id } = &r {
                         max_hint = max_hint.max(*id);
@@ -64,16 +74,17 @@ impl Node {
             }
             n += 1;
         }
-        mem.data = newest_per_key(writes).into_iter().collect();
+        let winners = newest_per_key(&writes, order);
+        mem.data = take_in_order(writes, &winners).into_iter().collect();
         // Above every timestamp this node may have issued (reserved in the
         // log), and above every one it stores.
-        let newest_stored = mem.data.values().map(|v| v.ts).max().unwrap_or(0);
         let last_ts = newest_stored.max(mem.timestamps_below.saturating_sub(1));
         let recovery = Recovery {
             records: n,
             keys: mem.data.len(),
             hints: mem.hints.len(),
         };
+        let tree = Merkle::build(&ring, config.id, &mem.data);
         let peers = config
             .cluster
             .nodes
@@ -81,7 +92,6 @@ impl Node {
             .filter(|&&p| p != config.id)
             .map(|&p| (p, PeerState::unheard()))
             .collect();
-        let tree = Merkle::build(&ring, config.id, &mem.data);
         let node = Node {
             ring,
             mem,
@@ -145,27 +155,23 @@ impl Node {
     }
 }
 
-/// The newest version of each key among `writes`, by last-write-wins, as
-/// merging them one by one in any order would leave it, in key order.
+/// The newest version of each key among `writes` (whose [`SortEntry`]s
+/// `order` holds, in any order), by last-write-wins, as merging them one
+/// by one in any order would leave it: their entries, in key order.
 ///
-/// In key order, a map is built from them in one pass (its check that
-/// they are sorted is one comparison a key): far faster than a million
-/// inserts at random places of a B-tree. The sort neither moves the
-/// writes nor reads their keys where it can help it (a key is a pointer
-/// away: a cache miss at a million keys): it sorts small entries of each
-/// key's first bytes and the write's index, and reads the keys themselves
-/// only for two that start alike.
-fn newest_per_key(writes: Vec<(Key, Version)>) -> Vec<(Key, Version)> {
-    let by_key_then_lww = |a: &SortEntry, b: &SortEntry| {
-        let (a, b) = (&writes[a.at()], &writes[b.at()]);
-        a.0.cmp(&b.0).then_with(|| a.1.lww_cmp(&b.1))
-    };
-    let mut order: Vec<SortEntry> = writes
-        .iter()
-        .enumerate()
-        .map(|(at, (key, _))| SortEntry::new(key, at))
-        .collect();
-    order.sort_unstable_by(|a, b| a.head().cmp(&b.head()).then_with(|| by_key_then_lww(a, b)));
+/// In key order, a map is built from the writes in one pass (its check
+/// that they are sorted is one comparison a key): far faster than a
+/// million inserts at random places of a B-tree. The sort neither moves
+/// the writes nor reads their keys where it can help it (a key is a
+/// pointer away: a cache miss at a million keys): it sorts the small
+/// entries, and reads the keys themselves only for two that start alike.
+fn newest_per_key(writes: &[(Key, Version)], mut order: Vec<SortEntry>) -> Vec<SortEntry> {
+    order.sort_unstable_by(|a, b| {
+        a.head().cmp(&b.head()).then_with(|| {
+            let (a, b) = (&writes[a.at()], &writes[b.at()]);
+            a.0.cmp(&b.0).then_with(|| a.1.lww_cmp(&b.1))
+        })
+    });
     // The last of each run of equal keys is its newest version.
     order.dedup_by(|later, earlier| {
         let same = later.head() == earlier.head() && writes[later.at()].0 == writes[earlier.at()].0;
@@ -174,9 +180,13 @@ fn newest_per_key(writes: Vec<(Key, Version)>) -> Vec<(Key, Version)> {
         }
         same
     });
-    // Each index is in `order` at most once, so each write is taken once.
-    // (Gathered into a new vector: swapping them into place in this one
-    // moves each write about at random, which is slower.)
+    order
+}
+
+/// The writes `order` names, in its order (each at most once); the rest
+/// are dropped. Gathered into a new vector: swapping them into place in
+/// this one moves each write about at random, which is slower.
+fn take_in_order(writes: Vec<(Key, Version)>, order: &[SortEntry]) -> Vec<(Key, Version)> {
     let mut writes: Vec<Option<(Key, Version)>> = writes.into_iter().map(Some).collect();
     order.iter().filter_map(|e| writes[e.at()].take()).collect()
 }
@@ -261,7 +271,9 @@ mod tests {
             for (k, v) in &writes {
                 one_by_one.merge(k, v);
             }
-            let newest = newest_per_key(writes);
+            let order = writes.iter().enumerate().map(|(at, (k, _))| SortEntry::new(k, at)).collect();
+            let order = newest_per_key(&writes, order);
+            let newest = take_in_order(writes, &order);
             prop_assert!(newest.windows(2).all(|w| w[0].0 < w[1].0), "not in key order");
             prop_assert_eq!(newest.into_iter().collect::<BTreeMap<_, _>>(), one_by_one.data);
         }
@@ -298,5 +310,7 @@ mod tests {
             node.data()[&Key::Str("user:00001".into())].value.as_deref(),
             Some("b")
         );
+        // Its timestamps go on above the newest it stores.
+        assert_eq!(node.last_ts, 5);
     }
 }
