@@ -146,7 +146,7 @@ impl Partitioner {
                 }
                 Token(u64::from_be_bytes(first))
             }
-            Partitioner::Murmur3 { .. } => Token(murmur64(&bytes)),
+            Partitioner::Murmur3 { .. } => Token(murmur64(bytes)),
         }
     }
 }

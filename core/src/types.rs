@@ -32,16 +32,17 @@ pub enum Key {
 
 impl Key {
     /// The bytes a partitioner places: one byte for a classic key, the UTF-8
-    /// bytes for a string key.
-    pub fn bytes(&self) -> Vec<u8> {
+    /// bytes for a string key. Borrowed: every request and every key of a
+    /// replay's hash trees takes its token from them.
+    pub fn bytes(&self) -> &[u8] {
         match self {
-            Key::Int(k) => vec![*k],
-            Key::Str(s) => s.as_bytes().to_vec(),
+            Key::Int(k) => std::slice::from_ref(k),
+            Key::Str(s) => s.as_bytes(),
         }
     }
 
-    /// How many bytes [`Key::bytes`] has, without building them (for the
-    /// byte bounds of hints, `inspect` pages and anti-entropy messages).
+    /// How many bytes [`Key::bytes`] has (for the byte bounds of hints,
+    /// `inspect` pages and anti-entropy messages).
     pub fn byte_len(&self) -> usize {
         match self {
             Key::Int(_) => 1,
