@@ -322,7 +322,7 @@ fn setup(browser: bool) -> Result<Tools, String> {
 
 /// About what a whole `cargo xtask test` writes under `target/` from a
 /// clean clone (the builds, the page, the browser tests' files).
-const TEST_DISK_MB: u64 = 4_000;
+const TEST_DISK_MB: u64 = 2_500;
 
 /// Says so up front when the disk holding `target/` has less room than a
 /// whole check may need, rather than leaving a compiler's "No space left
