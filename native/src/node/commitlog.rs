@@ -190,7 +190,7 @@ impl CommitLog {
         let path = dir.join(LOG_FILE);
         // A snapshot left by a compaction that never replaced the log (the
         // node stopped or crashed first) is not the log: the log is whole.
-        match std::fs::remove_file(dir.join(format!("{LOG_FILE}.compacting"))) {
+        match std::fs::remove_file(snapshot_path_in(dir)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
@@ -347,11 +347,14 @@ impl CommitLog {
     }
 
     /// Queues a record; [`CommitLog::write_pending`] writes the queue.
-    pub fn append(&mut self, record: &Record) {
+    /// Returns its frame, as queued.
+    pub fn append(&mut self, record: &Record) -> &[u8] {
         let frame = record.frame();
         self.bytes += frame.len() as u64;
         self.records += 1;
+        let at = self.pending.len();
         self.pending.extend_from_slice(&frame);
+        &self.pending[at..]
     }
 
     /// True when records are queued.
@@ -514,8 +517,7 @@ impl CommitLog {
 
     /// Where a compaction writes its snapshot before it replaces the log.
     pub fn snapshot_path(&self) -> PathBuf {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        dir.join(format!("{LOG_FILE}.compacting"))
+        snapshot_path_in(self.path.parent().unwrap_or(Path::new(".")))
     }
 
     /// Replaces the log with `snapshot`, written while this log stayed in
@@ -592,6 +594,11 @@ impl CommitLog {
         }
         Ok(())
     }
+}
+
+/// Where a compaction writes its snapshot, in the log's directory `dir`.
+fn snapshot_path_in(dir: &Path) -> PathBuf {
+    dir.join(format!("{LOG_FILE}.compacting"))
 }
 
 /// A compaction's snapshot, written and fsynced beside the log, not yet

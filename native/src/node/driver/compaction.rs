@@ -17,7 +17,6 @@
 
 use super::Driver;
 use crate::node::commitlog::{RewriteError, Snapshot};
-use ringside_core::Record;
 use std::io;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -86,12 +85,13 @@ impl Compaction {
         self.running.is_some()
     }
 
-    /// Keeps `record` for the snapshot being written, if one is.
-    pub(super) fn appended(&mut self, record: &Record) {
+    /// Keeps the `frame` of a record just logged for the snapshot being
+    /// written, if one is.
+    pub(super) fn appended(&mut self, frame: &[u8]) {
         let Some(r) = self.running.as_mut() else {
             return;
         };
-        r.kept.extend_from_slice(&record.frame());
+        r.kept.extend_from_slice(frame);
         r.kept_records += 1;
         if r.kept.len() > MAX_KEPT_BYTES {
             warn!(

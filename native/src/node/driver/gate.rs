@@ -66,8 +66,8 @@ impl Driver {
     /// Appends a record the node persisted and tells the gate where it
     /// ends.
     pub(super) fn append(&mut self, record: &Record) {
-        self.log.append(record);
-        self.compaction.appended(record);
+        let frame = self.log.append(record);
+        self.compaction.appended(frame);
         let now = self.clock.mono_us();
         self.gate.appended(self.log.bytes(), key_of(record), now);
     }
