@@ -119,6 +119,9 @@ pub enum Flaw {
     /// as the native driver did: a replica that logged nothing for a write
     /// older than a lazy record it holds acknowledged at once.
     AckIgnoresKey,
+    /// A compaction's new log is its snapshot alone: what the node logged
+    /// while the snapshot was taken, slice by slice, is not in it.
+    CompactionDropsKept,
 }
 
 /// The output gate. `A` is whatever the driver holds back (an output, a

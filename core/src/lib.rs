@@ -55,5 +55,5 @@ pub use io::{Input, Output, TimerId};
 pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, MsgKind, Reply, Request};
 pub use node::{EventLevel, Node, Recovery};
 pub use ring::{Partitioner, Ring, Token};
-pub use storage::Record;
+pub use storage::{Record, SnapshotCursor};
 pub use types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};

@@ -39,6 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 mod acting;
 mod action;
+mod compaction;
 pub mod disk;
 mod outputs;
 mod rng;
@@ -49,6 +50,7 @@ mod wire;
 pub mod workload;
 
 pub use action::Action;
+use compaction::Compacting;
 pub use rng::Rng;
 pub use setup::{DiskConfig, Latency, SimConfig};
 use slab::Slab;
@@ -117,6 +119,8 @@ struct SimNode {
     frozen_until: Micros,
     /// The gate's wakeup already scheduled.
     wake_at: Option<Micros>,
+    /// A compaction under way.
+    compaction: Option<Compacting>,
 }
 
 /// The events the nodes build: all of them for a trace, else none.
@@ -199,6 +203,7 @@ impl Sim {
                     incarnation: 0,
                     frozen_until: 0,
                     wake_at: None,
+                    compaction: None,
                 },
             );
             sim.feed(id, Input::Start);
@@ -441,6 +446,7 @@ impl Sim {
                         self.disk_stats.syncs += 1;
                         self.kick_sync(node, false);
                         self.release(node);
+                        self.compaction_step(node);
                     }
                 }
             }

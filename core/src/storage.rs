@@ -10,6 +10,7 @@ use crate::types::{Key, Micros, NodeId, Version, MAX_KEY_BYTES, MAX_VALUE_BYTES}
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Bound;
 
 /// One commit-log record. A node's state is exactly what replaying its
 /// records in order rebuilds.
@@ -496,31 +497,113 @@ impl Memtable {
     /// The fewest records that rebuild this state: the timestamp
     /// reservation, one write per key (a tombstone included), one hint per
     /// undelivered hint. Superseded writes and delivered hints are gone.
-    /// This is the log compaction.
+    /// This is the log compaction, taken in one go.
     pub fn snapshot(&self) -> Vec<Record> {
         let mut out = Vec::with_capacity(self.data.len() + self.hints.len() + 1);
-        if self.timestamps_below > 0 {
-            out.push(Record::Timestamps {
-                below: self.timestamps_below,
-            });
-        }
-        for (key, version) in &self.data {
-            out.push(Record::Write {
-                key: key.clone(),
-                version: version.clone(),
-            });
-        }
-        for h in self.hints.values() {
-            out.push(Record::Hint {
-                id: h.id,
-                target: h.target,
-                key: h.key.clone(),
-                version: h.version.clone(),
-                created_us: h.created_us,
-            });
-        }
+        let mut cursor = SnapshotCursor::default();
+        self.snapshot_slice(&mut cursor, usize::MAX, &mut out);
         out
     }
+
+    /// The next at most `max` records of a snapshot taken a slice at a
+    /// time, appended to `out`; `cursor` says where the last slice ended
+    /// and is done after the last one. Between slices the memtable may
+    /// change: see [`SnapshotCursor`] for why the result still rebuilds
+    /// the state.
+    pub fn snapshot_slice(&self, cursor: &mut SnapshotCursor, max: usize, out: &mut Vec<Record>) {
+        let mut room = max;
+        while room > 0 {
+            match &cursor.next {
+                Stage::Timestamps => {
+                    if self.timestamps_below > 0 {
+                        out.push(Record::Timestamps {
+                            below: self.timestamps_below,
+                        });
+                        room -= 1;
+                    }
+                    cursor.next = Stage::Data(None);
+                }
+                Stage::Data(after) => {
+                    let from = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+                    let mut last = None;
+                    for (key, version) in self.data.range((from, Bound::Unbounded)).take(room) {
+                        out.push(Record::Write {
+                            key: key.clone(),
+                            version: version.clone(),
+                        });
+                        room -= 1;
+                        last = Some(key);
+                    }
+                    cursor.next = match last {
+                        Some(key) if room == 0 => Stage::Data(Some(key.clone())),
+                        _ => Stage::Hints(None),
+                    };
+                }
+                Stage::Hints(after) => {
+                    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+                    let mut last = None;
+                    for h in self
+                        .hints
+                        .range((from, Bound::Unbounded))
+                        .map(|(_, h)| h)
+                        .take(room)
+                    {
+                        out.push(Record::Hint {
+                            id: h.id,
+                            target: h.target,
+                            key: h.key.clone(),
+                            version: h.version.clone(),
+                            created_us: h.created_us,
+                        });
+                        room -= 1;
+                        last = Some(h.id);
+                    }
+                    cursor.next = match last {
+                        Some(id) if room == 0 => Stage::Hints(Some(id)),
+                        _ => Stage::Done,
+                    };
+                }
+                Stage::Done => return,
+            }
+        }
+    }
+}
+
+/// Where a snapshot taken a slice at a time ([`Memtable::snapshot_slice`])
+/// has got to: a large node copies its state for a compaction over many
+/// turns of its loop, serving in between, instead of in one long turn.
+///
+/// Such a snapshot is fuzzy: each key is copied as it was when its slice
+/// was taken. It still rebuilds the state exactly when it is followed by
+/// every record logged since its first slice, because every change to a
+/// memtable is logged before it is applied, and replaying a record is
+/// idempotent and order-insensitive against any state between the first
+/// slice and now: a write merges by last-write-wins (a newer copy in the
+/// snapshot wins over the record, the record over an older one), a hint
+/// or its removal sets one id's presence (the last record about an id
+/// decides; with none, the id did not change since the first slice), and
+/// the timestamp reservation only grows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotCursor {
+    next: Stage,
+}
+
+impl SnapshotCursor {
+    /// True once the last slice has been taken.
+    pub fn is_done(&self) -> bool {
+        self.next == Stage::Done
+    }
+}
+
+/// What a snapshot copies next: the reservation, then the keys after the
+/// one named, then the hints after the id named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Stage {
+    #[default]
+    Timestamps,
+    Data(Option<Key>),
+    Hints(Option<u64>),
+    Done,
 }
 
 #[cfg(test)]
@@ -608,6 +691,33 @@ mod tests {
             }
             let (back, _) = Memtable::replay(&m.snapshot());
             prop_assert_eq!(back.hint_bytes, m.hint_bytes);
+        }
+
+        #[test]
+        fn a_snapshot_taken_in_slices_while_records_arrive_rebuilds_the_state(
+            before in proptest::collection::vec(arb_record(), 0..30),
+            during in proptest::collection::vec((arb_record(), 0usize..4), 0..30),
+        ) {
+            let mut m = Memtable::default();
+            for r in &before {
+                m.apply(r);
+            }
+            let mut cursor = SnapshotCursor::default();
+            let (mut snap, mut kept) = (Vec::new(), Vec::new());
+            for (r, slice) in &during {
+                m.snapshot_slice(&mut cursor, *slice, &mut snap);
+                m.apply(r);
+                kept.push(r.clone());
+            }
+            while !cursor.is_done() {
+                m.snapshot_slice(&mut cursor, 2, &mut snap);
+            }
+            snap.extend(kept);
+            let (back, _) = Memtable::replay(&snap);
+            prop_assert_eq!(&back.data, &m.data);
+            prop_assert_eq!(&back.hints, &m.hints);
+            prop_assert_eq!(back.hint_bytes, m.hint_bytes);
+            prop_assert_eq!(back.timestamps_below, m.timestamps_below);
         }
 
         #[test]

@@ -111,6 +111,7 @@ fn randomized_sweep_holds_every_property() {
             "clock step back",
             "suspend",
             "log byte damaged",
+            "compaction",
         ] {
             assert!(s.faults.contains_key(kind), "no {kind:?}: {}", s.summary());
         }
@@ -129,6 +130,21 @@ fn the_sweep_catches_an_ack_that_ignores_its_keys_lazy_record() {
     assert!(
         !s.failures.is_empty(),
         "the sweep did not catch the broken gate in {seeds} seeds"
+    );
+    println!("caught: {}", s.failures[0]);
+}
+
+/// A compaction whose new log leaves out what the node logged while its
+/// snapshot was taken slice by slice: acknowledged writes vanish at the
+/// node's next restart. The CI's seeds must catch it.
+#[test]
+fn the_sweep_catches_a_compaction_that_drops_what_was_logged_meanwhile() {
+    let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
+    let s = Sweep::run(1, seeds, Some(Flaw::CompactionDropsKept), 1);
+    println!("broken compaction: {}", s.summary());
+    assert!(
+        !s.failures.is_empty(),
+        "the sweep did not catch the broken compaction in {seeds} seeds"
     );
     println!("caught: {}", s.failures[0]);
 }

@@ -33,7 +33,7 @@ use crate::config::{ClusterConfig, Config};
 use crate::io::{Event, EventKind, Input, Output, TimerId};
 use crate::message::{ClientRef, Message, Msg, MsgId, OpId, Reply};
 use crate::ring::Ring;
-use crate::storage::{Memtable, Record};
+use crate::storage::{Memtable, Record, SnapshotCursor};
 use crate::types::{Key, Micros, NodeId, Version};
 use coordinator::PendingOp;
 use detector::PeerState;
@@ -190,6 +190,13 @@ impl Node {
     /// atomically, and then tells the node ([`Node::compacted`]).
     pub fn snapshot(&self) -> Vec<Record> {
         self.mem.snapshot()
+    }
+
+    /// The next slice of a snapshot taken over many turns, the node
+    /// serving in between (see [`SnapshotCursor`]): the driver follows it
+    /// with every record the node persists from the first slice on.
+    pub fn snapshot_slice(&self, cursor: &mut SnapshotCursor, max: usize, out: &mut Vec<Record>) {
+        self.mem.snapshot_slice(cursor, max, out);
     }
 
     /// The log was replaced by a snapshot: `records` is what the new log

@@ -1,5 +1,5 @@
-//! Acting on a simulated cluster: faults, client requests, crashes,
-//! restarts and compactions.
+//! Acting on a simulated cluster: faults, client requests, crashes and
+//! restarts.
 
 use super::disk::Opened;
 use super::{events_for, Action, Held, Interceptor, InterceptorSlot, Item, Sim, SimEvent};
@@ -88,6 +88,7 @@ impl Sim {
                     n.disk.restore();
                 }
             }
+            Action::Compact { node } => self.start_compaction(node),
         }
         None
     }
@@ -164,6 +165,7 @@ impl Sim {
         n.incarnation += 1;
         n.frozen_until = 0;
         n.wake_at = None;
+        n.compaction = None;
         let lost = n.disk.crash(&mut self.rng);
         self.disk_stats.lost_records += lost as u64;
         self.sim_event(SimEvent::Crashed {
@@ -226,39 +228,6 @@ impl Sim {
         let mut gate = Gate::new(self.config.sync, end, self.now);
         gate.set_flaw(self.config.flaw);
         gate
-    }
-
-    /// Compacts a node's log to its snapshot (all of it synced).
-    pub fn compact(&mut self, id: NodeId) {
-        let Some(n) = self.nodes.get_mut(&id) else {
-            return;
-        };
-        let Some(node) = n.node.as_mut() else {
-            return;
-        };
-        let before = n.disk.records().len();
-        let records = node.snapshot();
-        let after = records.len();
-        node.compacted(after);
-        // As the native driver does: the old log is synced and everything
-        // waiting on it released before the snapshot replaces it.
-        let old_end = n.disk.end();
-        n.disk.mark_all_synced();
-        n.gate.sync_finished(old_end, self.now);
-        n.disk.replace(records);
-        let end = n.disk.end();
-        n.gate.begin_input(&Input::Start);
-        for lsn in old_end + 1..=end {
-            n.gate.appended(lsn, None, self.now);
-        }
-        n.gate.sync_finished(end, self.now);
-        self.release(id);
-        self.drain(id, None);
-        self.sim_event(SimEvent::Compacted {
-            node: id,
-            before,
-            after,
-        });
     }
 
     pub(super) fn set_link(&mut self, a: NodeId, b: NodeId, cut: bool) {

@@ -74,4 +74,10 @@ pub enum Action {
     RestoreLog {
         node: NodeId,
     },
+    /// A live node compacts its commit log: it takes its snapshot a
+    /// slice at a time while it goes on serving, then puts it, with what
+    /// it logged meanwhile, in the log's place.
+    Compact {
+        node: NodeId,
+    },
 }

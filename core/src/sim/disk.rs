@@ -51,6 +51,9 @@ pub enum Opened {
 pub struct Disk {
     records: Vec<DiskRecord>,
     damage: Option<Damage>,
+    /// The lsn before the first record: a compacted log goes on from the
+    /// old one's end, even when it is empty.
+    floor: u64,
 }
 
 impl Disk {
@@ -58,9 +61,10 @@ impl Disk {
         &self.records
     }
 
-    /// The lsn of the last record (0 when empty).
+    /// The lsn of the last record (when empty, of the last record before
+    /// it was compacted, or 0).
     pub fn end(&self) -> u64 {
-        self.records.last().map_or(0, |r| r.lsn)
+        self.records.last().map_or(self.floor, |r| r.lsn)
     }
 
     /// Appends a record, not yet marked; returns its lsn.
@@ -95,7 +99,8 @@ impl Disk {
 
     /// Replaces the log with `records` (a compaction), all synced.
     pub fn replace(&mut self, records: Vec<Record>) {
-        let first = self.end() + 1;
+        self.floor = self.end();
+        let first = self.floor + 1;
         self.records = records
             .into_iter()
             .enumerate()

@@ -48,6 +48,7 @@ impl Sim {
             let after = self.nodes.get(&id).map_or(before, |n| n.disk.end());
             self.disk_stats.lazy_records += after.saturating_sub(before);
         }
+        self.compaction_step(id);
     }
 
     /// Takes a node's outputs: records to its disk, timers and events at
@@ -74,6 +75,9 @@ impl Sim {
                         Record::Write { key, .. } | Record::Hint { key, .. } => Some(key.clone()),
                         Record::HintDone { .. } | Record::Timestamps { .. } => None,
                     };
+                    if let Some(c) = n.compaction.as_mut() {
+                        c.logged(&record);
+                    }
                     let lsn = n.disk.append(record);
                     n.gate.appended(lsn, key.as_ref(), self.now);
                     if periodic {

@@ -1,7 +1,7 @@
 //! Randomized runs: a client workload interleaved with a fault schedule
 //! (crashes of one node or all, restarts, partitions, drops, delays, clock
 //! skew, clock steps and suspends, a damaged byte in a stopped node's
-//! log), with values up to 1 MiB, all drawn from one seed, then a settling
+//! log) and log compactions, with values up to 1 MiB, all drawn from one seed, then a settling
 //! phase, then the checker.
 
 use super::{Action, Rng, Sim, SimConfig, SimStats};
@@ -109,6 +109,10 @@ pub fn random_run_in(
     let mut config = config_for(seed, opts);
     config.flaw = flaw;
     let mut rng = Rng::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xa11ce);
+    // Compactions draw from a stream of their own, so that each seed's
+    // requests and faults stay what they were before compactions joined
+    // (until a compaction changes what a fault finds on a disk).
+    let mut compactions = Rng::new(seed ^ 0xc0_4ac7);
     let mut sim = Sim::new(config);
     prepare(&mut sim);
     let nodes: Vec<NodeId> = sim.node_ids();
@@ -150,6 +154,13 @@ pub fn random_run_in(
                 } else {
                     act(&mut sim, &mut script, a);
                 }
+            }
+        }
+        if opts.faults && compactions.chance(0.05) {
+            let up: Vec<NodeId> = nodes.iter().copied().filter(|&n| sim.is_up(n)).collect();
+            if let Some(node) = compactions.pick(&up) {
+                *kinds.entry("compaction").or_default() += 1;
+                act(&mut sim, &mut script, Action::Compact { node });
             }
         }
         let node = rng.pick(&nodes).unwrap_or(0);

@@ -34,6 +34,7 @@
 
 use crate::node::log_reader::{frame_at, marker_frame, Damage, Frame, LogRecords};
 use ringside_core::Record;
+use std::borrow::Borrow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -614,12 +615,16 @@ impl Snapshot {
     /// Writes `records` to `path` and fsyncs it. Touches nothing of the
     /// log, so it may run on another thread while the log is in use; on
     /// failure the half-written file is removed.
-    pub fn write<'a>(
+    pub fn write<R: Borrow<Record>>(
         path: PathBuf,
-        records: impl ExactSizeIterator<Item = &'a Record>,
+        records: impl IntoIterator<Item = R>,
     ) -> io::Result<Snapshot> {
-        let count = records.len() as u64;
-        match write_frames(&path, records.map(Record::frame)) {
+        let mut count = 0u64;
+        let frames = records.into_iter().map(|r| {
+            count += 1;
+            r.borrow().frame()
+        });
+        match write_frames(&path, frames) {
             Ok((file, bytes)) => Ok(Snapshot {
                 path,
                 file,

@@ -3,11 +3,14 @@
 //!
 //! **Off the node's thread.** Writing and fsyncing a snapshot of a large
 //! node takes as long as the disk needs for all of its data, longer than
-//! a peer waits before it counts the node as down. So the node's thread
-//! only takes the snapshot (the records, in memory) and hands it to a
-//! thread of its own, which writes it beside the log and fsyncs it. The
-//! node goes on serving and logging meanwhile; every record it appends
-//! is also kept, framed, for the new log. When the snapshot is on disk,
+//! a peer waits before it counts the node as down; even copying a
+//! million keys out of the memtable takes a few hundred milliseconds. So
+//! the node's thread copies the snapshot a slice at a time, one slice per
+//! turn of its loop ([`SnapshotCursor`]), and hands each slice to a
+//! thread of its own, which writes them beside the log and fsyncs them.
+//! The node goes on serving and logging from the first slice on; every
+//! record it appends is also kept, framed, for the new log (which is what
+//! makes a snapshot taken over many turns whole). When the snapshot is on disk,
 //! the node's thread syncs the old log, lets go what waited for it,
 //! appends the kept records to the snapshot, fsyncs, and renames it over
 //! the log ([`CommitLog::adopt`]). A crash at any moment before the
@@ -17,7 +20,9 @@
 
 use super::Driver;
 use crate::node::commitlog::{RewriteError, Snapshot};
+use ringside_core::{Record, SnapshotCursor};
 use std::io;
+use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -30,6 +35,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// disk so slow that more arrives meanwhile gives the compaction up (and
 /// the memory back) and tries again later.
 const MAX_KEPT_BYTES: usize = 256 << 20;
+
+/// Records copied out of the memtable per turn of the node's loop: a few
+/// milliseconds of copying, short beside the failure timeout and beside
+/// the wait of a request that queues behind it.
+const SLICE_RECORDS: usize = 16_384;
 
 pub(super) struct Compaction {
     /// No compaction before this (set after one failed).
@@ -45,17 +55,23 @@ pub(super) struct Compaction {
     /// Counts compactions, so that the answer of one given up is told
     /// from the next one's.
     generation: u64,
+    /// Records per slice of the snapshot ([`SLICE_RECORDS`]; tests take
+    /// smaller slices).
+    pub(super) slice: usize,
 }
 
 /// A compaction whose snapshot is being written.
 struct Running {
     generation: u64,
-    /// Frames of the records appended since the snapshot was taken.
+    /// Frames of the records appended since the snapshot's first slice.
     kept: Vec<u8>,
     kept_records: u64,
     started: Instant,
-    /// Records and bytes of the log when the snapshot was taken.
+    /// Records and bytes of the log when the snapshot was begun.
     before: (u64, u64),
+    /// While the snapshot is still being copied: where the copy is, and
+    /// the writing thread's queue of slices (closing it ends the file).
+    copying: Option<(SnapshotCursor, std_mpsc::Sender<Vec<Record>>)>,
     was_direct: bool,
     /// The snapshot, once on disk, until it replaces the log.
     written: Option<Snapshot>,
@@ -77,7 +93,14 @@ impl Compaction {
             done_tx,
             done: Some(done),
             generation: 0,
+            slice: SLICE_RECORDS,
         }
+    }
+
+    /// True while the snapshot is still being copied, a slice per turn:
+    /// the loop then takes a turn even with no input.
+    pub(super) fn is_copying(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| r.copying.is_some())
     }
 
     /// True while a snapshot is being written or waits to replace the log.
@@ -117,9 +140,14 @@ impl Compaction {
 
 impl Driver {
     /// Starts a compaction once the log holds far more records than the
-    /// state needs: the snapshot is taken here and written on a thread of
-    /// its own (see the module docs).
+    /// state needs, or copies the next slice of the one under way: the
+    /// snapshot is copied here and written on a thread of its own (see
+    /// the module docs).
     pub(super) fn maybe_compact(&mut self) -> io::Result<()> {
+        if self.compaction.is_copying() {
+            self.copy_slice();
+            return Ok(());
+        }
         let live = (self.node.data().len() + self.node.hint_count()) as u64;
         let limit = 4 * live + self.settings.compact_min_records;
         let c = &mut self.compaction;
@@ -132,14 +160,16 @@ impl Driver {
         }
         c.generation += 1;
         let generation = c.generation;
-        let records = self.node.snapshot();
         let path = self.log.snapshot_path();
         let done = c.done_tx.clone();
+        let (slices_tx, slices) = std_mpsc::channel::<Vec<Record>>();
         let spawned = std::thread::Builder::new()
             .name("commit-log-compaction".into())
             .spawn(move || {
-                let result = Snapshot::write(path, records.iter());
-                drop(records);
+                // The slices until the node's thread closes the queue: all
+                // of them, or fewer when the compaction was given up (its
+                // answer is then thrown away).
+                let result = Snapshot::write(path, slices.into_iter().flatten());
                 if let Err(mpsc::error::SendError(w)) = done.send(Written { generation, result }) {
                     // The node is gone: the log stays as it is.
                     if let Ok(s) = w.result {
@@ -156,9 +186,11 @@ impl Driver {
                     kept_records: 0,
                     started: Instant::now(),
                     before: (self.log.records(), self.log.bytes()),
+                    copying: Some((SnapshotCursor::default(), slices_tx)),
                     was_direct: self.log.is_direct(),
                     written: None,
                 });
+                self.copy_slice();
             }
             Err(e) => {
                 warn!(
@@ -169,6 +201,29 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// Copies the next slice of the snapshot being taken and hands it to
+    /// the writing thread; after the last one, closes its queue.
+    pub(super) fn copy_slice(&mut self) {
+        let slice = self.compaction.slice;
+        let Some(r) = self.compaction.running.as_mut() else {
+            return;
+        };
+        let Some((cursor, slices)) = r.copying.as_mut() else {
+            return;
+        };
+        let mut records = Vec::with_capacity(slice.min(SLICE_RECORDS));
+        self.node.snapshot_slice(cursor, slice, &mut records);
+        let done = cursor.is_done();
+        if slices.send(records).is_err() {
+            // The thread stopped early (it failed): its answer says why.
+            r.copying = None;
+            return;
+        }
+        if done {
+            r.copying = None;
+        }
     }
 
     /// The writing thread answered: the snapshot waits to replace the

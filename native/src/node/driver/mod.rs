@@ -253,6 +253,9 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
+            // A snapshot being copied takes a slice per turn: with no
+            // input, the loop takes a turn for it at once.
+            let copying = self.compaction.is_copying();
             let wake = tokio::select! {
                 biased;
                 d = synced => match d {
@@ -272,6 +275,7 @@ impl Driver {
                 Some(w) = snapshot => Wake::Snapshot(w),
                 x = self.inbox.recv() => Wake::Input(x.unwrap_or(DriverInput::Shutdown)),
                 () = &mut alarm => Wake::Alarm,
+                () = std::future::ready(()), if copying => Wake::Alarm,
             };
             let turn = Instant::now();
             let records_before = self.log.records();

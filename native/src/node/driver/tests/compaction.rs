@@ -94,3 +94,57 @@ async fn a_snapshot_of_a_log_that_failed_meanwhile_is_thrown_away() {
     );
     assert_eq!(ts_of(&d, 0), Some(20));
 }
+
+/// A snapshot copied over several turns, two records a turn, while writes
+/// come in between the slices (to a key already copied, to one not yet
+/// copied, to a new key): what the node acknowledged is all in the new
+/// log, whatever slice each write fell between.
+#[tokio::test]
+async fn a_snapshot_copied_over_many_turns_misses_nothing_logged_between_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, mut peers) = node0(dir.path(), inbox_rx);
+    d.settings.compact_min_records = 4;
+    d.compaction.slice = 2;
+    d.node.handle(d.clock.wall_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    // Keys 0..6, five times each: far more records than keys.
+    for op in 1..=35 {
+        d.take_input(write_from(1, op, (op % 7) as u8, false));
+        d.flush(true).unwrap();
+        assert_eq!(next_ack(peers.get_mut(&1).unwrap()).await, op);
+    }
+    d.maybe_compact().unwrap();
+    assert!(d.compaction.is_copying(), "the copy took one turn");
+    let mut turns = 1;
+    let mut meanwhile = [(0u8, 100u64), (6, 101), (9, 102)].into_iter();
+    while d.compaction.is_copying() {
+        if let Some((key, op)) = meanwhile.next() {
+            d.take_input(write_from(1, op, key, false));
+            d.flush(true).unwrap();
+            assert_eq!(next_ack(peers.get_mut(&1).unwrap()).await, op);
+        }
+        d.maybe_compact().unwrap();
+        turns += 1;
+    }
+    assert!(turns >= 4, "the copy took {turns} turns, not a slice each");
+    let mut done = d.compaction.done.take().unwrap();
+    let written = done.recv().await.unwrap();
+    d.snapshot_written(written).unwrap();
+    d.maybe_adopt().unwrap();
+    assert!(
+        !d.compaction.is_running(),
+        "the snapshot did not replace the log"
+    );
+    assert!(d.log.records() < 35, "{} records", d.log.records());
+    drop(d);
+    let (_tx, inbox_rx) = inbox(4, 4);
+    let (back, _) = node0_recovered(dir.path(), inbox_rx);
+    let held: Vec<_> = [0, 1, 5, 6, 9].iter().map(|&k| ts_of(&back, k)).collect();
+    assert_eq!(
+        held,
+        [Some(100), Some(29), Some(33), Some(101), Some(102)],
+        "a write acknowledged between the snapshot's slices is not in the new log"
+    );
+}
