@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 const HELP: &str = "\
 cargo xtask bench [--rounds R] [--seconds S] [--clients N] [--records N] [--no-web] [--quick]
+cargo xtask bench --curve SIZES
 
   --rounds R     alternated rounds at N clients (default 5): ringside periodic and
                  batch, redis appendfsync always, redis without persistence; one
@@ -51,7 +52,11 @@ cargo xtask bench [--rounds R] [--seconds S] [--clients N] [--records N] [--no-w
   --records N    commit-log records for the replay and memory figures (default 1000000)
   --no-web       skip the web bundle size and the wasm simulator
   --quick        3 rounds of 2-second phases (3 at one client), 100,000 records,
-                 a shorter simulator run: checks the harness in a few minutes";
+                 a shorter simulator run: checks the harness in a few minutes
+  --curve SIZES  only the replay, time to serve, memory per key and longest turn
+                 of one node, at each size (records of distinct keys, comma-separated,
+                 e.g. 1000000,3000000,10000000): how they grow with the data.
+                 Needs about 2.5 KB of disk and memory per record at the largest size";
 
 /// What the command line asked for.
 struct Options {
@@ -61,6 +66,8 @@ struct Options {
     records: u64,
     no_web: bool,
     quick: bool,
+    /// Only the replay curve, at these sizes.
+    curve: Option<Vec<u64>>,
 }
 
 impl Options {
@@ -92,6 +99,7 @@ impl Options {
             records: num("--records", if quick { 100_000 } else { 1_000_000 })?.max(1),
             no_web: args.iter().any(|a| a == "--no-web"),
             quick,
+            curve: flag(args, "--curve").map(parse_sizes).transpose()?,
         })
     }
 }
@@ -112,9 +120,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--bin",
         "ringside",
     ]))?;
-    redis::install()?;
     let bin = fs::canonicalize("target/release/ringside")
         .map_err(|e| format!("target/release/ringside: {e}"))?;
+    if let Some(sizes) = &o.curve {
+        let work = PathBuf::from("target/bench-tmp");
+        fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+        let text = replay::curve(&bin, sizes, &work)?;
+        step("results");
+        println!("{text}");
+        let _ = fs::write("target/bench-curve.txt", &text);
+        println!("(also written to target/bench-curve.txt)");
+        return Ok(());
+    }
+    redis::install()?;
     // One directory for the clusters' logs and the durable redis's
     // append-only file: one file system for both.
     let work = PathBuf::from("target/bench-tmp");
@@ -211,27 +229,25 @@ fn measure(bin: &Path, work: &Path, o: &Options) -> Result<Report, String> {
         "commit-log replay and memory: {records} records, {records} keys of 100 bytes"
     ));
     match replay::replay_and_memory(bin, records, work) {
-        Ok((rate, serve_s, rss_kb, line)) => {
+        Ok(r) => {
+            let bytes_per_key = r.bytes_per_key();
             report.row(
                 "commit-log replay (records/s)".into(),
-                rate,
+                r.rate,
                 ">= 1,000,000",
-                line,
+                r.line,
             );
             report.row(
                 format!("node serving {records}-record log, seconds from start"),
-                serve_s,
+                r.serve_s,
                 "<= 2",
                 "from spawning `ringside node` until it answers a get".into(),
             );
             report.row(
                 format!("node resident memory holding {records} keys (MB)"),
-                rss_kb as f64 / 1024.0,
+                r.rss_kb as f64 / 1024.0,
                 "<= 400",
-                format!(
-                    "VmRSS {rss_kb} kB, {:.0} B per key",
-                    rss_kb as f64 * 1024.0 / records as f64
-                ),
+                format!("VmRSS {} kB, {bytes_per_key:.0} B per key", r.rss_kb),
             );
         }
         Err(e) => report.note(format!("replay/memory: not measured: {e}")),
@@ -259,6 +275,18 @@ fn measure(bin: &Path, work: &Path, o: &Options) -> Result<Report, String> {
 
 /// Refuses what `cargo xtask bench` does not take: an unknown option, or
 /// one that takes a value without it.
+/// `--curve`'s sizes: positive record counts, comma-separated.
+fn parse_sizes(list: &str) -> Result<Vec<u64>, String> {
+    list.split(',')
+        .map(|n| match n.trim().replace('_', "").parse::<u64>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(format!(
+                "--curve: {n:?} is not a positive number of records (e.g. 1000000,3000000)"
+            )),
+        })
+        .collect()
+}
+
 fn check_args(args: &[String]) -> Result<(), String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -266,6 +294,14 @@ fn check_args(args: &[String]) -> Result<(), String> {
             "--rounds" | "--seconds" | "--clients" | "--records" => {
                 if it.next().is_none() {
                     return Err(format!("{a} needs a number (cargo xtask bench --help)"));
+                }
+            }
+            "--curve" => {
+                if it.next().is_none() {
+                    return Err(
+                        "--curve needs sizes, such as 1000000,3000000,10000000 (cargo xtask bench --help)"
+                            .into(),
+                    );
                 }
             }
             "--no-web" | "--quick" | "--help" | "-h" => {}
@@ -296,6 +332,20 @@ mod tests {
         assert!(e.contains("--seconds needs a number"), "{e}");
         let e = Options::parse(&args(&["--rounds", "many"])).err().unwrap();
         assert!(e.contains("--rounds: expected a number"), "{e}");
+    }
+
+    #[test]
+    fn curve_sizes_are_positive_counts() {
+        let o = Options::parse(&args(&["--curve", "1000000,3_000_000"])).unwrap();
+        assert_eq!(o.curve, Some(vec![1_000_000, 3_000_000]));
+        let e = Options::parse(&args(&["--curve", "1000000,lots"]))
+            .err()
+            .unwrap();
+        assert!(e.contains("\"lots\" is not a positive number"), "{e}");
+        let e = Options::parse(&args(&["--curve", "0"])).err().unwrap();
+        assert!(e.contains("\"0\""), "{e}");
+        let e = check_args(&args(&["--curve"])).unwrap_err();
+        assert!(e.contains("--curve needs sizes"), "{e}");
     }
 
     #[test]

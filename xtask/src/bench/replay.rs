@@ -1,5 +1,6 @@
 //! Commit-log replay: how fast a node replays a large log, how soon it
-//! serves, and how much memory it holds the keys in.
+//! serves, how much memory it holds the keys in, and the longest turn of
+//! its thread.
 
 use crate::run as run_cmd;
 use std::fs;
@@ -7,14 +8,31 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Writes a log of `records` distinct keys, starts one node on it, and
-/// returns (records/s replayed, seconds until serving, VmRSS kB, details).
-/// Works in `work/replay`, removed afterwards.
-pub fn replay_and_memory(
-    bin: &Path,
-    records: u64,
-    work: &Path,
-) -> Result<(f64, f64, u64, String), String> {
+/// What one node measured on a log of distinct keys.
+pub struct Replayed {
+    pub records: u64,
+    /// Records replayed per second, as the node logs it.
+    pub rate: f64,
+    /// From spawning the node until it answered a get.
+    pub serve_s: f64,
+    pub rss_kb: u64,
+    /// The longest turn of the node's thread over its life (the node
+    /// logs it when it stops); none if it did not stop in time.
+    pub longest_turn_ms: Option<f64>,
+    /// The node's own replay line, shortened.
+    pub line: String,
+}
+
+impl Replayed {
+    pub fn bytes_per_key(&self) -> f64 {
+        self.rss_kb as f64 * 1024.0 / self.records as f64
+    }
+}
+
+/// Writes a log of `records` distinct keys, starts one node on it, waits
+/// until it serves, then stops it. Works in `work/replay`, removed
+/// afterwards.
+pub fn replay_and_memory(bin: &Path, records: u64, work: &Path) -> Result<Replayed, String> {
     let dir = work.join("replay");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -26,6 +44,28 @@ pub fn replay_and_memory(
 /// A node we started; killed (by its pid) when dropped.
 struct NodeProcess(Child);
 
+impl NodeProcess {
+    /// Asks the node to stop (SIGTERM, by its pid) and waits for it up to
+    /// `within`; false if it is still running then.
+    fn stop(&mut self, within: Duration) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(self.0.id()) else {
+            return false;
+        };
+        // SAFETY: kill(2) with a pid we spawned and have not reaped.
+        if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+            return false;
+        }
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
 impl Drop for NodeProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -33,7 +73,7 @@ impl Drop for NodeProcess {
     }
 }
 
-fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<(f64, f64, u64, String), String> {
+fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<Replayed, String> {
     let r = records.to_string();
     let node_dir = dir.join("node-0");
     let mut write = Command::new(bin);
@@ -68,7 +108,7 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<(f64, f64, u64, Str
         .stderr(log);
     println!("$ {}", crate::show(&node));
     let started = Instant::now();
-    let child = NodeProcess(
+    let mut child = NodeProcess(
         node.spawn()
             .map_err(|e| format!("cannot start the node: {e}"))?,
     );
@@ -115,11 +155,69 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<(f64, f64, u64, Str
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or("no VmRSS in /proc status")?;
     println!("   node pid {pid} VmRSS {rss_kb} kB; answered a get {serve_s:.2} s after start");
+    let longest_turn_ms = if child.stop(Duration::from_secs(30)) {
+        longest_turn(&fs::read_to_string(&log_path).unwrap_or_default())
+    } else {
+        None
+    };
     drop(child);
-    Ok((
+    Ok(Replayed {
+        records,
         rate,
         serve_s,
         rss_kb,
-        format!("{records} records replayed in {ms} ms"),
-    ))
+        longest_turn_ms,
+        line: format!("{records} records replayed in {ms} ms"),
+    })
+}
+
+/// The same figures at each of `sizes` (records, all distinct keys), as
+/// a table: whether replay, time to serve, memory per key and the longest
+/// turn stay flat as the data grows.
+pub fn curve(bin: &Path, sizes: &[u64], work: &Path) -> Result<String, String> {
+    let mut rows = Vec::new();
+    for (i, &records) in sizes.iter().enumerate() {
+        crate::step(&format!(
+            "curve {}/{}: {records} records, {records} keys of 100 bytes",
+            i + 1,
+            sizes.len()
+        ));
+        rows.push(replay_and_memory(bin, records, work)?);
+    }
+    let mut out = String::from(
+        "records (keys)   replay records/s   serving after   VmRSS MB   B per key   longest turn\n",
+    );
+    for r in &rows {
+        let turn = r
+            .longest_turn_ms
+            .map_or("not reported".to_string(), |ms| format!("{ms:.1} ms"));
+        out.push_str(&format!(
+            "{:>14}   {:>17.0}   {:>11.2} s   {:>8.1}   {:>9.0}   {turn:>12}\n",
+            r.records,
+            r.rate,
+            r.serve_s,
+            r.rss_kb as f64 / 1024.0,
+            r.bytes_per_key(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The longest turn a stopped node's log reports, in milliseconds.
+fn longest_turn(log: &str) -> Option<f64> {
+    let line = log.lines().rev().find(|l| l.contains("the longest turn"))?;
+    let (_, after) = line.split_once(" took ")?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_turn;
+
+    #[test]
+    fn the_longest_turn_is_read_from_the_nodes_last_report() {
+        let log = "INFO x: started\nINFO ringside_native::node::driver::stalls: the longest turn of the node's thread took 8.9 ms\n";
+        assert_eq!(longest_turn(log), Some(8.9));
+        assert_eq!(longest_turn("INFO x: started\n"), None);
+    }
 }
