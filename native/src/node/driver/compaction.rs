@@ -10,8 +10,8 @@
 //! thread of its own, which writes them beside the log and fsyncs them.
 //! The node goes on serving and logging from the first slice on; every
 //! record it appends is also kept, framed, for the new log (which is what
-//! makes a snapshot taken over many turns whole). When the snapshot is on disk,
-//! the node's thread syncs the old log, lets go what waited for it,
+//! makes a snapshot taken over many turns whole). When the snapshot is on
+//! disk, the node's thread syncs the old log, lets go what waited for it,
 //! appends the kept records to the snapshot, fsyncs, and renames it over
 //! the log ([`CommitLog::adopt`]). A crash at any moment before the
 //! rename leaves the old log, whole; after it, the new one.
