@@ -37,6 +37,15 @@
 //! may wait up to the lazy window for another sync to carry them; and a
 //! sync that is not for a lone write starts no sooner than the group
 //! window after the previous one ended, so that it covers more.
+//!
+//! **The group window grows with the groups**, as PostgreSQL's
+//! `commit_delay` waits only while enough other transactions are open: a
+//! sync that covered few records means few writers, and waiting longer
+//! would only delay them; one that covered many means the next group
+//! fills while it waits, and fewer, fuller syncs cost the disk and the
+//! CPU less per record. So the window is the configured one times the
+//! last group's size in steps of [`GROUP_STEP`] records, at most
+//! [`MAX_STRETCH`] times.
 //! With the periodic policy a record counts as durable once written, and
 //! a sync is due every period.
 
@@ -63,6 +72,13 @@ pub enum Policy {
 
 /// How long a lazy record may wait for another sync to carry it.
 pub const LAZY_WINDOW_US: Micros = 2_000;
+
+/// Records per step of the group window's growth (see the module docs):
+/// a last group of fewer than twice this keeps the configured window.
+pub const GROUP_STEP: u64 = 4;
+
+/// The group window grows to at most this many times the configured one.
+pub const MAX_STRETCH: u64 = 5;
 
 impl Policy {
     /// Batch sync with a group window of `group_window_us` and the
@@ -148,6 +164,10 @@ pub struct Gate<A> {
     lazy_input: bool,
     /// The key the input being handled is about.
     input_key: Option<Key>,
+    /// Records appended since the last sync started, and how many the
+    /// last sync covered: the group window grows with the latter.
+    ungrouped: u64,
+    last_group: u64,
     held: VecDeque<(u64, A)>,
     held_lazy: VecDeque<(u64, A)>,
     ready: VecDeque<A>,
@@ -174,6 +194,8 @@ impl<A> Gate<A> {
             lazy_since: None,
             lazy_input: false,
             input_key: None,
+            ungrouped: 0,
+            last_group: 0,
             held: VecDeque::new(),
             held_lazy: VecDeque::new(),
             ready: VecDeque::new(),
@@ -210,6 +232,7 @@ impl<A> Gate<A> {
     pub fn appended(&mut self, end: u64, key: Option<&Key>, now: Micros) {
         debug_assert!(end > self.appended, "log positions increase");
         self.appended = end;
+        self.ungrouped += 1;
         if self.lazy_input {
             self.lazy_since.get_or_insert(now);
         } else {
@@ -315,9 +338,9 @@ impl<A> Gate<A> {
             return false;
         }
         match self.policy {
-            Policy::Batch {
-                group_window_us, ..
-            } => self.sync_due(now) && (lone || now >= self.last_sync + group_window_us),
+            Policy::Batch { .. } => {
+                self.sync_due(now) && (lone || now >= self.last_sync + self.group_window())
+            }
             Policy::Periodic { period_us } => now >= self.last_sync + period_us,
         }
     }
@@ -328,18 +351,31 @@ impl<A> Gate<A> {
             return None;
         }
         match self.policy {
-            Policy::Batch {
-                group_window_us, ..
-            } => {
-                let window = self.last_sync + group_window_us;
+            Policy::Batch { .. } => {
+                let window = self.last_sync + self.group_window();
                 Some(self.lazy_deadline().map_or(window, |d| d.max(window)))
             }
             Policy::Periodic { period_us } => Some(self.last_sync + period_us),
         }
     }
 
+    /// The least time from the end of one sync to the start of the next
+    /// that is not for a lone write: the configured window, grown with
+    /// the last group (see the module docs).
+    pub fn group_window(&self) -> Micros {
+        let Policy::Batch {
+            group_window_us, ..
+        } = self.policy
+        else {
+            return 0;
+        };
+        group_window_us.saturating_mul((self.last_group / GROUP_STEP).clamp(1, MAX_STRETCH))
+    }
+
     /// A sync covering the log up to `end` started.
     pub fn sync_started(&mut self, end: u64) {
+        self.last_group = self.ungrouped;
+        self.ungrouped = 0;
         self.in_flight = Some(end);
         self.lazy_since = None;
     }
@@ -412,6 +448,49 @@ mod tests {
         group_window_us: 200,
         lazy_window_us: 2_000,
     };
+
+    /// Appends `n` records to `g` and syncs them; returns the new end.
+    fn group_of(g: &mut Gate<u32>, end: u64, n: u64, now: Micros) -> u64 {
+        g.begin_input(&Input::Start);
+        for i in 1..=n {
+            g.appended(end + i, None, now);
+        }
+        g.sync_started(end + n);
+        g.sync_finished(end + n, now);
+        end + n
+    }
+
+    #[test]
+    fn the_group_window_grows_with_the_last_group_and_shrinks_back() {
+        let mut g: Gate<u32> = Gate::new(BATCH, 0, 0);
+        assert_eq!(g.group_window(), 200, "before any sync");
+        let mut end = 0;
+        for (records, window) in [
+            (1, 200),
+            (7, 200),
+            (8, 400),
+            (12, 600),
+            (19, 800),
+            (20, 1000),
+            (500, 1000),
+            (2, 200),
+        ] {
+            end = group_of(&mut g, end, records, 0);
+            assert_eq!(g.group_window(), window, "after a group of {records}");
+        }
+        // A sync after a large group waits the grown window: not due
+        // before it, due once it has passed.
+        end = group_of(&mut g, end, 40, 10_000);
+        g.begin_input(&Input::Start);
+        g.appended(end + 1, None, 10_000);
+        g.appended(end + 2, None, 10_000);
+        assert!(!g.should_sync(10_999, false));
+        assert!(g.should_sync(11_000, false));
+        assert!(g.should_sync(10_001, true), "a lone write never waits");
+        assert_eq!(g.next_wakeup(), Some(11_000));
+        let periodic: Gate<u32> = Gate::new(Policy::periodic(10), 0, 0);
+        assert_eq!(periodic.group_window(), 0);
+    }
 
     fn msg(body: Msg) -> Input {
         Input::Message {

@@ -62,8 +62,9 @@ pub struct ClusterFile {
     pub sync: SyncPolicy,
     pub sync_period_ms: u64,
     /// With batch sync, under load: the least time from one fsync's end to
-    /// the start of the next, so that each covers more writes (0: none).
-    /// A lone request never waits for it.
+    /// the start of the next, so that each covers more writes (0: none),
+    /// grown while fsyncs carry many records (see
+    /// [`ringside_core::durability`]). A lone request never waits for it.
     pub sync_group_window_us: u64,
     /// Shared by the members; a `/peer` connection without it is refused.
     pub secret: String,

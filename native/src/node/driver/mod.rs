@@ -38,12 +38,13 @@
 //!   inputs, whose outputs wait too. When the fsync is done the loop lets
 //!   go what it covered and fsyncs, in one go, everything written
 //!   meanwhile. One fsync is in flight at a time, and it covers many
-//!   writes. The next one starts no sooner than `sync_group_window_us`
-//!   (200 µs by default) after the previous one ended, so that it covers
-//!   more: an fsync costs the kernel (and a virtual machine's disk) far
-//!   more than the records it carries, so fewer, fuller fsyncs raise
-//!   throughput and lower latency under load. A lone write never waits
-//!   for the window.
+//!   writes. The next one starts no sooner than the group window (from
+//!   `sync_group_window_us`, 200 µs by default, grown with the groups:
+//!   see [`ringside_core::durability`]) after the previous one ended, so
+//!   that it covers more: an fsync costs the kernel (and a virtual
+//!   machine's disk) far more than the records it carries, so fewer,
+//!   fuller fsyncs raise throughput and lower latency under load. A lone
+//!   write never waits for the window.
 //!
 //! **Lazy writes.** A coordinator tells the replicas its answer does not
 //! wait for (those beyond the consistency level's count, after its own
