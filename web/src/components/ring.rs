@@ -3,13 +3,14 @@
 //! lost messages falling away, cut links, and hints piling up.
 
 use super::flight::{
-    device_scale, dots_attr, draw_flight, event_point, flight_shapes, msg_at, Shape,
+    describe, device_scale, dots_attr, draw_flight, event_point, flight_shapes, msg_at,
+    step_cursor, Shape,
 };
 use super::node_color;
 use crate::context::{Ctx, Live};
 use crate::model::Cmd;
 use crate::state::{ClusterView, Picked};
-use ringside_core::{Key, NodeId, Partitioner, Token};
+use ringside_core::{Key, MsgId, NodeId, Partitioner, Token};
 use std::collections::BTreeMap;
 use std::f64::consts::TAU;
 use std::rc::Rc;
@@ -229,11 +230,65 @@ pub fn RingView() -> Html {
         Some(Picked::Msg(m)) => Some(m),
         _ => None,
     };
+    // The keyboard's way to the messages: the canvas is one tab stop (a
+    // stop per message would be hundreds under load, and they come and
+    // go every frame); while it has the focus, the arrows step a cursor
+    // through the messages, and Enter or Space picks the cursor's, as a
+    // click on its dot does. The caption says which message it is on.
+    let cursor = use_state_eq(|| None::<MsgId>);
+    let focused = use_state_eq(|| false);
+    let shown_cursor = (*focused).then_some(*cursor).flatten();
     {
         let (canvas, flight) = (canvas.clone(), flight.clone());
         let large = ctx.ui.large_text;
-        use_effect(move || draw_flight(&canvas, &flight, picked_msg, large));
+        use_effect(move || draw_flight(&canvas, &flight, picked_msg, shown_cursor, large));
     }
+    let order: Rc<Vec<MsgId>> = Rc::new(flight.iter().map(Shape::msg).collect());
+    let on_msg_key = {
+        let (cursor, order, send) = (cursor.clone(), order.clone(), send.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            let key = e.key();
+            if let Some(next) = step_cursor(&order, *cursor, &key) {
+                e.prevent_default();
+                cursor.set(next);
+            } else if key == "Enter" || key == " " {
+                e.prevent_default();
+                if let Some(m) = cursor.filter(|m| order.contains(m)) {
+                    let on = picked_msg == Some(m);
+                    send.emit(Cmd::Pick((!on).then_some(Picked::Msg(m))));
+                }
+            }
+        })
+    };
+    let on_focus = {
+        let focused = focused.clone();
+        Callback::from(move |_: FocusEvent| focused.set(true))
+    };
+    let on_blur = {
+        let focused = focused.clone();
+        Callback::from(move |_: FocusEvent| focused.set(false))
+    };
+    let caption = (*focused).then(|| {
+        let n = order.len();
+        let at = cursor.and_then(|m| order.iter().position(|o| *o == m).map(|i| (i, m)));
+        match at {
+            _ if n == 0 => "No messages in flight: press . to step the clock on.".to_string(),
+            None => format!(
+                "{}: ← → step through them, Enter picks one.",
+                messages_in_flight(n)
+            ),
+            Some((i, m)) => format!(
+                "Message {} of {n}: {}. {}; ← → the others.",
+                i + 1,
+                describe(view, m).unwrap_or_default(),
+                if picked_msg == Some(m) {
+                    "Picked: Enter unpicks it"
+                } else {
+                    "Enter picks it"
+                }
+            ),
+        }
+    });
     let hit = {
         let (canvas, flight) = (canvas.clone(), flight.clone());
         Rc::new(move |e: &MouseEvent| event_point(&canvas, e).and_then(|p| msg_at(&flight, p)))
@@ -249,6 +304,7 @@ pub fn RingView() -> Html {
     };
     let now = view.now_us;
     let scale = device_scale();
+    let coordinator = ctx.ui.coordinator;
 
     // Nodes.
     let nodes = view.nodes.values().filter_map(|n| {
@@ -276,6 +332,15 @@ pub fn RingView() -> Html {
         });
         let (send, hit) = (send.clone(), hit.clone());
         let id = n.id;
+        let enter = {
+            let send = send.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    send.emit(Cmd::Coordinator(id));
+                }
+            })
+        };
         // A message's dot over the node's edge is the message's: the
         // click goes on to the ring's own handler, which picks it.
         let pick = Callback::from(move |e: MouseEvent| {
@@ -283,15 +348,30 @@ pub fn RingView() -> Html {
                 send.emit(Cmd::Coordinator(id));
             }
         });
+        let mut name = format!("node {}, {}", n.id, state.class());
+        if !n.hints.is_empty() {
+            name += &format!(", {}", crate::narration::count(n.hints.len(), "hint"));
+        }
+        if n.skew_us != 0 {
+            name += &format!(", clock {:+} ms", n.skew_us / 1000);
+        }
+        if is_replica {
+            name += ", a replica of the selected key";
+        }
+        if coordinator == n.id {
+            name += ", the coordinator";
+        }
         Some(html! {
-            <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick}>
+            <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick} onkeydown={enter}
+               tabindex="0" role="button" aria-label={name}>
+                <circle class="focus-ring" cx={x.to_string()} cy={y.to_string()} r={(NODE_R + 10.0).to_string()} />
                 <circle cx={x.to_string()} cy={y.to_string()} r={NODE_R.to_string()} stroke={node_color(n.id)} />
                 <text class="name" x={x.to_string()} y={(y + 1.0).to_string()}>{ format!("node {}", n.id) }</text>
                 <text class="state" x={x.to_string()} y={(y + 17.0).to_string()}>{ state.class() }</text>
                 { for cards }
                 { for hint_text }
                 { for skew }
-                <title>{ format!("node {}: {} (click: make it the coordinator)", n.id, state.class()) }</title>
+                <title>{ format!("node {}: {} (click or Enter: make it the coordinator)", n.id, state.class()) }</title>
             </g>
         })
     });
@@ -318,10 +398,18 @@ pub fn RingView() -> Html {
             </svg>
             <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
                 width={((SIZE * scale) as u32).to_string()} height={((SIZE * scale) as u32).to_string()}
-                data-dots={dots_attr(&flight)}
-                role="img" aria-label={format!("{in_flight} messages in flight")} />
+                data-dots={dots_attr(&flight)} tabindex="0" onkeydown={on_msg_key} onfocus={on_focus} onblur={on_blur}
+                role="group" aria-describedby="ring-cursor"
+                aria-label={format!("{}: arrow keys step through them, Enter picks one",
+                    messages_in_flight(order.len()))} />
+            <p class="ring-cursor" id="ring-cursor" data-testid="ring-cursor" role="status">{ for caption }</p>
         </div>
     }
+}
+
+/// "1 message in flight", "12 messages in flight".
+fn messages_in_flight(n: usize) -> String {
+    format!("{n} message{} in flight", if n == 1 { "" } else { "s" })
 }
 
 /// A message kind's colour on the ring.
