@@ -3,7 +3,7 @@
 //! message a click on the canvas hits (the canvas draws without DOM
 //! elements, so it answers clicks by position).
 
-use super::ring::{kind_color, lerp, trim, SIZE};
+use super::ring::{kind_color, lerp, trim};
 use super::short_kind;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{MsgId, NodeId};
@@ -180,16 +180,18 @@ pub fn msg_at(shapes: &[Shape], p: (f64, f64)) -> Option<MsgId> {
 }
 
 /// Where a mouse event is on the canvas, in ring units (the canvas is
-/// stretched over the ring's square, as its drawing is).
-pub fn event_point(canvas: &NodeRef, e: &MouseEvent) -> Option<(f64, f64)> {
+/// stretched over the square `frame`, `(origin, side)`, as the ring's
+/// drawing is).
+pub fn event_point(canvas: &NodeRef, e: &MouseEvent, frame: (f64, f64)) -> Option<(f64, f64)> {
     let el = canvas.cast::<web_sys::Element>()?;
     let r = el.get_bounding_client_rect();
     if r.width() <= 0.0 || r.height() <= 0.0 {
         return None;
     }
+    let (origin, side) = frame;
     Some((
-        (f64::from(e.client_x()) - r.left()) * SIZE / r.width(),
-        (f64::from(e.client_y()) - r.top()) * SIZE / r.height(),
+        origin + (f64::from(e.client_x()) - r.left()) * side / r.width(),
+        origin + (f64::from(e.client_y()) - r.top()) * side / r.height(),
     ))
 }
 
@@ -215,11 +217,14 @@ pub fn device_scale() -> f64 {
         .clamp(1.0, 2.0)
 }
 
-/// Draws `shapes` on the canvas, the `picked` message's dot ringed, and
-/// the keyboard's `cursor` ringed in the page's focus colours.
+/// Draws `shapes` on the canvas, which shows the square `frame`
+/// (`(origin, side)` in ring units, as the ring's SVG does), the `picked`
+/// message's dot ringed, and the keyboard's `cursor` ringed in the page's
+/// focus colours.
 pub fn draw_flight(
     canvas: &NodeRef,
     shapes: &[Shape],
+    frame: (f64, f64),
     picked: Option<MsgId>,
     cursor: Option<MsgId>,
     large: bool,
@@ -236,9 +241,10 @@ pub fn draw_flight(
     else {
         return;
     };
-    let scale = el.width() as f64 / SIZE;
-    let _ = cx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
-    cx.clear_rect(0.0, 0.0, SIZE, SIZE);
+    let (origin, side) = frame;
+    let scale = el.width() as f64 / side;
+    let _ = cx.set_transform(scale, 0.0, 0.0, scale, -origin * scale, -origin * scale);
+    cx.clear_rect(origin, origin, side, side);
     let font = if large {
         "17px sans-serif"
     } else {

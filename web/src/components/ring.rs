@@ -62,6 +62,36 @@ fn arc(start: f64, end: f64, r: f64) -> String {
     format!("M {x1:.1} {y1:.1} A {r} {r} 0 {large} 1 {x2:.1} {y2:.1}")
 }
 
+/// Half the side of the square the ring is drawn in, centred on the
+/// ring's centre: the drawing's own square, grown to hold all that its
+/// content's box `(x, y, w, h)` reaches (a hint count beside a node at
+/// the edge, labels in large text), so that the ring scales down to fit
+/// its box instead of cutting a label off. Whole steps of 20 units, so
+/// that the ring does not twitch as labels come and go.
+pub fn fit_half(x: f64, y: f64, w: f64, h: f64) -> f64 {
+    const MARGIN: f64 = 6.0;
+    if ![x, y, w, h].iter().all(|v| v.is_finite()) {
+        return C;
+    }
+    let reach = (C - x).max(x + w - C).max(C - y).max(y + h - C) + MARGIN;
+    (reach.max(C) / 20.0).ceil() * 20.0
+}
+
+/// The content box `(x, y, w, h)` of the SVG element `r` names, in its
+/// own units (`getBBox`).
+fn content_box(r: &NodeRef) -> Option<(f64, f64, f64, f64)> {
+    use js_sys::{Function, Reflect};
+    use wasm_bindgen::JsCast;
+    let el = r.cast::<web_sys::Element>()?;
+    let get_b_box = Reflect::get(&el, &"getBBox".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let b = get_b_box.call0(&el).ok()?;
+    let n = |k: &str| Reflect::get(&b, &k.into()).ok().and_then(|v| v.as_f64());
+    Some((n("x")?, n("y")?, n("width")?, n("height")?))
+}
+
 pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
     (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
 }
@@ -238,10 +268,21 @@ pub fn RingView() -> Html {
     let cursor = use_state_eq(|| None::<MsgId>);
     let focused = use_state_eq(|| false);
     let shown_cursor = (*focused).then_some(*cursor).flatten();
+    // The square the ring is drawn in (see [`fit_half`]), measured after
+    // each draw: the SVG shows it, and the canvas draws in the same units.
+    let svg = use_node_ref();
+    let half = use_state_eq(|| C);
+    let frame = (C - *half, 2.0 * *half);
     {
-        let (canvas, flight) = (canvas.clone(), flight.clone());
+        let (canvas, flight, svg, half) =
+            (canvas.clone(), flight.clone(), svg.clone(), half.clone());
         let large = ctx.ui.large_text;
-        use_effect(move || draw_flight(&canvas, &flight, picked_msg, shown_cursor, large));
+        use_effect(move || {
+            draw_flight(&canvas, &flight, frame, picked_msg, shown_cursor, large);
+            if let Some((x, y, w, h)) = content_box(&svg) {
+                half.set(fit_half(x, y, w, h));
+            }
+        });
     }
     let order: Rc<Vec<MsgId>> = Rc::new(flight.iter().map(Shape::msg).collect());
     let on_msg_key = {
@@ -291,7 +332,9 @@ pub fn RingView() -> Html {
     });
     let hit = {
         let (canvas, flight) = (canvas.clone(), flight.clone());
-        Rc::new(move |e: &MouseEvent| event_point(&canvas, e).and_then(|p| msg_at(&flight, p)))
+        Rc::new(move |e: &MouseEvent| {
+            event_point(&canvas, e, frame).and_then(|p| msg_at(&flight, p))
+        })
     };
     let pick_msg = {
         let (hit, send) = (hit.clone(), send.clone());
@@ -379,25 +422,34 @@ pub fn RingView() -> Html {
     let clock = html! {
         <text class="clock" x="10" y="24">{ if view.topo.mode.is_live() { format!("t = {:.1} s since the page connected (real time)", now as f64 / 1e6) } else { format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) } }</text>
     };
-    let legend = if view.nodes.values().all(|n| n.data.is_empty()) {
-        "no keys yet: try put 137 hello quorum"
+    // Two short lines rather than one long one: in large text one line
+    // would be wider than the ring, which would shrink to fit it.
+    let legend: &[&str] = if view.nodes.values().all(|n| n.data.is_empty()) {
+        &["no keys yet: try put 137 hello quorum"]
     } else {
-        "hover or click a key mark to see its replicas; click a message to follow it"
+        &[
+            "hover or click a key mark: see its replicas",
+            "click a message (or Tab to it): follow it",
+        ]
     };
+    let legend = legend.iter().rev().enumerate().map(|(i, line)| {
+        let y = SIZE - 10.0 - i as f64 * if ctx.ui.large_text { 24.0 } else { 19.0 };
+        html! { <text class="legend" x="10" y={y.to_string()}>{ *line }</text> }
+    });
 
     html! {
         <div class="ring-wrap" onclick={pick_msg}>
-            <svg class="ring" data-testid="ring" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
+            <svg ref={svg} class="ring" data-testid="ring" viewBox={format!("{0} {0} {1} {1}", frame.0, frame.1)} role="img"
                  aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
                 <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
                 { for nodes }
                 { super::picked::ring_overlay(view, ctx.ui.picked, &pos, NODE_R) }
                 { clock }
-                <text class="legend" x="10" y={(SIZE - 10.0).to_string()}>{ legend }</text>
+                { for legend }
             </svg>
             <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
-                width={((SIZE * scale) as u32).to_string()} height={((SIZE * scale) as u32).to_string()}
+                width={((frame.1 * scale) as u32).to_string()} height={((frame.1 * scale) as u32).to_string()}
                 data-dots={dots_attr(&flight)} tabindex="0" onkeydown={on_msg_key} onfocus={on_focus} onblur={on_blur}
                 role="group" aria-describedby="ring-cursor"
                 aria-label={format!("{}: arrow keys step through them, Enter picks one",
@@ -475,6 +527,20 @@ pub mod tests {
         let v = view(Partitioner::murmur3(8), 16);
         assert_eq!(node_positions(&v).len(), 16);
         assert_eq!(v.ring.tokens().len(), 128);
+    }
+
+    #[test]
+    fn the_square_grows_to_hold_what_reaches_past_it() {
+        assert_eq!(
+            fit_half(20.0, 30.0, 600.0, 600.0),
+            C,
+            "all inside: the ring's own square"
+        );
+        // A label 40 units past the right edge: the square grows on every
+        // side, in whole steps, and the ring stays in its middle.
+        let h = fit_half(10.0, 10.0, SIZE + 30.0, 600.0);
+        assert!(h >= C + 40.0 && h % 20.0 == 0.0 && h < C + 70.0, "{h}");
+        assert_eq!(fit_half(f64::NAN, 0.0, 0.0, 0.0), C);
     }
 
     #[test]
