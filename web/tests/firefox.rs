@@ -110,6 +110,14 @@ fn typing_while_the_clock_runs_in_firefox() {
     BrowserEnv::firefox().run(common::usability::check_typing_while_the_clock_runs);
 }
 
+/// The lab's fields keep what is typed while trials run
+/// (`common::usability::check_typing_in_the_lab_while_trials_run`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn typing_in_the_lab_while_trials_run_in_firefox() {
+    BrowserEnv::firefox().run(common::usability::check_typing_in_the_lab_while_trials_run);
+}
+
 /// The ring's nodes and messages from the keyboard
 /// (`common::usability::check_the_ring_by_keyboard`).
 #[test]

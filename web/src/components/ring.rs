@@ -77,6 +77,21 @@ pub fn fit_half(x: f64, y: f64, w: f64, h: f64) -> f64 {
     (reach.max(C) / 20.0).ceil() * 20.0
 }
 
+/// The square's half side to draw in next, from the `current` one and
+/// the one the content `needs` ([`fit_half`]): a square that is too small
+/// grows at once; one that is too big shrinks only by two steps or more.
+/// Text measures a little differently at each scale the ring is drawn
+/// at, so a need right at a step's edge can flip with the scale that it
+/// sets: without this slack, each measure would redraw the ring at the
+/// other scale, for ever.
+pub fn refit(current: f64, needs: f64) -> f64 {
+    if needs > current || current - needs >= 40.0 {
+        needs
+    } else {
+        current
+    }
+}
+
 /// The content box `(x, y, w, h)` of the SVG element `r` names, in its
 /// own units (`getBBox`).
 fn content_box(r: &NodeRef) -> Option<(f64, f64, f64, f64)> {
@@ -280,7 +295,7 @@ pub fn RingView() -> Html {
         use_effect(move || {
             draw_flight(&canvas, &flight, frame, picked_msg, shown_cursor, large);
             if let Some((x, y, w, h)) = content_box(&svg) {
-                half.set(fit_half(x, y, w, h));
+                half.set(refit(*half, fit_half(x, y, w, h)));
             }
         });
     }
@@ -541,6 +556,14 @@ pub mod tests {
         let h = fit_half(10.0, 10.0, SIZE + 30.0, 600.0);
         assert!(h >= C + 40.0 && h % 20.0 == 0.0 && h < C + 70.0, "{h}");
         assert_eq!(fit_half(f64::NAN, 0.0, 0.0, 0.0), C);
+    }
+
+    #[test]
+    fn the_square_grows_at_once_and_shrinks_only_by_two_steps() {
+        assert_eq!(refit(C, C + 20.0), C + 20.0);
+        // A need flipping between two neighbouring steps settles.
+        assert_eq!(refit(C + 20.0, C), C + 20.0);
+        assert_eq!(refit(C + 40.0, C), C);
     }
 
     #[test]

@@ -62,6 +62,53 @@ pub fn check_typing_while_the_clock_runs(s: &Session, server: &Server, art: &Pat
     s.shot(art, "typed-fields");
 }
 
+/// In the staleness lab, while trials run (the lab redraws every frame),
+/// a digit typed into a field is still there many frames later.
+pub fn check_typing_in_the_lab_while_trials_run(s: &Session, server: &Server, art: &Path) {
+    s.goto(&server.url("/?panel=full#seed=7"));
+    s.wait("the full panel", art, |s| {
+        s.count("[data-testid=lab-open]") == 1
+    });
+    s.click("[data-testid=lab-open]");
+    s.wait("the lab", art, |s| s.count("[data-testid=lab]") == 1);
+    // The most trials, so that the run lasts while the test types.
+    s.js(
+        "const i = document.querySelector('.lab input[name=trials]'); \
+          i.value = '200000'; i.dispatchEvent(new Event('change', {bubbles: true}))",
+    );
+    s.wait("a valid form", art, |s| {
+        s.count("[data-testid=lab-error]") == 0
+    });
+    s.click("[data-testid=lab-run]");
+    s.wait("trials running", art, |s| {
+        s.attr("[data-testid=lab-speed]", "data-state") == "running"
+    });
+    let done = |s: &Session| {
+        s.js("return Number(document.querySelector('[data-testid=lab-progress]').value)")
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    for css in [".lab input[name=seed]", ".lab input[name=n]"] {
+        let before = value(s, css);
+        s.send_keys(css, "5");
+        let at = done(s);
+        s.wait(
+            &format!("more trials done, after typing into {css}"),
+            art,
+            |s| done(s) > at + 1000.0,
+        );
+        assert_eq!(
+            s.attr("[data-testid=lab-speed]", "data-state"),
+            "running",
+            "the run went on while the test typed"
+        );
+        let now = value(s, css);
+        println!("{css}: {before:?}, typed 5: {now:?}");
+        assert_eq!(now, format!("{before}5"), "{css} kept what was typed");
+    }
+    s.click("[data-testid=lab-stop]");
+}
+
 /// A run with something for every label on the ring: node 3 cut from
 /// node 0 while node 0 writes key 137 (a lost message, a hint), then a
 /// read.
