@@ -189,6 +189,11 @@ pub fn App() -> Html {
                 let Some(shortcut) = crate::keys::shortcut(&e.key()) else {
                     return;
                 };
+                // A key the focused element used itself (Space on a ring
+                // node picks the node) is not also a shortcut.
+                if e.default_prevented() {
+                    return;
+                }
                 let tag = e
                     .target()
                     .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())

@@ -11,6 +11,7 @@
 //! - [`spacetime`]: one lane per node, messages as arrows, in a window of time
 //! - [`controls`]: the clock and the request form; in the full panel,
 //!   faults, network, cluster, live cluster, traces
+//! - [`field`]: a field drawn from the model that keeps what is typed
 //! - [`guide`]: the narration beside the ring while no lesson runs
 //! - [`keys`]: the list of keyboard shortcuts
 //! - [`scenario`]: the guided scenario on screen
@@ -20,6 +21,7 @@
 //! - [`lab`]: the staleness lab, a view of its own beside the cluster
 
 pub mod controls;
+pub mod field;
 pub mod flight;
 pub mod guide;
 pub mod hints;

@@ -6,9 +6,10 @@
 //! guided scenario, which then runs to its end; and the checks of rewind
 //! and fork (`common::rewind`), the calm layout (`common::calm`), "why"
 //! on a stale read (`common::why`), lessons from a file and from a URL
-//! (`common::lessons`), the staleness lab (`common::lab`) and the
-//! space-time view (`common::spacetime`), each the same body as its
-//! Chromium test.
+//! (`common::lessons`), the staleness lab (`common::lab`), the
+//! space-time view (`common::spacetime`) and the usability checks of
+//! issue 23 (`common::usability`), each the same body as its Chromium
+//! test.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `GECKODRIVER` /
 //! `FIREFOX` (default: cargo's bin dir or PATH, /usr/bin/firefox-esr);
@@ -99,4 +100,36 @@ fn the_staleness_lab_in_firefox() {
 #[ignore = "a browser test: run by `cargo xtask test`"]
 fn the_space_time_view_in_firefox() {
     BrowserEnv::firefox().run(common::spacetime::check_the_space_time_view);
+}
+
+/// Fields of the full panel keep what is typed while the clock runs
+/// (`common::usability::check_typing_while_the_clock_runs`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn typing_while_the_clock_runs_in_firefox() {
+    BrowserEnv::firefox().run(common::usability::check_typing_while_the_clock_runs);
+}
+
+/// The lab's fields keep what is typed while trials run
+/// (`common::usability::check_typing_in_the_lab_while_trials_run`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn typing_in_the_lab_while_trials_run_in_firefox() {
+    BrowserEnv::firefox().run(common::usability::check_typing_in_the_lab_while_trials_run);
+}
+
+/// The ring's nodes and messages from the keyboard
+/// (`common::usability::check_the_ring_by_keyboard`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn the_ring_from_the_keyboard_in_firefox() {
+    BrowserEnv::firefox().run(common::usability::check_the_ring_by_keyboard);
+}
+
+/// The ring and its labels inside its box in large text
+/// (`common::usability::check_the_ring_fits_large_text`).
+#[test]
+#[ignore = "a browser test: run by `cargo xtask test`"]
+fn the_ring_fits_large_text_in_firefox() {
+    BrowserEnv::firefox().run(common::usability::check_the_ring_fits_large_text);
 }

@@ -43,6 +43,20 @@ pub const TESTS: &[(&str, &str)] = &[
     ("firefox", "a_lesson_loads_from_a_url_in_firefox"),
     ("firefox", "the_staleness_lab_in_firefox"),
     ("firefox", "the_space_time_view_in_firefox"),
+    (
+        "usability",
+        "typing_into_the_full_panel_while_the_clock_runs_keeps_the_text",
+    ),
+    (
+        "usability",
+        "typing_into_the_lab_while_trials_run_keeps_the_text",
+    ),
+    ("usability", "the_ring_works_from_the_keyboard"),
+    ("usability", "the_ring_fits_its_box_with_large_text"),
+    ("firefox", "typing_while_the_clock_runs_in_firefox"),
+    ("firefox", "typing_in_the_lab_while_trials_run_in_firefox"),
+    ("firefox", "the_ring_from_the_keyboard_in_firefox"),
+    ("firefox", "the_ring_fits_large_text_in_firefox"),
 ];
 
 /// `cargo test -p ringside-web --test T... -- --ignored --exact NAME...`

@@ -7,6 +7,7 @@
 //! loading a trace, and the staleness lab's door. Guided lessons are picked in
 //! [`super::guide`].
 
+use super::field::use_draft;
 use crate::backend::simulated::Settings;
 use crate::context::Ctx;
 use crate::model::{Cmd, SPEEDS};
@@ -205,6 +206,9 @@ pub fn Controls(p: &Props) -> Html {
         net
     };
     let (lmin_ref, lmax_ref, drop_ref) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let lmin = use_draft((net.latency_min_us / 1000).to_string());
+    let lmax = use_draft((net.latency_max_us / 1000).to_string());
+    let drop = use_draft(format!("{}", net.drop_probability * 100.0));
     let on_net = {
         let send = send.clone();
         let refs = (lmin_ref.clone(), lmax_ref.clone(), drop_ref.clone());
@@ -275,6 +279,10 @@ pub fn Controls(p: &Props) -> Html {
         .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
         .unwrap_or("7")
         .to_string();
+    let seed = use_draft(seed);
+    let n_nodes = use_draft(topo.nodes.len().to_string());
+    let rf = use_draft(topo.rf.to_string());
+    let vnodes = use_draft(vnodes.to_string());
 
     // ----- trace file -----
     let reader: Rc<RefCell<Option<gloo::file::callbacks::FileReader>>> = use_mut_ref(|| None);
@@ -308,6 +316,7 @@ pub fn Controls(p: &Props) -> Html {
             .clone()
             .unwrap_or_else(|| "ws://127.0.0.1:9000".into()),
     };
+    let live_addr = use_draft(live_addr);
     let on_connect = {
         let send = send.clone();
         let r = live_ref.clone();
@@ -323,7 +332,7 @@ pub fn Controls(p: &Props) -> Html {
     let live_group = html! {
         <form class={classes!("group", "live", live.then_some("on"))} onsubmit={on_connect} aria-label="live cluster">
             <label>{ if live { "live cluster at " } else { "or watch a live cluster: " } }
-                <input ref={live_ref} data-testid="live-addr" type="text" size="22" value={live_addr}
+                <input ref={live_ref} data-testid="live-addr" type="text" size="22" value={live_addr.value.clone()} oninput={live_addr.oninput.clone()}
                     aria-label="any node's address" title="any node's address, e.g. ws://127.0.0.1:9000 (ringside cluster up)" />
             </label>
             <button type="submit" data-testid="connect">{ if live { "reconnect" } else { "connect" } }</button>
@@ -391,20 +400,20 @@ pub fn Controls(p: &Props) -> Html {
                 </form>
             </div>
             <form class="group net" onsubmit={on_net} aria-label="network">
-                <label>{"latency "}<input ref={lmin_ref} type="number" min="0" size="4" value={(net.latency_min_us / 1000).to_string()} aria-label="minimum latency (ms)" /></label>
-                <label>{"– "}<input ref={lmax_ref} type="number" min="0" size="4" value={(net.latency_max_us / 1000).to_string()} aria-label="maximum latency (ms)" />{" ms"}</label>
-                <label>{" drop "}<input ref={drop_ref} type="number" min="0" max="100" size="3" value={format!("{}", net.drop_probability * 100.0)} aria-label="drop rate (%)" />{" %"}</label>
+                <label>{"latency "}<input ref={lmin_ref} type="number" min="0" size="4" value={lmin.value.clone()} oninput={lmin.oninput.clone()} aria-label="minimum latency (ms)" /></label>
+                <label>{"– "}<input ref={lmax_ref} type="number" min="0" size="4" value={lmax.value.clone()} oninput={lmax.oninput.clone()} aria-label="maximum latency (ms)" />{" ms"}</label>
+                <label>{" drop "}<input ref={drop_ref} type="number" min="0" max="100" size="3" value={drop.value.clone()} oninput={drop.oninput.clone()} aria-label="drop rate (%)" />{" %"}</label>
                 <button type="submit">{"set network"}</button>
             </form>
             <form class="group cluster" onsubmit={on_reset} aria-label="cluster settings">
-                <label>{"seed "}<input ref={seed_ref} type="number" min="0" value={seed} size="6" /></label>
-                <label>{"nodes "}<input ref={n_ref} type="number" min="1" max="16" value={topo.nodes.len().to_string()} size="3" /></label>
-                <label>{"RF "}<input ref={rf_ref} type="number" min="1" max="16" value={topo.rf.to_string()} size="2" /></label>
+                <label>{"seed "}<input ref={seed_ref} type="number" min="0" value={seed.value.clone()} oninput={seed.oninput.clone()} size="6" /></label>
+                <label>{"nodes "}<input ref={n_ref} type="number" min="1" max="16" value={n_nodes.value.clone()} oninput={n_nodes.oninput.clone()} size="3" /></label>
+                <label>{"RF "}<input ref={rf_ref} type="number" min="1" max="16" value={rf.value.clone()} oninput={rf.oninput.clone()} size="2" /></label>
                 <select ref={part_kind_ref} aria-label="partitioner">
                     <option value="byte" selected={!murmur}>{"ByteOrdered"}</option>
                     <option value="murmur3" selected={murmur}>{"Murmur3 + vnodes"}</option>
                 </select>
-                <label>{"vnodes "}<input ref={vn_ref} type="number" min="1" max="64" value={vnodes.to_string()} size="3" /></label>
+                <label>{"vnodes "}<input ref={vn_ref} type="number" min="1" max="64" value={vnodes.value.clone()} oninput={vnodes.oninput.clone()} size="3" /></label>
                 <button type="submit" data-testid="reset">{"reset cluster"}</button>
             </form>
             </>

@@ -3,7 +3,7 @@
 //! message a click on the canvas hits (the canvas draws without DOM
 //! elements, so it answers clicks by position).
 
-use super::ring::{kind_color, lerp, trim, SIZE};
+use super::ring::{kind_color, lerp, trim};
 use super::short_kind;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{MsgId, NodeId};
@@ -33,7 +33,7 @@ pub enum Shape {
 }
 
 impl Shape {
-    fn msg(&self) -> MsgId {
+    pub fn msg(&self) -> MsgId {
         match self {
             Shape::Wire { msg, .. } | Shape::Fall { msg, .. } => *msg,
         }
@@ -105,6 +105,62 @@ pub fn flight_shapes(
     out
 }
 
+/// A message on the ring in words, as the keyboard's caption says it:
+/// "write from node 1 to node 3, key 137".
+pub fn describe(view: &ClusterView, msg: MsgId) -> Option<String> {
+    if let Some(w) = view.wires.iter().find(|w| w.msg == msg) {
+        let key = match &w.key {
+            Some(k) if w.kind != "heartbeat" => format!(", key {k}"),
+            _ => String::new(),
+        };
+        let fate = if w.doomed { ", to be lost" } else { "" };
+        return Some(format!(
+            "{} from node {} to node {}{key}{fate}",
+            w.kind.replace('_', " "),
+            w.from,
+            w.to
+        ));
+    }
+    let f = view.falls.iter().find(|f| f.msg == msg)?;
+    Some(format!(
+        "{} from node {} to node {}, lost",
+        f.kind.replace('_', " "),
+        f.from,
+        f.to
+    ))
+}
+
+/// What a key pressed on the ring's messages does to the keyboard's
+/// cursor among `order` (the messages as the canvas lists them): the
+/// arrows step to the next or the one before (round the list), Home and
+/// End to the first and the last. `None` for any other key. A cursor on
+/// a message that has since arrived starts again from an end.
+pub fn step_cursor(order: &[MsgId], cursor: Option<MsgId>, key: &str) -> Option<Option<MsgId>> {
+    const STEPS: [&str; 6] = [
+        "ArrowRight",
+        "ArrowDown",
+        "ArrowLeft",
+        "ArrowUp",
+        "Home",
+        "End",
+    ];
+    if !STEPS.contains(&key) {
+        return None;
+    }
+    let n = order.len();
+    if n == 0 {
+        return Some(None);
+    }
+    let at = cursor.and_then(|m| order.iter().position(|o| *o == m));
+    let i = match key {
+        "ArrowRight" | "ArrowDown" => at.map_or(0, |i| (i + 1) % n),
+        "ArrowLeft" | "ArrowUp" => at.map_or(n - 1, |i| (i + n - 1) % n),
+        "Home" => 0,
+        _ => n - 1,
+    };
+    Some(Some(order[i]))
+}
+
 /// How far from a message's dot (in ring units; the dot's radius is 7)
 /// a click still picks it.
 const HIT_R: f64 = 12.0;
@@ -124,16 +180,18 @@ pub fn msg_at(shapes: &[Shape], p: (f64, f64)) -> Option<MsgId> {
 }
 
 /// Where a mouse event is on the canvas, in ring units (the canvas is
-/// stretched over the ring's square, as its drawing is).
-pub fn event_point(canvas: &NodeRef, e: &MouseEvent) -> Option<(f64, f64)> {
+/// stretched over the square `frame`, `(origin, side)`, as the ring's
+/// drawing is).
+pub fn event_point(canvas: &NodeRef, e: &MouseEvent, frame: (f64, f64)) -> Option<(f64, f64)> {
     let el = canvas.cast::<web_sys::Element>()?;
     let r = el.get_bounding_client_rect();
     if r.width() <= 0.0 || r.height() <= 0.0 {
         return None;
     }
+    let (origin, side) = frame;
     Some((
-        (f64::from(e.client_x()) - r.left()) * SIZE / r.width(),
-        (f64::from(e.client_y()) - r.top()) * SIZE / r.height(),
+        origin + (f64::from(e.client_x()) - r.left()) * side / r.width(),
+        origin + (f64::from(e.client_y()) - r.top()) * side / r.height(),
     ))
 }
 
@@ -159,8 +217,18 @@ pub fn device_scale() -> f64 {
         .clamp(1.0, 2.0)
 }
 
-/// Draws `shapes` on the canvas, the `picked` message's dot ringed.
-pub fn draw_flight(canvas: &NodeRef, shapes: &[Shape], picked: Option<MsgId>, large: bool) {
+/// Draws `shapes` on the canvas, which shows the square `frame`
+/// (`(origin, side)` in ring units, as the ring's SVG does), the `picked`
+/// message's dot ringed, and the keyboard's `cursor` ringed in the page's
+/// focus colours.
+pub fn draw_flight(
+    canvas: &NodeRef,
+    shapes: &[Shape],
+    frame: (f64, f64),
+    picked: Option<MsgId>,
+    cursor: Option<MsgId>,
+    large: bool,
+) {
     use wasm_bindgen::JsCast;
     let Some(el) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
         return;
@@ -173,9 +241,10 @@ pub fn draw_flight(canvas: &NodeRef, shapes: &[Shape], picked: Option<MsgId>, la
     else {
         return;
     };
-    let scale = el.width() as f64 / SIZE;
-    let _ = cx.set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0);
-    cx.clear_rect(0.0, 0.0, SIZE, SIZE);
+    let (origin, side) = frame;
+    let scale = el.width() as f64 / side;
+    let _ = cx.set_transform(scale, 0.0, 0.0, scale, -origin * scale, -origin * scale);
+    cx.clear_rect(origin, origin, side, side);
     let font = if large {
         "17px sans-serif"
     } else {
@@ -246,6 +315,17 @@ pub fn draw_flight(canvas: &NodeRef, shapes: &[Shape], picked: Option<MsgId>, la
         cx.set_stroke_style_str("#1d232a");
         cx.set_line_width(3.0);
         cx.stroke();
+    }
+    // The keyboard's cursor: amber on dark, as every focus ring on the page.
+    if let Some(s) = shapes.iter().find(|s| Some(s.msg()) == cursor) {
+        let (x, y) = s.at();
+        for (r, color, w) in [(16.0, "#1d232a", 7.0), (16.0, "#ffb300", 4.0)] {
+            cx.begin_path();
+            let _ = cx.arc(x, y, r, 0.0, TAU);
+            cx.set_stroke_style_str(color);
+            cx.set_line_width(w);
+            cx.stroke();
+        }
     }
     // Labels last, with a white halo so they read over anything.
     cx.set_line_join("round");
@@ -389,5 +469,69 @@ mod tests {
         // Beyond reach of every dot: nothing.
         assert_eq!(msg_at(&shapes, (a.0 + HIT_R + 1.0, a.1)), None);
         assert_eq!(dots_attr(&shapes).split(' ').count(), 2);
+    }
+
+    #[test]
+    fn the_keyboard_steps_round_the_messages() {
+        let m = |n| MsgId { from: 0, gen: 0, n };
+        let order = [m(1), m(2), m(3)];
+        assert_eq!(step_cursor(&order, None, "ArrowRight"), Some(Some(m(1))));
+        assert_eq!(step_cursor(&order, None, "ArrowLeft"), Some(Some(m(3))));
+        assert_eq!(
+            step_cursor(&order, Some(m(1)), "ArrowDown"),
+            Some(Some(m(2)))
+        );
+        assert_eq!(
+            step_cursor(&order, Some(m(3)), "ArrowRight"),
+            Some(Some(m(1))),
+            "round the list"
+        );
+        assert_eq!(step_cursor(&order, Some(m(1)), "ArrowUp"), Some(Some(m(3))));
+        assert_eq!(step_cursor(&order, Some(m(2)), "End"), Some(Some(m(3))));
+        assert_eq!(step_cursor(&order, Some(m(3)), "Home"), Some(Some(m(1))));
+        // A message that arrived: the arrows start again from an end.
+        assert_eq!(
+            step_cursor(&order, Some(m(9)), "ArrowRight"),
+            Some(Some(m(1)))
+        );
+        assert_eq!(
+            step_cursor(&order, Some(m(2)), "x"),
+            None,
+            "not the cursor's key"
+        );
+        assert_eq!(
+            step_cursor(&[], Some(m(2)), "ArrowRight"),
+            Some(None),
+            "nothing in flight"
+        );
+        assert_eq!(step_cursor(&[], None, "Enter"), None);
+    }
+
+    #[test]
+    fn a_message_in_words() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.wires = vec![wire(1, 1, 3, "write_ack")];
+        let m = MsgId {
+            from: 1,
+            gen: 0,
+            n: 1,
+        };
+        assert_eq!(
+            describe(&v, m).as_deref(),
+            Some("write ack from node 1 to node 3, key 137")
+        );
+        v.wires[0].doomed = true;
+        assert!(describe(&v, m).is_some_and(|d| d.ends_with(", to be lost")));
+        assert_eq!(
+            describe(
+                &v,
+                MsgId {
+                    from: 2,
+                    gen: 0,
+                    n: 1
+                }
+            ),
+            None
+        );
     }
 }

@@ -137,13 +137,26 @@ pub fn LabView(props: &LabProps) -> Html {
             form.set(f);
         })
     };
+    // The text fields keep the form as typed, key by key: the view redraws
+    // every frame while trials run, and Yew sets a field back to the value
+    // it is drawn with on each redraw. (A change, from a value set without
+    // typing, is taken too.)
+    let typed = |apply: Apply| {
+        let form = form.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut f = (*form).clone();
+            apply(&mut f, input.value());
+            form.set(f);
+        })
+    };
     let field = |name: &'static str, label: &str, value: &str, apply: fn(&mut LabForm, String)| {
         let invalid = bad.as_deref() == Some(name);
         html! {
             <label class="lab-field">{ label }
                 <input {name} value={value.to_string()} class={classes!(invalid.then_some("invalid"))}
                     aria-invalid={invalid.to_string()} data-testid={format!("lab-{name}")}
-                    onchange={edit(Rc::new(apply))} size="6" />
+                    oninput={typed(Rc::new(apply))} onchange={edit(Rc::new(apply))} size="6" />
             </label>
         }
     };
@@ -153,8 +166,10 @@ pub fn LabView(props: &LabProps) -> Html {
         let dist = edit(Rc::new(move |f: &mut LabForm, v: String| {
             f.legs[i].exponential = v == "exp"
         }));
-        let a = edit(Rc::new(move |f: &mut LabForm, v| f.legs[i].a = v));
-        let b = edit(Rc::new(move |f: &mut LabForm, v| f.legs[i].b = v));
+        let set_a: Apply = Rc::new(move |f: &mut LabForm, v| f.legs[i].a = v);
+        let set_b: Apply = Rc::new(move |f: &mut LabForm, v| f.legs[i].b = v);
+        let (a, a_changed) = (typed(set_a.clone()), edit(set_a));
+        let (b, b_changed) = (typed(set_b.clone()), edit(set_b));
         html! {
             <tr>
                 <th scope="row"><b>{ *name }</b>{" "}<span class="to">{ *label }</span></th>
@@ -163,9 +178,9 @@ pub fn LabView(props: &LabProps) -> Html {
                     <option value="uniform" selected={!leg.exponential}>{"uniform"}</option>
                 </select></td>
                 <td><input class={invalid.clone()} name={format!("{name}-a")} value={leg.a.clone()} size="5"
-                    aria-label={format!("{name} minimum, ms")} onchange={a} /></td>
+                    aria-label={format!("{name} minimum, ms")} oninput={a} onchange={a_changed} /></td>
                 <td><input class={invalid} name={format!("{name}-b")} value={leg.b.clone()} size="5"
-                    aria-label={format!("{name} {}, ms", if leg.exponential { "mean" } else { "maximum" })} onchange={b} /></td>
+                    aria-label={format!("{name} {}, ms", if leg.exponential { "mean" } else { "maximum" })} oninput={b} onchange={b_changed} /></td>
             </tr>
         }
     });

@@ -2,6 +2,7 @@
 //! replicas of a key differ), the tail of its commit log, the hints it
 //! holds, what its failure detector thinks of its peers, and its buttons.
 
+use super::field::use_draft;
 use super::node_color;
 use crate::context::Ctx;
 use crate::model::Cmd;
@@ -104,6 +105,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
         let send = p.send.clone();
         Callback::from(move |_: MouseEvent| send.emit(Cmd::Coordinator(id)))
     };
+    let skew_typed = use_draft((n.skew_us / 1000).to_string());
     let skew = {
         let send = p.send.clone();
         Callback::from(move |e: Event| {
@@ -205,7 +207,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
             <div class="peers">{ for peers }</div>
             if !p.live {
                 <label class="skew">{"clock skew (ms) "}
-                    <input type="number" step="100" value={(n.skew_us / 1000).to_string()} onchange={skew}
+                    <input type="number" step="100" value={skew_typed.value.clone()} oninput={skew_typed.oninput.clone()} onchange={skew}
                         aria-label={format!("clock skew of node {id} in milliseconds")} />
                 </label>
             }

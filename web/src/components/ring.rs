@@ -3,13 +3,14 @@
 //! lost messages falling away, cut links, and hints piling up.
 
 use super::flight::{
-    device_scale, dots_attr, draw_flight, event_point, flight_shapes, msg_at, Shape,
+    describe, device_scale, dots_attr, draw_flight, event_point, flight_shapes, msg_at,
+    step_cursor, Shape,
 };
 use super::node_color;
 use crate::context::{Ctx, Live};
 use crate::model::Cmd;
 use crate::state::{ClusterView, Picked};
-use ringside_core::{Key, NodeId, Partitioner, Token};
+use ringside_core::{Key, MsgId, NodeId, Partitioner, Token};
 use std::collections::BTreeMap;
 use std::f64::consts::TAU;
 use std::rc::Rc;
@@ -59,6 +60,51 @@ fn arc(start: f64, end: f64, r: f64) -> String {
     let (x2, y2) = at(start + len.min(0.9999), r);
     let large = if len > 0.5 { 1 } else { 0 };
     format!("M {x1:.1} {y1:.1} A {r} {r} 0 {large} 1 {x2:.1} {y2:.1}")
+}
+
+/// Half the side of the square the ring is drawn in, centred on the
+/// ring's centre: the drawing's own square, grown to hold all that its
+/// content's box `(x, y, w, h)` reaches (a hint count beside a node at
+/// the edge, labels in large text), so that the ring scales down to fit
+/// its box instead of cutting a label off. Whole steps of 20 units, so
+/// that the ring does not twitch as labels come and go.
+pub fn fit_half(x: f64, y: f64, w: f64, h: f64) -> f64 {
+    const MARGIN: f64 = 6.0;
+    if ![x, y, w, h].iter().all(|v| v.is_finite()) {
+        return C;
+    }
+    let reach = (C - x).max(x + w - C).max(C - y).max(y + h - C) + MARGIN;
+    (reach.max(C) / 20.0).ceil() * 20.0
+}
+
+/// The square's half side to draw in next, from the `current` one and
+/// the one the content `needs` ([`fit_half`]): a square that is too small
+/// grows at once; one that is too big shrinks only by two steps or more.
+/// Text measures a little differently at each scale the ring is drawn
+/// at, so a need right at a step's edge can flip with the scale that it
+/// sets: without this slack, each measure would redraw the ring at the
+/// other scale, for ever.
+pub fn refit(current: f64, needs: f64) -> f64 {
+    if needs > current || current - needs >= 40.0 {
+        needs
+    } else {
+        current
+    }
+}
+
+/// The content box `(x, y, w, h)` of the SVG element `r` names, in its
+/// own units (`getBBox`).
+fn content_box(r: &NodeRef) -> Option<(f64, f64, f64, f64)> {
+    use js_sys::{Function, Reflect};
+    use wasm_bindgen::JsCast;
+    let el = r.cast::<web_sys::Element>()?;
+    let get_b_box = Reflect::get(&el, &"getBBox".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let b = get_b_box.call0(&el).ok()?;
+    let n = |k: &str| Reflect::get(&b, &k.into()).ok().and_then(|v| v.as_f64());
+    Some((n("x")?, n("y")?, n("width")?, n("height")?))
 }
 
 pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
@@ -229,14 +275,81 @@ pub fn RingView() -> Html {
         Some(Picked::Msg(m)) => Some(m),
         _ => None,
     };
+    // The keyboard's way to the messages: the canvas is one tab stop (a
+    // stop per message would be hundreds under load, and they come and
+    // go every frame); while it has the focus, the arrows step a cursor
+    // through the messages, and Enter or Space picks the cursor's, as a
+    // click on its dot does. The caption says which message it is on.
+    let cursor = use_state_eq(|| None::<MsgId>);
+    let focused = use_state_eq(|| false);
+    let shown_cursor = (*focused).then_some(*cursor).flatten();
+    // The square the ring is drawn in (see [`fit_half`]), measured after
+    // each draw: the SVG shows it, and the canvas draws in the same units.
+    let svg = use_node_ref();
+    let half = use_state_eq(|| C);
+    let frame = (C - *half, 2.0 * *half);
     {
-        let (canvas, flight) = (canvas.clone(), flight.clone());
+        let (canvas, flight, svg, half) =
+            (canvas.clone(), flight.clone(), svg.clone(), half.clone());
         let large = ctx.ui.large_text;
-        use_effect(move || draw_flight(&canvas, &flight, picked_msg, large));
+        use_effect(move || {
+            draw_flight(&canvas, &flight, frame, picked_msg, shown_cursor, large);
+            if let Some((x, y, w, h)) = content_box(&svg) {
+                half.set(refit(*half, fit_half(x, y, w, h)));
+            }
+        });
     }
+    let order: Rc<Vec<MsgId>> = Rc::new(flight.iter().map(Shape::msg).collect());
+    let on_msg_key = {
+        let (cursor, order, send) = (cursor.clone(), order.clone(), send.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            let key = e.key();
+            if let Some(next) = step_cursor(&order, *cursor, &key) {
+                e.prevent_default();
+                cursor.set(next);
+            } else if key == "Enter" || key == " " {
+                e.prevent_default();
+                if let Some(m) = cursor.filter(|m| order.contains(m)) {
+                    let on = picked_msg == Some(m);
+                    send.emit(Cmd::Pick((!on).then_some(Picked::Msg(m))));
+                }
+            }
+        })
+    };
+    let on_focus = {
+        let focused = focused.clone();
+        Callback::from(move |_: FocusEvent| focused.set(true))
+    };
+    let on_blur = {
+        let focused = focused.clone();
+        Callback::from(move |_: FocusEvent| focused.set(false))
+    };
+    let caption = (*focused).then(|| {
+        let n = order.len();
+        let at = cursor.and_then(|m| order.iter().position(|o| *o == m).map(|i| (i, m)));
+        match at {
+            _ if n == 0 => "No messages in flight: press . to step the clock on.".to_string(),
+            None => format!(
+                "{}: ← → step through them, Enter picks one.",
+                messages_in_flight(n)
+            ),
+            Some((i, m)) => format!(
+                "Message {} of {n}: {}. {}; ← → the others.",
+                i + 1,
+                describe(view, m).unwrap_or_default(),
+                if picked_msg == Some(m) {
+                    "Picked: Enter unpicks it"
+                } else {
+                    "Enter picks it"
+                }
+            ),
+        }
+    });
     let hit = {
         let (canvas, flight) = (canvas.clone(), flight.clone());
-        Rc::new(move |e: &MouseEvent| event_point(&canvas, e).and_then(|p| msg_at(&flight, p)))
+        Rc::new(move |e: &MouseEvent| {
+            event_point(&canvas, e, frame).and_then(|p| msg_at(&flight, p))
+        })
     };
     let pick_msg = {
         let (hit, send) = (hit.clone(), send.clone());
@@ -249,6 +362,7 @@ pub fn RingView() -> Html {
     };
     let now = view.now_us;
     let scale = device_scale();
+    let coordinator = ctx.ui.coordinator;
 
     // Nodes.
     let nodes = view.nodes.values().filter_map(|n| {
@@ -276,6 +390,15 @@ pub fn RingView() -> Html {
         });
         let (send, hit) = (send.clone(), hit.clone());
         let id = n.id;
+        let enter = {
+            let send = send.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    send.emit(Cmd::Coordinator(id));
+                }
+            })
+        };
         // A message's dot over the node's edge is the message's: the
         // click goes on to the ring's own handler, which picks it.
         let pick = Callback::from(move |e: MouseEvent| {
@@ -283,15 +406,30 @@ pub fn RingView() -> Html {
                 send.emit(Cmd::Coordinator(id));
             }
         });
+        let mut name = format!("node {}, {}", n.id, state.class());
+        if !n.hints.is_empty() {
+            name += &format!(", {}", crate::narration::count(n.hints.len(), "hint"));
+        }
+        if n.skew_us != 0 {
+            name += &format!(", clock {:+} ms", n.skew_us / 1000);
+        }
+        if is_replica {
+            name += ", a replica of the selected key";
+        }
+        if coordinator == n.id {
+            name += ", the coordinator";
+        }
         Some(html! {
-            <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick}>
+            <g {class} data-node={n.id.to_string()} data-testid="ring-node" onclick={pick} onkeydown={enter}
+               tabindex="0" role="button" aria-label={name}>
+                <circle class="focus-ring" cx={x.to_string()} cy={y.to_string()} r={(NODE_R + 10.0).to_string()} />
                 <circle cx={x.to_string()} cy={y.to_string()} r={NODE_R.to_string()} stroke={node_color(n.id)} />
                 <text class="name" x={x.to_string()} y={(y + 1.0).to_string()}>{ format!("node {}", n.id) }</text>
                 <text class="state" x={x.to_string()} y={(y + 17.0).to_string()}>{ state.class() }</text>
                 { for cards }
                 { for hint_text }
                 { for skew }
-                <title>{ format!("node {}: {} (click: make it the coordinator)", n.id, state.class()) }</title>
+                <title>{ format!("node {}: {} (click or Enter: make it the coordinator)", n.id, state.class()) }</title>
             </g>
         })
     });
@@ -299,29 +437,46 @@ pub fn RingView() -> Html {
     let clock = html! {
         <text class="clock" x="10" y="24">{ if view.topo.mode.is_live() { format!("t = {:.1} s since the page connected (real time)", now as f64 / 1e6) } else { format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) } }</text>
     };
-    let legend = if view.nodes.values().all(|n| n.data.is_empty()) {
-        "no keys yet: try put 137 hello quorum"
+    // Two short lines rather than one long one: in large text one line
+    // would be wider than the ring, which would shrink to fit it.
+    let legend: &[&str] = if view.nodes.values().all(|n| n.data.is_empty()) {
+        &["no keys yet: try put 137 hello quorum"]
     } else {
-        "hover or click a key mark to see its replicas; click a message to follow it"
+        &[
+            "hover or click a key mark: see its replicas",
+            "click a message (or Tab to it): follow it",
+        ]
     };
+    let legend = legend.iter().rev().enumerate().map(|(i, line)| {
+        let y = SIZE - 10.0 - i as f64 * if ctx.ui.large_text { 24.0 } else { 19.0 };
+        html! { <text class="legend" x="10" y={y.to_string()}>{ *line }</text> }
+    });
 
     html! {
         <div class="ring-wrap" onclick={pick_msg}>
-            <svg class="ring" data-testid="ring" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
+            <svg ref={svg} class="ring" data-testid="ring" viewBox={format!("{0} {0} {1} {1}", frame.0, frame.1)} role="img"
                  aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
                 <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
                 <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
                 { for nodes }
                 { super::picked::ring_overlay(view, ctx.ui.picked, &pos, NODE_R) }
                 { clock }
-                <text class="legend" x="10" y={(SIZE - 10.0).to_string()}>{ legend }</text>
+                { for legend }
             </svg>
             <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
-                width={((SIZE * scale) as u32).to_string()} height={((SIZE * scale) as u32).to_string()}
-                data-dots={dots_attr(&flight)}
-                role="img" aria-label={format!("{in_flight} messages in flight")} />
+                width={((frame.1 * scale) as u32).to_string()} height={((frame.1 * scale) as u32).to_string()}
+                data-dots={dots_attr(&flight)} tabindex="0" onkeydown={on_msg_key} onfocus={on_focus} onblur={on_blur}
+                role="group" aria-describedby="ring-cursor"
+                aria-label={format!("{}: arrow keys step through them, Enter picks one",
+                    messages_in_flight(order.len()))} />
+            <p class="ring-cursor" id="ring-cursor" data-testid="ring-cursor" role="status">{ for caption }</p>
         </div>
     }
+}
+
+/// "1 message in flight", "12 messages in flight".
+fn messages_in_flight(n: usize) -> String {
+    format!("{n} message{} in flight", if n == 1 { "" } else { "s" })
 }
 
 /// A message kind's colour on the ring.
@@ -387,6 +542,28 @@ pub mod tests {
         let v = view(Partitioner::murmur3(8), 16);
         assert_eq!(node_positions(&v).len(), 16);
         assert_eq!(v.ring.tokens().len(), 128);
+    }
+
+    #[test]
+    fn the_square_grows_to_hold_what_reaches_past_it() {
+        assert_eq!(
+            fit_half(20.0, 30.0, 600.0, 600.0),
+            C,
+            "all inside: the ring's own square"
+        );
+        // A label 40 units past the right edge: the square grows on every
+        // side, in whole steps, and the ring stays in its middle.
+        let h = fit_half(10.0, 10.0, SIZE + 30.0, 600.0);
+        assert!(h >= C + 40.0 && h % 20.0 == 0.0 && h < C + 70.0, "{h}");
+        assert_eq!(fit_half(f64::NAN, 0.0, 0.0, 0.0), C);
+    }
+
+    #[test]
+    fn the_square_grows_at_once_and_shrinks_only_by_two_steps() {
+        assert_eq!(refit(C, C + 20.0), C + 20.0);
+        // A need flipping between two neighbouring steps settles.
+        assert_eq!(refit(C + 20.0, C), C + 20.0);
+        assert_eq!(refit(C + 40.0, C), C);
     }
 
     #[test]

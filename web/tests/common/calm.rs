@@ -47,7 +47,7 @@ fn script() -> Vec<(Micros, Action)> {
 
 /// `css`'s box (left, top, right, bottom) and the viewport's size;
 /// fails when nothing matches.
-fn bounds(s: &Session, css: &str) -> ([f64; 4], (f64, f64)) {
+pub(super) fn bounds(s: &Session, css: &str) -> ([f64; 4], (f64, f64)) {
     let q = serde_json::to_string(css).expect("a string is JSON");
     let v = s.js(&format!(
         "const e = document.querySelector({q}); if (!e) return null; \
@@ -97,7 +97,7 @@ fn focused(s: &Session) -> String {
 }
 
 /// The timeline's "event X of Y": the event shown, and the run's last.
-fn scrub_events(s: &Session) -> (u64, u64) {
+pub(super) fn scrub_events(s: &Session) -> (u64, u64) {
     let caption = s.text(".scrub-caption");
     let tail = caption.rsplit("(event ").next().unwrap_or("");
     let mut n = tail

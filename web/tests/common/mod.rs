@@ -3,7 +3,8 @@
 //! fails naming the command that provides it), a static file server for
 //! the page (`server`), a WebDriver session through fantoccini
 //! (`session`), and the checks every browser runs (`checks`, `rewind`,
-//! `calm`, `why`, `lessons`, `lab`, `spacetime`), each run in Chromium by
+//! `calm`, `why`, `lessons`, `lab`, `spacetime`, `usability`), each run
+//! in Chromium by
 //! its feature's test file and in Firefox by web/tests/firefox.rs. Each
 //! test file uses what it needs.
 #![allow(dead_code)]
@@ -16,6 +17,7 @@ pub mod rewind;
 mod server;
 mod session;
 pub mod spacetime;
+pub mod usability;
 pub mod why;
 
 pub use server::Server;

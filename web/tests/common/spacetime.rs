@@ -142,11 +142,19 @@ pub fn check_the_space_time_view(s: &Session, server: &Server, art: &Path) {
         size[1].as_f64().unwrap_or(0.0),
     );
     let coordinator = s.text("[data-testid=send]");
-    // The ring's square is 640 units.
+    // The canvas shows the ring's square, its viewBox (in ring units).
+    let view_box: Vec<f64> = s
+        .attr("[data-testid=ring]", "viewBox")
+        .split(' ')
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let [x0, y0, side_w, side_h] = view_box[..] else {
+        panic!("the ring's viewBox: {view_box:?}");
+    };
     s.click_at(
         "[data-testid=flight]",
-        x * w / 640.0 - w / 2.0,
-        y * h / 640.0 - h / 2.0,
+        (x - x0) * w / side_w - w / 2.0,
+        (y - y0) * h / side_h - h / 2.0,
     );
     s.wait("the dot's message picked on the ring", art, |s| {
         s.count(&format!("[data-testid=ring-picked][data-msg='{msg}']")) == 1
