@@ -9,9 +9,9 @@
 //! `write_applied` events say it held when the read reached it.
 
 use crate::check::{History, HistoryOp, Outcome};
+use crate::event::{ClusterEvent, TraceEntry, TraceWhat};
 use crate::io::{Event, EventKind, HintReason};
 use crate::message::{ClientRef, MsgId, OpId, Request};
-use crate::sim::{SimEvent, TraceEntry, TraceWhat};
 use crate::types::{Consistency, Key, Micros, NodeId, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -201,7 +201,7 @@ impl Shadow<'_> {
                 }
                 TraceWhat::Sim {
                     event:
-                        SimEvent::Crashed {
+                        ClusterEvent::Crashed {
                             node: n,
                             lost_records,
                         },
@@ -490,7 +490,7 @@ fn miss_reason(
         let fate = msg.and_then(|m| {
             trace.iter().skip(wop.start).find_map(|e| match &e.what {
                 TraceWhat::Sim {
-                    event: SimEvent::MessageDropped { msg, reason, .. },
+                    event: ClusterEvent::MessageDropped { msg, reason, .. },
                 } if *msg == m => Some(if reason.contains("cut") {
                     MissReason::LinkCut { from: c }
                 } else if reason.contains("down") {

@@ -10,7 +10,8 @@
 //! script up to it is kept, so a share link (config + script) carries the
 //! fork.
 
-use crate::sim::{Action, Sim, SimConfig, TraceEntry};
+use crate::event::TraceEntry;
+use crate::sim::{Action, Sim, SimConfig};
 use crate::types::Micros;
 use serde::{Deserialize, Serialize};
 

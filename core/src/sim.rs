@@ -28,7 +28,7 @@ use crate::check::{FinalState, History, Outcome};
 use crate::config::Config;
 pub use crate::config::NetConfig;
 use crate::durability::Gate;
-pub use crate::event::{ClusterEvent as SimEvent, TraceEntry, TraceWhat};
+use crate::event::{ClusterEvent, TraceEntry, TraceWhat};
 use crate::io::{Input, Output, TimerId};
 use crate::message::{ClientRef, Message, Request};
 use crate::node::{EventLevel, Node};
@@ -408,7 +408,7 @@ impl Sim {
                 };
                 if let Some(reason) = reason {
                     self.stats.dropped += 1;
-                    self.sim_event(SimEvent::MessageDropped {
+                    self.sim_event(ClusterEvent::MessageDropped {
                         msg: msg.id,
                         from,
                         to,

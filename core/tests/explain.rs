@@ -3,7 +3,8 @@
 
 use ringside_core::check::Outcome;
 use ringside_core::explain::{explain, Explanation, MissReason, WinRule};
-use ringside_core::sim::{get, put, Action, Sim, SimConfig, TraceEntry};
+use ringside_core::sim::{get, put, Action, Sim, SimConfig};
+use ringside_core::TraceEntry;
 use ringside_core::{ClientRef, Consistency::*, Version};
 
 /// Key 137 lives on nodes 2, 3 and 0 in the classic cluster.

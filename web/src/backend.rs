@@ -65,7 +65,7 @@ pub trait Backend {
     /// The run's history up to the furthest point reached, each trace
     /// entry with the count of events processed when it was recorded
     /// (empty for a run that cannot be rewound).
-    fn history(&self) -> &[(u64, ringside_core::sim::TraceEntry)] {
+    fn history(&self) -> &[(u64, ringside_core::TraceEntry)] {
         &[]
     }
     /// Adds a mark the view found (a read the checker calls a violation).

@@ -684,9 +684,9 @@ impl Model {
     }
 }
 
-fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
+fn is_heartbeat(e: &ringside_core::TraceEntry) -> bool {
     use ringside_core::io::EventKind;
-    use ringside_core::sim::{SimEvent, TraceWhat};
+    use ringside_core::{ClusterEvent, TraceWhat};
     match &e.what {
         TraceWhat::Node { event } => match &event.kind {
             EventKind::MessageSent { msg_kind, .. }
@@ -694,7 +694,7 @@ fn is_heartbeat(e: &ringside_core::sim::TraceEntry) -> bool {
             _ => false,
         },
         TraceWhat::Sim { event } => {
-            matches!(event, SimEvent::MessageDropped { msg_kind, .. } if msg_kind == "heartbeat")
+            matches!(event, ClusterEvent::MessageDropped { msg_kind, .. } if msg_kind == "heartbeat")
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use ringside_core::check::Outcome;
 use ringside_core::io::{EventKind, HintReason};
-use ringside_core::sim::SimEvent;
+use ringside_core::ClusterEvent;
 use ringside_core::{Micros, NodeId, Request, Version};
 
 /// What kind of line an event-log line is, for the filter.
@@ -230,9 +230,9 @@ pub fn node_event(node: NodeId, kind: &EventKind) -> Option<Said> {
 
 /// What a simulator (or page) event says, if anything. An answer is said
 /// by [`answer`], which needs the request it answers.
-pub fn sim_event(event: &SimEvent) -> Option<Said> {
+pub fn sim_event(event: &ClusterEvent) -> Option<Said> {
     match event {
-        SimEvent::MessageDropped {
+        ClusterEvent::MessageDropped {
             from,
             to,
             msg_kind,
@@ -249,7 +249,7 @@ pub fn sim_event(event: &SimEvent) -> Option<Said> {
             );
             said(Some(*from), LogKind::Message, text, true)
         }
-        SimEvent::Crashed { node, lost_records } => {
+        ClusterEvent::Crashed { node, lost_records } => {
             let lost = if *lost_records == 0 {
                 "every record it logged was synced, so none is lost".to_string()
             } else {
@@ -258,22 +258,22 @@ pub fn sim_event(event: &SimEvent) -> Option<Said> {
             let text = format!("node {node} crashed: its memory is gone; {lost}");
             said(Some(*node), LogKind::Fault, text, true)
         }
-        SimEvent::Restarted { node, replayed } => {
+        ClusterEvent::Restarted { node, replayed } => {
             let text = format!(
                 "node {node} restarts and replays {} from its commit log",
                 count(*replayed, "record")
             );
             said(Some(*node), LogKind::Fault, text, false)
         }
-        SimEvent::LinkCut { a, b } => {
+        ClusterEvent::LinkCut { a, b } => {
             let text = format!("the link between node {a} and node {b} is cut");
             said(None, LogKind::Fault, text, true)
         }
-        SimEvent::LinkHealed { a, b } => {
+        ClusterEvent::LinkHealed { a, b } => {
             let text = format!("the link between node {a} and node {b} is healed");
             said(None, LogKind::Fault, text, false)
         }
-        SimEvent::NetChanged { net } => {
+        ClusterEvent::NetChanged { net } => {
             let text = format!(
                 "network: latency {}–{}, {:.0}% of messages lost",
                 ms(net.latency_min_us),
@@ -282,7 +282,7 @@ pub fn sim_event(event: &SimEvent) -> Option<Said> {
             );
             said(None, LogKind::Fault, text, false)
         }
-        SimEvent::SkewChanged { node, skew_us } => {
+        ClusterEvent::SkewChanged { node, skew_us } => {
             let text = if *skew_us == 0 {
                 format!("node {node}'s clock is right again")
             } else if *skew_us > 0 {
@@ -295,12 +295,12 @@ pub fn sim_event(event: &SimEvent) -> Option<Said> {
             };
             said(Some(*node), LogKind::Fault, text, *skew_us != 0)
         }
-        SimEvent::ClientSent { node, request, .. } => {
+        ClusterEvent::ClientSent { node, request, .. } => {
             let text = format!("a client sends {request} to node {node}");
             said(Some(*node), LogKind::Client, text, false)
         }
-        SimEvent::ClientAnswered { .. } => None,
-        SimEvent::Compacted {
+        ClusterEvent::ClientAnswered { .. } => None,
+        ClusterEvent::Compacted {
             node,
             before,
             after,

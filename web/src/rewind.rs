@@ -5,8 +5,8 @@
 //! from and a click can go to it.
 
 use ringside_core::check::ReadLabel;
-use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::Micros;
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 
 /// Where a rewindable run stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,15 +69,17 @@ pub struct Mark {
 pub fn mark_of(event: u64, e: &TraceEntry) -> Option<Mark> {
     let (kind, text) = match &e.what {
         TraceWhat::Sim { event } => match event {
-            SimEvent::ClientSent { node, request, .. } => {
+            ClusterEvent::ClientSent { node, request, .. } => {
                 (MarkKind::Request, format!("{request} via node {node}"))
             }
-            SimEvent::Crashed { node, .. } => (MarkKind::Fault, format!("node {node} crashed")),
-            SimEvent::Restarted { node, .. } => (MarkKind::Fault, format!("node {node} restarted")),
-            SimEvent::LinkCut { a, b } => (MarkKind::Fault, format!("link {a}–{b} cut")),
-            SimEvent::LinkHealed { a, b } => (MarkKind::Fault, format!("link {a}–{b} healed")),
-            SimEvent::NetChanged { .. } => (MarkKind::Fault, "network changed".to_string()),
-            SimEvent::SkewChanged { node, skew_us } => (
+            ClusterEvent::Crashed { node, .. } => (MarkKind::Fault, format!("node {node} crashed")),
+            ClusterEvent::Restarted { node, .. } => {
+                (MarkKind::Fault, format!("node {node} restarted"))
+            }
+            ClusterEvent::LinkCut { a, b } => (MarkKind::Fault, format!("link {a}–{b} cut")),
+            ClusterEvent::LinkHealed { a, b } => (MarkKind::Fault, format!("link {a}–{b} healed")),
+            ClusterEvent::NetChanged { .. } => (MarkKind::Fault, "network changed".to_string()),
+            ClusterEvent::SkewChanged { node, skew_us } => (
                 MarkKind::Fault,
                 format!("node {node}'s clock skewed by {} ms", skew_us / 1000),
             ),

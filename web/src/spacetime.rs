@@ -178,8 +178,8 @@ mod tests {
     use super::*;
     use crate::state::{MarkKind, Topology, Update};
     use ringside_core::io::{Event, EventKind};
-    use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
     use ringside_core::{ClientRef, Partitioner};
+    use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 
     fn id(from: NodeId, n: u64) -> MsgId {
         MsgId { from, gen: 0, n }
@@ -199,7 +199,7 @@ mod tests {
         })
     }
 
-    fn sim(at: Micros, event: SimEvent) -> Update {
+    fn sim(at: Micros, event: ClusterEvent) -> Update {
         Update::Trace(TraceEntry {
             at,
             what: TraceWhat::Sim { event },
@@ -262,10 +262,10 @@ mod tests {
             ),
             sent(1_000, 0, 1, 2, "write"),
             sent(1_000, 0, 2, 3, "write"),
-            sim(2_000, SimEvent::LinkCut { a: 0, b: 3 }),
+            sim(2_000, ClusterEvent::LinkCut { a: 0, b: 3 }),
             sim(
                 2_500,
-                SimEvent::MessageDropped {
+                ClusterEvent::MessageDropped {
                     msg: id(0, 2),
                     from: 0,
                     to: 3,

@@ -250,7 +250,7 @@ fn sixteen_nodes_with_vnodes_under_load() {
 fn unnamed_hints_keep_their_event_ids_and_the_log_tail_stays() {
     use crate::state::{HintList, NodeSnapshot};
     use ringside_core::io::{Event, EventKind, HintReason};
-    use ringside_core::sim::{TraceEntry, TraceWhat};
+    use ringside_core::{TraceEntry, TraceWhat};
     let event = |seq: u64, kind: EventKind| {
         Update::Trace(TraceEntry {
             at: seq * 1_000,

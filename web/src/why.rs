@@ -17,8 +17,8 @@ use crate::state::{ClusterView, Update};
 use ringside_core::check::{HistoryOp, Outcome};
 use ringside_core::explain::{explain, Explanation};
 use ringside_core::io::EventKind;
-use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{ClientRef, Key, Micros, NodeId};
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 use std::collections::BTreeMap;
 
 /// Events kept beside the folded ones (about 200 bytes each). A request
@@ -46,8 +46,8 @@ fn needed(e: &TraceEntry) -> bool {
             _ => false,
         },
         TraceWhat::Sim { event } => match event {
-            SimEvent::MessageDropped { msg_kind, .. } => data_kind(msg_kind),
-            SimEvent::Crashed { lost_records, .. } => *lost_records > 0,
+            ClusterEvent::MessageDropped { msg_kind, .. } => data_kind(msg_kind),
+            ClusterEvent::Crashed { lost_records, .. } => *lost_records > 0,
             _ => false,
         },
     }
@@ -92,7 +92,7 @@ impl Evidence {
                     }
                 }
                 TraceWhat::Sim {
-                    event: SimEvent::Crashed { node, .. },
+                    event: ClusterEvent::Crashed { node, .. },
                 } => {
                     lossy.insert(*node, e);
                 }

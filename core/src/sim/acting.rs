@@ -2,7 +2,7 @@
 //! restarts.
 
 use super::disk::Opened;
-use super::{events_for, Action, Held, Interceptor, InterceptorSlot, Item, Sim, SimEvent};
+use super::{events_for, Action, ClusterEvent, Held, Interceptor, InterceptorSlot, Item, Sim};
 use crate::check::{HistoryOp, Outcome};
 use crate::config::Config;
 use crate::durability::Gate;
@@ -36,14 +36,14 @@ impl Sim {
             }
             Action::HealAll => {
                 for (a, b) in std::mem::take(&mut self.cut) {
-                    self.sim_event(SimEvent::LinkHealed { a, b });
+                    self.sim_event(ClusterEvent::LinkHealed { a, b });
                 }
             }
             Action::SetLatency { min_us, max_us } => {
                 self.config.net.latency_min_us = min_us.min(max_us);
                 self.config.net.latency_max_us = max_us.max(min_us);
                 let net = self.config.net.clone();
-                self.sim_event(SimEvent::NetChanged { net });
+                self.sim_event(ClusterEvent::NetChanged { net });
             }
             Action::SetDropProbability { p } => {
                 self.config.net.drop_probability = if p.is_finite() {
@@ -52,7 +52,7 @@ impl Sim {
                     0.0
                 };
                 let net = self.config.net.clone();
-                self.sim_event(SimEvent::NetChanged { net });
+                self.sim_event(ClusterEvent::NetChanged { net });
             }
             Action::SetSkew { node, skew_us } => self.set_skew(node, skew_us),
             Action::StepClock { node, by_us } => {
@@ -104,7 +104,7 @@ impl Sim {
     pub(super) fn set_skew(&mut self, node: NodeId, skew_us: i64) {
         if let Some(n) = self.nodes.get_mut(&node) {
             n.skew_us = skew_us;
-            self.sim_event(SimEvent::SkewChanged { node, skew_us });
+            self.sim_event(ClusterEvent::SkewChanged { node, skew_us });
         }
     }
 
@@ -125,7 +125,7 @@ impl Sim {
             complete_us: None,
             outcome: Outcome::Pending,
         });
-        self.sim_event(SimEvent::ClientSent {
+        self.sim_event(ClusterEvent::ClientSent {
             client,
             node,
             request: request.clone(),
@@ -168,7 +168,7 @@ impl Sim {
         n.compaction = None;
         let lost = n.disk.crash(&mut self.rng);
         self.disk_stats.lost_records += lost as u64;
-        self.sim_event(SimEvent::Crashed {
+        self.sim_event(ClusterEvent::Crashed {
             node: id,
             lost_records: lost,
         });
@@ -216,7 +216,7 @@ impl Sim {
         let n = self.nodes.get_mut(&id).expect("the node exists");
         n.node = Some(node);
         n.gate = gate;
-        self.sim_event(SimEvent::Restarted {
+        self.sim_event(ClusterEvent::Restarted {
             node: id,
             replayed: rec.records,
         });
@@ -242,9 +242,9 @@ impl Sim {
         };
         if changed {
             let e = if cut {
-                SimEvent::LinkCut { a: k.0, b: k.1 }
+                ClusterEvent::LinkCut { a: k.0, b: k.1 }
             } else {
-                SimEvent::LinkHealed { a: k.0, b: k.1 }
+                ClusterEvent::LinkHealed { a: k.0, b: k.1 }
             };
             self.sim_event(e);
         }

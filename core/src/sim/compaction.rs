@@ -6,7 +6,7 @@
 //! snapshot followed by the kept records replaces the log. A crash before
 //! that leaves the old log as it was.
 
-use super::{Sim, SimEvent};
+use super::{ClusterEvent, Sim};
 use crate::durability::Flaw;
 use crate::io::Input;
 use crate::storage::{Record, SnapshotCursor};
@@ -107,7 +107,7 @@ impl Sim {
         n.gate.sync_finished(end, now);
         self.release(id);
         self.drain(id, None);
-        self.sim_event(SimEvent::Compacted {
+        self.sim_event(ClusterEvent::Compacted {
             node: id,
             before,
             after,

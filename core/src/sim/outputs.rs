@@ -1,7 +1,7 @@
 //! How a node's inputs and outputs pass through its gate, its disk and
 //! the network.
 
-use super::{Item, Sim, SimEvent, TraceEntry, TraceWhat, Wire};
+use super::{ClusterEvent, Item, Sim, TraceEntry, TraceWhat, Wire};
 use crate::check::Outcome;
 use crate::durability::Needs;
 use crate::io::{Input, Output};
@@ -218,7 +218,7 @@ impl Sim {
         op.complete_us = Some(self.now);
         op.outcome = outcome.clone();
         let (client, node) = (op.client, op.node);
-        self.sim_event(SimEvent::ClientAnswered {
+        self.sim_event(ClusterEvent::ClientAnswered {
             client,
             node,
             outcome,
@@ -254,7 +254,7 @@ impl Sim {
         self.queue.push(Reverse((at, self.seq, slot)));
     }
 
-    pub(super) fn sim_event(&mut self, event: SimEvent) {
+    pub(super) fn sim_event(&mut self, event: ClusterEvent) {
         if self.config.trace {
             self.trace.push(TraceEntry {
                 at: self.now,

@@ -6,7 +6,8 @@ use crate::tools::bench::whole_rate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ringside_core::sim::workload::{random_run, RunOptions};
-use ringside_core::sim::{Sim, TraceEntry};
+use ringside_core::sim::Sim;
+use ringside_core::TraceEntry;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -32,7 +33,7 @@ pub struct SimArgs {
     /// Simulated milliseconds the cluster settles after the faults stop.
     #[arg(long, default_value_t = 8_000)]
     pub settle_ms: u64,
-    /// Write the event trace as JSON lines (one core::sim::TraceEntry per
+    /// Write the event trace as JSON lines (one core::event::TraceEntry per
     /// line) for the web UI to replay.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,

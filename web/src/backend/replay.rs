@@ -1,12 +1,13 @@
 //! A recorded run, replayed: the JSON lines `ringside sim --trace FILE`
-//! writes (one `core::sim::TraceEntry` per line). The clock runs over the
+//! writes (one `core::event::TraceEntry` per line). The clock runs over the
 //! recording; messages are drawn from their send to their receipt (or
 //! loss), matched by message id. Nothing can be changed in a recording.
 
 use super::Backend;
 use crate::state::{intern_kind, Topology, Update, Wire};
 use ringside_core::io::EventKind;
-use ringside_core::sim::{Action, SimEvent, TraceEntry, TraceWhat};
+use ringside_core::sim::Action;
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 use ringside_core::{Micros, MsgId, NodeId, Partitioner};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,7 +70,7 @@ impl Replay {
                     }
                 }
                 TraceWhat::Sim { event } => {
-                    if let SimEvent::MessageDropped { msg, .. } = event {
+                    if let ClusterEvent::MessageDropped { msg, .. } = event {
                         arrivals.insert(*msg, e.at);
                     }
                 }

@@ -7,7 +7,8 @@ use super::Backend;
 use crate::rewind::{mark_of, Mark, RunState};
 use crate::state::{HintList, HintRow, LogRow, NodeSnapshot, Topology, Update, LOG_TAIL};
 use ringside_core::rewind::{Scripted, Timeline};
-use ringside_core::sim::{Action, TraceWhat};
+use ringside_core::sim::Action;
+use ringside_core::TraceWhat;
 use ringside_core::{Key, Micros, NodeId, Version};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -325,7 +326,7 @@ impl Backend for SimBackend {
         })
     }
 
-    fn history(&self) -> &[(u64, ringside_core::sim::TraceEntry)] {
+    fn history(&self) -> &[(u64, ringside_core::TraceEntry)] {
         self.timeline.full_trace()
     }
 

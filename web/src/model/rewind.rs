@@ -99,8 +99,8 @@ impl Model {
 }
 
 /// True when the event log has a line for this entry.
-fn says_a_line(e: &ringside_core::sim::TraceEntry) -> bool {
-    use ringside_core::sim::TraceWhat;
+fn says_a_line(e: &ringside_core::TraceEntry) -> bool {
+    use ringside_core::TraceWhat;
     match &e.what {
         TraceWhat::Node { event } => {
             crate::narration::node_event(event.node, &event.kind).is_some()

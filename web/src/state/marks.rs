@@ -9,7 +9,7 @@
 use super::{ClusterView, LogLine};
 use crate::narration::Said;
 use ringside_core::io::EventKind;
-use ringside_core::sim::SimEvent;
+use ringside_core::ClusterEvent;
 use ringside_core::{ClientRef, Micros, MsgId, NodeId};
 use std::rc::Rc;
 
@@ -140,7 +140,7 @@ pub(super) fn node_tag(node: NodeId, kind: &EventKind) -> Option<Tag> {
 }
 
 /// The tag of a simulator event.
-pub(super) fn sim_tag(event: &SimEvent) -> Option<Tag> {
+pub(super) fn sim_tag(event: &ClusterEvent) -> Option<Tag> {
     let link = |a: NodeId, b: NodeId, what| {
         Some(Tag::Mark {
             node: a,
@@ -149,12 +149,12 @@ pub(super) fn sim_tag(event: &SimEvent) -> Option<Tag> {
         })
     };
     match event {
-        SimEvent::MessageDropped { msg, .. } => Some(Tag::Msg(*msg)),
-        SimEvent::Crashed { node, .. } => mark(*node, MarkKind::Crash),
-        SimEvent::Restarted { node, .. } => mark(*node, MarkKind::Restart),
-        SimEvent::LinkCut { a, b } => link(*a, *b, MarkKind::Cut),
-        SimEvent::LinkHealed { a, b } => link(*a, *b, MarkKind::Heal),
-        SimEvent::SkewChanged { node, .. } => mark(*node, MarkKind::Clock),
+        ClusterEvent::MessageDropped { msg, .. } => Some(Tag::Msg(*msg)),
+        ClusterEvent::Crashed { node, .. } => mark(*node, MarkKind::Crash),
+        ClusterEvent::Restarted { node, .. } => mark(*node, MarkKind::Restart),
+        ClusterEvent::LinkCut { a, b } => link(*a, *b, MarkKind::Cut),
+        ClusterEvent::LinkHealed { a, b } => link(*a, *b, MarkKind::Heal),
+        ClusterEvent::SkewChanged { node, .. } => mark(*node, MarkKind::Clock),
         _ => None,
     }
 }

@@ -24,7 +24,8 @@ pub use marks::{Mark, MarkKind, Picked};
 pub use crate::narration::{intern_kind, LogKind};
 
 use ringside_core::check::{HistoryOp, Outcome, ReadLabel};
-use ringside_core::sim::{NetConfig, TraceEntry};
+use ringside_core::sim::NetConfig;
+use ringside_core::TraceEntry;
 use ringside_core::{ClientRef, Key, Micros, MsgId, NodeId, Partitioner, Request, Ring, Version};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;

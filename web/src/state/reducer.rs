@@ -6,8 +6,8 @@ use super::{ClusterView, Fall, HintList, HintRow, LogRow, MsgRecord, NodeSnapsho
 use crate::narration;
 use ringside_core::check::{stale_read, History, HistoryOp, Outcome};
 use ringside_core::io::EventKind;
-use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{ClientRef, Micros, NodeId};
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -254,11 +254,11 @@ impl ClusterView {
         self.say_tagged(at, line, tag);
     }
 
-    fn sim_event(&mut self, at: Micros, event: SimEvent) {
+    fn sim_event(&mut self, at: Micros, event: ClusterEvent) {
         let line = narration::sim_event(&event);
         let tag = marks::sim_tag(&event);
         match event {
-            SimEvent::MessageDropped {
+            ClusterEvent::MessageDropped {
                 msg,
                 from,
                 to,
@@ -280,28 +280,28 @@ impl ClusterView {
                     reason,
                 });
             }
-            SimEvent::Crashed { node, lost_records } => {
+            ClusterEvent::Crashed { node, lost_records } => {
                 let n = self.node_mut(node);
                 n.up = false;
                 n.restarted_at = None;
                 n.lost_records = lost_records;
             }
-            SimEvent::Restarted { node, replayed } => {
+            ClusterEvent::Restarted { node, replayed } => {
                 let n = self.node_mut(node);
                 n.up = true;
                 n.restarted_at = Some(at);
                 n.replayed = Some(replayed);
                 n.peers.clear();
             }
-            SimEvent::LinkCut { a, b } => {
+            ClusterEvent::LinkCut { a, b } => {
                 self.cut.insert((a.min(b), a.max(b)));
             }
-            SimEvent::LinkHealed { a, b } => {
+            ClusterEvent::LinkHealed { a, b } => {
                 self.cut.remove(&(a.min(b), a.max(b)));
             }
-            SimEvent::NetChanged { net } => self.net = Some(net),
-            SimEvent::SkewChanged { node, skew_us } => self.node_mut(node).skew_us = skew_us,
-            SimEvent::ClientSent {
+            ClusterEvent::NetChanged { net } => self.net = Some(net),
+            ClusterEvent::SkewChanged { node, skew_us } => self.node_mut(node).skew_us = skew_us,
+            ClusterEvent::ClientSent {
                 client,
                 node,
                 request,
@@ -332,10 +332,10 @@ impl ClusterView {
                     self.requests.pop_front();
                 }
             }
-            SimEvent::ClientAnswered {
+            ClusterEvent::ClientAnswered {
                 client, outcome, ..
             } => self.answered(at, client, outcome),
-            SimEvent::Compacted { .. } => {}
+            ClusterEvent::Compacted { .. } => {}
         }
         self.say_tagged(at, line, tag);
     }

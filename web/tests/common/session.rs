@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,8 @@ pub struct Driver {
     /// Chromium's user data dir; for Firefox, where geckodriver makes its
     /// fresh profile per session. Removed on drop.
     profile: PathBuf,
+    /// The driver's output ([`driver_log`]).
+    log: PathBuf,
 }
 
 impl Drop for Driver {
@@ -44,21 +46,26 @@ fn unused_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// Where geckodriver's output goes: a file per test (the test's thread
-/// is named after it), since the Firefox tests run side by side and
-/// would otherwise each start the same file over.
-fn gecko_log(art: &Path) -> PathBuf {
+/// Where the driver's output goes: a file per test (the test's thread
+/// is named after it), since the tests run side by side and would
+/// otherwise each start the same file over. geckodriver's carries the
+/// page's console too.
+fn driver_log(browser: Browser, art: &Path) -> PathBuf {
     let test = thread::current()
         .name()
         .unwrap_or("main")
         .replace("::", "-");
-    art.join(format!("firefox-geckodriver-{test}.log"))
+    let driver = match browser {
+        Browser::Chromium => "chromedriver",
+        Browser::Firefox => "geckodriver",
+    };
+    art.join(format!("{}-{driver}-{test}.log", browser.shot_prefix()))
 }
 
 impl Driver {
     /// Starts `driver` (chromedriver or geckodriver) for `browser`, whose
-    /// executable is `binary`, and waits until it listens. geckodriver's
-    /// output (with the page's console) goes to [`gecko_log`].
+    /// executable is `binary`, and waits until it listens. Its output
+    /// goes to [`driver_log`].
     pub fn start(browser: Browser, driver: &Path, binary: &Path, art: &Path) -> Driver {
         let mut last_exit = None;
         for _ in 0..3 {
@@ -66,13 +73,16 @@ impl Driver {
             let mut d = Driver::spawn(browser, driver, binary, art, port);
             let deadline = Instant::now() + WAIT;
             loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return d;
-                }
+                let listens = TcpStream::connect(("127.0.0.1", port)).is_ok();
+                // A driver that exited (its port taken meanwhile) leaves
+                // whoever took the port listening: only ours counts.
                 if let Ok(Some(status)) = d.child.try_wait() {
                     // Most likely the port was taken in the meantime.
                     last_exit = Some(status);
                     break;
+                }
+                if listens {
+                    return d;
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -83,13 +93,9 @@ impl Driver {
             }
         }
         panic!(
-            "{} exited before listening, three times (last: {last_exit:?}){}",
+            "{} exited before listening, three times (last: {last_exit:?}); see {}",
             driver.display(),
-            if browser == Browser::Firefox {
-                format!("; see {}", gecko_log(art).display())
-            } else {
-                String::new()
-            }
+            driver_log(browser, art).display()
         );
     }
 
@@ -101,21 +107,19 @@ impl Driver {
             port
         ));
         let mut cmd = Command::new(driver);
+        let log_path = driver_log(browser, art);
+        let log = std::fs::File::create(&log_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", log_path.display()));
+        let log2 = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("{}: {e}", log_path.display()));
         match browser {
             Browser::Chromium => {
-                cmd.arg(format!("--port={port}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                cmd.arg(format!("--port={port}")).stdout(log2).stderr(log);
             }
             Browser::Firefox => {
                 std::fs::create_dir_all(&profile)
                     .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
-                let log_path = gecko_log(art);
-                let log = std::fs::File::create(&log_path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", log_path.display()));
-                let log2 = log
-                    .try_clone()
-                    .unwrap_or_else(|e| panic!("{}: {e}", log_path.display()));
                 // --websocket-port 0: the BiDi port is picked free too
                 // (default 9222), so drivers can run side by side.
                 cmd.args(["--port", &port.to_string(), "--websocket-port", "0"])
@@ -137,6 +141,7 @@ impl Driver {
             browser,
             binary: binary.to_path_buf(),
             profile,
+            log: log_path,
         }
     }
 
@@ -175,13 +180,28 @@ impl Driver {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let client = rt
-            .block_on(
+        // Twice at most: on a loaded machine a browser may fail to start
+        // once; the driver's log says why.
+        let connect = || {
+            rt.block_on(
                 ClientBuilder::new(HttpConnector::new())
                     .capabilities(self.capabilities())
                     .connect(&format!("http://127.0.0.1:{}", self.port)),
             )
-            .unwrap_or_else(|e| panic!("a {} session: {e}", self.browser.name()));
+            .map_err(|e| e.to_string())
+        };
+        let client = connect()
+            .or_else(|first| {
+                thread::sleep(Duration::from_secs(1));
+                connect().map_err(|second| format!("{first}; then, once more: {second}"))
+            })
+            .unwrap_or_else(|e| {
+                panic!(
+                    "a {} session: {e} (the driver's log: {})",
+                    self.browser.name(),
+                    self.log.display()
+                )
+            });
         let s = Session {
             rt,
             client: Some(client),

@@ -17,8 +17,8 @@ use ringside_core::protocol::{
     inspect_request_json, parse_server_frame, subscribe_request_json, DataPage, InspectNode,
     ServerFrame,
 };
-use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
 use ringside_core::{ClientRef, Micros, MsgId, NodeId, Partitioner, Reply};
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How often each connected node is asked `inspect` (wall clock).
@@ -485,7 +485,7 @@ impl LiveCore {
                 let at = self.at();
                 self.updates.push(trace_sim(
                     at,
-                    SimEvent::ClientAnswered {
+                    ClusterEvent::ClientAnswered {
                         client: p.client,
                         node: n,
                         outcome: Outcome::NoReply {
@@ -614,7 +614,7 @@ impl LiveCore {
     }
 }
 
-fn trace_sim(at: Micros, event: SimEvent) -> Update {
+fn trace_sim(at: Micros, event: ClusterEvent) -> Update {
     Update::Trace(TraceEntry {
         at,
         what: TraceWhat::Sim { event },

@@ -9,9 +9,9 @@ use ringside_core::protocol::control::NodeControl;
 use ringside_core::protocol::NodeAddr;
 use ringside_core::protocol::{DataPage, InspectNode};
 use ringside_core::sim::{put, Sim, SimConfig};
-use ringside_core::sim::{TraceEntry, TraceWhat};
 use ringside_core::Consistency;
 use ringside_core::{ClientRef, Key, Partitioner};
+use ringside_core::{TraceEntry, TraceWhat};
 use std::collections::BTreeMap;
 
 #[test]

@@ -7,7 +7,7 @@ use crate::state::{intern_kind, HintList, LogKind, LogRow, NodeSnapshot, Update,
 use ringside_core::check::Outcome;
 use ringside_core::io::{Event, EventKind};
 use ringside_core::protocol::{InspectNode, PeerState};
-use ringside_core::sim::{SimEvent, TraceEntry, TraceWhat};
+use ringside_core::{ClusterEvent, TraceEntry, TraceWhat};
 use ringside_core::{Key, NodeId, Version};
 use std::collections::BTreeMap;
 
@@ -89,7 +89,7 @@ impl LiveCore {
                 let outcome = Outcome::from(reply);
                 self.updates.push(trace_sim(
                     at,
-                    SimEvent::ClientAnswered {
+                    ClusterEvent::ClientAnswered {
                         client: p.client,
                         node: n,
                         outcome,
@@ -163,7 +163,7 @@ impl LiveCore {
             m.last_at = at;
             self.updates.push(trace_sim(
                 at,
-                SimEvent::Restarted {
+                ClusterEvent::Restarted {
                     node: n,
                     replayed: node.log.records as usize,
                 },

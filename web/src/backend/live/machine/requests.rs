@@ -6,7 +6,7 @@ use super::{trace_sim, Conn, ConnState, Io, LiveCore, Pending, PAGE_CONN};
 use crate::state::{LogKind, Update};
 use ringside_core::protocol::control::{control_request_json, ControlOp, NodeControl};
 use ringside_core::protocol::request_json;
-use ringside_core::sim::SimEvent;
+use ringside_core::ClusterEvent;
 use ringside_core::{ClientRef, NodeId, Request};
 
 impl LiveCore {
@@ -47,7 +47,7 @@ impl LiveCore {
         });
         Ok(vec![trace_sim(
             at,
-            SimEvent::ClientSent {
+            ClusterEvent::ClientSent {
                 client,
                 node,
                 request,
