@@ -130,12 +130,17 @@ pub fn describe(view: &ClusterView, msg: MsgId) -> Option<String> {
     ))
 }
 
-/// What a key pressed on the ring's messages does to the keyboard's
-/// cursor among `order` (the messages as the canvas lists them): the
-/// arrows step to the next or the one before (round the list), Home and
-/// End to the first and the last. `None` for any other key. A cursor on
-/// a message that has since arrived starts again from an end.
-pub fn step_cursor(order: &[MsgId], cursor: Option<MsgId>, key: &str) -> Option<Option<MsgId>> {
+/// What a key pressed on the ring's messages (or its key marks) does to
+/// the keyboard's cursor among `order` (the messages as the canvas lists
+/// them, the keys round the ring): the arrows step to the next or the one
+/// before (round the list), Home and End to the first and the last.
+/// `None` for any other key. A cursor on a message that has since arrived
+/// starts again from an end.
+pub fn step_cursor<T: Clone + PartialEq>(
+    order: &[T],
+    cursor: Option<&T>,
+    key: &str,
+) -> Option<Option<T>> {
     const STEPS: [&str; 6] = [
         "ArrowRight",
         "ArrowDown",
@@ -151,14 +156,14 @@ pub fn step_cursor(order: &[MsgId], cursor: Option<MsgId>, key: &str) -> Option<
     if n == 0 {
         return Some(None);
     }
-    let at = cursor.and_then(|m| order.iter().position(|o| *o == m));
+    let at = cursor.and_then(|m| order.iter().position(|o| o == m));
     let i = match key {
         "ArrowRight" | "ArrowDown" => at.map_or(0, |i| (i + 1) % n),
         "ArrowLeft" | "ArrowUp" => at.map_or(n - 1, |i| (i + n - 1) % n),
         "Home" => 0,
         _ => n - 1,
     };
-    Some(Some(order[i]))
+    Some(Some(order[i].clone()))
 }
 
 /// How far from a message's dot (in ring units; the dot's radius is 7)
@@ -478,33 +483,36 @@ mod tests {
         assert_eq!(step_cursor(&order, None, "ArrowRight"), Some(Some(m(1))));
         assert_eq!(step_cursor(&order, None, "ArrowLeft"), Some(Some(m(3))));
         assert_eq!(
-            step_cursor(&order, Some(m(1)), "ArrowDown"),
+            step_cursor(&order, Some(&m(1)), "ArrowDown"),
             Some(Some(m(2)))
         );
         assert_eq!(
-            step_cursor(&order, Some(m(3)), "ArrowRight"),
+            step_cursor(&order, Some(&m(3)), "ArrowRight"),
             Some(Some(m(1))),
             "round the list"
         );
-        assert_eq!(step_cursor(&order, Some(m(1)), "ArrowUp"), Some(Some(m(3))));
-        assert_eq!(step_cursor(&order, Some(m(2)), "End"), Some(Some(m(3))));
-        assert_eq!(step_cursor(&order, Some(m(3)), "Home"), Some(Some(m(1))));
+        assert_eq!(
+            step_cursor(&order, Some(&m(1)), "ArrowUp"),
+            Some(Some(m(3)))
+        );
+        assert_eq!(step_cursor(&order, Some(&m(2)), "End"), Some(Some(m(3))));
+        assert_eq!(step_cursor(&order, Some(&m(3)), "Home"), Some(Some(m(1))));
         // A message that arrived: the arrows start again from an end.
         assert_eq!(
-            step_cursor(&order, Some(m(9)), "ArrowRight"),
+            step_cursor(&order, Some(&m(9)), "ArrowRight"),
             Some(Some(m(1)))
         );
         assert_eq!(
-            step_cursor(&order, Some(m(2)), "x"),
+            step_cursor(&order, Some(&m(2)), "x"),
             None,
             "not the cursor's key"
         );
         assert_eq!(
-            step_cursor(&[], Some(m(2)), "ArrowRight"),
+            step_cursor(&[], Some(&m(2)), "ArrowRight"),
             Some(None),
             "nothing in flight"
         );
-        assert_eq!(step_cursor(&[], None, "Enter"), None);
+        assert_eq!(step_cursor::<MsgId>(&[], None, "Enter"), None);
     }
 
     #[test]

@@ -330,4 +330,87 @@ pub fn check_the_ring_by_keyboard(s: &Session, server: &Server, art: &Path) {
         s.text("[data-testid=play]").contains("play"),
         "Space on the messages does not start the clock"
     );
+    check_key_marks_by_keyboard(s, server, art);
+}
+
+/// The key marks from the keyboard: however many keys hold data, they are
+/// one tab stop, just before the nodes; the arrows go round the ring from
+/// mark to mark, each showing its key's replicas as a click does.
+fn check_key_marks_by_keyboard(s: &Session, server: &Server, art: &Path) {
+    let submit = |node, request| Action::Submit { node, request };
+    let run: Vec<(Micros, Action)> = [7, 137, 200]
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let at = 10_000 * (i as Micros + 1);
+            (at, submit(0, put(k, "v", Consistency::Quorum)))
+        })
+        .collect();
+    let json = serde_json::to_string(&run).expect("actions are JSON");
+    // Another query than the run before: a new hash alone would not load
+    // the page again.
+    s.goto(&server.url(&format!(
+        "/?paused&run=keys#seed=7&nodes=4&rf=3&script={}",
+        super::encode(&json)
+    )));
+    s.wait("the ring with 4 nodes", art, |s| {
+        s.count("[data-testid=ring-node]") == 4
+    });
+    s.wait("three keys on the ring", art, |s| {
+        let n = s.count("[data-testid=ring] [data-key]");
+        if n < 3 {
+            s.click("[data-testid=step]");
+        }
+        n == 3
+    });
+    let stops = s
+        .js("return [...document.querySelectorAll('[data-testid=ring] [data-key]')]                .filter(e => e.tabIndex >= 0).map(e => e.dataset.key)")
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    assert_eq!(stops, 1, "the key marks are one tab stop, not one per key");
+    s.js("[...document.querySelectorAll('[data-testid=ring] [data-key]')]             .find(e => e.tabIndex >= 0).focus()");
+    let first = focused_key(s);
+    let mut seen = vec![first.clone()];
+    for _ in 0..3 {
+        let before = seen[seen.len() - 1].clone();
+        s.press(Key::Right.into());
+        // The focus moves just after the key press.
+        s.wait("the focus on the next key mark", art, |s| {
+            let k = focused_key(s);
+            !k.is_empty() && k != before
+        });
+        let k = focused_key(s);
+        println!("ArrowRight: key {k}");
+        s.wait(&format!("key {k} selected"), art, |s| {
+            s.text_content("[data-testid=ring] .key-label") == format!("key {k}")
+        });
+        seen.push(k);
+    }
+    assert_eq!(
+        seen[3], first,
+        "three arrows go round the three keys: {seen:?}"
+    );
+    let mut round = seen[..3].to_vec();
+    round.sort();
+    round.dedup();
+    assert_eq!(round.len(), 3, "each key once: {seen:?}");
+    s.press(Key::Left.into());
+    s.wait("ArrowLeft back to the key before", art, |s| {
+        focused_key(s) == seen[2]
+    });
+    s.press(Key::Tab.into());
+    let name = focused_name(s);
+    assert!(
+        name.starts_with("node 0, "),
+        "Tab from the keys reaches node 0: {name:?}"
+    );
+}
+
+/// The key of the focused key mark ("" when no mark has the focus).
+fn focused_key(s: &Session) -> String {
+    s.js("return document.activeElement?.dataset?.key || ''")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
