@@ -46,8 +46,9 @@
 //! CPU less per record. So the window is the configured one times the
 //! last group's size in steps of [`GROUP_STEP`] records, at most
 //! [`MAX_STRETCH`] times.
-//! With the periodic policy a record counts as durable once written, and
-//! a sync is due every period.
+//!
+//! **Periodic policy.** A record counts as durable once written, and a
+//! sync is due every period.
 
 use crate::io::Input;
 use crate::message::Msg;

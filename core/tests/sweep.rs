@@ -119,19 +119,24 @@ fn randomized_sweep_holds_every_property() {
     }
 }
 
+/// Runs the CI's seeds with `flaw` and asserts they catch it.
+fn assert_the_sweep_catches(flaw: Flaw, what: &str) {
+    let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
+    let s = Sweep::run(1, seeds, Some(flaw), 1);
+    println!("{what}: {}", s.summary());
+    assert!(
+        !s.failures.is_empty(),
+        "the sweep did not catch the {what} in {seeds} seeds"
+    );
+    println!("caught: {}", s.failures[0]);
+}
+
 /// Defect 2 of issue 21, put back on purpose: a replica that logs nothing
 /// for a write because what it holds (in a lazy record not yet synced) is
 /// newer acknowledges at once. The CI's seeds must catch it.
 #[test]
 fn the_sweep_catches_an_ack_that_ignores_its_keys_lazy_record() {
-    let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
-    let s = Sweep::run(1, seeds, Some(Flaw::AckIgnoresKey), 1);
-    println!("broken gate: {}", s.summary());
-    assert!(
-        !s.failures.is_empty(),
-        "the sweep did not catch the broken gate in {seeds} seeds"
-    );
-    println!("caught: {}", s.failures[0]);
+    assert_the_sweep_catches(Flaw::AckIgnoresKey, "broken gate");
 }
 
 /// A compaction whose new log leaves out what the node logged while its
@@ -139,14 +144,7 @@ fn the_sweep_catches_an_ack_that_ignores_its_keys_lazy_record() {
 /// node's next restart. The CI's seeds must catch it.
 #[test]
 fn the_sweep_catches_a_compaction_that_drops_what_was_logged_meanwhile() {
-    let seeds = env("RINGSIDE_SWEEP_SEEDS", 1_000);
-    let s = Sweep::run(1, seeds, Some(Flaw::CompactionDropsKept), 1);
-    println!("broken compaction: {}", s.summary());
-    assert!(
-        !s.failures.is_empty(),
-        "the sweep did not catch the broken compaction in {seeds} seeds"
-    );
-    println!("caught: {}", s.failures[0]);
+    assert_the_sweep_catches(Flaw::CompactionDropsKept, "broken compaction");
 }
 
 /// Seeds that longer sweeps than the CI's caught, kept as regressions.
