@@ -13,6 +13,7 @@ use crate::node::timeline::{self, Step};
 use ringside_core::durability::Needs;
 use ringside_core::{Input, Key, Message, NodeId, Record};
 use std::io;
+use std::time::Instant;
 
 /// The gate, holding the driver's [`Action`]s.
 pub(super) type Gate = ringside_core::durability::Gate<Action>;
@@ -124,6 +125,7 @@ impl Driver {
                     epoch: self.syncer.epoch,
                 };
                 self.gate.sync_started(written);
+                self.syncer.handed = Some(Instant::now());
                 if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
                     // The thread is gone: do its work here.
                     self.syncer.jobs = None;
@@ -140,7 +142,9 @@ impl Driver {
     /// Syncs the log on this thread and tells the gate. Never while a
     /// sync is in flight on the fsync thread.
     pub(super) fn sync_here(&mut self) -> io::Result<()> {
+        let at = Instant::now();
         self.log.sync()?;
+        self.syncer.last_took = at.elapsed();
         let end = self.log.synced();
         self.gate.sync_started(end);
         self.gate.sync_finished(end, self.clock.mono_us());

@@ -312,15 +312,7 @@ impl Driver {
                 }
             }
             self.fire_timers();
-            // A lone write (one client, say) is fsynced inline: handing
-            // the fsync to the other thread and hearing back would cost
-            // two thread switches. It counts writes, not inputs: at one
-            // client a replica's late acknowledgement of the put before
-            // often comes in the same turn as the next put (and lazy
-            // writes, which wait for another sync, do not count). Under load
-            // the fsync goes to the other thread and this one takes the
-            // next batch meanwhile.
-            let inline = woken_by_input && writers <= 1 && self.gate.sync_in_flight().is_none();
+            let inline = self.sync_inline(woken_by_input, writers);
             if inline && self.sent_early && self.log.has_pending() && self.will_sync(true) {
                 // Let the connections' tasks write what was sent early
                 // (a coordinator's remote writes) before the thread blocks
@@ -383,6 +375,26 @@ impl Driver {
                 return Ok(());
             }
         }
+    }
+
+    /// Whether this turn's sync runs on the node's thread. A lone write
+    /// (one client, say) is fsynced inline: handing the fsync to the
+    /// other thread and hearing back would cost two thread switches. It
+    /// counts writes, not inputs (`writers`): at one client a replica's
+    /// late acknowledgement of the put before often comes in the same
+    /// turn as the next put (and lazy writes, which wait for another
+    /// sync, do not count). Under load the fsync goes to the other thread
+    /// and this one takes the next batch meanwhile. So does every fsync
+    /// while the disk is busy (a compaction's snapshot, say: an fsync then
+    /// took up to a hundred milliseconds), so that this thread does not
+    /// wait for it with its heartbeats stopped: while a compaction
+    /// writes, and after any slow sync until one is fast again.
+    fn sync_inline(&self, woken_by_input: bool, writers: usize) -> bool {
+        woken_by_input
+            && writers <= 1
+            && self.gate.sync_in_flight().is_none()
+            && !self.compaction.is_running()
+            && self.syncer.inline_ok()
     }
 
     /// When the loop must wake without input: the next timer or sync.

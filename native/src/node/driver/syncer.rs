@@ -5,6 +5,7 @@
 use super::Driver;
 use crate::node::commitlog::SyncWork;
 use std::io;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -23,6 +24,13 @@ pub(super) struct SyncDone {
     pub(super) result: io::Result<()>,
 }
 
+/// A sync slower than this says the disk is busy (a compaction's
+/// snapshot, another program): the next ones go to the fsync thread, not
+/// inline, until one is fast again, so that the node's thread never waits
+/// on a busy disk longer than this. Normal syncs take well under a
+/// millisecond.
+const SLOW_SYNC: Duration = Duration::from_millis(10);
+
 /// The driver's side of the fsync thread.
 pub(super) struct Syncer {
     /// The thread's job queue and answers (none: fsync inline only).
@@ -32,6 +40,10 @@ pub(super) struct Syncer {
     /// Bumped whenever the log is replaced: answers about an older one are
     /// stale.
     pub(super) epoch: u64,
+    /// When the job in flight was handed to the thread.
+    pub(super) handed: Option<Instant>,
+    /// How long the last sync took, here or on the thread.
+    pub(super) last_took: Duration,
 }
 
 impl Syncer {
@@ -43,7 +55,15 @@ impl Syncer {
             jobs,
             done,
             epoch: 0,
+            handed: None,
+            last_took: Duration::ZERO,
         }
+    }
+
+    /// Whether a sync may block the node's thread now: the fsync thread
+    /// is there to take it otherwise, and the last sync was not slow.
+    pub(super) fn inline_ok(&self) -> bool {
+        self.jobs.is_none() || self.last_took < SLOW_SYNC
     }
 }
 
@@ -84,6 +104,9 @@ impl Driver {
     pub(super) fn synced(&mut self, done: SyncDone) -> io::Result<()> {
         if done.epoch != self.syncer.epoch || self.gate.sync_in_flight().is_none() {
             return Ok(()); // about a log since replaced
+        }
+        if let Some(at) = self.syncer.handed.take() {
+            self.syncer.last_took = at.elapsed();
         }
         match done.result {
             Ok(()) => {

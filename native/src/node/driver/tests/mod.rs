@@ -653,3 +653,55 @@ fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
     d.gate = Gate::new(policy, d.log.bytes(), now);
     now
 }
+
+/// A lone write is fsynced on the node's thread, but not while the disk
+/// is busy: after a slow sync (here, one the fsync thread took 50 ms
+/// over) the next goes to the fsync thread, until a sync is fast again;
+/// and none while a compaction writes its snapshot.
+#[tokio::test]
+async fn a_slow_sync_sends_the_next_ones_to_the_fsync_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    let (jobs, done) = fake_syncer(&mut d);
+    let write = |ts| Record::Write {
+        key: Key::Int(1),
+        version: ringside_core::Version {
+            ts,
+            value: Some("v".into()),
+        },
+    };
+    assert!(d.sync_inline(true, 1), "a lone write on a quiet disk");
+    assert!(!d.sync_inline(true, 2), "two writes: the fsync thread");
+    // A sync on the fsync thread that takes 50 ms.
+    d.append(&write(1));
+    d.make_durable(false).unwrap();
+    let job = next_job(&jobs).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    finish(job, &done, Ok(()));
+    let answer = d.syncer.done.as_mut().unwrap().recv().await.unwrap();
+    d.synced(answer).unwrap();
+    assert!(!d.log.is_dirty());
+    assert!(
+        !d.sync_inline(true, 1),
+        "after a {:?} sync a lone write still blocks the node's thread",
+        d.syncer.last_took
+    );
+    // A sync here is timed too; one that was fast makes inline syncs
+    // right again (how fast this one was depends on the machine's disk,
+    // so the test says what it took).
+    d.append(&write(2));
+    d.syncer.last_took = Duration::from_secs(1);
+    d.sync_here().unwrap();
+    assert!(
+        d.syncer.last_took < Duration::from_secs(1),
+        "the sync here was not timed"
+    );
+    d.syncer.last_took = Duration::from_micros(300);
+    assert!(d.sync_inline(true, 1));
+    // While a compaction writes its snapshot: never inline.
+    d.settings.compact_min_records = 1;
+    d.maybe_compact().unwrap();
+    assert!(d.compaction.is_running(), "no compaction started");
+    assert!(!d.sync_inline(true, 1), "inline while a compaction writes");
+}
