@@ -125,14 +125,7 @@ fn query(s: &Session) -> String {
 
 pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
     s.viewport(1280, 720);
-    let json = serde_json::to_string(&script()).expect("actions are JSON");
-    s.goto(&server.url(&format!(
-        "/?speed=1#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
-    s.wait("the ring with 4 nodes", art, |s| {
-        s.count("[data-testid=ring-node]") == 4
-    });
+    super::open_run(s, server, art, "?speed=1", &script());
     s.wait("the narration telling the put and the read", art, |s| {
         let story = s.text("[data-testid=narration] .story");
         story.contains("137") && s.count("[data-testid=narration] .story li") >= 3

@@ -23,6 +23,8 @@ pub mod why;
 pub use server::Server;
 pub use session::{Driver, Session};
 
+use ringside_core::sim::Action;
+use ringside_core::Micros;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -145,6 +147,19 @@ impl BrowserEnv {
         let driver = self.driver();
         check(&driver.session(), &server, &self.art);
     }
+}
+
+/// Opens the page with `query` (such as `?paused`) on seed 7's cluster of
+/// 4 nodes, RF 3, playing `run` (its `#script=`), and waits for its ring.
+pub fn open_run(s: &Session, server: &Server, art: &Path, query: &str, run: &[(Micros, Action)]) {
+    let json = serde_json::to_string(run).expect("actions are JSON");
+    s.goto(&server.url(&format!(
+        "/{query}#seed=7&nodes=4&rf=3&script={}",
+        encode(&json)
+    )));
+    s.wait("the ring with 4 nodes", art, |s| {
+        s.count("[data-testid=ring-node]") == 4
+    });
 }
 
 /// Percent-encodes a value for the page's link (`#script=`, `#lesson-url=`).

@@ -28,13 +28,9 @@ fn script() -> Vec<(Micros, Action)> {
 /// ring picks its message everywhere. Screenshots:
 /// `<prefix>-spacetime.png`, `<prefix>-ring-picked.png`.
 pub fn check_the_space_time_view(s: &Session, server: &Server, art: &Path) {
-    let json = serde_json::to_string(&script()).expect("actions are JSON");
     // Paused right after the replay: the write's messages stay in view.
     // The full panel: the event log and the space-time view are in it.
-    s.goto(&server.url(&format!(
-        "/?paused&panel=full#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
+    super::open_run(s, server, art, "?paused&panel=full", &script());
     s.wait("the page", art, |s| s.count("[data-testid=event-log]") == 1);
     assert_eq!(s.count("[data-testid=spacetime]"), 0, "hidden by default");
     s.click("[data-testid=spacetime-toggle]");

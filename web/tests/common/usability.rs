@@ -158,14 +158,7 @@ fn clipped_labels(s: &Session) -> Vec<String> {
 /// ring's box inside the window's width. Screenshots
 /// `<prefix>-ring-large-<case>.png`.
 pub fn check_the_ring_fits_large_text(s: &Session, server: &Server, art: &Path) {
-    let json = serde_json::to_string(&labelled_run()).expect("actions are JSON");
-    s.goto(&server.url(&format!(
-        "/?speed=1#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
-    s.wait("the ring with 4 nodes", art, |s| {
-        s.count("[data-testid=ring-node]") == 4
-    });
+    super::open_run(s, server, art, "?speed=1", &labelled_run());
     s.wait("a hint held for node 3", art, |s| {
         s.count(".hint-count") >= 1
     });
@@ -229,14 +222,7 @@ fn focus_ring_shown(s: &Session) -> bool {
 /// message, as a click on its dot does. Screenshot
 /// `<prefix>-ring-keyboard.png`.
 pub fn check_the_ring_by_keyboard(s: &Session, server: &Server, art: &Path) {
-    let json = serde_json::to_string(&labelled_run()).expect("actions are JSON");
-    s.goto(&server.url(&format!(
-        "/?paused#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
-    s.wait("the ring with 4 nodes", art, |s| {
-        s.count("[data-testid=ring-node]") == 4
-    });
+    super::open_run(s, server, art, "?paused", &labelled_run());
     // The write's messages on their way, one event at a time.
     s.wait("messages in flight", art, |s| {
         let n: u64 = s
@@ -346,16 +332,9 @@ fn check_key_marks_by_keyboard(s: &Session, server: &Server, art: &Path) {
             (at, submit(0, put(k, "v", Consistency::Quorum)))
         })
         .collect();
-    let json = serde_json::to_string(&run).expect("actions are JSON");
     // Another query than the run before: a new hash alone would not load
     // the page again.
-    s.goto(&server.url(&format!(
-        "/?paused&run=keys#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
-    s.wait("the ring with 4 nodes", art, |s| {
-        s.count("[data-testid=ring-node]") == 4
-    });
+    super::open_run(s, server, art, "?paused&run=keys", &run);
     s.wait("three keys on the ring", art, |s| {
         let n = s.count("[data-testid=ring] [data-key]");
         if n < 3 {

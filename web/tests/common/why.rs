@@ -24,11 +24,7 @@ fn script() -> Vec<(Micros, Action)> {
 /// From the stale read's label to its cause in one click. Screenshot:
 /// `<prefix>-why-stale-read.png`.
 pub fn check_why_a_stale_one_read(s: &Session, server: &Server, art: &Path) {
-    let json = serde_json::to_string(&script()).expect("actions are JSON");
-    s.goto(&server.url(&format!(
-        "/?speed=1#seed=7&nodes=4&rf=3&script={}",
-        super::encode(&json)
-    )));
+    super::open_run(s, server, art, "?speed=1", &script());
     // The read ends after the replay: a few hundred simulated ms later.
     s.wait("the ONE read labelled stale", art, |s| {
         s.count("[data-testid=request][data-label=stale]") == 1
