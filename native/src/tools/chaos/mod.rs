@@ -243,6 +243,8 @@ impl Nemesis<'_> {
         self.counts.kill_all == 0 && Instant::now() >= self.halfway
     }
 
+    /// Every run with the hook steps a clock at least once: in its
+    /// second half, if chance has not done it by then.
     fn clock_step_due(&self) -> bool {
         CLOCK_HOOK && self.counts.clock_step == 0 && Instant::now() >= self.halfway
     }
@@ -261,7 +263,13 @@ impl Nemesis<'_> {
         // Once the kill of every node is due, heal first: it needs every
         // node up, and a run that keeps one down to its end would skip it.
         let heal = faulty > 0 && (faulty >= self.max_faulty || roll < 40 || self.kill_all_due());
-        let result = if heal {
+        let result = if self.clock_step_due() && !up.is_empty() {
+            // Due before the kill of every node: a step needs only one
+            // node up and leaves none faulty, where healing everything
+            // for that kill can take the rest of the run.
+            let id = self.rng.pick(&up).unwrap_or(0);
+            self.step_clock(id)
+        } else if heal {
             let mut sick: Vec<NodeId> = self.down.iter().copied().collect();
             sick.extend(paused.keys().copied());
             let id = self.rng.pick(&sick).unwrap_or(0);
@@ -280,14 +288,7 @@ impl Nemesis<'_> {
             self.kill_all()
         } else if let Some(id) = self.rng.pick(&up) {
             let kinds = if CLOCK_HOOK { 11 } else { 9 };
-            // Every run with the hook steps a clock at least once, in its
-            // second half if chance has not done it by then.
-            let kind = if self.clock_step_due() {
-                10
-            } else {
-                self.rng.range(0, kinds)
-            };
-            match kind {
+            match self.rng.range(0, kinds) {
                 0..=4 => self.running_pid(id).and_then(|pid| self.kill(id, pid)),
                 5 | 6 => self.stop(id),
                 7..=9 => self.pause(id),
