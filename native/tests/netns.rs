@@ -296,6 +296,9 @@ fn nodes_on_separate_hosts_survive_partitions_and_slow_links() {
         settled.diverging,
         settled.waited.as_secs_f64()
     ));
+    for line in &settled.hints_left {
+        println!("  {line}");
+    }
     let verdict = check(&history, settled.final_state.as_ref(), ring.rf());
     match &verdict {
         Ok(s) => println!("{}", ringside_native::tools::chaos::describe(s)),

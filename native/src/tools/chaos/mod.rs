@@ -633,6 +633,9 @@ pub fn run_in(args: &ChaosArgs, seed: u64, dir: &Path) -> Result<ChaosReport, St
                 .map(|e| format!(", last error: {e}"))
                 .unwrap_or_default()
         );
+        for line in &settled.hints_left {
+            println!("  {line}");
+        }
     }
     let verdict = check(&history, settled.final_state.as_ref(), ring.rf());
     println!("faults: {counts}");

@@ -77,6 +77,9 @@ pub struct Settled {
     pub final_state: Option<FinalState>,
     /// Hints still held, summed over nodes.
     pub hints: usize,
+    /// A line per hint still held: who holds it for whom, what for, and
+    /// what each side knows (for a run that did not settle).
+    pub hints_left: Vec<String>,
     /// Keys whose replicas still disagree.
     pub diverging: usize,
     pub waited: Duration,
@@ -110,6 +113,7 @@ pub fn settle(
                     .count();
                 Settled {
                     hints: inspected.iter().map(|i| i.hints.len()).sum(),
+                    hints_left: describe_hints(&inspected),
                     final_state: Some(fin),
                     diverging,
                     waited: started.elapsed(),
@@ -119,6 +123,7 @@ pub fn settle(
             Err(e) => Settled {
                 final_state: None,
                 hints: 0,
+                hints_left: vec![],
                 diverging: 0,
                 waited: started.elapsed(),
                 error: Some(e),
@@ -129,6 +134,37 @@ pub fn settle(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// A line per hint held anywhere: holder, target, key, the hint's
+/// timestamp and size, whether the holder counts the target as up, and
+/// the version the target holds of that key.
+fn describe_hints(inspected: &[InspectNode]) -> Vec<String> {
+    let mut out = vec![];
+    for holder in inspected {
+        for h in &holder.hints {
+            let seen = holder
+                .peers
+                .iter()
+                .find(|p| p.node == h.target)
+                .map_or("unknown".to_string(), |p| p.state.to_string());
+            let target_has = inspected
+                .iter()
+                .find(|i| i.id == h.target)
+                .and_then(|t| t.data.iter().find(|kv| kv.key == h.key))
+                .map_or("nothing".to_string(), |kv| format!("ts {}", kv.ts));
+            out.push(format!(
+                "node {} holds a hint for node {} (seen {seen}): key {}, ts {}, {} value bytes; node {} has {target_has}",
+                holder.id,
+                h.target,
+                h.key,
+                h.ts,
+                h.value.as_ref().map_or(0, |v| v.len()),
+                h.target,
+            ));
+        }
+    }
+    out
 }
 
 /// Counts and the verdict of a history, in two lines.
