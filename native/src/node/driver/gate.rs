@@ -18,6 +18,30 @@ use std::time::Instant;
 /// The gate, holding the driver's [`Action`]s.
 pub(super) type Gate = ringside_core::durability::Gate<Action>;
 
+/// How one turn's records are made durable: whether the turn held a
+/// `lone` write (its sync never waits for the group window), and whether
+/// the sync runs `here`, on the node's thread, or on the fsync thread.
+/// A lone write goes to the fsync thread while the disk is busy.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Durable {
+    pub(super) lone: bool,
+    pub(super) here: bool,
+}
+
+impl Durable {
+    /// A lone write, synced here.
+    pub(super) const LONE: Durable = Durable {
+        lone: true,
+        here: true,
+    };
+    /// A group's records, synced on the fsync thread once the group
+    /// window allows.
+    pub(super) const GROUP: Durable = Durable {
+        lone: false,
+        here: false,
+    };
+}
+
 /// Something to do once what it depends on is durable.
 pub(super) enum Action {
     Send {
@@ -94,25 +118,35 @@ impl Driver {
         any
     }
 
-    /// Makes the batch's records durable as the gate asks, inline or
-    /// (with batch sync, not `inline`) by handing the sync to the fsync
-    /// thread, then lets go what no longer waits. If the log fails, see
-    /// the module docs: an error only when the node must stop.
+    /// [`Driver::flush_as`] a lone write synced here (`inline`) or a
+    /// group's on the fsync thread.
     pub(super) fn flush(&mut self, inline: bool) -> io::Result<()> {
-        if let Err(e) = self.make_durable(inline) {
+        self.flush_as(if inline {
+            Durable::LONE
+        } else {
+            Durable::GROUP
+        })
+    }
+
+    /// Makes the batch's records durable as the gate asks, here or (with
+    /// batch sync) by handing the sync to the fsync thread, then lets go
+    /// what no longer waits. If the log fails, see the module docs: an
+    /// error only when the node must stop.
+    pub(super) fn flush_as(&mut self, how: Durable) -> io::Result<()> {
+        if let Err(e) = self.make_durable(how) {
             return self.log_failed(e);
         }
         self.release();
         Ok(())
     }
 
-    pub(super) fn make_durable(&mut self, inline: bool) -> io::Result<()> {
+    pub(super) fn make_durable(&mut self, how: Durable) -> io::Result<()> {
         self.log.write_pending()?;
         self.gate.written_to(self.log.written());
-        if !self.gate.should_sync(self.clock.mono_us(), inline) {
+        if !self.gate.should_sync(self.clock.mono_us(), how.lone) {
             return Ok(());
         }
-        if !inline && self.settings.policy.is_batch() {
+        if !how.here && self.settings.policy.is_batch() {
             if let Some(jobs) = &self.syncer.jobs {
                 let Some(work) = self.log.start_sync()? else {
                     // Nothing the log has not synced: tell the gate.
@@ -125,7 +159,6 @@ impl Driver {
                     epoch: self.syncer.epoch,
                 };
                 self.gate.sync_started(written);
-                self.syncer.handed = Some(Instant::now());
                 if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
                     // The thread is gone: do its work here.
                     self.syncer.jobs = None;
@@ -142,30 +175,36 @@ impl Driver {
     /// Syncs the log on this thread and tells the gate. Never while a
     /// sync is in flight on the fsync thread.
     pub(super) fn sync_here(&mut self) -> io::Result<()> {
+        let work = self.log.has_pending() || self.log.is_dirty();
         let at = Instant::now();
         self.log.sync()?;
-        self.syncer.last_took = at.elapsed();
+        if work {
+            // A call with nothing to sync says nothing of the disk.
+            self.syncer.last_took = at.elapsed();
+        }
         let end = self.log.synced();
         self.gate.sync_started(end);
         self.gate.sync_finished(end, self.clock.mono_us());
         Ok(())
     }
 
-    /// True when [`Driver::flush`] with `inline` would sync (or start one).
-    pub(super) fn will_sync(&self, inline: bool) -> bool {
+    /// True when a flush for a `lone` write (or not) would sync, or
+    /// start one.
+    pub(super) fn will_sync(&self, lone: bool) -> bool {
         (self.log.has_pending() || self.log.is_dirty())
-            && self.gate.should_sync(self.clock.mono_us(), inline)
+            && self.gate.should_sync(self.clock.mono_us(), lone)
     }
 
-    /// `ringside bench --timeline` marks the write of a lone write.
-    pub(super) fn flush_timed(&mut self, inline: bool) -> io::Result<()> {
-        let timed = inline
+    /// `ringside bench --timeline` marks the write of a lone write synced
+    /// here.
+    pub(super) fn flush_timed(&mut self, how: Durable) -> io::Result<()> {
+        let timed = how.here
             && timeline::enabled()
             && (!self.settings.policy.is_batch() && self.log.has_pending() || self.will_sync(true));
         if timed {
             timeline::mark(Step::WriteStart);
         }
-        self.flush(inline)?;
+        self.flush_as(how)?;
         if timed {
             timeline::mark(Step::WriteEnd);
         }

@@ -32,7 +32,10 @@
 //!   for it; a hand-off to another thread and back would add two thread
 //!   switches to the put).
 //!   If outputs left early, it first yields once, so that the tasks
-//!   holding the sockets write them out before the thread blocks.
+//!   holding the sockets write them out before the thread blocks. While
+//!   the disk is busy (a compaction writes its snapshot, or the last sync
+//!   was slow) the lone write's fsync goes to the other thread instead,
+//!   started at once all the same.
 //! - *A batch of several writes* (load): the fsync goes to the `commit-log-fsync`
 //!   thread and the loop goes on taking, handling and writing the next
 //!   inputs, whose outputs wait too. When the fsync is done the loop lets
@@ -110,7 +113,7 @@ use clients::Clients;
 use clock::Clock;
 use compaction::{Compaction, Written};
 use events::Events;
-use gate::{Action, Gate};
+use gate::{Action, Durable, Gate};
 use log_tail::LogTail;
 use requests::Requests;
 use ringside_core::durability::Policy;
@@ -270,6 +273,7 @@ impl Driver {
                             written: 0,
                             epoch: self.syncer.epoch,
                             result: Err(io::Error::other("the fsync thread stopped")),
+                            took: Duration::ZERO,
                         })
                     }
                 },
@@ -312,8 +316,8 @@ impl Driver {
                 }
             }
             self.fire_timers();
-            let inline = self.sync_inline(woken_by_input, writers);
-            if inline && self.sent_early && self.log.has_pending() && self.will_sync(true) {
+            let how = self.durable_how(woken_by_input, writers);
+            if how.here && self.sent_early && self.log.has_pending() && self.will_sync(true) {
                 // Let the connections' tasks write what was sent early
                 // (a coordinator's remote writes) before the thread blocks
                 // in fsync: yield_now resumes this task only after every
@@ -329,13 +333,13 @@ impl Driver {
             self.maybe_adopt()?;
             let mut compacted = compacting.elapsed();
             let flushing = Instant::now();
-            self.flush_timed(inline)?;
+            self.flush_timed(how)?;
             let flushed = flushing.elapsed();
             let compacting = Instant::now();
             self.maybe_compact()?;
             compacted += compacting.elapsed();
             if self.requests.lines_waiting() {
-                if inline {
+                if how.here {
                     // The answers first: their connections' tasks write
                     // them out before this one resumes. (Under load the
                     // lines go at once: a yield costs a poll of the
@@ -377,24 +381,27 @@ impl Driver {
         }
     }
 
-    /// Whether this turn's sync runs on the node's thread. A lone write
-    /// (one client, say) is fsynced inline: handing the fsync to the
-    /// other thread and hearing back would cost two thread switches. It
-    /// counts writes, not inputs (`writers`): at one client a replica's
-    /// late acknowledgement of the put before often comes in the same
-    /// turn as the next put (and lazy writes, which wait for another
-    /// sync, do not count). Under load the fsync goes to the other thread
-    /// and this one takes the next batch meanwhile. So does every fsync
-    /// while the disk is busy (a compaction's snapshot, say: an fsync then
-    /// took up to a hundred milliseconds), so that this thread does not
-    /// wait for it with its heartbeats stopped: while a compaction
-    /// writes, and after any slow sync until one is fast again.
-    fn sync_inline(&self, woken_by_input: bool, writers: usize) -> bool {
-        woken_by_input
-            && writers <= 1
-            && self.gate.sync_in_flight().is_none()
-            && !self.compaction.is_running()
-            && self.syncer.inline_ok()
+    /// How this turn's records are made durable. A lone write (one
+    /// client, say) starts its sync at once and runs it inline: handing
+    /// the fsync to the other thread and hearing back would cost two
+    /// thread switches. It counts writes, not inputs (`writers`): at one
+    /// client a replica's late acknowledgement of the put before often
+    /// comes in the same turn as the next put (and lazy writes, which
+    /// wait for another sync, do not count). Under load the fsync goes to
+    /// the other thread and this one takes the next batch meanwhile. So
+    /// does a lone write's fsync while the disk is busy, so that this
+    /// thread does not wait for a slow disk with its heartbeats stopped:
+    /// while a compaction writes its snapshot, and after any slow sync
+    /// until one is fast again. It still does not wait for the window.
+    fn durable_how(&self, woken_by_input: bool, writers: usize) -> Durable {
+        let lone = woken_by_input && writers <= 1;
+        Durable {
+            lone,
+            here: lone
+                && self.gate.sync_in_flight().is_none()
+                && !self.compaction.is_running()
+                && self.syncer.inline_ok(),
+        }
     }
 
     /// When the loop must wake without input: the next timer or sync.

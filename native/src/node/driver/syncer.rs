@@ -22,13 +22,15 @@ pub(super) struct SyncDone {
     pub(super) written: u64,
     pub(super) epoch: u64,
     pub(super) result: io::Result<()>,
+    /// How long the work itself took, on the thread.
+    pub(super) took: Duration,
 }
 
 /// A sync slower than this says the disk is busy (a compaction's
 /// snapshot, another program): the next ones go to the fsync thread, not
-/// inline, until one is fast again, so that the node's thread never waits
-/// on a busy disk longer than this. Normal syncs take well under a
-/// millisecond.
+/// inline, until one is fast again, so that the node's thread waits on a
+/// busy disk once (the sync that finds it busy) rather than at every
+/// lone write. An idle disk's fsync is far shorter.
 const SLOW_SYNC: Duration = Duration::from_millis(10);
 
 /// The driver's side of the fsync thread.
@@ -40,9 +42,8 @@ pub(super) struct Syncer {
     /// Bumped whenever the log is replaced: answers about an older one are
     /// stale.
     pub(super) epoch: u64,
-    /// When the job in flight was handed to the thread.
-    pub(super) handed: Option<Instant>,
-    /// How long the last sync took, here or on the thread.
+    /// How long the last fsync (or direct write) took, here or on the
+    /// thread: the work alone, not the wait for the loop to hear of it.
     pub(super) last_took: Duration,
 }
 
@@ -55,7 +56,6 @@ impl Syncer {
             jobs,
             done,
             epoch: 0,
-            handed: None,
             last_took: Duration::ZERO,
         }
     }
@@ -79,11 +79,13 @@ fn spawn_syncer() -> Option<(
         .name("commit-log-fsync".into())
         .spawn(move || {
             while let Ok(job) = jobs.recv() {
+                let at = Instant::now();
                 let result = job.work.run();
                 let done = SyncDone {
                     written: job.written,
                     epoch: job.epoch,
                     result,
+                    took: at.elapsed(),
                 };
                 if done_tx.send(done).is_err() {
                     return;
@@ -105,9 +107,7 @@ impl Driver {
         if done.epoch != self.syncer.epoch || self.gate.sync_in_flight().is_none() {
             return Ok(()); // about a log since replaced
         }
-        if let Some(at) = self.syncer.handed.take() {
-            self.syncer.last_took = at.elapsed();
-        }
+        self.syncer.last_took = done.took;
         match done.result {
             Ok(()) => {
                 self.log.synced_to(done.written);

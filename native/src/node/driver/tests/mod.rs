@@ -76,7 +76,7 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
     };
     let last_sync = set_windows(&mut d, window, Duration::from_micros(LAZY_WINDOW_US));
     d.append(&write(1));
-    d.make_durable(false).unwrap();
+    d.make_durable(Durable::GROUP).unwrap();
     assert!(
         d.gate.sync_in_flight().is_none(),
         "inside the window: no fsync yet"
@@ -88,13 +88,13 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
         "the loop wakes when the window ends"
     );
     // A lone write does not wait.
-    d.make_durable(true).unwrap();
+    d.make_durable(Durable::LONE).unwrap();
     assert!(!d.log.is_dirty());
     assert_eq!(d.next_wakeup(), None);
     // Past the window, the background fsync starts.
     d.append(&write(2));
     d.clock.shift.advance_mono(window);
-    d.make_durable(false).unwrap();
+    d.make_durable(Durable::GROUP).unwrap();
     assert_eq!(d.gate.sync_in_flight(), Some(d.log.written()));
 }
 
@@ -303,6 +303,7 @@ fn records_in_file(dir: &Path) -> usize {
 /// Does what the fsync thread would for `job` (its work only when the
 /// result is to be `Ok`) and answers with `result`.
 fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Result<()>) {
+    let at = Instant::now();
     if result.is_ok() {
         job.work.run().unwrap();
     }
@@ -310,6 +311,7 @@ fn finish(job: SyncJob, done: &mpsc::UnboundedSender<SyncDone>, result: io::Resu
         written: job.written,
         epoch: job.epoch,
         result,
+        took: at.elapsed(),
     })
     .unwrap_or_else(|_| panic!("the driver stopped"));
 }
@@ -657,7 +659,8 @@ fn set_windows(d: &mut Driver, group_window_us: u64, lazy: Duration) -> Micros {
 /// A lone write is fsynced on the node's thread, but not while the disk
 /// is busy: after a slow sync (here, one the fsync thread took 50 ms
 /// over) the next goes to the fsync thread, until a sync is fast again;
-/// and none while a compaction writes its snapshot.
+/// and none while a compaction writes its snapshot. The time a sync
+/// counts is its own, not the wait for the loop to hear of it.
 #[tokio::test]
 async fn a_slow_sync_sends_the_next_ones_to_the_fsync_thread() {
     let dir = tempfile::tempdir().unwrap();
@@ -671,37 +674,99 @@ async fn a_slow_sync_sends_the_next_ones_to_the_fsync_thread() {
             value: Some("v".into()),
         },
     };
-    assert!(d.sync_inline(true, 1), "a lone write on a quiet disk");
-    assert!(!d.sync_inline(true, 2), "two writes: the fsync thread");
-    // A sync on the fsync thread that takes 50 ms.
+    assert!(d.durable_how(true, 1).here, "a lone write on a quiet disk");
+    assert!(!d.durable_how(true, 2).here, "two writes: the fsync thread");
+    // A sync the fsync thread took 50 ms over.
     d.append(&write(1));
-    d.make_durable(false).unwrap();
+    d.make_durable(Durable::GROUP).unwrap();
     let job = next_job(&jobs).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    finish(job, &done, Ok(()));
+    job.work.run().unwrap();
+    done.send(SyncDone {
+        written: job.written,
+        epoch: job.epoch,
+        result: Ok(()),
+        took: Duration::from_millis(50),
+    })
+    .unwrap_or_else(|_| panic!("the driver stopped"));
     let answer = d.syncer.done.as_mut().unwrap().recv().await.unwrap();
     d.synced(answer).unwrap();
     assert!(!d.log.is_dirty());
+    let how = d.durable_how(true, 1);
     assert!(
-        !d.sync_inline(true, 1),
+        !how.here,
         "after a {:?} sync a lone write still blocks the node's thread",
         d.syncer.last_took
     );
-    // A sync here is timed too; one that was fast makes inline syncs
-    // right again (how fast this one was depends on the machine's disk,
-    // so the test says what it took).
+    assert!(how.lone, "a lone write handed over is still lone");
+    // A fast sync on the thread, however long its answer waited for the
+    // loop, makes inline syncs right again.
     d.append(&write(2));
+    d.make_durable(Durable::GROUP).unwrap();
+    let job = next_job(&jobs).await;
+    finish(job, &done, Ok(()));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let answer = d.syncer.done.as_mut().unwrap().recv().await.unwrap();
+    d.synced(answer).unwrap();
+    assert!(
+        d.syncer.last_took < Duration::from_millis(50),
+        "the wait for the loop was counted as the sync's time: {:?}",
+        d.syncer.last_took
+    );
+    // A sync here is timed too (how fast depends on the machine's disk,
+    // so the test says what it took); one with nothing to sync is not.
+    d.append(&write(3));
     d.syncer.last_took = Duration::from_secs(1);
     d.sync_here().unwrap();
     assert!(
         d.syncer.last_took < Duration::from_secs(1),
         "the sync here was not timed"
     );
+    d.syncer.last_took = Duration::from_secs(1);
+    d.sync_here().unwrap();
+    assert_eq!(
+        d.syncer.last_took,
+        Duration::from_secs(1),
+        "a sync with nothing to do counted as a fast disk"
+    );
     d.syncer.last_took = Duration::from_micros(300);
-    assert!(d.sync_inline(true, 1));
+    assert!(d.durable_how(true, 1).here);
     // While a compaction writes its snapshot: never inline.
     d.settings.compact_min_records = 1;
     d.maybe_compact().unwrap();
     assert!(d.compaction.is_running(), "no compaction started");
-    assert!(!d.sync_inline(true, 1), "inline while a compaction writes");
+    assert!(
+        !d.durable_how(true, 1).here,
+        "inline while a compaction writes"
+    );
+}
+
+/// A lone write whose sync goes to the fsync thread because the disk is
+/// busy still starts it at once: it never waits for the group window.
+#[tokio::test]
+async fn a_lone_write_on_a_busy_disk_does_not_wait_for_the_group_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    let (jobs, _done) = fake_syncer(&mut d);
+    set_windows(&mut d, 3_600_000_000, Duration::from_micros(LAZY_WINDOW_US));
+    d.syncer.last_took = Duration::from_secs(1);
+    d.append(&Record::Write {
+        key: Key::Int(1),
+        version: ringside_core::Version {
+            ts: 1,
+            value: Some("v".into()),
+        },
+    });
+    let how = d.durable_how(true, 1);
+    assert!(
+        !how.here,
+        "a busy disk, yet the sync blocks the node's thread"
+    );
+    d.make_durable(how).unwrap();
+    assert_eq!(
+        d.gate.sync_in_flight(),
+        Some(d.log.written()),
+        "the lone write waits for the hour-long group window"
+    );
+    next_job(&jobs).await;
 }
