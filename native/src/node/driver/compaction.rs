@@ -3,8 +3,9 @@
 //!
 //! **Off the node's thread.** Writing and fsyncing a snapshot of a large
 //! node takes as long as the disk needs for all of its data, longer than
-//! a peer waits before it counts the node as down; even copying a
-//! million keys out of the memtable takes a few hundred milliseconds. So
+//! a peer waits before it counts the node as down; even copying every key
+//! of a large node out of the memtable in one go stops the node for a
+//! noticeable part of that wait. So
 //! the node's thread copies the snapshot a slice at a time, one slice per
 //! turn of its loop ([`SnapshotCursor`]), and hands each slice to a
 //! thread of its own, which writes them beside the log and fsyncs them.
@@ -22,8 +23,8 @@ use super::Driver;
 use crate::node::commitlog::{RewriteError, Snapshot};
 use ringside_core::{Record, SnapshotCursor};
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc as std_mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -36,19 +37,20 @@ const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// the memory back) and tries again later.
 const MAX_KEPT_BYTES: usize = 256 << 20;
 
-/// Records copied out of the memtable per turn of the node's loop: a few
-/// milliseconds of copying, short beside the failure timeout and beside
-/// the wait of a request that queues behind it.
+/// Records copied out of the memtable per turn of the node's loop: a
+/// copy short beside the failure timeout and beside the wait of a
+/// request that queues behind it.
 const SLICE_RECORDS: usize = 16_384;
 
 pub(super) struct Compaction {
     /// No compaction before this (set after one failed).
-    after: Instant,
+    pub(super) after: Instant,
     /// The snapshot being written, if one is.
     running: Option<Running>,
-    /// The thread of the last compaction until it has ended: the next
-    /// one writes the same file, so it waits for that.
-    thread: Option<JoinHandle<()>>,
+    /// The writing thread of the last compaction has not answered yet:
+    /// the next one writes the same file, and the answer of one given up
+    /// removes that file, so it waits for the answer.
+    answer_due: bool,
     /// Where the writing thread says it is done (the loop waits on it).
     done_tx: mpsc::UnboundedSender<Written>,
     pub(super) done: Option<mpsc::UnboundedReceiver<Written>>,
@@ -89,7 +91,7 @@ impl Compaction {
         Compaction {
             after: Instant::now(),
             running: None,
-            thread: None,
+            answer_due: false,
             done_tx,
             done: Some(done),
             generation: 0,
@@ -151,10 +153,7 @@ impl Driver {
         let live = (self.node.data().len() + self.node.hint_count()) as u64;
         let limit = 4 * live + self.settings.compact_min_records;
         let c = &mut self.compaction;
-        if self.log.records() <= limit
-            || c.is_running()
-            || Instant::now() < c.after
-            || c.thread.as_ref().is_some_and(|t| !t.is_finished())
+        if self.log.records() <= limit || c.is_running() || Instant::now() < c.after || c.answer_due
         {
             return Ok(());
         }
@@ -168,8 +167,12 @@ impl Driver {
             .spawn(move || {
                 // The slices until the node's thread closes the queue: all
                 // of them, or fewer when the compaction was given up (its
-                // answer is then thrown away).
-                let result = Snapshot::write(path, slices.into_iter().flatten());
+                // answer is then thrown away). It always answers, even
+                // if it panics: the next compaction waits for the answer.
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    Snapshot::write(path, slices.into_iter().flatten())
+                }))
+                .unwrap_or_else(|_| Err(io::Error::other("the compaction's thread panicked")));
                 if let Err(mpsc::error::SendError(w)) = done.send(Written { generation, result }) {
                     // The node is gone: the log stays as it is.
                     if let Ok(s) = w.result {
@@ -178,8 +181,8 @@ impl Driver {
                 }
             });
         match spawned {
-            Ok(thread) => {
-                c.thread = Some(thread);
+            Ok(_) => {
+                c.answer_due = true;
                 c.running = Some(Running {
                     generation,
                     kept: Vec::new(),
@@ -229,6 +232,7 @@ impl Driver {
     /// The writing thread answered: the snapshot waits to replace the
     /// log ([`Driver::maybe_adopt`]), or the old log stays.
     pub(super) fn snapshot_written(&mut self, w: Written) -> io::Result<()> {
+        self.compaction.answer_due = false;
         let running = self
             .compaction
             .running

@@ -148,3 +148,40 @@ async fn a_snapshot_copied_over_many_turns_misses_nothing_logged_between_slices(
         "a write acknowledged between the snapshot's slices is not in the new log"
     );
 }
+
+/// A compaction given up leaves its thread's answer to come; the next
+/// one does not start before it, since that answer removes the file the
+/// next one would write.
+#[tokio::test]
+async fn the_next_compaction_waits_for_the_answer_of_one_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, _peers) = overwritten(dir.path(), inbox_rx, 20).await;
+    d.maybe_compact().unwrap();
+    assert!(d.compaction.is_running(), "no compaction started");
+    d.compaction.give_up();
+    d.compaction.after = Instant::now();
+    d.maybe_compact().unwrap();
+    assert!(
+        !d.compaction.is_running(),
+        "a compaction started before the last one's thread answered"
+    );
+    let mut done = d.compaction.done.take().unwrap();
+    let written = done.recv().await.unwrap();
+    d.snapshot_written(written).unwrap();
+    assert!(!dir.path().join("commit.log.compacting").exists());
+    d.maybe_compact().unwrap();
+    assert!(
+        d.compaction.is_running(),
+        "no compaction after the answer came"
+    );
+    let written = done.recv().await.unwrap();
+    d.snapshot_written(written).unwrap();
+    assert!(
+        dir.path().join("commit.log.compacting").exists(),
+        "the new compaction's snapshot is gone"
+    );
+    d.maybe_adopt().unwrap();
+    assert!(!d.compaction.is_running());
+    assert!(!dir.path().join("commit.log.compacting").exists());
+}
