@@ -20,6 +20,8 @@ struct Sweep {
     lost_records: u64,
     tails_cut: u64,
     refused: u64,
+    compactions: u64,
+    kept_records: u64,
     failures: Vec<String>,
 }
 
@@ -41,6 +43,8 @@ impl Sweep {
             s.lost_records += d.lost_records;
             s.tails_cut += d.tails_cut;
             s.refused += d.refused;
+            s.compactions += d.compactions;
+            s.kept_records += d.kept_records;
             if let Err(v) = &report.verdict {
                 s.failures.push(format!(
                     "seed {seed}: {v}\n  replay: {}",
@@ -61,7 +65,7 @@ impl Sweep {
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
         format!(
-            "{} seeds, {} requests, {} violations; faults: {}; syncs {} ({} grouped), lazy records {}, unsynced records lost {}, torn tails cut {}, damaged logs refused {}",
+            "{} seeds, {} requests, {} violations; faults: {}; syncs {} ({} grouped), lazy records {}, unsynced records lost {}, torn tails cut {}, damaged logs refused {}, logs compacted {} (carrying {} records logged meanwhile)",
             self.seeds,
             self.requests,
             self.failures.len(),
@@ -72,6 +76,8 @@ impl Sweep {
             self.lost_records,
             self.tails_cut,
             self.refused,
+            self.compactions,
+            self.kept_records,
         )
     }
 }
@@ -116,6 +122,9 @@ fn randomized_sweep_holds_every_property() {
             assert!(s.faults.contains_key(kind), "no {kind:?}: {}", s.summary());
         }
         assert!(s.tails_cut > 0 && s.refused > 0, "{}", s.summary());
+        // Compactions that replaced a log with records logged while their
+        // snapshot was taken: those are what a broken switch would lose.
+        assert!(s.compactions > 0 && s.kept_records > 0, "{}", s.summary());
     }
 }
 

@@ -1,6 +1,6 @@
 //! Compaction in the simulator, as the native driver runs it: the node's
 //! snapshot is taken a slice at a time, one slice after each input the
-//! node handles, while it goes on serving; every record it logs
+//! node handles and each sync that ends, while it goes on serving; every record it logs
 //! meanwhile is kept. Once the snapshot is whole and no sync is in
 //! flight, the old log is synced, what waited for it goes out, and the
 //! snapshot followed by the kept records replaces the log. A crash before
@@ -8,7 +8,6 @@
 
 use super::{ClusterEvent, Sim};
 use crate::durability::Flaw;
-use crate::io::Input;
 use crate::storage::{Record, SnapshotCursor};
 use crate::types::NodeId;
 
@@ -47,7 +46,9 @@ impl Sim {
         self.compaction_step(id);
     }
 
-    /// Compacts a node's log at once: the whole snapshot, then the switch.
+    /// Compacts a node's log: the whole snapshot at once, and the switch
+    /// at once too unless a sync is in flight (then when it ends, as
+    /// the native driver waits for it).
     pub fn compact(&mut self, id: NodeId) {
         self.start_compaction(id);
         let Some(n) = self.nodes.get_mut(&id) else {
@@ -57,7 +58,9 @@ impl Sim {
             return;
         };
         node.snapshot_slice(&mut c.cursor, usize::MAX, &mut c.snapshot);
-        self.switch_log(id);
+        if n.gate.sync_in_flight().is_none() {
+            self.switch_log(id);
+        }
     }
 
     /// Takes the next slice of a node's snapshot, or, once it is whole and
@@ -78,7 +81,8 @@ impl Sim {
 
     /// The snapshot and the records kept meanwhile replace the log. As
     /// the native driver does: the old log is synced and everything
-    /// waiting on it let go first.
+    /// waiting on it let go first, and the gate starts over at the new
+    /// log's end (the new log's records are no group of the next sync).
     fn switch_log(&mut self, id: NodeId) {
         let now = self.now;
         let drops_kept = self.config.flaw == Some(Flaw::CompactionDropsKept);
@@ -90,6 +94,7 @@ impl Sim {
         };
         let before = n.disk.records().len();
         let mut records = c.snapshot;
+        let kept = c.kept.len() as u64;
         if !drops_kept {
             records.extend(c.kept);
         }
@@ -99,12 +104,10 @@ impl Sim {
         n.disk.mark_all_synced();
         n.gate.sync_finished(old_end, now);
         n.disk.replace(records);
-        let end = n.disk.end();
-        n.gate.begin_input(&Input::Start);
-        for lsn in old_end + 1..=end {
-            n.gate.appended(lsn, None, now);
-        }
-        n.gate.sync_finished(end, now);
+        let held = n.gate.reset(n.disk.end(), now);
+        debug_assert!(held.is_empty(), "held outputs across a synced log");
+        self.disk_stats.compactions += 1;
+        self.disk_stats.kept_records += kept;
         self.release(id);
         self.drain(id, None);
         self.sim_event(ClusterEvent::Compacted {

@@ -43,6 +43,10 @@ pub struct DiskStats {
     /// Restarts that cut a torn tail, and that refused a damaged log.
     pub tails_cut: u64,
     pub refused: u64,
+    /// Compactions whose new log replaced the old, and the records they
+    /// carried over that were logged while their snapshot was taken.
+    pub compactions: u64,
+    pub kept_records: u64,
     /// Outputs that waited in a gate.
     pub held: u64,
     /// Acknowledgements and read replies that left before what they
