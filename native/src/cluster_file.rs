@@ -257,7 +257,7 @@ impl ClusterFile {
         }
         if self.sync_group_window_us > 100_000 {
             return Err(format!(
-                "sync_group_window_us: at most 100000 (100 ms), got {}",
+                "sync_group_window_us: at most 100000 (100 ms, which grows to at most 5 times that while syncs carry many records), got {}",
                 self.sync_group_window_us
             ));
         }

@@ -7,8 +7,8 @@
 //! and fork (`common::rewind`), the calm layout (`common::calm`), "why"
 //! on a stale read (`common::why`), lessons from a file and from a URL
 //! (`common::lessons`), the staleness lab (`common::lab`), the
-//! space-time view (`common::spacetime`) and the usability checks of
-//! issue 23 (`common::usability`), each the same body as its Chromium
+//! space-time view (`common::spacetime`) and the usability checks
+//! (`common::usability`), each the same body as its Chromium
 //! test.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output), and `GECKODRIVER` /

@@ -1,4 +1,4 @@
-//! The page's usability faults of issue 23, in headless Chromium
+//! The page's usability checks, in headless Chromium
 //! (`common::usability`; web/tests/firefox.rs runs the same checks in
 //! Firefox): fields of the full panel keep what is typed while the clock
 //! runs, and the staleness lab's while trials run; the ring's nodes and

@@ -185,16 +185,12 @@ impl Node {
             TimerId::Heartbeat | TimerId::Hints | TimerId::AntiEntropy => true,
         }
     }
-    /// The fewest records that rebuild this node's state (log compaction):
-    /// the driver writes them as the new log, replacing the old one
-    /// atomically, and then tells the node ([`Node::compacted`]).
-    pub fn snapshot(&self) -> Vec<Record> {
-        self.mem.snapshot()
-    }
-
-    /// The next slice of a snapshot taken over many turns, the node
+    /// The next slice of a snapshot, the fewest records that rebuild this
+    /// node's state (log compaction), taken over many turns with the node
     /// serving in between (see [`SnapshotCursor`]): the driver follows it
-    /// with every record the node persists from the first slice on.
+    /// with every record the node persists from the first slice on, puts
+    /// the whole in the old log's place, and then tells the node
+    /// ([`Node::compacted`]).
     pub fn snapshot_slice(&self, cursor: &mut SnapshotCursor, max: usize, out: &mut Vec<Record>) {
         self.mem.snapshot_slice(cursor, max, out);
     }

@@ -110,7 +110,7 @@ pub fn random_run_in(
     config.flaw = flaw;
     let mut rng = Rng::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xa11ce);
     // Compactions draw from a stream of their own, so that each seed's
-    // requests and faults stay what they were before compactions joined
+    // requests and faults do not depend on whether compactions are drawn
     // (until a compaction changes what a fault finds on a disk).
     let mut compactions = Rng::new(seed ^ 0xc0_4ac7);
     let mut sim = Sim::new(config);

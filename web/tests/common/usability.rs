@@ -1,7 +1,8 @@
-//! The page's usability checks of issue 23 (Chromium in
-//! web/tests/usability.rs, Firefox in web/tests/firefox.rs): what is
-//! typed into the full panel's fields stays while the clock runs and
-//! redraws the page.
+//! The page's usability checks (Chromium in web/tests/usability.rs,
+//! Firefox in web/tests/firefox.rs): what is typed into the full panel's
+//! fields stays while the clock runs and redraws the page, and the
+//! lab's while trials run; the ring's nodes, messages and key marks work
+//! from the keyboard; in large text the ring and its labels fit its box.
 
 use super::calm::scrub_events;
 use super::{Server, Session};
