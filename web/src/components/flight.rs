@@ -250,15 +250,17 @@ pub fn draw_flight(
     let scale = el.width() as f64 / side;
     let _ = cx.set_transform(scale, 0.0, 0.0, scale, -origin * scale, -origin * scale);
     cx.clear_rect(origin, origin, side, side);
+    // In em, which a canvas takes from its own element's text size: the
+    // page's (the reader's browser setting, or large text mode).
     let font = if large {
-        "17px sans-serif"
+        "0.81em sans-serif"
     } else {
-        "11px sans-serif"
+        "0.6875em sans-serif"
     };
     let bold = if large {
-        "bold 17px sans-serif"
+        "bold 0.81em sans-serif"
     } else {
-        "bold 11px sans-serif"
+        "bold 0.6875em sans-serif"
     };
     cx.set_line_cap("round");
     // Trails first, faint, so the dots sit on top of every trail.

@@ -20,7 +20,7 @@ pub fn KeysHelp(p: &Props) -> Html {
             <table>
                 { for rows }
                 <tr><th scope="row"><kbd>{"Tab"}</kbd></th><td>{"the next control (Shift+Tab: the one before); Enter or Space presses it"}</td></tr>
-                <tr><th scope="row">{"on the ring"}</th><td>{"Tab reaches each node (Enter: send through it) and then the messages in flight: "}
+                <tr><th scope="row">{"on the ring"}</th><td>{"Tab reaches each node (Enter: send through it), the key marks and then the messages in flight: on the marks or the messages, "}
                     <kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>{" step through them, Enter picks one"}</td></tr>
             </table>
             <button data-testid="keys-close" onclick={p.close.clone()}>{"close"}</button>

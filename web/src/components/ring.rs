@@ -113,7 +113,7 @@ fn focus_key_mark(k: &Key) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let Ok(marks) = doc.query_selector_all("[data-key]") else {
+    let Ok(marks) = doc.query_selector_all(".key-mark[data-key]") else {
         return;
     };
     let name = k.to_string();
@@ -337,6 +337,7 @@ pub fn RingView() -> Html {
     // each draw: the SVG shows it, and the canvas draws in the same units.
     let svg = use_node_ref();
     let half = use_state_eq(|| C);
+    let text_size = use_text_size_watch();
     let frame = (C - *half, 2.0 * *half);
     {
         let (canvas, flight, svg, half) =
@@ -484,44 +485,81 @@ pub fn RingView() -> Html {
         })
     });
 
-    let clock = html! {
-        <text class="clock" x="10" y="24">{ if view.topo.mode.is_live() { format!("t = {:.1} s since the page connected (real time)", now as f64 / 1e6) } else { format!("t = {:.1} ms (simulated)", now as f64 / 1000.0) } }</text>
-    };
-    // Two short lines rather than one long one: in large text one line
-    // would be wider than the ring, which would shrink to fit it.
-    let legend: &[&str] = if view.nodes.values().all(|n| n.data.is_empty()) {
-        &["no keys yet: try put 137 hello quorum"]
+    let clock = if view.topo.mode.is_live() {
+        format!(
+            "t = {:.1} s since the page connected (real time)",
+            now as f64 / 1e6
+        )
     } else {
-        &[
-            "hover or click a key mark: see its replicas",
-            "click a message (or Tab to it): follow it",
-        ]
+        format!("t = {:.1} ms (simulated)", now as f64 / 1000.0)
     };
-    let legend = legend.iter().rev().enumerate().map(|(i, line)| {
-        let y = SIZE - 10.0 - i as f64 * if ctx.ui.large_text { 24.0 } else { 19.0 };
-        html! { <text class="legend" x="10" y={y.to_string()}>{ *line }</text> }
-    });
+    // The clock and the legend are the page's text, above and below the
+    // ring's square rather than in it: they wrap at any text size, and
+    // the ring's fit (which scales the ring down to hold what is drawn
+    // in its square) follows only the ring's own labels. While the
+    // keyboard's cursor is on the messages its caption takes the
+    // legend's place.
+    let legend = if let Some(caption) = caption {
+        html! { <p class="ring-cursor" data-testid="ring-cursor">{ caption }</p> }
+    } else if view.nodes.values().all(|n| n.data.is_empty()) {
+        html! { <p class="ring-legend">{ "No keys yet: try put 137 hello quorum." }</p> }
+    } else {
+        html! { <p class="ring-legend">{ "Hover or click a key mark to see its replicas; click a message (or Tab to it) to follow it." }</p> }
+    };
 
     html! {
-        <div class="ring-wrap" onclick={pick_msg}>
-            <svg ref={svg} class="ring" data-testid="ring" viewBox={format!("{0} {0} {1} {1}", frame.0, frame.1)} role="img"
-                 aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
-                <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
-                <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
-                { for nodes }
-                { super::picked::ring_overlay(view, ctx.ui.picked, &pos, NODE_R) }
-                { clock }
-                { for legend }
-            </svg>
-            <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
-                width={((frame.1 * scale) as u32).to_string()} height={((frame.1 * scale) as u32).to_string()}
-                data-dots={dots_attr(&flight)} tabindex="0" onkeydown={on_msg_key} onfocus={on_focus} onblur={on_blur}
-                role="group" aria-describedby="ring-cursor"
-                aria-label={format!("{}: arrow keys step through them, Enter picks one",
-                    messages_in_flight(order.len()))} />
-            <p class="ring-cursor" id="ring-cursor" data-testid="ring-cursor" role="status">{ for caption }</p>
+        <div class="ring-wrap">
+            <p class="ring-clock clock" data-testid="ring-clock">{ clock }</p>
+            <div class="ring-square" onclick={pick_msg}>
+                <svg ref={svg} class="ring" data-testid="ring" viewBox={format!("{0} {0} {1} {1}", frame.0, frame.1)} role="img"
+                     aria-label={format!("the token ring: {} nodes", view.nodes.len())}>
+                    <circle class="ring-base" cx={C.to_string()} cy={C.to_string()} r={R.to_string()} />
+                    <RingStill view={Panels(ctx.view.clone())} selected={selected.clone()} send={ctx.send.clone()} />
+                    { for nodes }
+                    { super::picked::ring_overlay(view, ctx.ui.picked, &pos, NODE_R) }
+                </svg>
+                <canvas ref={canvas} class="flight" data-testid="flight" data-count={in_flight.to_string()}
+                    width={((frame.1 * scale) as u32).to_string()} height={((frame.1 * scale) as u32).to_string()}
+                    data-dots={dots_attr(&flight)} tabindex="0" onkeydown={on_msg_key} onfocus={on_focus} onblur={on_blur}
+                    role="group" aria-describedby="ring-caption"
+                    aria-label={format!("{}: arrow keys step through them, Enter picks one",
+                        messages_in_flight(order.len()))} />
+            </div>
+            <div id="ring-caption" role="status">{ legend }</div>
+            <span ref={text_size} class="em-probe" aria-hidden="true"></span>
         </div>
     }
+}
+
+/// A probe one em square, for an element of the ring's box: when the
+/// page's text size changes (the reader's browser setting, or a page
+/// zoom), the probe's size does and the ring renders again, so that its
+/// fit follows its labels' new size; nothing else would render it while
+/// the clock is paused.
+#[hook]
+fn use_text_size_watch() -> NodeRef {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let probe = use_node_ref();
+    let redraw = use_force_update();
+    {
+        let probe = probe.clone();
+        use_effect_with((), move |_| {
+            let on_resize =
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |_| redraw.force_update());
+            let observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+            if let (Some(o), Some(el)) = (&observer, probe.cast::<web_sys::Element>()) {
+                o.observe(&el);
+            }
+            move || {
+                if let Some(o) = observer {
+                    o.disconnect();
+                }
+                drop(on_resize);
+            }
+        });
+    }
+    probe
 }
 
 /// "1 message in flight", "12 messages in flight".
