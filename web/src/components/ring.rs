@@ -564,7 +564,7 @@ fn use_text_size_watch() -> NodeRef {
 
 /// "1 message in flight", "12 messages in flight".
 fn messages_in_flight(n: usize) -> String {
-    format!("{n} message{} in flight", if n == 1 { "" } else { "s" })
+    format!("{} in flight", crate::narration::count(n, "message"))
 }
 
 /// A message kind's colour on the ring.

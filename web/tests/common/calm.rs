@@ -91,9 +91,7 @@ fn smallest_text(s: &Session, css: &str) -> f64 {
 /// What has the keyboard's focus: its `data-testid`, else its
 /// `aria-label`, else its tag.
 fn focused(s: &Session) -> String {
-    let v = s.js("const e = document.activeElement; \
-         return e ? (e.dataset.testid || e.getAttribute('aria-label') || e.tagName) : ''");
-    v.as_str().unwrap_or("").to_string()
+    s.focused("e.dataset.testid || e.getAttribute('aria-label') || e.tagName")
 }
 
 /// The timeline's "event X of Y": the event shown, and the run's last.

@@ -13,12 +13,19 @@ use std::time::Duration;
 
 /// Types `value` into the lab's field `name` as a person would (the
 /// change event follows).
-fn set(s: &Session, name: &str, value: &str) {
+pub(super) fn set(s: &Session, name: &str, value: &str) {
     s.js(&format!(
         "const i = document.querySelector('.lab input[name={name}]');
          i.value = {value:?};
          i.dispatchEvent(new Event('change', {{bubbles: true}}));"
     ));
+}
+
+/// Trials the lab's progress bar shows done.
+pub(super) fn trials_done(s: &Session) -> f64 {
+    s.js("return Number(document.querySelector('[data-testid=lab-progress]').value)")
+        .as_f64()
+        .unwrap_or(0.0)
 }
 
 /// Points in an SVG polyline of the plot.
@@ -80,8 +87,7 @@ pub fn check_the_staleness_lab(s: &Session, server: &Server, art: &Path) {
     });
     // The page draws between slices: it shows a run part done.
     s.wait("the run in progress", art, |s| {
-        let done = s.js("return document.querySelector('[data-testid=lab-progress]').value");
-        let done = done.as_f64().unwrap_or(0.0);
+        let done = trials_done(s);
         text_attr(s, "lab-speed", "data-state") == "running" && done > 0.0 && done < 20000.0
     });
     s.wait_for("the run's end", art, Duration::from_secs(180), |s| {

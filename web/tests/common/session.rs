@@ -417,6 +417,16 @@ impl Session {
         v.as_str().unwrap_or("").to_string()
     }
 
+    /// What `expr`, a script expression on `e`, the element with the
+    /// keyboard's focus, says of it ("" when nothing has the focus or the
+    /// expression is empty), e.g. `e.dataset.key`.
+    pub fn focused(&self, expr: &str) -> String {
+        let v = self.js(&format!(
+            "const e = document.activeElement; return e ? String(({expr}) || '') : ''"
+        ));
+        v.as_str().unwrap_or("").to_string()
+    }
+
     /// How many elements `css` matches now.
     pub fn count(&self, css: &str) -> u64 {
         let quoted = serde_json::to_string(css).expect("a string is JSON");

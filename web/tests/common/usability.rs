@@ -73,10 +73,7 @@ pub fn check_typing_in_the_lab_while_trials_run(s: &Session, server: &Server, ar
     s.click("[data-testid=lab-open]");
     s.wait("the lab", art, |s| s.count("[data-testid=lab]") == 1);
     // The most trials, so that the run lasts while the test types.
-    s.js(
-        "const i = document.querySelector('.lab input[name=trials]'); \
-          i.value = '200000'; i.dispatchEvent(new Event('change', {bubbles: true}))",
-    );
+    super::lab::set(s, "trials", "200000");
     s.wait("a valid form", art, |s| {
         s.count("[data-testid=lab-error]") == 0
     });
@@ -84,11 +81,7 @@ pub fn check_typing_in_the_lab_while_trials_run(s: &Session, server: &Server, ar
     s.wait("trials running", art, |s| {
         s.attr("[data-testid=lab-speed]", "data-state") == "running"
     });
-    let done = |s: &Session| {
-        s.js("return Number(document.querySelector('[data-testid=lab-progress]').value)")
-            .as_f64()
-            .unwrap_or(0.0)
-    };
+    let done = super::lab::trials_done;
     for css in [".lab input[name=seed]", ".lab input[name=n]"] {
         let before = value(s, css);
         s.send_keys(css, "5");
@@ -198,13 +191,6 @@ pub fn check_the_ring_fits_large_text(s: &Session, server: &Server, art: &Path) 
     assert!(failures.is_empty(), "clipped on the ring: {failures:#?}");
 }
 
-fn focused_name(s: &Session) -> String {
-    s.js("return document.activeElement?.getAttribute('aria-label') || ''")
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
 /// Whether the focused element shows a focus ring: an outline, or (a
 /// ring node) its own drawn ring.
 fn focus_ring_shown(s: &Session) -> bool {
@@ -244,7 +230,7 @@ pub fn check_the_ring_by_keyboard(s: &Session, server: &Server, art: &Path) {
           all[all.length - 1].focus()");
     for n in 0..4 {
         s.press(Key::Tab.into());
-        let name = focused_name(s);
+        let name = s.focused("e.getAttribute('aria-label')");
         println!("Tab: {name}");
         assert!(
             name.starts_with(&format!("node {n}, ")),
@@ -344,23 +330,29 @@ fn check_key_marks_by_keyboard(s: &Session, server: &Server, art: &Path) {
         n == 3
     });
     let stops = s
-        .js("return [...document.querySelectorAll('[data-testid=ring] [data-key]')]                .filter(e => e.tabIndex >= 0).map(e => e.dataset.key)")
+        .js(
+            "return [...document.querySelectorAll('[data-testid=ring] [data-key]')] \
+             .filter(e => e.tabIndex >= 0).map(e => e.dataset.key)",
+        )
         .as_array()
         .map(|a| a.len())
         .unwrap_or(0);
     assert_eq!(stops, 1, "the key marks are one tab stop, not one per key");
-    s.js("[...document.querySelectorAll('[data-testid=ring] [data-key]')]             .find(e => e.tabIndex >= 0).focus()");
-    let first = focused_key(s);
+    s.js(
+        "[...document.querySelectorAll('[data-testid=ring] [data-key]')] \
+          .find(e => e.tabIndex >= 0).focus()",
+    );
+    let first = s.focused("e.dataset.key");
     let mut seen = vec![first.clone()];
     for _ in 0..3 {
         let before = seen[seen.len() - 1].clone();
         s.press(Key::Right.into());
         // The focus moves just after the key press.
         s.wait("the focus on the next key mark", art, |s| {
-            let k = focused_key(s);
+            let k = s.focused("e.dataset.key");
             !k.is_empty() && k != before
         });
-        let k = focused_key(s);
+        let k = s.focused("e.dataset.key");
         println!("ArrowRight: key {k}");
         s.wait(&format!("key {k} selected"), art, |s| {
             s.text_content("[data-testid=ring] .key-label") == format!("key {k}")
@@ -377,20 +369,12 @@ fn check_key_marks_by_keyboard(s: &Session, server: &Server, art: &Path) {
     assert_eq!(round.len(), 3, "each key once: {seen:?}");
     s.press(Key::Left.into());
     s.wait("ArrowLeft back to the key before", art, |s| {
-        focused_key(s) == seen[2]
+        s.focused("e.dataset.key") == seen[2]
     });
     s.press(Key::Tab.into());
-    let name = focused_name(s);
+    let name = s.focused("e.getAttribute('aria-label')");
     assert!(
         name.starts_with("node 0, "),
         "Tab from the keys reaches node 0: {name:?}"
     );
-}
-
-/// The key of the focused key mark ("" when no mark has the focus).
-fn focused_key(s: &Session) -> String {
-    s.js("return document.activeElement?.dataset?.key || ''")
-        .as_str()
-        .unwrap_or("")
-        .to_string()
 }
