@@ -302,24 +302,41 @@ impl Session {
     /// the browser's own bars) is `width` x `height`, as on a projector;
     /// fails when the browser cannot make it so.
     pub fn viewport(&self, width: u32, height: u32) {
-        self.window_size(width, height);
+        let want = (i64::from(width), i64::from(height));
         let inner = |s: &Self| {
             let v = s.js("return [window.innerWidth, window.innerHeight]");
             let n = |i: usize| v[i].as_i64().unwrap_or(0);
             (n(0), n(1))
         };
-        let (w, h) = inner(self);
-        let (dw, dh) = (i64::from(width) - w, i64::from(height) - h);
-        if dw != 0 || dh != 0 {
-            let size = |base: u32, d: i64| (i64::from(base) + d).max(1) as u32;
-            self.window_size(size(width, dw), size(height, dh));
+        // The window is asked for the viewport's size, then for as much
+        // more as the browser's bars take. A busy browser tells the page
+        // its new size a moment after the resize: each size is read until
+        // two reads agree.
+        let mut asked = want;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            self.window_size(asked.0.max(1) as u32, asked.1.max(1) as u32);
+            let mut seen = inner(self);
+            loop {
+                thread::sleep(Duration::from_millis(50));
+                let again = inner(self);
+                if again == seen {
+                    break;
+                }
+                seen = again;
+            }
+            if seen == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: the viewport is not {width}x{height} but {}x{}",
+                self.browser.name(),
+                seen.0,
+                seen.1
+            );
+            asked = (asked.0 + want.0 - seen.0, asked.1 + want.1 - seen.1);
         }
-        assert_eq!(
-            inner(self),
-            (i64::from(width), i64::from(height)),
-            "{}: the viewport is not {width}x{height}",
-            self.browser.name()
-        );
     }
 
     /// Runs `script` in the page and returns what it returns.

@@ -164,6 +164,9 @@ pub fn check_the_ring_fits_large_text(s: &Session, server: &Server, art: &Path) 
     s.js("document.querySelector('[data-testid=ring] .key-mark')\
           .dispatchEvent(new MouseEvent('click', {bubbles: true}))");
     s.wait("key 137 selected", art, |s| s.count(".key-label") == 1);
+    // From the top of the page: scrolled down, the controls that stay
+    // in view would cover the button.
+    s.js("window.scrollTo(0, 0)");
     s.click("[data-testid=large-text]");
     s.wait("large text", art, |s| s.count(".app.large") == 1);
 
