@@ -1,10 +1,10 @@
 //! Compaction in the simulator, as the native driver runs it: the node's
 //! snapshot is taken a slice at a time, one slice after each input the
-//! node handles and each sync that ends, while it goes on serving; every record it logs
-//! meanwhile is kept. Once the snapshot is whole and no sync is in
-//! flight, the old log is synced, what waited for it goes out, and the
-//! snapshot followed by the kept records replaces the log. A crash before
-//! that leaves the old log as it was.
+//! node handles and each sync that ends, while it goes on serving; every
+//! record it logs meanwhile is kept. Once the snapshot is whole and no
+//! sync is in flight, the old log is synced, what waited for it goes out,
+//! and the snapshot followed by the kept records replaces the log. A
+//! crash before that leaves the old log as it was.
 
 use super::{ClusterEvent, Sim};
 use crate::durability::Flaw;

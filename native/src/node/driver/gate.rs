@@ -118,8 +118,8 @@ impl Driver {
         any
     }
 
-    /// [`Driver::flush_as`] a lone write synced here (`inline`) or a
-    /// group's on the fsync thread.
+    /// Flushes as for a lone write synced here (`inline`), or as for a
+    /// group synced on the fsync thread: see [`Driver::flush_as`].
     pub(super) fn flush(&mut self, inline: bool) -> io::Result<()> {
         self.flush_as(if inline {
             Durable::LONE
