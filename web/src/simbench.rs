@@ -12,8 +12,8 @@ use ringside_core::sim::workload::RunOptions;
 /// Wall time of simulator runs between two yields to the browser. Each
 /// yield costs the measurement a few milliseconds (a chained zero-delay
 /// timeout waits at least 4 ms, and the progress line is laid out and
-/// painted): 250 ms slices measured 19% more than 50 ms ones (7-31% in
-/// three alternated pairs), and still update the line four times a second.
+/// painted), so short slices measure the yields as much as the
+/// simulator; these still update the line four times a second.
 pub const SLICE_MS: f64 = 250.0;
 
 /// What the query asks for: (seconds, faults), or None without `simbench`.
