@@ -432,9 +432,20 @@ pub fn RingView() -> Html {
             html! { <rect class="hint-card" x={cx.to_string()} y={cy.to_string()} width="12" height="8" fill={node_color(h.target)}>
                 <title>{ format!("hint for node {}: key {}", h.target, h.key) }</title></rect> }
         });
+        // The count goes past the cards, away from the ring: beside a node
+        // at the ring's side it starts (or ends) there, so that however
+        // large the text it reaches away from the node's name, not over it.
         let hint_text = (!n.hints.is_empty()).then(|| {
-            let (tx, ty) = (x + ox * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0), y + oy * (NODE_R + 30.0 + 12.0f64.min(n.hints.len() as f64) * 9.0));
-            html! { <text class="hint-count" x={tx.to_string()} y={ty.to_string()}>{ crate::narration::count(n.hints.len(), "hint") }</text> }
+            let reach = NODE_R + 22.0 + 12.0f64.min(n.hints.len() as f64) * 9.0;
+            let (tx, ty) = (x + ox * reach, y + oy * reach);
+            let side = if ox > 0.4 {
+                Some("start")
+            } else if ox < -0.4 {
+                Some("end")
+            } else {
+                None
+            };
+            html! { <text class={classes!("hint-count", side)} x={tx.to_string()} y={ty.to_string()} dy="0.35em">{ crate::narration::count(n.hints.len(), "hint") }</text> }
         });
         let skew = (n.skew_us != 0).then(|| html! {
             <text class="skew" x={x.to_string()} y={(y + NODE_R + 28.0).to_string()}>{ format!("clock {:+} ms", n.skew_us / 1000) }</text>
