@@ -543,10 +543,11 @@ pub fn RingView() -> Html {
 }
 
 /// A probe one em square, for an element of the ring's box: when the
-/// page's text size changes (the reader's browser setting, or a page
-/// zoom), the probe's size does and the ring renders again, so that its
+/// page's text size changes (the reader's browser setting, or large text
+/// mode), the probe's size does and the ring renders again, so that its
 /// fit follows its labels' new size; nothing else would render it while
-/// the clock is paused.
+/// the clock is paused. (A page zoom scales the ring and its labels
+/// alike, and needs no new fit.)
 #[hook]
 fn use_text_size_watch() -> NodeRef {
     use wasm_bindgen::closure::Closure;
