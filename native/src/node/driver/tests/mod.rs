@@ -58,6 +58,17 @@ fn driver_of(node: Node, log: CommitLog, inbox: Inbox) -> (Driver, HashMap<NodeI
     (Driver::new(node, log, settings, inbox, txs), rxs)
 }
 
+/// A write of key 1 at timestamp `ts`, as the node logs it.
+fn write(ts: u64) -> Record {
+    Record::Write {
+        key: Key::Int(1),
+        version: ringside_core::Version {
+            ts,
+            value: Some("v".into()),
+        },
+    }
+}
+
 /// Under load (not inline), the next fsync starts no sooner than the
 /// group window after the last one ended, and the loop knows when to
 /// wake for it; a lone write is fsynced at once whatever the window.
@@ -67,13 +78,6 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
     let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
     let window = 3_600_000_000;
-    let write = |ts| ringside_core::Record::Write {
-        key: Key::Int(1),
-        version: ringside_core::Version {
-            ts,
-            value: Some("v".into()),
-        },
-    };
     let last_sync = set_windows(&mut d, window, Duration::from_micros(LAZY_WINDOW_US));
     d.append(&write(1));
     d.make_durable(Durable::GROUP).unwrap();
@@ -667,13 +671,6 @@ async fn a_slow_sync_sends_the_next_ones_to_the_fsync_thread() {
     let (_inbox_tx, inbox_rx) = inbox(4, 4);
     let (mut d, _peers) = node0(dir.path(), inbox_rx);
     let (jobs, done) = fake_syncer(&mut d);
-    let write = |ts| Record::Write {
-        key: Key::Int(1),
-        version: ringside_core::Version {
-            ts,
-            value: Some("v".into()),
-        },
-    };
     assert!(d.durable_how(true, 1).here, "a lone write on a quiet disk");
     assert!(!d.durable_how(true, 2).here, "two writes: the fsync thread");
     // A sync the fsync thread took 50 ms over.
@@ -750,13 +747,7 @@ async fn a_lone_write_on_a_busy_disk_does_not_wait_for_the_group_window() {
     let (jobs, _done) = fake_syncer(&mut d);
     set_windows(&mut d, 3_600_000_000, Duration::from_micros(LAZY_WINDOW_US));
     d.syncer.last_took = Duration::from_secs(1);
-    d.append(&Record::Write {
-        key: Key::Int(1),
-        version: ringside_core::Version {
-            ts: 1,
-            value: Some("v".into()),
-        },
-    });
+    d.append(&write(1));
     let how = d.durable_how(true, 1);
     assert!(
         !how.here,
