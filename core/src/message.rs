@@ -259,7 +259,7 @@ pub struct ClientRef {
 pub enum Request {
     Put {
         key: Key,
-        value: String,
+        value: Box<str>,
         cl: Consistency,
     },
     Get {
@@ -413,12 +413,14 @@ mod tests {
     fn arb_key() -> impl Strategy<Value = Key> {
         prop_oneof![
             any::<u8>().prop_map(Key::Int),
-            "[a-z0-9]{1,20}".prop_map(Key::Str)
+            "[a-z0-9]{1,20}".prop_map(|s| Key::Str(s.into()))
         ]
     }
     fn arb_version() -> impl Strategy<Value = Version> {
-        (any::<u64>(), proptest::option::of(".{0,30}"))
-            .prop_map(|(ts, value)| Version { ts, value })
+        (any::<u64>(), proptest::option::of(".{0,30}")).prop_map(|(ts, value)| Version {
+            ts,
+            value: value.map(Box::from),
+        })
     }
     fn arb_node() -> impl Strategy<Value = TreeNode> {
         (any::<u64>(), any::<u8>(), any::<u32>()).prop_map(|(range, level, index)| TreeNode {

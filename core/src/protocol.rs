@@ -67,7 +67,7 @@ impl DataPage {
         let mut bytes = 0;
         while page.len() < limit && (page.is_empty() || bytes < PAGE_BYTES) {
             let Some((k, v)) = rest.next() else { break };
-            bytes += k.byte_len() + v.value.as_ref().map_or(0, String::len);
+            bytes += k.byte_len() + v.value.as_ref().map_or(0, |v| v.len());
             page.push((k, v));
         }
         let next = match (page.last(), rest.peek()) {
@@ -151,7 +151,11 @@ pub fn parse_request_frame(text: &str) -> Result<ClientFrame, FrameError> {
                 )));
             }
             let cl = take_cl(&mut obj, true).map_err(err)?;
-            ClientOp::Data(Request::Put { key, value, cl })
+            ClientOp::Data(Request::Put {
+                key,
+                value: value.into(),
+                cl,
+            })
         }
         "get" => {
             let key = take_key(&mut obj).map_err(err)?;
@@ -207,7 +211,7 @@ fn key_in(field: &str, v: Value) -> Result<Key, String> {
                     s.len()
                 ))
             } else {
-                Ok(Key::Str(s))
+                Ok(Key::Str(s.into()))
             }
         }
         other => Err(format!(
@@ -378,7 +382,7 @@ impl std::fmt::Display for PeerState {
 pub struct HintEntry {
     pub target: NodeId,
     pub key: Key,
-    pub value: Option<String>,
+    pub value: Option<Box<str>>,
     pub ts: Micros,
 }
 
@@ -611,7 +615,7 @@ pub fn parse_console_line(line: &str) -> Result<ConsoleCommand, String> {
             }
             Ok(ConsoleCommand::Data(Request::Put {
                 key: key_of(&rest[0])?,
-                value: rest[1].0.clone(),
+                value: rest[1].0.clone().into(),
                 cl: level(rest.get(2), true)?,
             }))
         }

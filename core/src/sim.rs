@@ -531,7 +531,7 @@ impl Sim {
 pub fn put(key: u8, value: &str, cl: Consistency) -> Request {
     Request::Put {
         key: Key::Int(key),
-        value: value.to_string(),
+        value: value.to_string().into(),
         cl,
     }
 }

@@ -226,9 +226,9 @@ impl Reader<'_> {
         a.copy_from_slice(b);
         Ok(u64::from_le_bytes(a))
     }
-    pub(crate) fn string(&mut self, len: usize, what: &str) -> Result<String, DecodeError> {
+    pub(crate) fn text(&mut self, len: usize, what: &str) -> Result<&str, DecodeError> {
         let b = self.take(len, what)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
+        std::str::from_utf8(b).map_err(|_| DecodeError(format!("{what} is not UTF-8")))
     }
     pub(crate) fn key(&mut self) -> Result<Key, DecodeError> {
         match self.u8("key tag")? {
@@ -238,7 +238,7 @@ impl Reader<'_> {
                 if len == 0 || len > MAX_KEY_BYTES {
                     return Err(DecodeError(format!("key length {len} out of range")));
                 }
-                Ok(Key::Str(self.string(len, "key")?))
+                Ok(Key::Str(self.text(len, "key")?.into()))
             }
             t => Err(DecodeError(format!("unknown key tag {t}"))),
         }
@@ -252,7 +252,7 @@ impl Reader<'_> {
                 if len > MAX_VALUE_BYTES {
                     return Err(DecodeError(format!("value length {len} out of range")));
                 }
-                Some(self.string(len, "value")?)
+                Some(self.text(len, "value")?.into())
             }
             t => return Err(DecodeError(format!("unknown value tag {t}"))),
         };
@@ -614,13 +614,15 @@ mod tests {
     fn arb_key() -> impl Strategy<Value = Key> {
         prop_oneof![
             any::<u8>().prop_map(Key::Int),
-            "[a-zA-Z0-9 éß]{1,40}".prop_map(Key::Str),
+            "[a-zA-Z0-9 éß]{1,40}".prop_map(|s| Key::Str(s.into())),
         ]
     }
 
     fn arb_version() -> impl Strategy<Value = Version> {
-        (any::<u64>(), proptest::option::of(".{0,60}"))
-            .prop_map(|(ts, value)| Version { ts, value })
+        (any::<u64>(), proptest::option::of(".{0,60}")).prop_map(|(ts, value)| Version {
+            ts,
+            value: value.map(Box::from),
+        })
     }
 
     fn arb_record() -> impl Strategy<Value = Record> {
@@ -766,7 +768,7 @@ mod tests {
                 key: Key::Int((i % 3) as u8),
                 version: Version {
                     ts: i,
-                    value: Some(format!("v{i}")),
+                    value: Some(format!("v{i}").into()),
                 },
             });
         }

@@ -1,6 +1,7 @@
 //! The small vocabulary every other module speaks: node ids, keys, versions,
 //! consistency levels, and the last-write-wins order.
 
+pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
@@ -23,11 +24,14 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 ///
 /// Ordering: integer keys first (by number), then string keys (by bytes),
 /// which is the order `inspect` lists them in.
+///
+/// A string key is a [`CompactString`]: keys up to 24 bytes live inside
+/// the key itself, so a short key costs no allocation of its own.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Key {
     Int(u8),
-    Str(String),
+    Str(CompactString),
 }
 
 impl Key {
@@ -51,7 +55,7 @@ impl Key {
     }
 
     /// Builds a string key, checking its length.
-    pub fn string(s: impl Into<String>) -> Result<Key, String> {
+    pub fn string(s: impl Into<CompactString>) -> Result<Key, String> {
         let s = s.into();
         if s.is_empty() {
             return Err("key: a string key must not be empty".into());
@@ -99,11 +103,13 @@ impl fmt::Display for Key {
 }
 
 /// One version of a key: the coordinator's timestamp and the value, where
-/// `None` is a tombstone (a delete).
+/// `None` is a tombstone (a delete). The value is a boxed `str`, not a
+/// `String`: a value never grows once written, and the memtable holds one
+/// per key, so the capacity field a `String` carries would be wasted.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Version {
     pub ts: Micros,
-    pub value: Option<String>,
+    pub value: Option<Box<str>>,
 }
 
 impl Version {
@@ -146,7 +152,7 @@ impl Version {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct KeyVersion {
     pub key: Key,
-    pub value: Option<String>,
+    pub value: Option<Box<str>>,
     pub ts: Micros,
 }
 
@@ -229,7 +235,7 @@ mod tests {
     fn v(ts: u64, value: Option<&str>) -> Version {
         Version {
             ts,
-            value: value.map(str::to_string),
+            value: value.map(Box::from),
         }
     }
 

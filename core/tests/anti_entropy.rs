@@ -66,7 +66,7 @@ fn replicas_that_missed_writes_while_down_converge_by_anti_entropy_alone() {
                     put(&key, round, Consistency::One)
                 } else {
                     Request::Delete {
-                        key: Key::Str(key),
+                        key: Key::Str(key.into()),
                         cl: Consistency::One,
                     }
                 };

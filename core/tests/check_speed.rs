@@ -33,10 +33,17 @@ fn history(ops: usize) -> (History, FinalState) {
                 key.clone(),
                 Version {
                     ts: t,
-                    value: Some(value.clone()),
+                    value: Some(value.clone().into()),
                 },
             );
-            (Request::Put { key, value, cl }, Outcome::Written { ts: t })
+            (
+                Request::Put {
+                    key,
+                    value: value.into(),
+                    cl,
+                },
+                Outcome::Written { ts: t },
+            )
         } else if roll < 85 {
             let kv = state.get(&key).and_then(|v| {
                 v.value.as_ref().map(|value| KeyVersion {

@@ -98,7 +98,7 @@ fn a_level_beyond_the_replication_factor_is_unavailable() {
 fn recovery_rebuilds_data_and_hints_from_records() {
     let v = |ts, s: &str| Version {
         ts,
-        value: Some(s.to_string()),
+        value: Some(s.to_string().into()),
     };
     let records = vec![
         Record::Write {

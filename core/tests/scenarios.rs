@@ -24,11 +24,11 @@ fn ask(sim: &mut Sim, node: NodeId, req: ringside_core::Request) -> Outcome {
     outcome(sim, c)
 }
 
-fn value_at(sim: &Sim, node: NodeId, key: u8) -> Option<String> {
+fn value_at(sim: &Sim, node: NodeId, key: u8) -> Option<Box<str>> {
     sim.node(node)?.get_local(&Key::Int(key))?.value.clone()
 }
 
-fn read_value(o: &Outcome) -> Option<String> {
+fn read_value(o: &Outcome) -> Option<Box<str>> {
     match o {
         Outcome::Read { kv } => kv.as_ref().and_then(|kv| kv.value.clone()),
         other => panic!("expected a read, got {other:?}"),

@@ -72,7 +72,7 @@ impl Load {
             let request = if self.rng.chance(0.5) {
                 Request::Put {
                     key,
-                    value: format!("load{}", self.n),
+                    value: format!("load{}", self.n).into(),
                     cl,
                 }
             } else {

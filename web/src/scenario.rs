@@ -25,7 +25,7 @@ pub fn check(e: &Expect, view: &ClusterView, since: usize) -> Result<String, Str
                 .nodes
                 .get(node)
                 .and_then(|n| n.data.get(&Key::Int(*key)))
-                .and_then(|v| v.value.clone());
+                .and_then(|v| v.value.as_deref().map(str::to_string));
             let say = |v: &Option<String>| match v {
                 Some(v) => format!("node {node} holds {key} = {v:?}"),
                 None => format!("node {node} holds no value for {key}"),
@@ -73,7 +73,9 @@ pub fn check(e: &Expect, view: &ClusterView, since: usize) -> Result<String, Str
                 .last()
                 .ok_or("no request was sent")?;
             let got = match &r.outcome {
-                Outcome::Read { kv } => kv.as_ref().and_then(|kv| kv.value.clone()),
+                Outcome::Read { kv } => kv
+                    .as_ref()
+                    .and_then(|kv| kv.value.as_deref().map(str::to_string)),
                 other => return Err(format!("{} → {}", r.request, other.label())),
             };
             if got == *value {

@@ -53,7 +53,7 @@ impl Rig {
         self.view.nodes[&node]
             .data
             .get(&Key::Int(key))
-            .and_then(|v| v.value.clone())
+            .and_then(|v| v.value.as_deref().map(str::to_string))
     }
 }
 

@@ -149,7 +149,7 @@ impl<'h> Index<'h> {
             let acked = matches!(op.outcome, Outcome::Written { .. });
             match (&op.request, op.complete_us) {
                 (Request::Put { value, .. }, done) => {
-                    g.puts.entry(value.as_str()).or_default().push(i);
+                    g.puts.entry(&**value).or_default().push(i);
                     if let (true, Some(done)) = (acked, done) {
                         g.writes.push((done, need, i));
                     }

@@ -22,10 +22,10 @@ pub fn diverged_replicas(
     let cluster = ClusterConfig::classic(2);
     let value = "x".repeat(value_bytes);
     let record = |i: usize, ts: u64| Record::Write {
-        key: Key::Str(format!("user:{i:08}")),
+        key: Key::Str(compact_str::format_compact!("user:{i:08}")),
         version: Version {
             ts,
-            value: Some(value.clone()),
+            value: Some(value.clone().into()),
         },
     };
     let every = (keys / (missing + stale).max(1)).max(1);

@@ -225,7 +225,7 @@ impl Node {
                 .iter()
                 .any(|(&level, ns)| self.tree.under(&self.ring, k, level, ns))
             {
-                bytes += 32 + k.byte_len() + v.value.as_ref().map_or(0, String::len);
+                bytes += 32 + k.byte_len() + v.value.as_ref().map_or(0, |v| v.len());
                 entries.push((k.clone(), v.clone()));
             }
         }

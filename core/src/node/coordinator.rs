@@ -172,7 +172,7 @@ impl Node {
             // Every replica's copy becomes a hint here: there must be
             // room for all of them.
             let value = match request {
-                Request::Put { value, .. } => Some(value.as_str()),
+                Request::Put { value, .. } => Some(&**value),
                 _ => None,
             };
             let each = hint_bytes(request.key(), value);
@@ -228,7 +228,7 @@ impl Node {
         &mut self,
         op: OpId,
         key: &Key,
-        value: Option<String>,
+        value: Option<Box<str>>,
         needed: usize,
         replicas: &[NodeId],
         live: &[NodeId],

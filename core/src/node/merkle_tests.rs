@@ -33,7 +33,7 @@ fn assert_tree_matches_data(n: &Node, when: &str) {
 fn request(rng: &mut Lcg, keys: u64) -> Request {
     let key = match rng.below(8) {
         0 => Key::Int(rng.below(256) as u8),
-        _ => Key::Str(format!("user:{:06}", rng.below(keys))),
+        _ => Key::Str(format!("user:{:06}", rng.below(keys)).into()),
     };
     let cl = [Consistency::One, Consistency::Quorum, Consistency::All][rng.below(3) as usize];
     if rng.below(6) == 0 {
@@ -41,7 +41,7 @@ fn request(rng: &mut Lcg, keys: u64) -> Request {
     } else {
         Request::Put {
             key,
-            value: format!("v{}", rng.below(1_000_000)),
+            value: format!("v{}", rng.below(1_000_000)).into(),
             cl,
         }
     }
@@ -134,9 +134,9 @@ fn a_build_folded_to_its_depth_equals_one_filled_at_it() {
             .map(|i| {
                 let v = Version {
                     ts: i % 7,
-                    value: (i % 5 != 0).then(|| format!("v{i}")),
+                    value: (i % 5 != 0).then(|| format!("v{i}").into()),
                 };
-                (Key::Str(format!("user:{i:06}")), v)
+                (Key::Str(format!("user:{i:06}").into()), v)
             })
             .collect();
         let me = ring.replicas(&Key::Str("user:000000".into()))[0];

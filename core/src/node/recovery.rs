@@ -253,13 +253,16 @@ mod tests {
             (0u8..4).prop_map(Key::Int),
             ("(user:000|a|\0)?", "[ab\0]{0,10}").prop_map(|(head, tail)| {
                 let s = format!("{head}{tail}");
-                Key::Str(if s.is_empty() { "a".into() } else { s })
+                Key::Str(if s.is_empty() { "a".into() } else { s.into() })
             }),
         ]
     }
 
     fn arb_version() -> impl Strategy<Value = Version> {
-        (0u64..4, proptest::option::of("[xy]{0,2}")).prop_map(|(ts, value)| Version { ts, value })
+        (0u64..4, proptest::option::of("[xy]{0,2}")).prop_map(|(ts, value)| Version {
+            ts,
+            value: value.map(Box::from),
+        })
     }
 
     proptest! {

@@ -21,7 +21,7 @@ fn node(tune: impl FnOnce(&mut ClusterConfig)) -> Node {
 fn put(key: u8, value: &str, cl: Consistency) -> Request {
     Request::Put {
         key: Key::Int(key),
-        value: value.to_string(),
+        value: value.to_string().into(),
         cl,
     }
 }

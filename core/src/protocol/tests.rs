@@ -230,7 +230,7 @@ fn pages_walk_every_key_once() {
 fn a_page_stops_at_its_byte_bound() {
     let big = Version {
         ts: 1,
-        value: Some("x".repeat(MAX_VALUE_BYTES)),
+        value: Some("x".repeat(MAX_VALUE_BYTES).into()),
     };
     let data: std::collections::BTreeMap<Key, Version> =
         (0..10u8).map(|k| (Key::Int(k), big.clone())).collect();
@@ -249,7 +249,7 @@ fn a_page_stops_at_its_byte_bound() {
         Key::Int(0),
         Version {
             ts: 1,
-            value: Some("x".repeat(PAGE_BYTES * 2)),
+            value: Some("x".repeat(PAGE_BYTES * 2).into()),
         },
     )]
     .into();

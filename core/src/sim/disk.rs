@@ -220,7 +220,7 @@ mod tests {
             key: Key::Int(k),
             version: Version {
                 ts,
-                value: Some(format!("v{ts}")),
+                value: Some(format!("v{ts}").into()),
             },
         }
     }

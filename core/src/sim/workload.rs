@@ -232,7 +232,7 @@ pub fn random_request(rng: &mut Rng, key: Key, value: impl FnOnce(&mut Rng) -> S
     if roll < 45 {
         Request::Put {
             key,
-            value: value(rng),
+            value: value(rng).into(),
             cl: rng.pick(&WRITE_LEVELS).unwrap_or(Consistency::One),
         }
     } else if roll < 85 {

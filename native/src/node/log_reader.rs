@@ -314,7 +314,7 @@ mod tests {
             key: Key::Int(k),
             version: Version {
                 ts: k as u64,
-                value: Some(format!("value {k}")),
+                value: Some(format!("value {k}").into()),
             },
         }
     }

@@ -629,10 +629,10 @@ pub fn write_log(
     let ts0 = 1_600_000_000_000_000u64;
     for i in 0..records {
         log.append(&Record::Write {
-            key: Key::Str(format!("k{}", i % keys)),
+            key: Key::Str(format!("k{}", i % keys).into()),
             version: Version {
                 ts: ts0 + i as u64,
-                value: Some(value.clone()),
+                value: Some(value.clone().into()),
             },
         });
         if i % 8192 == 8191 {

@@ -52,9 +52,13 @@ pub fn gather(members: Vec<(Option<NodeId>, String)>) -> Result<ClusterView, Str
     })
 }
 
+/// What one node holds of a key: its value (none: a tombstone) and
+/// timestamp, or nothing.
+type Cell = Option<(Option<Box<str>>, u64)>;
+
 /// One key's versions on the nodes that answered, and what is wrong.
 struct KeyRow {
-    cells: BTreeMap<NodeId, Option<(Option<String>, u64)>>,
+    cells: BTreeMap<NodeId, Cell>,
     problem: Option<String>,
 }
 
@@ -89,8 +93,7 @@ impl ClusterView {
             }
             let problem = ring.as_ref().and_then(|ring| {
                 let replicas = ring.replicas(&key);
-                let seen: BTreeSet<&Option<(Option<String>, u64)>> =
-                    replicas.iter().filter_map(|r| cells.get(r)).collect();
+                let seen: BTreeSet<&Cell> = replicas.iter().filter_map(|r| cells.get(r)).collect();
                 let stray: Vec<NodeId> = cells
                     .iter()
                     .filter(|(id, v)| v.is_some() && !replicas.contains(id))

@@ -143,7 +143,11 @@ pub fn Controls(p: &Props) -> Html {
                 Ok(match op.as_str() {
                     "get" => Request::Get { key, cl },
                     "delete" => Request::Delete { key, cl },
-                    _ => Request::Put { key, value, cl },
+                    _ => Request::Put {
+                        key,
+                        value: value.into(),
+                        cl,
+                    },
                 })
             })();
             match built {

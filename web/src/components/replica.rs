@@ -71,7 +71,7 @@ pub struct PanelProps {
 fn show_value(v: &Version) -> String {
     match &v.value {
         Some(s) if s.chars().count() > 20 => format!("{}…", s.chars().take(20).collect::<String>()),
-        Some(s) => s.clone(),
+        Some(s) => s.to_string(),
         None => "(deleted)".into(),
     }
 }
@@ -138,7 +138,7 @@ pub fn ReplicaPanel(p: &PanelProps) -> Html {
             None => "",
         };
         html! {
-            <tr key={k.to_string()} {class} data-key={k.to_string()} data-value={v.value.clone().unwrap_or_default()} onclick={pick}>
+            <tr key={k.to_string()} {class} data-key={k.to_string()} data-value={v.value.as_deref().unwrap_or_default().to_string()} onclick={pick}>
                 <td class="k">{ k.to_string() }</td>
                 <td class="v">{ show_value(v) }</td>
                 <td class="ts" title="timestamp (µs) set by the coordinator">{ v.ts }</td>

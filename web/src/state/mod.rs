@@ -303,7 +303,7 @@ impl RequestView {
 
     fn written_value(&self) -> Option<Option<&str>> {
         match &self.request {
-            Request::Put { value, .. } => Some(Some(value.as_str())),
+            Request::Put { value, .. } => Some(Some(&**value)),
             Request::Delete { .. } => Some(None),
             Request::Get { .. } => None,
         }

@@ -33,7 +33,7 @@ fn w(k: u8, ts: u64) -> Record {
         key: Key::Int(k),
         version: Version {
             ts,
-            value: Some(format!("v{ts}")),
+            value: Some(format!("v{ts}").into()),
         },
     }
 }
@@ -319,7 +319,7 @@ fn sized(k: u8, ts: u64, bytes: usize) -> Record {
         key: Key::Int(k),
         version: Version {
             ts,
-            value: Some("x".repeat(bytes)),
+            value: Some("x".repeat(bytes).into()),
         },
     }
 }

@@ -272,7 +272,7 @@ fn put(id: u64, key: u8) -> DriverInput {
         id,
         request: Request::Put {
             key: Key::Int(key),
-            value: format!("v{id}"),
+            value: format!("v{id}").into(),
             cl: Consistency::Quorum,
         },
     }
