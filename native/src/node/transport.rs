@@ -570,30 +570,85 @@ pub async fn peer_sender(
         };
         info!("connected to peer {to} at {addr}");
         backoff = Duration::from_millis(50);
-        let (mut sink, mut stream) = ws.split();
-        let lost = loop {
-            tokio::select! {
-                msg = rx.recv() => {
-                    let Some(msg) = msg else { return };
-                    if feed(&mut sink, msg).await.is_err() { break true; }
-                    let mut failed = false;
+        match send_until_lost(ws, &mut rx, PEER_PING_EVERY, PEER_SILENCE_LIMIT).await {
+            Lost::QueueClosed => return,
+            Lost::Connection(why) => {
+                info!("lost the connection to peer {to}: {why}");
+                let _ = inbox.try_send(DriverInput::PeerLost(to));
+            }
+        }
+    }
+}
+
+/// How often an outgoing peer connection is pinged.
+pub const PEER_PING_EVERY: Duration = Duration::from_secs(1);
+/// An outgoing peer connection that has not answered (a pong, a close)
+/// for this long, or cannot take a write for this long, is given up and
+/// dialled again. TCP alone may not notice: after a link comes back, a
+/// connection can sit in retransmission backoff, or hold data the far
+/// end never reads, while the driver keeps queueing into it.
+pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Why [`send_until_lost`] returned.
+#[derive(Debug)]
+enum Lost {
+    /// The driver dropped its end of the queue: the node is stopping.
+    QueueClosed,
+    Connection(String),
+}
+
+/// Sends what the driver queues on one connection, pinging it every
+/// `ping_every`, until the connection fails, or has not answered or taken
+/// a write for `silence_limit`.
+async fn send_until_lost(
+    ws: Ws,
+    rx: &mut PeerQueueRx,
+    ping_every: Duration,
+    silence_limit: Duration,
+) -> Lost {
+    let (mut sink, mut stream) = ws.split();
+    let mut ping = tokio::time::interval(ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return Lost::QueueClosed };
+                let sent = tokio::time::timeout(silence_limit, async {
+                    feed(&mut sink, msg).await?;
                     while let Ok(msg) = rx.try_recv() {
-                        if feed(&mut sink, msg).await.is_err() { failed = true; break; }
+                        feed(&mut sink, msg).await?;
                     }
                     timeline::mark(Step::PeerOut);
-                    if failed || sink.flush().await.is_err() { break true; }
-                }
-                frame = stream.next() => {
-                    match frame {
-                        Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break true,
-                        Some(Ok(_)) => {}
-                    }
+                    sink.flush().await.map_err(|_| ())
+                })
+                .await;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(())) => return Lost::Connection("a write failed".into()),
+                    Err(_) => return Lost::Connection(format!("a write waited over {silence_limit:?}")),
                 }
             }
-        };
-        if lost {
-            info!("lost the connection to peer {to}");
-            let _ = inbox.try_send(DriverInput::PeerLost(to));
+            frame = stream.next() => {
+                match frame {
+                    Some(Ok(WsMessage::Close(_))) | None => return Lost::Connection("closed by the peer".into()),
+                    Some(Err(e)) => return Lost::Connection(e.to_string()),
+                    Some(Ok(_)) => heard = tokio::time::Instant::now(),
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > silence_limit {
+                    return Lost::Connection(format!("no answer to pings for {silence_limit:?}"));
+                }
+                let sent = tokio::time::timeout(
+                    silence_limit,
+                    sink.send(WsMessage::Ping(Default::default())),
+                )
+                .await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return Lost::Connection("a ping could not be sent".into());
+                }
+            }
         }
     }
 }
@@ -635,6 +690,58 @@ async fn connect_peer(me: NodeId, addr: &str, secret: &str) -> Result<Ws, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connected pair: our end, dialled as a peer sender dials, and the
+    /// far end's task, which either keeps reading (and so answers pings)
+    /// or goes silent after the handshake.
+    async fn dial_far_end(reads: bool) -> (Ws, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let far = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            if reads {
+                while let Some(Ok(_)) = ws.next().await {}
+            } else {
+                std::future::pending::<()>().await;
+            }
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/peer"), tcp)
+            .await
+            .unwrap();
+        (ws, far)
+    }
+
+    /// A far end that stops reading never answers a ping: the sender
+    /// gives the connection up (and so dials again) instead of queueing
+    /// into it for good; a far end that reads is kept.
+    #[tokio::test]
+    async fn an_outgoing_peer_connection_that_falls_silent_is_given_up() {
+        let (every, limit) = (Duration::from_millis(20), Duration::from_millis(200));
+        let (tx, mut rx) = peer_queue();
+        let (ws, far) = dial_far_end(false).await;
+        let started = tokio::time::Instant::now();
+        let lost = tokio::time::timeout(limit * 10, send_until_lost(ws, &mut rx, every, limit))
+            .await
+            .expect("a silent connection was never given up");
+        assert!(
+            matches!(&lost, Lost::Connection(why) if why.contains("no answer to pings")),
+            "{lost:?}"
+        );
+        assert!(started.elapsed() >= limit);
+        far.abort();
+
+        let (ws, far) = dial_far_end(true).await;
+        let kept =
+            tokio::time::timeout(limit * 5, send_until_lost(ws, &mut rx, every, limit)).await;
+        assert!(
+            kept.is_err(),
+            "a connection that answers was given up: {kept:?}"
+        );
+        drop(tx);
+        far.abort();
+    }
 
     /// A client that sends without reading its answers is refused more
     /// once what it left unread passes the bound, and admitted again once
