@@ -39,6 +39,18 @@ pub struct DataPage {
 /// value can make even a short page large); it always holds one key.
 pub const PAGE_BYTES: usize = 4 << 20;
 
+/// An answer without `limit` lists every key: a node refuses one
+/// (`Overloaded`) once its keys and values pass this many bytes. Built on
+/// the thread that serves every request, such an answer would stall the
+/// node for as long as its data grows; past this size the pages are the
+/// way to read it. It is the unread bytes a client connection may hold.
+pub const WHOLE_INSPECT_BYTES: usize = 32 << 20;
+
+/// The bytes of one key and its value, as pages count them.
+fn entry_bytes(key: &Key, version: &Version) -> usize {
+    key.byte_len() + version.value.as_ref().map_or(0, |v| v.len())
+}
+
 impl DataPage {
     /// The first `limit` keys.
     pub fn first(limit: usize) -> DataPage {
@@ -67,7 +79,7 @@ impl DataPage {
         let mut bytes = 0;
         while page.len() < limit && (page.is_empty() || bytes < PAGE_BYTES) {
             let Some((k, v)) = rest.next() else { break };
-            bytes += k.byte_len() + v.value.as_ref().map_or(0, |v| v.len());
+            bytes += entry_bytes(k, v);
             page.push((k, v));
         }
         let next = match (page.last(), rest.peek()) {
@@ -75,6 +87,26 @@ impl DataPage {
             _ => None,
         };
         (page, next)
+    }
+
+    /// Whether this request may be answered from `data`: a page always;
+    /// the whole data set only while its keys and values stay within
+    /// [`WHOLE_INSPECT_BYTES`]. Counting stops at the bound, so a refusal
+    /// costs no more than an answer would.
+    pub fn allowed(&self, data: &std::collections::BTreeMap<Key, Version>) -> Result<(), String> {
+        if self.limit.is_some() {
+            return Ok(());
+        }
+        let mut bytes = 0;
+        for (k, v) in data {
+            bytes += entry_bytes(k, v);
+            if bytes > WHOLE_INSPECT_BYTES {
+                return Err(format!(
+                    "inspect without limit: this node's keys and values pass {WHOLE_INSPECT_BYTES} bytes, the most one answer lists; read them a page at a time (\"limit\", then \"after\" each answer's \"data_next\")"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -256,6 +256,29 @@ fn a_page_stops_at_its_byte_bound() {
     assert_eq!(one.select(&huge).0.len(), 1);
 }
 
+/// A whole-data answer is allowed up to its byte bound, to the byte, and
+/// refused past it; a page is allowed however large the data.
+#[test]
+fn a_whole_answer_is_allowed_up_to_its_byte_bound() {
+    // 32 keys of one byte and values that fill the bound exactly.
+    let keys = 32u8;
+    let value_bytes = WHOLE_INSPECT_BYTES / usize::from(keys) - 1;
+    let data = |extra: usize| -> std::collections::BTreeMap<Key, Version> {
+        (0..keys)
+            .map(|k| {
+                let len = value_bytes + if k == 0 { extra } else { 0 };
+                let value = Some("x".repeat(len).into());
+                (Key::Int(k), Version { ts: 1, value })
+            })
+            .collect()
+    };
+    let whole = DataPage::default();
+    assert_eq!(whole.allowed(&data(0)), Ok(()));
+    let why = whole.allowed(&data(1)).unwrap_err();
+    assert!(why.contains("a page at a time"), "{why}");
+    assert_eq!(DataPage::first(10).allowed(&data(1)), Ok(()));
+}
+
 /// The request builders write frames the node's parser reads back as the
 /// same op.
 #[test]

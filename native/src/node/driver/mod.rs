@@ -107,7 +107,7 @@ mod syncer;
 mod tests;
 
 use crate::node::commitlog::CommitLog;
-use crate::node::inbox::{DriverInput, Inbox};
+use crate::node::inbox::{overloaded, DriverInput, Inbox};
 use crate::node::transport::{self, PeerQueue};
 use clients::Clients;
 use clock::Clock;
@@ -457,8 +457,16 @@ impl Driver {
                 self.handle(Input::Client { client, request });
             }
             DriverInput::Inspect { conn, id, page } => {
-                let text = inspect_json(id, &self.inspect(&page));
-                debug!(target: REQUEST_TARGET, conn, req = id, "inspect -> ok");
+                let text = match page.allowed(self.node.data()) {
+                    Ok(()) => {
+                        debug!(target: REQUEST_TARGET, conn, req = id, "inspect -> ok");
+                        inspect_json(id, &self.inspect(&page))
+                    }
+                    Err(why) => {
+                        info!(conn, req = id, "inspect -> Overloaded: {why}");
+                        overloaded(id, &why)
+                    }
+                };
                 self.emit(Action::ToClient {
                     conn,
                     text,

@@ -3,12 +3,14 @@
 //!
 //! Every test drives one [`Driver`] through the same fixture, here (node
 //! 0 of four, a fake fsync thread, inputs built by the helpers below);
-//! the tests of the node's clocks, of the events a subscriber gets and of
-//! lazy writes are in files of their own below, on that fixture.
+//! the tests of the node's clocks, of the events a subscriber gets, of
+//! `inspect` and of lazy writes are in files of their own below, on that
+//! fixture.
 
 mod clock;
 mod compaction;
 mod events;
+mod inspect;
 mod lazy;
 mod logging;
 
