@@ -129,9 +129,10 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
         story.contains("137") && s.count("[data-testid=narration] .story li") >= 3
     });
 
-    // First sight: the ring and the narration whole, in readable text,
-    // and none of the full panel.
-    assert_on_screen(s, "[data-testid=ring]", 450.0);
+    // First sight: the ring with its legend and the narration whole, in
+    // readable text, and none of the full panel.
+    assert_on_screen(s, "[data-testid=ring]", 430.0);
+    assert_on_screen(s, ".ring-legend", 300.0);
     assert_on_screen(s, "[data-testid=narration]", 400.0);
     let smallest = smallest_text(
         s,
@@ -266,7 +267,7 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
     s.wait("the lesson asking for a prediction", art, |s| {
         s.count("[data-testid=scenario-status][data-status=asking]") == 1
     });
-    assert_on_screen(s, "[data-testid=ring]", 450.0);
+    assert_on_screen(s, "[data-testid=ring]", 430.0);
     assert_on_screen(s, "[data-testid=scenario]", 400.0);
     assert_on_screen(s, "[data-testid=scenario] .step.current", 300.0);
     s.shot(art, "calm-lesson");
