@@ -3,7 +3,7 @@
 //! message a click on the canvas hits (the canvas draws without DOM
 //! elements, so it answers clicks by position).
 
-use super::ring::{kind_color, lerp, trim};
+use super::ring::{kind_color, lerp, trim, NODE_R};
 use super::short_kind;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{MsgId, NodeId};
@@ -22,6 +22,10 @@ pub enum Shape {
         color: &'static str,
         doomed: bool,
         label: Option<String>,
+        /// From the dot to the nearest node's centre, in the ring's
+        /// units: a label drawn this close would cover the node's words
+        /// (see [`label_clear_of_nodes`]).
+        clearance: f64,
     },
     /// A lost message, `age` 0.0 (just lost) to 1.0 (gone).
     Fall {
@@ -50,6 +54,26 @@ impl Shape {
 /// thing to draw every frame): the colours still tell the kinds apart.
 const MAX_LABELLED: usize = 40;
 
+/// Whether a message's label, `text_size` units high, may be drawn with
+/// its dot `clearance` units from the nearest node's centre. A node's
+/// name and state reach about a line past its circle (more in large
+/// text, where the ring is drawn smaller beside the same words), so a
+/// label waits until its message is two of its own lines clear of the
+/// circle; the dot and its colour still show the message meanwhile.
+pub fn label_clear_of_nodes(clearance: f64, text_size: f64) -> bool {
+    clearance >= NODE_R + 2.0 * text_size
+}
+
+/// The size of the canvas's current font, in its units (the canvas
+/// reports its font with the size worked out in px, which are the units
+/// it draws in before its transform); `fallback` if it cannot be read.
+fn font_size(cx: &web_sys::CanvasRenderingContext2d, fallback: f64) -> f64 {
+    cx.font()
+        .split_whitespace()
+        .find_map(|w| w.strip_suffix("px")?.parse().ok())
+        .unwrap_or(fallback)
+}
+
 /// What the canvas shows at the view's instant: every message along its
 /// chord, coloured by kind, and lost ones falling away.
 pub fn flight_shapes(
@@ -75,6 +99,10 @@ pub fn flight_shapes(
             Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
             _ => short_kind(w.kind).to_string(),
         });
+        let clearance = pos
+            .values()
+            .map(|p| ((at.0 - p.0).powi(2) + (at.1 - p.1).powi(2)).sqrt())
+            .fold(f64::INFINITY, f64::min);
         out.push(Shape::Wire {
             msg: w.msg,
             from: a,
@@ -82,6 +110,7 @@ pub fn flight_shapes(
             color: kind_color(w.kind),
             doomed: w.doomed,
             label,
+            clearance,
         });
     }
     for f in view
@@ -338,6 +367,8 @@ pub fn draw_flight(
     cx.set_line_join("round");
     cx.set_line_width(3.0);
     cx.set_stroke_style_str("#fff");
+    cx.set_font(font);
+    let text_size = font_size(&cx, 11.0);
     for s in shapes {
         match s {
             // The picked message's label is the ring's, beside its chord.
@@ -345,8 +376,9 @@ pub fn draw_flight(
                 msg,
                 at,
                 label: Some(label),
+                clearance,
                 ..
-            } if picked != Some(*msg) => {
+            } if picked != Some(*msg) && label_clear_of_nodes(*clearance, text_size) => {
                 cx.set_font(font);
                 cx.set_fill_style_str("#1d232a");
                 let _ = cx.stroke_text(label, at.0 + 9.0, at.1 - 8.0);
@@ -410,6 +442,34 @@ mod tests {
         assert_eq!(*color, kind_color("write"));
         assert_eq!(label.as_deref(), Some("write 137"));
         assert_eq!(flight_shapes(&v, &pos, true).len(), 2);
+    }
+
+    /// A message just off a node keeps its label back until it is clear
+    /// of the node's words; larger text keeps it back longer.
+    #[test]
+    fn a_label_waits_until_its_message_is_clear_of_the_nodes() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.wires = vec![wire(1, 0, 2, "write")];
+        let pos = node_positions(&v);
+        let mut clearance_at = |now| {
+            v.now_us = now;
+            match &flight_shapes(&v, &pos, false)[0] {
+                Shape::Wire { clearance, .. } => *clearance,
+                other => panic!("{other:?}"),
+            }
+        };
+        // Sent at 1 ms, arriving at 3 ms: just sent, it sits at the edge
+        // of node 0's circle; halfway, at the ring's centre.
+        let leaving = clearance_at(1_000);
+        let halfway = clearance_at(2_000);
+        assert!((leaving - NODE_R).abs() < 1.0, "{leaving}");
+        let radius = (pos[&0].0 - C).hypot(pos[&0].1 - C);
+        assert!((halfway - radius).abs() < 1.0, "{halfway} {radius}");
+        let normal = 11.0;
+        assert!(!label_clear_of_nodes(leaving, normal));
+        assert!(label_clear_of_nodes(halfway, normal));
+        assert!(label_clear_of_nodes(NODE_R + 2.0 * normal, normal));
+        assert!(!label_clear_of_nodes(NODE_R + 2.0 * normal, 2.0 * normal));
     }
 
     #[test]
