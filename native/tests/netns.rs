@@ -97,6 +97,18 @@ impl Hosts {
         self.dir.path().join("cluster.toml")
     }
 
+    /// The lines of node `i`'s log that say it gave up or lost a
+    /// connection to a peer, for a reader of a run that was slow to settle.
+    fn connections_lost(&self, i: usize) -> Vec<String> {
+        let log = self.dir.path().join(format!("node-{i}")).join("node.log");
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("lost the connection"))
+            .map(|l| format!("node {i}: {}", l.rsplit_once("  ").map_or(l, |(_, m)| m)))
+            .collect()
+    }
+
     /// Starts node `i` inside its namespace and records its pid.
     fn start(&mut self, i: usize) {
         let data = self.dir.path().join(format!("node-{i}"));
@@ -298,6 +310,11 @@ fn nodes_on_separate_hosts_survive_partitions_and_slow_links() {
     ));
     for line in &settled.hints_left {
         println!("  {line}");
+    }
+    for i in 0..NODES {
+        for line in hosts.connections_lost(i) {
+            println!("  {line}");
+        }
     }
     let verdict = check(&history, settled.final_state.as_ref(), ring.rf());
     match &verdict {

@@ -570,7 +570,7 @@ pub async fn peer_sender(
         };
         info!("connected to peer {to} at {addr}");
         backoff = Duration::from_millis(50);
-        match send_until_lost(ws, &mut rx, PEER_PING_EVERY, PEER_SILENCE_LIMIT).await {
+        match send_until_lost(ws, &mut rx, PEER_KEEPALIVE).await {
             Lost::QueueClosed => return,
             Lost::Connection(why) => {
                 info!("lost the connection to peer {to}: {why}");
@@ -580,14 +580,17 @@ pub async fn peer_sender(
     }
 }
 
-/// How often an outgoing peer connection is pinged.
-pub const PEER_PING_EVERY: Duration = Duration::from_secs(1);
-/// An outgoing peer connection that has not answered (a pong, a close)
-/// for this long, or cannot take a write for this long, is given up and
-/// dialled again. TCP alone may not notice: after a link comes back, a
-/// connection can sit in retransmission backoff, or hold data the far
-/// end never reads, while the driver keeps queueing into it.
-pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(5);
+/// How a peer sender watches its connection. TCP alone may not notice a
+/// dead one: after a link comes back, a connection can sit in
+/// retransmission backoff, or hold data the far end never reads, while the
+/// driver keeps queueing into it.
+const PEER_KEEPALIVE: Keepalive = Keepalive {
+    ping_every: Duration::from_secs(1),
+    silence: Duration::from_secs(5),
+    // As slow as the link: an 8 MiB anti-entropy batch takes over half a
+    // minute at 2 Mbit/s.
+    write: Duration::from_secs(60),
+};
 
 /// Why [`send_until_lost`] returned.
 #[derive(Debug)]
@@ -597,24 +600,55 @@ enum Lost {
     Connection(String),
 }
 
-/// Sends what the driver queues on one connection, pinging it every
-/// `ping_every`, until the connection fails, or has not answered or taken
-/// a write for `silence_limit`.
-async fn send_until_lost(
-    ws: Ws,
-    rx: &mut PeerQueueRx,
+/// How [`send_until_lost`] watches a connection ([`PEER_KEEPALIVE`],
+/// shorter in tests).
+#[derive(Clone, Copy, Debug)]
+struct Keepalive {
+    /// How often the connection is pinged.
     ping_every: Duration,
-    silence_limit: Duration,
-) -> Lost {
+    /// No answer to a ping for this long gives the connection up.
+    silence: Duration,
+    /// Nor may a write take longer than this.
+    write: Duration,
+}
+
+/// Sends what the driver queues on one connection, pinging it, until the
+/// connection fails, has not answered a ping for `silence`, or has not
+/// finished a write in `write`.
+async fn send_until_lost(ws: Ws, rx: &mut PeerQueueRx, limits: Keepalive) -> Lost {
     let (mut sink, mut stream) = ws.split();
-    let mut ping = tokio::time::interval(ping_every);
+    let mut ping = tokio::time::interval(limits.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = tokio::time::Instant::now();
     loop {
+        // What the peer sent first, so that a pong already here counts
+        // before the next tick asks whether one came.
         tokio::select! {
+            biased;
+            frame = stream.next() => {
+                match frame {
+                    Some(Ok(WsMessage::Close(_))) | None => return Lost::Connection("closed by the peer".into()),
+                    Some(Err(e)) => return Lost::Connection(e.to_string()),
+                    Some(Ok(_)) => heard = tokio::time::Instant::now(),
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > limits.silence {
+                    return Lost::Connection(format!("no answer to pings for {:?}", limits.silence));
+                }
+                let sent = tokio::time::timeout(
+                    limits.write,
+                    sink.send(WsMessage::Ping(Default::default())),
+                )
+                .await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return Lost::Connection("a ping could not be sent".into());
+                }
+            }
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Lost::QueueClosed };
-                let sent = tokio::time::timeout(silence_limit, async {
+                let started = tokio::time::Instant::now();
+                let sent = tokio::time::timeout(limits.write, async {
                     feed(&mut sink, msg).await?;
                     while let Ok(msg) = rx.try_recv() {
                         feed(&mut sink, msg).await?;
@@ -626,27 +660,13 @@ async fn send_until_lost(
                 match sent {
                     Ok(Ok(())) => {}
                     Ok(Err(())) => return Lost::Connection("a write failed".into()),
-                    Err(_) => return Lost::Connection(format!("a write waited over {silence_limit:?}")),
+                    Err(_) => return Lost::Connection(format!("a write waited over {:?}", limits.write)),
                 }
-            }
-            frame = stream.next() => {
-                match frame {
-                    Some(Ok(WsMessage::Close(_))) | None => return Lost::Connection("closed by the peer".into()),
-                    Some(Err(e)) => return Lost::Connection(e.to_string()),
-                    Some(Ok(_)) => heard = tokio::time::Instant::now(),
-                }
-            }
-            _ = ping.tick() => {
-                if heard.elapsed() > silence_limit {
-                    return Lost::Connection(format!("no answer to pings for {silence_limit:?}"));
-                }
-                let sent = tokio::time::timeout(
-                    silence_limit,
-                    sink.send(WsMessage::Ping(Default::default())),
-                )
-                .await;
-                if !matches!(sent, Ok(Ok(()))) {
-                    return Lost::Connection("a ping could not be sent".into());
+                // A write that had to wait for room finished because the
+                // peer took what was sent: it is alive, though no pong
+                // could be read meanwhile.
+                if started.elapsed() >= limits.ping_every {
+                    heard = tokio::time::Instant::now();
                 }
             }
         }
@@ -718,11 +738,16 @@ mod tests {
     /// into it for good; a far end that reads is kept.
     #[tokio::test]
     async fn an_outgoing_peer_connection_that_falls_silent_is_given_up() {
-        let (every, limit) = (Duration::from_millis(20), Duration::from_millis(200));
+        let limit = Duration::from_millis(200);
+        let limits = Keepalive {
+            ping_every: Duration::from_millis(20),
+            silence: limit,
+            write: limit,
+        };
         let (tx, mut rx) = peer_queue();
         let (ws, far) = dial_far_end(false).await;
         let started = tokio::time::Instant::now();
-        let lost = tokio::time::timeout(limit * 10, send_until_lost(ws, &mut rx, every, limit))
+        let lost = tokio::time::timeout(limit * 10, send_until_lost(ws, &mut rx, limits))
             .await
             .expect("a silent connection was never given up");
         assert!(
@@ -733,8 +758,7 @@ mod tests {
         far.abort();
 
         let (ws, far) = dial_far_end(true).await;
-        let kept =
-            tokio::time::timeout(limit * 5, send_until_lost(ws, &mut rx, every, limit)).await;
+        let kept = tokio::time::timeout(limit * 5, send_until_lost(ws, &mut rx, limits)).await;
         assert!(
             kept.is_err(),
             "a connection that answers was given up: {kept:?}"
