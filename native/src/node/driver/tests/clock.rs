@@ -27,15 +27,7 @@ async fn run_with_client(
     peers: HashMap<NodeId, PeerQueueRx>,
 ) -> Running {
     let driver = tokio::spawn(driver.run());
-    let (client_tx, client_rx) = queue::<String>(16);
-    inbox_tx
-        .send(DriverInput::ClientOpened {
-            conn: 1,
-            tx: client_tx,
-            in_flight: Arc::new(AtomicUsize::new(1)),
-        })
-        .await
-        .unwrap();
+    let client_rx = open_client(&inbox_tx, 1).await;
     Running {
         inbox_tx,
         driver,

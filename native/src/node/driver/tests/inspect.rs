@@ -29,15 +29,7 @@ async fn a_whole_inspect_past_its_byte_bound_is_refused_and_a_page_is_answered()
     let (inbox_tx, inbox_rx) = inbox(64, 64);
     let (driver, _peers) = node0_recovered(dir.path(), inbox_rx);
     let driver = tokio::spawn(driver.run());
-    let (client_tx, mut client_rx) = queue::<String>(16);
-    inbox_tx
-        .send(DriverInput::ClientOpened {
-            conn: 1,
-            tx: client_tx,
-            in_flight: Arc::new(AtomicUsize::new(0)),
-        })
-        .await
-        .unwrap();
+    let mut client_rx = open_client(&inbox_tx, 0).await;
     let inspect = |id, page| DriverInput::Inspect { conn: 1, id, page };
     inbox_tx
         .send(inspect(7, DataPage::default()))

@@ -429,14 +429,9 @@ async fn reserve_timestamps(
     shift.step_wall(-3_600_000_000);
 }
 
-async fn started(dir: &Path, in_flight: usize) -> Started {
-    let (inbox_tx, inbox_rx) = inbox(64, 64);
-    let (mut driver, peers) = node0(dir, inbox_rx);
-    let (jobs, done) = fake_syncer(&mut driver);
-    let shift = driver.clock.shift.clone();
-    let mut peers = peers;
-    let driver = tokio::spawn(driver.run());
-    reserve_timestamps(&inbox_tx, &mut peers, &shift).await;
+/// Opens connection 1 to a running driver, counting `in_flight` of its
+/// requests as unanswered; the receiving end of its answers.
+async fn open_client(inbox_tx: &InboxTx, in_flight: usize) -> QueueRx<String> {
     let (client_tx, client_rx) = queue::<String>(16);
     inbox_tx
         .send(DriverInput::ClientOpened {
@@ -446,6 +441,18 @@ async fn started(dir: &Path, in_flight: usize) -> Started {
         })
         .await
         .unwrap();
+    client_rx
+}
+
+async fn started(dir: &Path, in_flight: usize) -> Started {
+    let (inbox_tx, inbox_rx) = inbox(64, 64);
+    let (mut driver, peers) = node0(dir, inbox_rx);
+    let (jobs, done) = fake_syncer(&mut driver);
+    let shift = driver.clock.shift.clone();
+    let mut peers = peers;
+    let driver = tokio::spawn(driver.run());
+    reserve_timestamps(&inbox_tx, &mut peers, &shift).await;
+    let client_rx = open_client(&inbox_tx, in_flight).await;
     Started {
         inbox_tx,
         driver,
