@@ -3,7 +3,7 @@
 //! message a click on the canvas hits (the canvas draws without DOM
 //! elements, so it answers clicks by position).
 
-use super::ring::{kind_color, lerp, trim, NODE_R};
+use super::ring::{dist, kind_color, lerp, trim, NODE_R};
 use super::short_kind;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{MsgId, NodeId};
@@ -101,7 +101,7 @@ pub fn flight_shapes(
         });
         let clearance = pos
             .values()
-            .map(|p| ((at.0 - p.0).powi(2) + (at.1 - p.1).powi(2)).sqrt())
+            .map(|&p| dist(at, p))
             .fold(f64::INFINITY, f64::min);
         out.push(Shape::Wire {
             msg: w.msg,
@@ -437,7 +437,7 @@ mod tests {
         // Node 0 and node 2 face each other: halfway is the centre.
         assert!((at.0 - C).abs() < 1.0 && (at.1 - C).abs() < 1.0, "{at:?}");
         // The trail starts at node 0's edge, not its centre.
-        let d = ((from.0 - pos[&0].0).powi(2) + (from.1 - pos[&0].1).powi(2)).sqrt();
+        let d = dist(*from, pos[&0]);
         assert!((d - NODE_R).abs() < 1.0, "{d}");
         assert_eq!(*color, kind_color("write"));
         assert_eq!(label.as_deref(), Some("write 137"));
@@ -463,7 +463,7 @@ mod tests {
         let leaving = clearance_at(1_000);
         let halfway = clearance_at(2_000);
         assert!((leaving - NODE_R).abs() < 1.0, "{leaving}");
-        let radius = (pos[&0].0 - C).hypot(pos[&0].1 - C);
+        let radius = dist((C, C), pos[&0]);
         assert!((halfway - radius).abs() < 1.0, "{halfway} {radius}");
         let normal = 11.0;
         assert!(!label_clear_of_nodes(leaving, normal));

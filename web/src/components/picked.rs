@@ -3,7 +3,10 @@
 //! halo around its node(s). What is picked is [`crate::state::Picked`],
 //! set from the space-time view or the event log.
 
-use super::{ring::kind_color, short_kind};
+use super::{
+    ring::{dist, kind_color},
+    short_kind,
+};
 use crate::state::{ClusterView, Picked};
 use ringside_core::NodeId;
 use std::collections::BTreeMap;
@@ -78,7 +81,7 @@ pub fn ring_overlay(
 /// ring), above a flat chord, to the side of a steep one.
 fn label_place(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), &'static str) {
     let (mx, my) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
-    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
+    let len = dist(a, b).max(1.0);
     // The chord's normal, turned to point up the screen.
     let (mut nx, mut ny) = (-(b.1 - a.1) / len, (b.0 - a.0) / len);
     if ny > 0.0 {

@@ -133,6 +133,11 @@ fn focus_key_mark(k: &Key) {
     }
 }
 
+/// The distance between two points of the ring's drawing.
+pub fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (b.0 - a.0).hypot(b.1 - a.1)
+}
+
 pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
     (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
 }
@@ -140,7 +145,7 @@ pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
 /// A point `NODE_R` inside the chord from `a` to `b`, so messages leave
 /// and reach the node's edge rather than its centre.
 pub fn trim(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), (f64, f64)) {
-    let d = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1.0);
+    let d = dist(a, b).max(1.0);
     let k = (NODE_R / d).min(0.45);
     (lerp(a, b, k), lerp(a, b, 1.0 - k))
 }
@@ -423,7 +428,7 @@ pub fn RingView() -> Html {
         let class = classes!("ring-node", state.class(), is_replica.then_some("replica"));
         // Hints pile up as little cards beside the node, in the target's colour.
         let (ox, oy) = {
-            let d = ((x - C).powi(2) + (y - C).powi(2)).sqrt().max(1.0);
+            let d = dist((C, C), (x, y)).max(1.0);
             ((x - C) / d, (y - C) / d)
         };
         let cards = n.hints.values().take(12).enumerate().map(|(i, h)| {
