@@ -302,7 +302,7 @@ pub fn App() -> Html {
     };
     let shareable = m.settings_known();
     let scrub = m.run_state().map(|run| {
-        let ticks = Rc::new(crate::rewind::ticks(m.marks(), run.head, 400));
+        let ticks = Rc::new(crate::rewind::ticks(m.marks(), run.start, run.head, 400));
         html! { <Scrub {run} {ticks} fork_note={m.fork_note.clone()} send={send.clone()} /> }
     });
     let spacetime = m.ui.spacetime;

@@ -9,7 +9,9 @@
 //! - [`replay`]: a trace recorded by `ringside sim --trace FILE`, replayed.
 //! - [`live`]: real native nodes over WebSocket: `advance` turns the
 //!   frames received since the last call into updates, and `act` sends
-//!   requests or asks the supervisor to crash or restart a node.
+//!   requests or asks the supervisor to crash or restart a node. What it
+//!   received is recorded, so it too can go back (but not fork: the
+//!   nodes live in the present).
 
 pub mod link;
 pub mod live;
@@ -54,6 +56,10 @@ pub trait Backend {
     /// The actions so far with their times and events, when the run can
     /// be shared (a simulated run replays from its seed and this script).
     fn script(&self) -> Option<&[Scripted]>;
+    /// Keeps showing the moment shown while the source goes on without
+    /// the page (a live cluster's nodes do not pause; a simulated run
+    /// simply is not advanced).
+    fn hold(&mut self) {}
     /// Where the run stands, when it can be rewound.
     fn run_state(&self) -> Option<RunState> {
         None

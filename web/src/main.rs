@@ -79,7 +79,10 @@ fn rewind_bench_in_page() {
     // After a frame, so that the line above shows while it runs.
     gloo::timers::callback::Timeout::new(0, move || {
         let mut m = rewindbench::long_run();
-        let line = rewindbench::measure(&mut m, "wasm", || perf.now());
+        let sim = rewindbench::measure(&mut m, "wasm", || perf.now());
+        let mut rec = rewindbench::recording(backend::live::KEPT);
+        let live = rewindbench::measure_live(&mut rec, "wasm", || perf.now());
+        let line = format!("{sim}\n{live}");
         pre.set_text_content(Some(&line));
         let _ = pre.set_attribute("data-done", "1");
         web_sys::console::log_1(&line.into());
@@ -99,6 +102,11 @@ fn main() {
         println!(
             "{}",
             rewindbench::measure(&mut m, "native", || start.elapsed().as_secs_f64() * 1e3)
+        );
+        let mut rec = rewindbench::recording(backend::live::KEPT);
+        println!(
+            "{}",
+            rewindbench::measure_live(&mut rec, "native", || start.elapsed().as_secs_f64() * 1e3)
         );
         return;
     }

@@ -435,7 +435,11 @@ impl Model {
     }
 
     fn act(&mut self, action: Action) {
-        let behind = self.backend.run_state().filter(RunState::behind);
+        let mut behind = self.backend.run_state().filter(RunState::behind);
+        if let Some(run) = behind.take_if(|r| r.live) {
+            // Real nodes act in the present, not in the past shown.
+            self.follow(run.head);
+        }
         match self.backend.act(action) {
             Ok(u) => {
                 self.apply(u);
@@ -456,8 +460,15 @@ impl Model {
             .map_or(0.0, |l| (now_ms - l).clamp(0.0, 100.0));
         self.last_wall_ms = Some(now_ms);
         if self.is_live() {
-            // Real nodes do not pause.
-            let u = self.backend.advance(0);
+            // Real nodes do not pause: while the page shows an earlier
+            // moment, what they say is recorded, and playing replays the
+            // recording at the pace it came.
+            let us = if self.playing {
+                (dt_ms * 1000.0).round() as Micros
+            } else {
+                0
+            };
+            let u = self.backend.advance(us);
             self.apply(u);
             return;
         }
@@ -562,6 +573,11 @@ impl Model {
                 Ok(Line::Empty) => {}
                 Err(e) => self.ui().console_reply = Some((false, e)),
             },
+            Cmd::TogglePlay if self.is_live() && !self.replaying() => {
+                // Pausing live holds the moment shown; the nodes go on.
+                self.backend.hold();
+                self.playing = false;
+            }
             Cmd::TogglePlay => self.playing = !self.playing,
             Cmd::Step => {
                 self.playing = false;
@@ -593,6 +609,8 @@ impl Model {
                 // A student who went back wants to look before moving on.
                 self.playing = false;
                 self.seek(k);
+                // Back at the head of a live recording: following again.
+                self.playing |= self.is_live() && !self.replaying();
             }
             Cmd::Speed(s) if s.is_finite() && s > 0.0 => self.speed = s,
             Cmd::Speed(_) => {}
@@ -701,4 +719,4 @@ fn is_heartbeat(e: &ringside_core::TraceEntry) -> bool {
 
 mod rewind;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -20,6 +20,13 @@ pub struct RunState {
     /// Simulated time at the cursor and at the head.
     pub now_us: Micros,
     pub head_us: Micros,
+    /// The first event still kept, and its time (a live recording drops
+    /// its oldest events; a simulated run keeps them all: 0).
+    pub start: u64,
+    pub start_us: Micros,
+    /// A live cluster's recording: acting acts on the nodes now, never
+    /// on the past shown.
+    pub live: bool,
 }
 
 impl RunState {
@@ -122,14 +129,14 @@ pub struct Tick {
     pub text: String,
 }
 
-/// The ticks of `marks` on a bar of `slices` slices from event 0 to
-/// `head`.
-pub fn ticks(marks: &[Mark], head: u64, slices: usize) -> Vec<Tick> {
-    let span = head.max(1) as f64;
+/// The ticks of `marks` on a bar of `slices` slices from event `start`
+/// to `head`.
+pub fn ticks(marks: &[Mark], start: u64, head: u64, slices: usize) -> Vec<Tick> {
+    let span = head.saturating_sub(start).max(1) as f64;
     let mut by_slice: std::collections::BTreeMap<(usize, MarkKind), (&Mark, usize)> =
         Default::default();
-    for m in marks.iter().filter(|m| m.event <= head) {
-        let slice = ((m.event as f64 / span) * slices as f64) as usize;
+    for m in marks.iter().filter(|m| (start..=head).contains(&m.event)) {
+        let slice = (((m.event - start) as f64 / span) * slices as f64) as usize;
         by_slice
             .entry((slice.min(slices - 1), m.kind))
             .and_modify(|(_, n)| *n += 1)
@@ -138,7 +145,7 @@ pub fn ticks(marks: &[Mark], head: u64, slices: usize) -> Vec<Tick> {
     by_slice
         .into_iter()
         .map(|((_, kind), (m, n))| Tick {
-            pos: m.event as f64 / span,
+            pos: (m.event - start) as f64 / span,
             kind,
             event: m.event,
             text: match n {
@@ -172,11 +179,19 @@ mod tests {
             mark(999, MarkKind::Request),
             mark(2_000, MarkKind::Request),
         ];
-        let t = ticks(&marks, 1_000, 100);
+        let t = ticks(&marks, 0, 1_000, 100);
         assert_eq!(t.len(), 4, "{t:?}");
         assert!(t[0].text.contains("m0") && t[0].text.contains("1 more"));
         assert_eq!(t[1].kind, MarkKind::Fault);
         assert_eq!((t[2].event, t[2].pos), (500, 0.5));
         assert_eq!(t[3].event, 999, "the mark past the head is not drawn");
+    }
+
+    #[test]
+    fn a_bar_that_starts_later_places_its_marks_from_its_start() {
+        let marks = vec![mark(100, MarkKind::Fault), mark(600, MarkKind::Request)];
+        let t = ticks(&marks, 500, 1_500, 100);
+        assert_eq!(t.len(), 1, "the mark before the start is not drawn: {t:?}");
+        assert_eq!((t[0].event, t[0].pos), (600, 0.1));
     }
 }

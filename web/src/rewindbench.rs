@@ -8,11 +8,19 @@
 //! slowest and the mean are printed:
 //!
 //! `rewind bench (wasm): slowest 12.3 ms, mean 8.1 ms over 40 seeks of a 10000-event run`
+//!
+//! A live page rewinds by rebuilding its view from what it received
+//! (`backend::live::recording`); the second line times that at the
+//! recording's bound, the worst case.
 
-use crate::backend::simulated::Fragment;
+use crate::backend::live::Recording;
+use crate::backend::simulated::{Fragment, Settings, SimBackend};
+use crate::backend::Backend;
 use crate::model::{Cmd, Model};
+use crate::state::ClusterView;
 use ringside_core::rewind::DEFAULT_CHECKPOINT_EVERY;
-use ringside_core::sim::Action;
+use ringside_core::sim::{get, put, Action, Rng};
+use ringside_core::{Consistency, NodeId};
 
 /// The run's length, in events.
 pub const EVENTS: u64 = 10_000;
@@ -67,6 +75,60 @@ pub fn measure(m: &mut Model, label: &str, now_ms: impl Fn() -> f64) -> String {
     )
 }
 
+/// A live page's recording of `updates` updates (the bench fills it to
+/// its bound, [`crate::backend::live::KEPT`]), made of a simulated run's updates under load
+/// (the vocabulary a live cluster's frames become).
+pub fn recording(updates: usize) -> Recording {
+    let (mut b, init) = SimBackend::new(Settings::default());
+    let mut rec = Recording::new(b.topology());
+    rec.record(init);
+    let mut rng = Rng::new(7);
+    while rec.head() < updates as u64 {
+        for _ in 0..2 {
+            let key = rng.range(0, 255) as u8;
+            let request = if rng.chance(0.5) {
+                put(key, "v", Consistency::Quorum)
+            } else {
+                get(key, Consistency::Quorum)
+            };
+            let node = rng.range(0, 4) as NodeId;
+            let u = b.act(Action::Submit { node, request }).unwrap_or_default();
+            rec.record(u);
+        }
+        rec.record(b.advance(16_000));
+    }
+    rec
+}
+
+/// Seeks over a live recording, each a rebuild of the view from a reset
+/// and the recording up to there, as a drag of a live page's bar asks;
+/// the result line.
+pub fn measure_live(rec: &mut Recording, label: &str, now_ms: impl Fn() -> f64) -> String {
+    let run = rec.run_state();
+    let span = run.head - run.start;
+    // Any topology: a seek's first update is the recording's reset.
+    let topo = SimBackend::new(Settings::default()).0.topology();
+    let (mut slowest, mut total) = (0.0f64, 0.0);
+    for i in 0..SEEKS {
+        let k = run.start
+            + if i % 2 == 0 {
+                span * (SEEKS - i) / SEEKS
+            } else {
+                span * i / SEEKS
+            };
+        let t0 = now_ms();
+        let mut view = ClusterView::new(topo.clone());
+        view.apply_all(rec.seek(k.saturating_sub(1)));
+        let took = now_ms() - t0;
+        slowest = slowest.max(took);
+        total += took;
+    }
+    format!(
+        "live rewind bench ({label}): slowest {slowest:.1} ms, mean {:.1} ms over {SEEKS} seeks of a {span}-update recording",
+        total / SEEKS as f64
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +146,19 @@ mod tests {
             "{line}"
         );
         assert!(m.run_state().unwrap().cursor < head);
+    }
+
+    #[test]
+    fn the_live_bench_fills_a_recording_to_its_bound_and_seeks_over_it() {
+        let mut rec = recording(5_000);
+        let run = rec.run_state();
+        assert!(run.head >= 5_000 && run.live);
+        let start = std::time::Instant::now();
+        let line = measure_live(&mut rec, "native", || start.elapsed().as_secs_f64() * 1e3);
+        assert!(
+            line.starts_with("live rewind bench (native): slowest "),
+            "{line}"
+        );
+        assert!(rec.run_state().behind());
     }
 }

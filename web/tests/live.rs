@@ -3,6 +3,7 @@
 //! page connected to node 0 with the control token in the fragment, a
 //! write typed into the page lands on nodes 2, 3 and 0, crashing node 3
 //! from the page leaves a hint on the coordinator for the next write,
+//! the page's timeline goes back to before the crash and forward again,
 //! restarting node 3 from the page delivers it, and `ringside inspect`
 //! agrees with what the page showed.
 //!
@@ -22,6 +23,49 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+/// What the page received, rewound: dragged back to node 3's crash (the
+/// first of its marks on the timeline) and, if the page shows it down
+/// there, stepped back from it, the page shows node 3 up (the real node
+/// stays down) and says it shows an earlier moment; "now →" shows the
+/// present again. Screenshot: `web-live-rewind-before-crash.png`.
+fn rewind_to_before_the_crash(s: &Session, art: &Path) {
+    let crash = s.js(
+        "const ks = [...document.querySelectorAll('[data-testid=scrub-mark][data-kind=fault]')] \
+           .filter(e => /crash \\(SIGKILL\\) node 3|node 3 is gone/.test(e.textContent)) \
+           .map(e => Number(e.dataset.event)); \
+         return ks.length ? Math.min(...ks) : null",
+    );
+    let crash = crash
+        .as_u64()
+        .unwrap_or_else(|| panic!("the crash is marked on the timeline: {crash}"));
+    common::rewind::drag_to(s, crash);
+    s.wait("the page at the crash, an earlier moment", art, |s| {
+        s.attr("[data-testid=scrub]", "data-cursor") == crash.to_string()
+            && s.count("[data-testid=earlier]") == 1
+    });
+    let node_3_up = "[data-testid=ring-node][data-node=\"3\"].up";
+    for _ in 0..50 {
+        if s.count(node_3_up) == 1 {
+            break;
+        }
+        s.click("[data-testid=step-back]");
+    }
+    assert_eq!(
+        s.count(node_3_up),
+        1,
+        "node 3 up on the page before its crash"
+    );
+    assert_eq!(s.count("[data-testid=earlier]"), 1);
+    let caption = s.text("[data-testid=earlier]");
+    assert!(caption.contains("nodes go on"), "{caption}");
+    s.screenshot(&art.join("web-live-rewind-before-crash.png"));
+    s.click("[data-testid=to-head]");
+    s.wait("the present again: node 3 down", art, |s| {
+        s.count("[data-testid=ring-node][data-node=\"3\"].down") == 1
+            && s.count("[data-testid=earlier]") == 0
+    });
+}
 
 /// Stops the cluster it started, whatever happens to the test.
 struct Cluster {
@@ -194,6 +238,7 @@ fn the_page_drives_a_real_cluster() {
     let mid = cluster.inspect();
     assert_eq!(hints_on(&mid, 0), 1, "the real node 0 holds the hint");
     s.screenshot(&art.join("web-live-hint-held.png"));
+    rewind_to_before_the_crash(&s, art);
 
     // Restart node 3 from the page: the hint is delivered.
     s.click("[data-testid=restart-3]");

@@ -323,6 +323,9 @@ impl Backend for SimBackend {
             at_head: t.at_head(),
             now_us: t.sim().now(),
             head_us: self.head_us,
+            start: 0,
+            start_us: 0,
+            live: false,
         })
     }
 

@@ -354,22 +354,19 @@ pub fn Controls(p: &Props) -> Html {
 
     html! {
         <nav class={classes!("controls", p.full.then_some("full"))} aria-label="controls">
-            if !live {
             <div class="group clock">
-                <button data-testid="play" onclick={play} title="key: space">{ if ctx.playing { "❚❚ pause" } else { "▶ play" } }</button>
+                <button data-testid="play" onclick={play}
+                    title={ if live { "pause holds what the page shows (the nodes go on); play replays what came next (key: space)" } else { "key: space" } }>
+                    { if ctx.playing { "❚❚ pause" } else { "▶ play" } }</button>
                 <button data-testid="step-back" onclick={step_back} title="one event back (key: ,)">{"◀ back"}</button>
                 <button data-testid="step" onclick={step} title="next event (key: .)">{"step ▶"}</button>
-                <label>{"speed "}
-                    <select data-testid="speed" onchange={speed} aria-label="simulated time per real second">{ for speed_options }</select>
-                </label>
+                if !live {
+                    <label>{"speed "}
+                        <select data-testid="speed" onchange={speed} aria-label="simulated time per real second">{ for speed_options }</select>
+                    </label>
+                }
                 <span class="source" data-testid="source">{ &view.topo.source }</span>
             </div>
-            }
-            if live {
-                <div class="group clock">
-                    <span class="source" data-testid="source">{ &view.topo.source }</span>
-                </div>
-            }
             <form class="group request-form" onsubmit={on_form} aria-label="send a request">
                 <select ref={op_ref} aria-label="operation">
                     <option value="put" selected={true}>{"put"}</option><option value="get">{"get"}</option><option value="delete">{"delete"}</option>

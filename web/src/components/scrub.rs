@@ -2,7 +2,9 @@
 //! moment reached, with its requests, faults and checker violations
 //! marked. Dragging it (or clicking a mark) shows the cluster as it was
 //! then; the part of the run after the cursor stays drawn, shaded, until
-//! an action there forks a new history.
+//! an action there forks a new history. A live cluster's bar is what the
+//! page received from the nodes (see `backend::live::recording`): it can
+//! go back, but an action acts in the present.
 
 use crate::model::Cmd;
 use crate::rewind::{secs, MarkKind, RunState, Tick};
@@ -23,8 +25,8 @@ pub struct ScrubProps {
 #[function_component]
 pub fn Scrub(p: &ScrubProps) -> Html {
     let run = p.run;
-    let span = run.head.max(1) as f64;
-    let cursor_x = run.cursor as f64 / span * WIDTH;
+    let span = run.head.saturating_sub(run.start).max(1) as f64;
+    let cursor_x = run.cursor.saturating_sub(run.start) as f64 / span * WIDTH;
     let on_input = {
         let send = p.send.clone();
         Callback::from(move |e: InputEvent| {
@@ -64,29 +66,34 @@ pub fn Scrub(p: &ScrubProps) -> Html {
         <section class={classes!("scrub", behind.then_some("behind"))} data-testid="scrub" aria-label="the run's timeline"
             data-cursor={run.cursor.to_string()} data-head={run.head.to_string()}>
             <div class="scrub-row">
-                <span class="scrub-title" title="the whole run so far: drag back to any moment">{"Timeline"}</span>
-                <span class="scrub-end">{"0 s"}</span>
+                <span class="scrub-title" title={ if run.live { "what the page received from the nodes: drag back to any moment" } else { "the whole run so far: drag back to any moment" } }>{"Timeline"}</span>
+                <span class="scrub-end">{ secs(run.start_us) }</span>
                 <div class="scrub-track">
                     <svg class="scrub-marks" viewBox={format!("0 0 {WIDTH} 24")} preserveAspectRatio="none" aria-hidden="true">
                         <rect class="past" x="0" y="10" width={cursor_x.to_string()} height="4" />
                         <rect class="future" x={cursor_x.to_string()} y="10" width={(WIDTH - cursor_x).max(0.0).to_string()} height="4" />
                         { for ticks }
                     </svg>
-                    <input type="range" data-testid="scrub-range" min="0" max={run.head.to_string()}
+                    <input type="range" data-testid="scrub-range" min={run.start.to_string()} max={run.head.to_string()}
                         value={run.cursor.to_string()} oninput={on_input}
                         aria-label="the moment shown: drag back to see the cluster as it was"
                         title="drag to any moment of the run; keys: , one event back, . one forward, space play" />
                 </div>
                 <span class="scrub-end">{ secs(run.head_us) }</span>
                 <button data-testid="to-head" onclick={to_head} disabled={!behind}
-                    title="back to the latest moment reached">{"latest →"}</button>
+                    title={ if run.live { "back to the present: follow the nodes again" } else { "back to the latest moment reached" } }>
+                    { if run.live { "now →" } else { "latest →" } }</button>
             </div>
             <div class="scrub-caption" data-testid="scrub-caption">
                 <span class="legend"><i class="request" />{"request "}<i class="fault" />{"fault "}<i class="violation" />{"violation"}</span>
                 { format!(" · showing t = {} (event {} of {})", secs(run.now_us), run.cursor, run.head) }
                 if behind {
                     <span class="earlier" data-testid="earlier">
-                        {" · an earlier moment: play replays what happened next; an action here starts a new history from this point"}
+                        { if run.live {
+                            " · an earlier moment of what the page received: the nodes go on meanwhile; play replays what came next, now → follows them again, and a request or a crash acts in the present"
+                        } else {
+                            " · an earlier moment: play replays what happened next; an action here starts a new history from this point"
+                        } }
                     </span>
                 }
             </div>

@@ -61,6 +61,12 @@ impl Model {
         }
     }
 
+    /// Shows the head of a live recording and follows the nodes again.
+    pub(super) fn follow(&mut self, head: u64) {
+        self.seek(head);
+        self.playing = true;
+    }
+
     /// The event to go back to for one step back: right after the last
     /// event before the cursor that said something in the log
     /// (heartbeats only when they are shown), where [`Cmd::Step`] would

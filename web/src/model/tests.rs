@@ -128,7 +128,7 @@ fn a_bad_trace_leaves_the_simulator_running() {
 
 /// What a student sees of the cluster, to compare two views of one
 /// moment: all but the clock, which a frame moves past its last event.
-fn seen(v: &ClusterView) -> String {
+pub(crate) fn seen(v: &ClusterView) -> String {
     let nodes: Vec<_> = v.nodes.values().collect();
     let requests: Vec<_> = v
         .requests
@@ -140,7 +140,7 @@ fn seen(v: &ClusterView) -> String {
 }
 
 /// Fails naming where two pictures of the page first differ.
-fn same(got: &str, want: &str, what: &str) {
+pub(crate) fn same(got: &str, want: &str, what: &str) {
     if got != want {
         let at = got
             .bytes()
@@ -283,4 +283,45 @@ fn acting_at_an_earlier_moment_forks_and_the_link_reproduces_the_fork() {
     assert_eq!(again.view.nodes[&0].data, m.view.nodes[&0].data);
     assert!(again.view.nodes[&0].data.contains_key(&Key::Int(42)));
     assert!(!again.view.nodes[&0].data.contains_key(&Key::Int(137)));
+}
+
+#[test]
+fn a_live_page_holds_its_moment_while_the_nodes_go_on_then_follows_them_again() {
+    let mut m = model();
+    // Natively no socket opens: the page still records what it says
+    // (the clock, the nodes it cannot reach).
+    m.handle(Cmd::Connect("ws://127.0.0.1:9".into()));
+    assert!(m.is_live());
+    run(&mut m, 100.0);
+    let first = m.run_state().expect("a live page can go back");
+    assert!(first.live && !first.behind() && m.playing, "{first:?}");
+
+    // Pause: the moment shown stays while what arrives is recorded.
+    m.handle(Cmd::TogglePlay);
+    assert!(!m.playing && m.replaying());
+    let held = m.run_state().unwrap().cursor;
+    run(&mut m, 100.0);
+    let r = m.run_state().unwrap();
+    assert_eq!(r.cursor, held, "{r:?}");
+    assert!(r.head > held, "{r:?}");
+
+    // Play replays what came meanwhile, then follows the nodes.
+    m.handle(Cmd::TogglePlay);
+    assert!(m.playing);
+    run(&mut m, 1_000.0);
+    assert!(!m.replaying(), "{:?}", m.run_state());
+
+    // Back to an earlier moment, then a request: it goes to the nodes
+    // now, and the page shows the present again (no fork).
+    m.handle(Cmd::Seek(held - 1));
+    assert!(m.replaying() && !m.playing);
+    m.handle(Cmd::Console("get 1 one".into()));
+    assert!(!m.replaying() && m.playing, "{:?}", m.run_state());
+    assert!(m.fork_note.is_none());
+    // Seeking to the head follows the nodes too.
+    m.handle(Cmd::StepBack);
+    assert!(m.replaying());
+    let head = m.run_state().unwrap().head;
+    m.handle(Cmd::Seek(head));
+    assert!(!m.replaying() && m.playing);
 }

@@ -63,7 +63,7 @@ fn send_with_the_form(s: &Session, op: &str, key: &str, value: &str, level: &str
 
 /// Drags the scrub bar to event `k`, as a person's drag does (the range
 /// input's value, then its input event).
-fn drag_to(s: &Session, k: u64) {
+pub fn drag_to(s: &Session, k: u64) {
     s.js(&format!(
         "const r = document.querySelector('[data-testid=scrub-range]'); r.value = '{k}'; \
          r.dispatchEvent(new Event('input', {{bubbles: true}}));"

@@ -29,11 +29,17 @@
 //! send, so it is tested natively. [`LiveBackend`] joins it to a
 //! [`Transport`]: browser WebSockets in the page.
 //!
+//! Rewinding a live cluster replays what the page received: every update
+//! is kept in a [`Recording`], which the scrub bar moves through while the
+//! nodes go on.
+//!
 //! Files: `link` (the link and the URLs made from it), `machine`
-//! (`LiveCore`), `ws` (the browser's sockets).
+//! (`LiveCore`), `recording` (what the page received, for rewinding),
+//! `ws` (the browser's sockets).
 
 mod link;
 mod machine;
+mod recording;
 #[cfg(target_arch = "wasm32")]
 mod ws;
 
@@ -42,8 +48,10 @@ mod tests;
 
 pub use link::LiveLink;
 pub use machine::{Conn, Io, LiveCore, SockEvent};
+pub use recording::{Recording, KEPT};
 
 use super::Backend;
+use crate::rewind::{Mark, RunState};
 use crate::state::{Topology, Update};
 use ringside_core::protocol::control::NodeControl;
 use ringside_core::sim::Action;
@@ -64,6 +72,7 @@ pub trait Transport {
 pub struct LiveBackend {
     core: LiveCore,
     io: Box<dyn Transport>,
+    recording: Recording,
 }
 
 impl LiveBackend {
@@ -72,13 +81,24 @@ impl LiveBackend {
         io: Box<dyn Transport>,
     ) -> Result<(LiveBackend, Vec<Update>), String> {
         let core = LiveCore::new(link, io.now_ms())?;
-        let mut b = LiveBackend { core, io };
+        let recording = Recording::new(core.topology());
+        let mut b = LiveBackend {
+            core,
+            io,
+            recording,
+        };
         let u = b.pump();
         Ok((b, u))
     }
 
-    /// Feeds socket events in, carries socket operations out.
+    /// What the sockets brought, recorded; what of it to show now.
     fn pump(&mut self) -> Vec<Update> {
+        let u = self.receive();
+        self.recording.record(u)
+    }
+
+    /// Feeds socket events in, carries socket operations out.
+    fn receive(&mut self) -> Vec<Update> {
         for (conn, ev) in self.io.drain() {
             let now = self.io.now_ms();
             self.core.handle_sock(conn, ev, now);
@@ -100,7 +120,7 @@ impl LiveBackend {
 
     fn done(&mut self, r: Result<Vec<Update>, String>) -> Result<Vec<Update>, String> {
         self.flush();
-        r
+        r.map(|u| self.recording.record(u))
     }
 }
 
@@ -109,12 +129,28 @@ impl Backend for LiveBackend {
         self.core.topology()
     }
 
-    fn advance(&mut self, _by_us: Micros) -> Vec<Update> {
-        self.pump()
+    /// Following the nodes, shows what arrived; showing the past, replays
+    /// `by_us` of the recording (the nodes' news is recorded meanwhile).
+    fn advance(&mut self, by_us: Micros) -> Vec<Update> {
+        let mut u = self.pump();
+        u.extend(self.recording.replay(by_us));
+        u
     }
 
+    /// Following the nodes, holds the moment shown (the next step goes
+    /// on from it); showing the past, one event on.
     fn step(&mut self) -> Vec<Update> {
-        self.pump()
+        let mut u = self.pump();
+        if self.recording.following() {
+            self.recording.hold();
+        } else {
+            u.extend(self.recording.step());
+        }
+        u
+    }
+
+    fn hold(&mut self) {
+        self.recording.hold();
     }
 
     fn act(&mut self, action: Action) -> Result<Vec<Update>, String> {
@@ -137,6 +173,26 @@ impl Backend for LiveBackend {
 
     fn script(&self) -> Option<&[ringside_core::rewind::Scripted]> {
         None
+    }
+
+    fn run_state(&self) -> Option<RunState> {
+        Some(self.recording.run_state())
+    }
+
+    fn marks(&self) -> &[Mark] {
+        self.recording.marks()
+    }
+
+    fn history(&self) -> &[(u64, ringside_core::TraceEntry)] {
+        self.recording.history()
+    }
+
+    fn mark(&mut self, mark: Mark) {
+        self.recording.mark(mark);
+    }
+
+    fn seek(&mut self, event: u64) -> Result<Vec<Update>, String> {
+        Ok(self.recording.seek(event))
     }
 }
 
