@@ -138,6 +138,29 @@ pub fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
     (b.0 - a.0).hypot(b.1 - a.1)
 }
 
+/// Half the width and half the height of the box, around a node's
+/// centre, that a key's label must keep out of: the label's own half
+/// width ("key 137" in large text) plus the node's words beside its
+/// circle, and the label's half height plus the node's name, state and
+/// circle above and below.
+const KEY_LABEL_CLEAR: (f64, f64) = (150.0, 72.0);
+
+/// Where the selected key's label goes: just inside its mark, or further
+/// in along the same radius when that would put it on a node's words (a
+/// key by a node's token: key 137 sits by node 1).
+pub fn key_label_at(f: f64, nodes: &BTreeMap<NodeId, (f64, f64)>) -> (f64, f64) {
+    let on_a_node = |(x, y): (f64, f64)| {
+        nodes.values().any(|&(nx, ny)| {
+            (x - nx).abs() < KEY_LABEL_CLEAR.0 && (y - ny).abs() < KEY_LABEL_CLEAR.1
+        })
+    };
+    let mut r = R - 34.0;
+    while r > R * 0.3 && on_a_node(at(f, r)) {
+        r -= 6.0;
+    }
+    at(f, r)
+}
+
 pub fn lerp(a: (f64, f64), b: (f64, f64), p: f64) -> (f64, f64) {
     (a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p)
 }
@@ -287,7 +310,7 @@ pub fn RingStill(p: &StillProps) -> Html {
     });
     let key_label = selected.as_ref().map(|k| {
         let f = token_frac(view.ring.token_of(k));
-        let (x, y) = at(f, R - 34.0);
+        let (x, y) = key_label_at(f, &pos);
         html! { <text class="key-label" x={x.to_string()} y={y.to_string()}>{ format!("key {k}") }</text> }
     });
 
@@ -640,6 +663,29 @@ pub mod tests {
         // Key 137 is in node 2's range: between node 1 (bottom) and node 2 (left).
         let f = token_frac(v.ring.token_of(&Key::Int(137)));
         assert!(f > 0.5 && f < 0.75, "{f}");
+    }
+
+    #[test]
+    fn a_key_label_keeps_off_the_nodes_words() {
+        let v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        let p = node_positions(&v);
+        let clear = |(x, y): (f64, f64)| {
+            p.values().all(|&(nx, ny)| {
+                (x - nx).abs() >= KEY_LABEL_CLEAR.0 || (y - ny).abs() >= KEY_LABEL_CLEAR.1
+            })
+        };
+        // Key 137, by node 1 at the bottom: moved in, clear of node 1.
+        let f = token_frac(v.ring.token_of(&Key::Int(137)));
+        let l = key_label_at(f, &p);
+        assert!(clear(l), "{l:?}");
+        assert!(dist(l, (C, C)) < R - 34.0);
+        // A key half way between two nodes keeps its place by its mark.
+        assert_eq!(key_label_at(0.125, &p), at(0.125, R - 34.0));
+        // Every key of the ring finds a clear place inside it.
+        for i in 0..256 {
+            let l = key_label_at(i as f64 / 256.0, &p);
+            assert!(clear(l) && dist(l, (C, C)) > R * 0.25, "key {i}: {l:?}");
+        }
     }
 
     #[test]
