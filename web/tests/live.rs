@@ -271,6 +271,31 @@ fn the_page_drives_a_real_cluster() {
     }
     assert_eq!(real_value(&real, 1, 137), None);
     assert_eq!(hints_on(&real, 0), 0, "node 0 forgot the delivered hint");
+
+    // The link the demo prints opens the calm view: on a projector's
+    // 1280x720 the ring, its legend and the timeline are whole on screen.
+    s.viewport(1280, 720);
+    s.goto(&server.url(&format!(
+        "/#live=ws://127.0.0.1:{port}&token={token}&control=ws://{control}"
+    )));
+    s.wait(
+        "the calm live view, 4 nodes up, every panel drawn",
+        art,
+        |s| {
+            s.count("[data-testid=mode][data-mode=live]") == 1
+                && s.count("[data-testid=ring-node].up") == 4
+                && s.count("[data-replica]") == 4
+                && s.text("[data-testid=source]").contains("4 real nodes")
+        },
+    );
+    s.screenshot(&art.join("web-live-calm.png"));
+    for (css, min_width) in [
+        ("[data-testid=ring]", 430.0),
+        (".ring-legend", 300.0),
+        ("[data-testid=scrub]", 900.0),
+    ] {
+        common::calm::assert_on_screen(&s, css, min_width);
+    }
     println!(
         "live end-to-end test: {:.1} s",
         started.elapsed().as_secs_f64()

@@ -525,10 +525,7 @@ pub fn RingView() -> Html {
     });
 
     let clock = if view.topo.mode.is_live() {
-        format!(
-            "t = {:.1} s since the page connected (real time)",
-            now as f64 / 1e6
-        )
+        format!("t = {:.1} s (real time since connecting)", now as f64 / 1e6)
     } else {
         format!("t = {:.1} ms (simulated)", now as f64 / 1000.0)
     };

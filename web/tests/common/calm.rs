@@ -64,7 +64,7 @@ pub(super) fn bounds(s: &Session, css: &str) -> ([f64; 4], (f64, f64)) {
 
 /// Fails unless `css` lies whole inside the viewport and is at least
 /// `min_width` wide.
-fn assert_on_screen(s: &Session, css: &str, min_width: f64) {
+pub fn assert_on_screen(s: &Session, css: &str, min_width: f64) {
     let ([l, t, r, b], (w, h)) = bounds(s, css);
     println!("{css}: ({l:.0}, {t:.0}) to ({r:.0}, {b:.0}) in {w}x{h}");
     assert!(

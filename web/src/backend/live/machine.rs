@@ -356,21 +356,19 @@ impl LiveCore {
                     })
                     .collect(),
             });
+        // Short: it shares the clock's row with the request form. The
+        // header names the address, and the crash buttons say why they
+        // are off.
         let control = if self.link.control_off().is_none() {
-            "crash/restart/stop through the supervisor"
+            ""
         } else {
-            "no control token: watching and requests only"
+            ", watched (no control token)"
         };
         self.topo = Topology {
             nodes: nodes.clone(),
             rf: node.rf.max(1),
             partitioner,
-            source: format!(
-                "live cluster: {} nodes, RF {}, via {} ({control})",
-                nodes.len(),
-                node.rf.max(1),
-                self.link.addr
-            ),
+            source: format!("{} real nodes, RF {}{control}", nodes.len(), node.rf.max(1)),
             failure_timeout_ms: 1_000,
             mode: self.topo.mode.clone(),
         };
