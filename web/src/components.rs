@@ -3,6 +3,7 @@
 //! events come from.
 //!
 //! - [`ring`]: the token ring, nodes, key marks, messages in flight
+//! - [`geometry`]: where things sit in the ring's drawing
 //! - [`replica`]: one panel per node: data, commit-log tail, hints, peers
 //! - [`hints`]: hints held across the cluster, at a glance
 //! - [`timeline`]: the request list and a request's sequence diagram
@@ -23,6 +24,7 @@
 pub mod controls;
 pub mod field;
 pub mod flight;
+pub mod geometry;
 pub mod guide;
 pub mod hints;
 pub mod keys;
@@ -47,6 +49,22 @@ pub fn node_color(id: NodeId) -> &'static str {
         "#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
     ];
     PALETTE[id as usize % PALETTE.len()]
+}
+
+/// A message kind's colour on the ring.
+pub fn kind_color(kind: &str) -> &'static str {
+    match kind {
+        "write" => "#1565c0",
+        "write_ack" => "#64b5f6",
+        "read" => "#2e7d32",
+        "read_reply" => "#81c784",
+        "read_repair" => "#ef6c00",
+        "hint" => "#8e24aa",
+        "hint_ack" => "#ce93d8",
+        "heartbeat" => "#f48fb1",
+        "sync_digest" | "sync_data" => "#9e9e9e",
+        _ => "#455a64",
+    }
 }
 
 /// A message kind, short, for labels on the ring.

@@ -3,7 +3,8 @@
 //! message a click on the canvas hits (the canvas draws without DOM
 //! elements, so it answers clicks by position).
 
-use super::ring::{dist, kind_color, lerp, trim, NODE_R};
+use super::geometry::{dist, lerp, trim, NODE_R};
+use super::kind_color;
 use super::short_kind;
 use crate::state::{ClusterView, FALL_US};
 use ringside_core::{MsgId, NodeId};
@@ -400,7 +401,7 @@ pub fn draw_flight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::ring::{node_positions, tests::view, C, NODE_R};
+    use crate::components::geometry::{node_positions, tests::view, C, NODE_R};
     use ringside_core::{Key, Partitioner};
 
     fn wire(n: u64, from: NodeId, to: NodeId, kind: &'static str) -> crate::state::Wire {

@@ -3,10 +3,8 @@
 //! halo around its node(s). What is picked is [`crate::state::Picked`],
 //! set from the space-time view or the event log.
 
-use super::{
-    ring::{dist, kind_color},
-    short_kind,
-};
+use super::geometry::dist;
+use super::{kind_color, short_kind};
 use crate::state::{ClusterView, Picked};
 use ringside_core::NodeId;
 use std::collections::BTreeMap;

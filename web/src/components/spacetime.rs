@@ -5,7 +5,7 @@
 //! Clicking an arrow or a mark picks it: the event log and the ring
 //! highlight the same thing (see [`crate::state::Picked`]).
 
-use super::{node_color, ring::kind_color, short_kind};
+use super::{kind_color, node_color, short_kind};
 use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::narration::{ms, words};

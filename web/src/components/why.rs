@@ -3,8 +3,8 @@
 //! who was asked, whose answer counted (R), who held the newest write
 //! when a read began (W), who missed it, and whether R and W met.
 
+use super::geometry::{at, node_positions, token_frac};
 use super::node_color;
-use super::ring::{at, node_positions, token_frac};
 use crate::context::Ctx;
 use crate::model::Cmd;
 use crate::state::{label_meaning, ClusterView, RequestView};
