@@ -348,6 +348,53 @@ fn cluster_up_writes_a_private_file_and_down_stops_all() {
     drop(guard);
 }
 
+#[test]
+fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let bad = run(&["cluster", "up", "--base-port", "soon"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("expected a port (1 to 65535) or auto, got \"soon\""),
+        "{}",
+        text(&bad)
+    );
+    let out = run(&["cluster", "up", "--nodes", "2", "--base-port", "auto"]);
+    let guard = scopeguard(dir.path().to_path_buf());
+    assert!(out.status.success(), "{}", text(&out));
+    let s = stdout(&out);
+    let ports: Vec<u16> = s
+        .lines()
+        .filter_map(|l| {
+            l.split("  port ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{s}");
+    assert_eq!(ports[1], ports[0] + 1, "{s}");
+    assert_ne!(ports[0], 9000, "not the default port: {s}");
+    // Up again with auto: the cluster file's ports stand.
+    let again = run(&["cluster", "up", "--base-port", "auto"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        stdout(&again).contains(&format!("port {}", ports[0])),
+        "{}",
+        text(&again)
+    );
+    drop(guard);
+}
+
 /// Runs `cluster down` on drop, so a failed assertion leaves no nodes.
 struct DownOnDrop(std::path::PathBuf);
 

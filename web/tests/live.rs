@@ -19,7 +19,6 @@ mod common;
 
 use common::{BrowserEnv, Server, Session};
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -77,14 +76,12 @@ impl Cluster {
     fn up(bin: &Path, dir: &Path) -> Cluster {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).unwrap();
-        let base = free_ports(4);
         let c = Cluster {
             bin: bin.to_path_buf(),
             dir: dir.to_path_buf(),
         };
         let out = Command::new(bin)
-            .args(["cluster", "up", "--nodes", "4", "--base-port"])
-            .arg(base.to_string())
+            .args(["cluster", "up", "--nodes", "4", "--base-port", "auto"])
             .arg("--data-dir")
             .arg(dir)
             .output()
@@ -129,28 +126,6 @@ impl Drop for Cluster {
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// The first of `n` consecutive free loopback ports, below the kernel's
-/// ephemeral range where it leaves room (so that no outgoing connection,
-/// such as the nodes dialling each other as they start, takes one of them
-/// before the node that is to listen on it binds it).
-fn free_ports(n: u16) -> u16 {
-    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok());
-    let (lo, span) = match start {
-        Some(s) if s >= 11_000 + n => (10_000, s - n - 10_000),
-        _ => (20_000, 30_000),
-    };
-    let seed = std::process::id() as u16;
-    for i in 0..2_000u16 {
-        let p = lo + (seed.wrapping_mul(7).wrapping_add(i.wrapping_mul(11))) % span;
-        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
-            return p;
-        }
-    }
-    panic!("no {n} consecutive free ports");
 }
 
 fn first_port(cluster: &Value) -> u16 {

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
-use ringside_native::cluster::supervisor::Cluster;
+use ringside_native::cluster::supervisor::{Cluster, DEFAULT_NODES};
 use ringside_native::cluster::{control, layout};
 use ringside_native::node::server;
 use ringside_native::node::server::{NodeArgs, NodeError};
@@ -145,9 +145,11 @@ enum ClusterAction {
         /// Nodes (for a new cluster file; default 4).
         #[arg(long)]
         nodes: Option<usize>,
-        /// First node's port; node N listens on base + N (default 9000).
-        #[arg(long)]
-        base_port: Option<u16>,
+        /// First node's port; node N listens on base + N (default 9000;
+        /// `auto`: the first of as many free ports in a row, for a new
+        /// cluster file).
+        #[arg(long, value_parser = parse_base_port)]
+        base_port: Option<BasePort>,
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -191,6 +193,23 @@ enum ClusterAction {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: std::net::SocketAddr,
     },
+}
+
+/// `--base-port`: a port, or `auto`.
+#[derive(Clone, Copy, Debug)]
+enum BasePort {
+    At(u16),
+    Auto,
+}
+
+fn parse_base_port(s: &str) -> Result<BasePort, String> {
+    match s {
+        "auto" => Ok(BasePort::Auto),
+        _ => s
+            .parse()
+            .map(BasePort::At)
+            .map_err(|_| format!("expected a port (1 to 65535) or auto, got {s:?}")),
+    }
 }
 
 fn parse_cl(s: &str) -> Result<Consistency, String> {
@@ -346,6 +365,14 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
             data_dir,
         } => {
             let c = Cluster::new(&data_dir);
+            let base_port = match base_port {
+                Some(BasePort::At(p)) => Some(p),
+                // An existing cluster file already says its ports.
+                Some(BasePort::Auto) if !c.file_path().exists() => Some(
+                    ringside_native::ports::free_port_range(nodes.unwrap_or(DEFAULT_NODES))?,
+                ),
+                Some(BasePort::Auto) | None => None,
+            };
             let up = c.up(nodes, base_port)?;
             let mut out = String::new();
             for (id, pid, addr) in up {

@@ -39,6 +39,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `stop` waits after SIGTERM before it uses SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Nodes in a new cluster file when `--nodes` is not given: the classic
+/// classroom cluster.
+pub const DEFAULT_NODES: usize = 4;
+
 /// A local cluster's data directory.
 pub struct Cluster {
     pub dir: PathBuf,
@@ -118,7 +122,7 @@ impl Cluster {
             }
             f
         } else {
-            let n = nodes.unwrap_or(4);
+            let n = nodes.unwrap_or(DEFAULT_NODES);
             if n == 0 || n > 64 {
                 return Err(format!("--nodes: 1 to 64 nodes, got {n}"));
             }
