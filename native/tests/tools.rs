@@ -302,14 +302,7 @@ fn cluster_up_writes_a_private_file_and_down_stops_all() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let base = free_ports(2)[0];
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| in_data_dir(args, dir.path());
     let out = run(&[
         "cluster",
         "up",
@@ -351,14 +344,7 @@ fn cluster_up_writes_a_private_file_and_down_stops_all() {
 #[test]
 fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| in_data_dir(args, dir.path());
     let bad = run(&["cluster", "up", "--base-port", "soon"]);
     assert!(!bad.status.success());
     assert!(
@@ -395,6 +381,16 @@ fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
     drop(guard);
 }
 
+/// Runs `ringside ARGS --data-dir DIR` to its end.
+fn in_data_dir(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 /// Runs `cluster down` on drop, so a failed assertion leaves no nodes.
 struct DownOnDrop(std::path::PathBuf);
 
@@ -404,6 +400,7 @@ fn scopeguard(dir: std::path::PathBuf) -> DownOnDrop {
 
 impl Drop for DownOnDrop {
     fn drop(&mut self) {
+        // Never a panic here: this may run while a test unwinds.
         let _ = Command::new(BIN)
             .args(["cluster", "down", "--data-dir"])
             .arg(&self.0)

@@ -49,35 +49,51 @@ pub fn long_run() -> Model {
     m
 }
 
-/// Seeks over the run, timed by `now_ms`; the result line.
-pub fn measure(m: &mut Model, label: &str, now_ms: impl Fn() -> f64) -> String {
-    let head = m.run_state().map_or(0, |r| r.head);
-    let every = DEFAULT_CHECKPOINT_EVERY;
+/// The points [`SEEKS`] seeks go to over `span` events from `start`: from
+/// the far end back to the start, alternating.
+fn seek_points(start: u64, span: u64) -> impl Iterator<Item = u64> {
+    (0..SEEKS).map(move |i| {
+        start
+            + if i % 2 == 0 {
+                span * (SEEKS - i) / SEEKS
+            } else {
+                span * i / SEEKS
+            }
+    })
+}
+
+/// Times `seek` at each point, by `now_ms`: the slowest and the mean.
+fn time_seeks(
+    points: impl Iterator<Item = u64>,
+    now_ms: impl Fn() -> f64,
+    mut seek: impl FnMut(u64),
+) -> (f64, f64) {
     let (mut slowest, mut total) = (0.0f64, 0.0);
-    for i in 0..SEEKS {
-        // From the far end back to the start, alternating, each just
-        // before a checkpoint.
-        let k = if i % 2 == 0 {
-            head * (SEEKS - i) / SEEKS
-        } else {
-            head * i / SEEKS
-        };
-        let k = (k / every * every).saturating_sub(1).min(head);
+    for k in points {
         let t0 = now_ms();
-        m.handle(Cmd::Seek(k));
+        seek(k);
         let took = now_ms() - t0;
         slowest = slowest.max(took);
         total += took;
     }
+    (slowest, total / SEEKS as f64)
+}
+
+/// Seeks over the run, timed by `now_ms`; the result line.
+pub fn measure(m: &mut Model, label: &str, now_ms: impl Fn() -> f64) -> String {
+    let head = m.run_state().map_or(0, |r| r.head);
+    let every = DEFAULT_CHECKPOINT_EVERY;
+    // Each just before a checkpoint: the most replay a seek can cost.
+    let points = seek_points(0, head).map(|k| (k / every * every).saturating_sub(1).min(head));
+    let (slowest, mean) = time_seeks(points, now_ms, |k| m.handle(Cmd::Seek(k)));
     format!(
-        "rewind bench ({label}): slowest {slowest:.1} ms, mean {:.1} ms over {SEEKS} seeks of a {head}-event run",
-        total / SEEKS as f64
+        "rewind bench ({label}): slowest {slowest:.1} ms, mean {mean:.1} ms over {SEEKS} seeks of a {head}-event run"
     )
 }
 
 /// A live page's recording of `updates` updates (the bench fills it to
-/// its bound, [`crate::backend::live::KEPT`]), made of a simulated run's updates under load
-/// (the vocabulary a live cluster's frames become).
+/// its bound, [`crate::backend::live::KEPT`]), made of a simulated run's
+/// updates under load (the vocabulary a live cluster's frames become).
 pub fn recording(updates: usize) -> Recording {
     let (mut b, init) = SimBackend::new(Settings::default());
     let mut rec = Recording::new(b.topology());
@@ -108,24 +124,13 @@ pub fn measure_live(rec: &mut Recording, label: &str, now_ms: impl Fn() -> f64) 
     let span = run.head - run.start;
     // Any topology: a seek's first update is the recording's reset.
     let topo = SimBackend::new(Settings::default()).0.topology();
-    let (mut slowest, mut total) = (0.0f64, 0.0);
-    for i in 0..SEEKS {
-        let k = run.start
-            + if i % 2 == 0 {
-                span * (SEEKS - i) / SEEKS
-            } else {
-                span * i / SEEKS
-            };
-        let t0 = now_ms();
+    let points = seek_points(run.start, span).map(|k| k.saturating_sub(1));
+    let (slowest, mean) = time_seeks(points, now_ms, |k| {
         let mut view = ClusterView::new(topo.clone());
-        view.apply_all(rec.seek(k.saturating_sub(1)));
-        let took = now_ms() - t0;
-        slowest = slowest.max(took);
-        total += took;
-    }
+        view.apply_all(rec.seek(k));
+    });
     format!(
-        "live rewind bench ({label}): slowest {slowest:.1} ms, mean {:.1} ms over {SEEKS} seeks of a {span}-update recording",
-        total / SEEKS as f64
+        "live rewind bench ({label}): slowest {slowest:.1} ms, mean {mean:.1} ms over {SEEKS} seeks of a {span}-update recording"
     )
 }
 
