@@ -435,11 +435,8 @@ impl Model {
     }
 
     fn act(&mut self, action: Action) {
-        let mut behind = self.backend.run_state().filter(RunState::behind);
-        if let Some(run) = behind.take_if(|r| r.live) {
-            // Real nodes act in the present, not in the past shown.
-            self.follow(run.head);
-        }
+        self.return_to_the_present_if_live();
+        let behind = self.backend.run_state().filter(RunState::behind);
         match self.backend.act(action) {
             Ok(u) => {
                 self.apply(u);
@@ -694,10 +691,13 @@ impl Model {
                 self.reset(Settings::default());
                 self.playing = true;
             }
-            Cmd::Stop(node) => match self.backend.stop(node) {
-                Ok(u) => self.apply(u),
-                Err(e) => self.apply(vec![Update::Notice(e)]),
-            },
+            Cmd::Stop(node) => {
+                self.return_to_the_present_if_live();
+                match self.backend.stop(node) {
+                    Ok(u) => self.apply(u),
+                    Err(e) => self.apply(vec![Update::Notice(e)]),
+                }
+            }
         }
     }
 }

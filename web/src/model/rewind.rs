@@ -61,10 +61,13 @@ impl Model {
         }
     }
 
-    /// Shows the head of a live recording and follows the nodes again.
-    pub(super) fn follow(&mut self, head: u64) {
-        self.seek(head);
-        self.playing = true;
+    /// A live page showing an earlier moment goes back to the present and
+    /// follows the nodes again: real nodes act now, not in the past shown.
+    pub(super) fn return_to_the_present_if_live(&mut self) {
+        if let Some(run) = self.backend.run_state().filter(|r| r.live && r.behind()) {
+            self.seek(run.head);
+            self.playing = true;
+        }
     }
 
     /// The event to go back to for one step back: right after the last

@@ -318,6 +318,10 @@ fn a_live_page_holds_its_moment_while_the_nodes_go_on_then_follows_them_again() 
     m.handle(Cmd::Console("get 1 one".into()));
     assert!(!m.replaying() && m.playing, "{:?}", m.run_state());
     assert!(m.fork_note.is_none());
+    // So does a stop (refused here: no control endpoint in the link).
+    m.handle(Cmd::Seek(held - 1));
+    m.handle(Cmd::Stop(1));
+    assert!(!m.replaying() && m.playing, "{:?}", m.run_state());
     // Seeking to the head follows the nodes too.
     m.handle(Cmd::StepBack);
     assert!(m.replaying());
