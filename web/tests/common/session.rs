@@ -10,7 +10,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Map, Value};
 use std::future::Future;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::thread;
@@ -37,13 +37,11 @@ impl Drop for Driver {
     }
 }
 
-/// A port free a moment ago. The driver binds it itself, so another
-/// process may take it first: `Driver::start` then tries another.
+/// A port free a moment ago, below the kernel's range for outgoing
+/// connections. The driver binds it itself, so another process may take
+/// it first: `Driver::start` then tries another.
 fn unused_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    ringside_native::ports::free_port_range(1).expect("a free loopback port")
 }
 
 /// Where the driver's output goes: a file per test (the test's thread
