@@ -442,7 +442,9 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Job {
     async fn run(mut self) -> Result<Tally, String> {
         let mut tally = Tally::default();
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (self.client as u64).wrapping_mul(0x2545_f491);
+        // The simulator's seeded generator: one per client, so that a run's
+        // mix of puts and gets is the same every time.
+        let mut rng = ringside_core::sim::Rng::new(0x9e37_79b9_7f4a_7c15 ^ self.client as u64);
         let mut next_key = self.client * 7919;
         let mut in_flight: HashMap<u64, (Instant, bool)> = HashMap::new();
         let mut sent = 0usize;
@@ -452,10 +454,7 @@ impl Job {
             let time_up = self.deadline.is_some_and(|d| Instant::now() >= d);
             let mut fed = false;
             while !time_up && sent < self.ops && in_flight.len() < self.pipeline {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let put = (rng % 100) < self.put_percent as u64;
+                let put = rng.range(0, 99) < u64::from(self.put_percent);
                 let k = next_key % self.keys;
                 next_key += 1;
                 let id = next_id;
