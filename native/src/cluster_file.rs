@@ -31,10 +31,12 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 
-/// When the commit log is fsynced.
+/// The file's `sync` word (and `ringside bench --sync`): which kind of
+/// [`Policy`] the node runs; [`ClusterFile::policy`] adds the timings to
+/// make the policy itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SyncPolicy {
+pub enum SyncMode {
     /// Group commit: the records of one batch of inputs are written and
     /// fsynced once, before any reply or message that follows them goes
     /// out. An acknowledged write is on disk.
@@ -59,7 +61,7 @@ pub struct NodeEntry {
 pub struct ClusterFile {
     pub nodes: Vec<NodeEntry>,
     pub cluster: ClusterConfig,
-    pub sync: SyncPolicy,
+    pub sync: SyncMode,
     pub sync_period_ms: u64,
     /// With batch sync, under load: the least time from one fsync's end to
     /// the start of the next, so that each covers more writes (0: none),
@@ -88,8 +90,8 @@ impl ClusterFile {
     /// `sync_group_window_us` describe.
     pub fn policy(&self) -> Policy {
         match self.sync {
-            SyncPolicy::Batch => Policy::batch(self.sync_group_window_us),
-            SyncPolicy::Periodic => Policy::periodic(self.sync_period_ms),
+            SyncMode::Batch => Policy::batch(self.sync_group_window_us),
+            SyncMode::Periodic => Policy::periodic(self.sync_period_ms),
         }
     }
 }
@@ -102,7 +104,7 @@ struct Raw {
     #[serde(default)]
     secret: String,
     #[serde(default = "default_sync")]
-    sync: SyncPolicy,
+    sync: SyncMode,
     #[serde(default = "default_sync_period_ms")]
     sync_period_ms: u64,
     #[serde(default = "default_sync_group_window_us")]
@@ -123,8 +125,8 @@ struct Raw {
     cluster: Option<toml::Table>,
 }
 
-fn default_sync() -> SyncPolicy {
-    SyncPolicy::Batch
+fn default_sync() -> SyncMode {
+    SyncMode::Batch
 }
 fn default_sync_period_ms() -> u64 {
     10
@@ -252,7 +254,7 @@ impl ClusterFile {
         if self.secret.len() < 16 {
             return Err("secret: must be at least 16 characters (cluster up generates one)".into());
         }
-        if self.sync == SyncPolicy::Periodic && self.sync_period_ms == 0 {
+        if self.sync == SyncMode::Periodic && self.sync_period_ms == 0 {
             return Err("sync_period_ms: must be more than 0 with sync = \"periodic\"".into());
         }
         if self.sync_group_window_us > 100_000 {
@@ -345,7 +347,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.cluster.nodes, vec![0, 1]);
         assert_eq!(f.cluster.rf, 2);
-        assert_eq!(f.sync, SyncPolicy::Batch);
+        assert_eq!(f.sync, SyncMode::Batch);
         assert_eq!(f.sync_group_window_us, 200);
     }
 
@@ -356,7 +358,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(f.cluster.heartbeat_interval_ms, 50);
-        assert_eq!(f.sync, SyncPolicy::Periodic);
+        assert_eq!(f.sync, SyncMode::Periodic);
         assert_eq!(f.sync_group_window_us, 0);
     }
 

@@ -116,7 +116,7 @@ enum Command {
         keys: usize,
         /// Sync policy of the cluster bench starts itself (batch or periodic).
         #[arg(long, value_parser = parse_sync)]
-        sync: Option<ringside_native::cluster_file::SyncPolicy>,
+        sync: Option<ringside_native::cluster_file::SyncMode>,
         /// Requests each connection keeps in flight.
         #[arg(long, default_value_t = 1)]
         pipeline: usize,
@@ -216,11 +216,11 @@ fn parse_cl(s: &str) -> Result<Consistency, String> {
     Consistency::parse(s)
 }
 
-fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncPolicy, String> {
-    use ringside_native::cluster_file::SyncPolicy;
+fn parse_sync(s: &str) -> Result<ringside_native::cluster_file::SyncMode, String> {
+    use ringside_native::cluster_file::SyncMode;
     match s.to_ascii_lowercase().as_str() {
-        "batch" => Ok(SyncPolicy::Batch),
-        "periodic" => Ok(SyncPolicy::Periodic),
+        "batch" => Ok(SyncMode::Batch),
+        "periodic" => Ok(SyncMode::Periodic),
         _ => Err(format!("expected batch or periodic, got {s:?}")),
     }
 }

@@ -14,7 +14,7 @@
 //! replay and memory measurements.
 
 use crate::cluster::supervisor::{new_secret, write_private, Cluster};
-use crate::cluster_file::{ClusterFile, SyncPolicy};
+use crate::cluster_file::{ClusterFile, SyncMode};
 use crate::node::commitlog::CommitLog;
 use crate::node::timeline::{self as marks, Step};
 use crate::tools::timeline;
@@ -47,7 +47,7 @@ pub struct BenchArgs {
     /// Keys used: `0..=255` integer keys up to 256, else string keys.
     pub keys: usize,
     /// Sync policy of the cluster bench starts itself.
-    pub sync: Option<SyncPolicy>,
+    pub sync: Option<SyncMode>,
     /// Requests each connection keeps in flight.
     pub pipeline: usize,
     /// Print one JSON object instead of lines.
@@ -244,8 +244,8 @@ fn bench(cluster: &Cluster, args: &BenchArgs) -> Result<Vec<String>, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let sync = match file.sync {
-        SyncPolicy::Batch => "batch",
-        SyncPolicy::Periodic => "periodic",
+        SyncMode::Batch => "batch",
+        SyncMode::Periodic => "periodic",
     };
     let length = match args.seconds {
         Some(s) => format!("{s} s per phase"),
