@@ -345,13 +345,15 @@ fn cluster_up_writes_a_private_file_and_down_stops_all() {
 fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| in_data_dir(args, dir.path());
-    let bad = run(&["cluster", "up", "--base-port", "soon"]);
-    assert!(!bad.status.success());
-    assert!(
-        text(&bad).contains("expected a port (1 to 65535) or auto, got \"soon\""),
-        "{}",
-        text(&bad)
-    );
+    for (bad, said) in [("soon", "\"soon\""), ("0", "\"0\"")] {
+        let out = run(&["cluster", "up", "--base-port", bad]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out).contains(&format!("expected a port (1 to 65535) or auto, got {said}")),
+            "{}",
+            text(&out)
+        );
+    }
     let out = run(&["cluster", "up", "--nodes", "2", "--base-port", "auto"]);
     let guard = scopeguard(dir.path().to_path_buf());
     assert!(out.status.success(), "{}", text(&out));

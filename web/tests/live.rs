@@ -4,8 +4,9 @@
 //! write typed into the page lands on nodes 2, 3 and 0, crashing node 3
 //! from the page leaves a hint on the coordinator for the next write,
 //! the page's timeline goes back to before the crash and forward again,
-//! restarting node 3 from the page delivers it, and `ringside inspect`
-//! agrees with what the page showed.
+//! restarting node 3 from the page delivers the hint, `ringside inspect`
+//! agrees with what the page showed, and the calm view the demo's link
+//! opens has the ring, its legend and the timeline whole at 1280x720.
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build` output) and `RINGSIDE_BIN` (a
 //! built `ringside`); `cargo xtask test` sets both and runs this test. A

@@ -207,8 +207,10 @@ fn parse_base_port(s: &str) -> Result<BasePort, String> {
         "auto" => Ok(BasePort::Auto),
         _ => s
             .parse()
+            .ok()
+            .filter(|p| *p > 0)
             .map(BasePort::At)
-            .map_err(|_| format!("expected a port (1 to 65535) or auto, got {s:?}")),
+            .ok_or_else(|| format!("expected a port (1 to 65535) or auto, got {s:?}")),
     }
 }
 
