@@ -1,6 +1,7 @@
 //! The commit log on disk: one file of records framed by the core
 //! (`len | crc32 | payload`), appended, fsynced per the sync policy, and
-//! compacted by a snapshot renamed over it (`commitlog/rewrite.rs`). On open a torn tail is cut at the last
+//! compacted by a snapshot renamed over it (`commitlog/rewrite.rs`). On
+//! open a torn tail is cut at the last
 //! good record; damage in the middle makes the open fail, or, on request,
 //! moves the file aside and keeps its valid records (how the two are told
 //! apart, and the sync markers each sync appends for it: see
