@@ -27,6 +27,11 @@ pub enum Shape {
         /// units: a label drawn this close would cover the node's words
         /// (see [`label_clear_of_nodes`]).
         clearance: f64,
+        /// The side of the chord its label goes on: the unit normal on
+        /// the sender's left as it looks at the receiver. A write and its
+        /// acknowledgement crossing on one chord label opposite sides,
+        /// instead of one label over the other.
+        side: (f64, f64),
     },
     /// A lost message, `age` 0.0 (just lost) to 1.0 (gone).
     Fall {
@@ -65,6 +70,28 @@ pub fn label_clear_of_nodes(clearance: f64, text_size: f64) -> bool {
     clearance >= NODE_R + 2.0 * text_size
 }
 
+/// How far from its dot, across the chord, a message's label starts.
+const LABEL_GAP: f64 = 8.0;
+
+/// Where a message's label is drawn, and how it is aligned there, for a
+/// dot at `at` whose label goes to `side` (a unit vector): the text
+/// starts `LABEL_GAP` away and runs away from the chord, so that it
+/// never covers its own dot or its chord.
+pub fn label_place(at: (f64, f64), side: (f64, f64)) -> ((f64, f64), &'static str, &'static str) {
+    let place = (at.0 + side.0 * LABEL_GAP, at.1 + side.1 * LABEL_GAP);
+    let align = match side.0 {
+        x if x < -0.4 => "end",
+        x if x > 0.4 => "start",
+        _ => "center",
+    };
+    let baseline = match side.1 {
+        y if y < -0.4 => "bottom",
+        y if y > 0.4 => "top",
+        _ => "middle",
+    };
+    (place, align, baseline)
+}
+
 /// The size of the canvas's current font, in its units (the canvas
 /// reports its font with the size worked out in px, which are the units
 /// it draws in before its transform); `fallback` if it cannot be read.
@@ -96,6 +123,8 @@ pub fn flight_shapes(
         };
         let (a, b) = trim(*a, *b);
         let at = lerp(a, b, w.progress(now));
+        let len = dist(a, b).max(1e-9);
+        let side = ((b.1 - a.1) / len, (a.0 - b.0) / len);
         let label = labelled.then(|| match &w.key {
             Some(k) if w.kind != "heartbeat" => format!("{} {k}", short_kind(w.kind)),
             _ => short_kind(w.kind).to_string(),
@@ -112,6 +141,7 @@ pub fn flight_shapes(
             doomed: w.doomed,
             label,
             clearance,
+            side,
         });
     }
     for f in view
@@ -378,12 +408,18 @@ pub fn draw_flight(
                 at,
                 label: Some(label),
                 clearance,
+                side,
                 ..
             } if picked != Some(*msg) && label_clear_of_nodes(*clearance, text_size) => {
+                let ((x, y), align, baseline) = label_place(*at, *side);
                 cx.set_font(font);
                 cx.set_fill_style_str("#1d232a");
-                let _ = cx.stroke_text(label, at.0 + 9.0, at.1 - 8.0);
-                let _ = cx.fill_text(label, at.0 + 9.0, at.1 - 8.0);
+                cx.set_text_align(align);
+                cx.set_text_baseline(baseline);
+                let _ = cx.stroke_text(label, x, y);
+                let _ = cx.fill_text(label, x, y);
+                cx.set_text_align("start");
+                cx.set_text_baseline("alphabetic");
             }
             Shape::Fall { at, age, label, .. } => {
                 cx.set_global_alpha(1.0 - age);
@@ -443,6 +479,31 @@ mod tests {
         assert_eq!(*color, kind_color("write"));
         assert_eq!(label.as_deref(), Some("write 137"));
         assert_eq!(flight_shapes(&v, &pos, true).len(), 2);
+    }
+
+    /// A write and its acknowledgement crossing on one chord put their
+    /// labels on opposite sides of it, each off the chord.
+    #[test]
+    fn crossing_messages_label_opposite_sides_of_their_chord() {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = 2_000;
+        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 2, 0, "write_ack")];
+        let pos = node_positions(&v);
+        let places: Vec<_> = flight_shapes(&v, &pos, false)
+            .iter()
+            .map(|s| match s {
+                Shape::Wire { at, side, .. } => label_place(*at, *side),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let [((x1, y1), _, b1), ((x2, y2), _, b2)] = places[..] else {
+            panic!("{places:?}");
+        };
+        // Nodes 0 and 2 face each other across the centre: a flat chord.
+        assert!((y1 - C).abs() >= LABEL_GAP - 0.01 && (y2 - C).abs() >= LABEL_GAP - 0.01);
+        assert!((y1 - C).signum() != (y2 - C).signum(), "{places:?}");
+        assert!((x1 - x2).abs() < 1.0);
+        assert_eq!([b1, b2], ["top", "bottom"], "each runs away from the chord");
     }
 
     /// A message just off a node keeps its label back until it is clear
