@@ -453,11 +453,20 @@ mod tests {
         }
     }
 
+    /// The classic 4-node ring at `now_us`, with `wires` on the wire.
+    fn classic(now_us: ringside_core::Micros, wires: Vec<crate::state::Wire>) -> ClusterView {
+        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
+        v.now_us = now_us;
+        v.wires = wires;
+        v
+    }
+
     #[test]
     fn messages_sit_along_their_chords() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 2_000;
-        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "heartbeat")];
+        let v = classic(
+            2_000,
+            vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "heartbeat")],
+        );
         let pos = node_positions(&v);
         let shapes = flight_shapes(&v, &pos, false);
         assert_eq!(shapes.len(), 1, "heartbeats are hidden unless asked for");
@@ -485,9 +494,10 @@ mod tests {
     /// labels on opposite sides of it, each off the chord.
     #[test]
     fn crossing_messages_label_opposite_sides_of_their_chord() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 2_000;
-        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 2, 0, "write_ack")];
+        let v = classic(
+            2_000,
+            vec![wire(1, 0, 2, "write"), wire(2, 2, 0, "write_ack")],
+        );
         let pos = node_positions(&v);
         let places: Vec<_> = flight_shapes(&v, &pos, false)
             .iter()
@@ -510,8 +520,7 @@ mod tests {
     /// of the node's words; larger text keeps it back longer.
     #[test]
     fn a_label_waits_until_its_message_is_clear_of_the_nodes() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.wires = vec![wire(1, 0, 2, "write")];
+        let mut v = classic(0, vec![wire(1, 0, 2, "write")]);
         let pos = node_positions(&v);
         let mut clearance_at = |now| {
             v.now_us = now;
@@ -536,11 +545,12 @@ mod tests {
 
     #[test]
     fn crowds_lose_their_labels_and_lost_messages_fall() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 100_000;
-        v.wires = (0..=MAX_LABELLED as u64)
-            .map(|n| wire(n, 0, 1, "read"))
-            .collect();
+        let mut v = classic(
+            100_000,
+            (0..=MAX_LABELLED as u64)
+                .map(|n| wire(n, 0, 1, "read"))
+                .collect(),
+        );
         v.falls = vec![crate::state::Fall {
             msg: MsgId {
                 from: 2,
@@ -570,9 +580,7 @@ mod tests {
     #[test]
     fn a_click_picks_the_nearest_dot_within_reach() {
         // A quarter of the way along two crossing chords: two dots apart.
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.now_us = 1_500;
-        v.wires = vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "read")];
+        let v = classic(1_500, vec![wire(1, 0, 2, "write"), wire(2, 1, 3, "read")]);
         let pos = node_positions(&v);
         let shapes = flight_shapes(&v, &pos, false);
         let m1 = MsgId {
@@ -641,8 +649,7 @@ mod tests {
 
     #[test]
     fn a_message_in_words() {
-        let mut v = view(Partitioner::byte_ordered_even(&[0, 1, 2, 3]), 4);
-        v.wires = vec![wire(1, 1, 3, "write_ack")];
+        let mut v = classic(0, vec![wire(1, 1, 3, "write_ack")]);
         let m = MsgId {
             from: 1,
             gen: 0,
