@@ -56,4 +56,4 @@ pub use message::{ClientRef, ErrorKind, Message, Msg, MsgId, MsgKind, Reply, Req
 pub use node::{EventLevel, Node, Recovery};
 pub use ring::{Partitioner, Ring, Token};
 pub use storage::{Record, SnapshotCursor};
-pub use types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};
+pub use types::{Consistency, Key, KeyVersion, Micros, NodeId, Value, Version, Yarn};

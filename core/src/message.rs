@@ -4,7 +4,7 @@
 //! counter, so an observer can match a "sent" event on one node with the
 //! "received" event on another without trusting either node's clock.
 
-use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version};
+use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Value, Version};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -259,7 +259,7 @@ pub struct ClientRef {
 pub enum Request {
     Put {
         key: Key,
-        value: Box<str>,
+        value: Value,
         cl: Consistency,
     },
     Get {
@@ -419,7 +419,7 @@ mod tests {
     fn arb_version() -> impl Strategy<Value = Version> {
         (any::<u64>(), proptest::option::of(".{0,30}")).prop_map(|(ts, value)| Version {
             ts,
-            value: value.map(Box::from),
+            value: value.map(Value::from),
         })
     }
     fn arb_node() -> impl Strategy<Value = TreeNode> {

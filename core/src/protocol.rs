@@ -8,7 +8,7 @@ use crate::io::Event;
 use crate::message::{ErrorKind, Reply, Request};
 use crate::ring::Token;
 use crate::types::{
-    Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_KEY_BYTES, MAX_VALUE_BYTES,
+    Consistency, Key, KeyVersion, Micros, NodeId, Version, Yarn, MAX_KEY_BYTES, MAX_VALUE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -243,7 +243,7 @@ fn key_in(field: &str, v: Value) -> Result<Key, String> {
                     s.len()
                 ))
             } else {
-                Ok(Key::Str(s.into()))
+                Ok(Key::Str(Yarn::from_string(s)))
             }
         }
         other => Err(format!(
@@ -414,7 +414,7 @@ impl std::fmt::Display for PeerState {
 pub struct HintEntry {
     pub target: NodeId,
     pub key: Key,
-    pub value: Option<Box<str>>,
+    pub value: Option<crate::types::Value>,
     pub ts: Micros,
 }
 
@@ -621,7 +621,7 @@ pub fn parse_console_line(line: &str) -> Result<ConsoleCommand, String> {
     };
     let key_of = |w: &(String, bool)| -> Result<Key, String> {
         if w.1 {
-            Key::string(w.0.clone())
+            Key::string(&w.0)
         } else {
             Key::parse_console(&w.0)
         }

@@ -6,7 +6,7 @@
 //! short, too long, or fails its checksum, and reports how many bytes it
 //! dropped from there: a torn tail is cut, never replayed.
 
-use crate::types::{Key, Micros, NodeId, Version, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use crate::types::{Key, Micros, NodeId, Version, Yarn, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -238,7 +238,7 @@ impl Reader<'_> {
                 if len == 0 || len > MAX_KEY_BYTES {
                     return Err(DecodeError(format!("key length {len} out of range")));
                 }
-                Ok(Key::Str(self.text(len, "key")?.into()))
+                Ok(Key::Str(Yarn::copy(self.text(len, "key")?)))
             }
             t => Err(DecodeError(format!("unknown key tag {t}"))),
         }

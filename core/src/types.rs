@@ -1,10 +1,14 @@
 //! The small vocabulary every other module speaks: node ids, keys, versions,
 //! consistency levels, and the last-write-wins order.
 
-pub use compact_str::CompactString;
-use serde::{Deserialize, Serialize};
+mod value;
+
+pub use byteyarn::Yarn;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
+pub use value::Value;
 
 /// A node's id: `0..n` in the cluster file. Plain `u32` because ids travel
 /// in JSON, on disk, and through the UI, and a newtype buys little there.
@@ -25,13 +29,14 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Ordering: integer keys first (by number), then string keys (by bytes),
 /// which is the order `inspect` lists them in.
 ///
-/// A string key is a [`CompactString`]: keys up to 24 bytes live inside
-/// the key itself, so a short key costs no allocation of its own.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
+/// A string key is a [`Yarn`]: keys up to 15 bytes live inside the key
+/// itself, so a short key costs no allocation of its own, and the whole key
+/// is 16 bytes (the memtable holds one per key). In JSON a key is a number
+/// or a string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
     Int(u8),
-    Str(CompactString),
+    Str(Yarn),
 }
 
 impl Key {
@@ -55,8 +60,7 @@ impl Key {
     }
 
     /// Builds a string key, checking its length.
-    pub fn string(s: impl Into<CompactString>) -> Result<Key, String> {
-        let s = s.into();
+    pub fn string(s: &str) -> Result<Key, String> {
         if s.is_empty() {
             return Err("key: a string key must not be empty".into());
         }
@@ -66,7 +70,7 @@ impl Key {
                 s.len()
             ));
         }
-        Ok(Key::Str(s))
+        Ok(Key::Str(Yarn::copy(s)))
     }
 
     /// Parses a key as typed in the console: digits `0..=255` are a classic
@@ -87,6 +91,44 @@ impl Key {
     }
 }
 
+impl Serialize for Key {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Key::Int(k) => s.serialize_u8(*k),
+            Key::Str(k) => s.serialize_str(k),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key: an integer 0..=255 or a string")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Key, E> {
+                u8::try_from(n)
+                    .map(Key::Int)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Key, E> {
+                u8::try_from(n)
+                    .map(Key::Int)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+                Ok(Key::Str(Yarn::copy(s)))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Key, E> {
+                Ok(Key::Str(Yarn::from_string(s)))
+            }
+        }
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -103,13 +145,13 @@ impl fmt::Display for Key {
 }
 
 /// One version of a key: the coordinator's timestamp and the value, where
-/// `None` is a tombstone (a delete). The value is a boxed `str`, not a
+/// `None` is a tombstone (a delete). The value is a [`Value`], not a
 /// `String`: a value never grows once written, and the memtable holds one
-/// per key, so the capacity field a `String` carries would be wasted.
+/// per key, so a `String`'s length and capacity would be wasted there.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Version {
     pub ts: Micros,
-    pub value: Option<Box<str>>,
+    pub value: Option<Value>,
 }
 
 impl Version {
@@ -152,7 +194,7 @@ impl Version {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct KeyVersion {
     pub key: Key,
-    pub value: Option<Box<str>>,
+    pub value: Option<Value>,
     pub ts: Micros,
 }
 
@@ -235,7 +277,7 @@ mod tests {
     fn v(ts: u64, value: Option<&str>) -> Version {
         Version {
             ts,
-            value: value.map(Box::from),
+            value: value.map(Value::from),
         }
     }
 

@@ -8,7 +8,7 @@ use ringside_core::node::{
     SCAN_SLICE,
 };
 use ringside_core::sim::{Action, Sim, SimConfig};
-use ringside_core::{Consistency, Key, Request};
+use ringside_core::{Consistency, Key, Request, Yarn};
 use ringside_core::{Input, Msg};
 
 fn no_hints_no_read_repair(seed: u64, nodes: usize) -> Sim {
@@ -20,7 +20,7 @@ fn no_hints_no_read_repair(seed: u64, nodes: usize) -> Sim {
 
 fn put(key: &str, value: &str, cl: Consistency) -> Request {
     Request::Put {
-        key: Key::Str(key.into()),
+        key: Key::Str(Yarn::copy(key)),
         value: value.into(),
         cl,
     }
@@ -160,7 +160,7 @@ fn a_backwards_span_from_a_peer_is_answered_empty() {
     use ringside_core::{Message, MsgId};
     let (mut a, b) = diverged_replicas(1_000, 5, 5, 10);
     let root = a.anti_entropy_tree().roots_shared_with(1)[0].0;
-    let key = |s: &str| Some(ringside_core::Key::Str(s.into()));
+    let key = |s: &str| Some(ringside_core::Key::Str(Yarn::copy(s)));
     for (n, (after, upto)) in [
         (key("user:00000900"), key("user:00000100")),
         (key("user:00000500"), key("user:00000500")),

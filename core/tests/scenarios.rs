@@ -2,7 +2,7 @@
 
 use ringside_core::check::{check, Outcome};
 use ringside_core::sim::{get, put, Action, Sim, SimConfig};
-use ringside_core::{ClientRef, Consistency, ErrorKind, Key, NodeId};
+use ringside_core::{ClientRef, Consistency, ErrorKind, Key, NodeId, Value};
 
 fn sim() -> Sim {
     Sim::new(SimConfig::classic(7))
@@ -24,11 +24,11 @@ fn ask(sim: &mut Sim, node: NodeId, req: ringside_core::Request) -> Outcome {
     outcome(sim, c)
 }
 
-fn value_at(sim: &Sim, node: NodeId, key: u8) -> Option<Box<str>> {
+fn value_at(sim: &Sim, node: NodeId, key: u8) -> Option<Value> {
     sim.node(node)?.get_local(&Key::Int(key))?.value.clone()
 }
 
-fn read_value(o: &Outcome) -> Option<Box<str>> {
+fn read_value(o: &Outcome) -> Option<Value> {
     match o {
         Outcome::Read { kv } => kv.as_ref().and_then(|kv| kv.value.clone()),
         other => panic!("expected a read, got {other:?}"),

@@ -7,7 +7,7 @@ use crate::config::{ClusterConfig, Config};
 use crate::io::{Input, Output, TimerId};
 use crate::message::{Message, Msg, MsgId};
 use crate::storage::Record;
-use crate::types::{Key, Micros, Version};
+use crate::types::{Key, Micros, Version, Yarn};
 
 /// Two started replicas (nodes 0 and 1 of a 2-node cluster, RF 2) of
 /// `keys` keys `user:00000000`, ... with `value_bytes`-byte values, that
@@ -22,7 +22,7 @@ pub fn diverged_replicas(
     let cluster = ClusterConfig::classic(2);
     let value = "x".repeat(value_bytes);
     let record = |i: usize, ts: u64| Record::Write {
-        key: Key::Str(compact_str::format_compact!("user:{i:08}")),
+        key: Key::Str(Yarn::from_string(format!("user:{i:08}"))),
         version: Version {
             ts,
             value: Some(value.clone().into()),

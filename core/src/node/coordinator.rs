@@ -7,7 +7,7 @@ use super::{EventLevel, Node};
 use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::{ClientRef, ErrorKind, Msg, OpId, Reply, Request};
 use crate::storage::{hint_bytes, Record};
-use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Version, MAX_VALUE_BYTES};
+use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Value, Version, MAX_VALUE_BYTES};
 
 /// How far ahead of the timestamp (or op id) it needs a coordinator
 /// reserves in the log. Longer means fewer reservation records; it is
@@ -228,7 +228,7 @@ impl Node {
         &mut self,
         op: OpId,
         key: &Key,
-        value: Option<Box<str>>,
+        value: Option<Value>,
         needed: usize,
         replicas: &[NodeId],
         live: &[NodeId],

@@ -244,6 +244,7 @@ impl SortEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{Value, Yarn};
     use proptest::prelude::*;
 
     /// Keys that often share their first 8 bytes or more, differ only in
@@ -261,7 +262,7 @@ mod tests {
     fn arb_version() -> impl Strategy<Value = Version> {
         (0u64..4, proptest::option::of("[xy]{0,2}")).prop_map(|(ts, value)| Version {
             ts,
-            value: value.map(Box::from),
+            value: value.map(Value::from),
         })
     }
 
@@ -286,7 +287,7 @@ mod tests {
     fn a_recovered_node_holds_the_newest_version_of_each_key() {
         let config = Config::new(0, crate::config::ClusterConfig::classic(1));
         let w = |key: &str, ts, value: &str| Record::Write {
-            key: Key::Str(key.into()),
+            key: Key::Str(Yarn::copy(key)),
             version: Version {
                 ts,
                 value: Some(value.into()),

@@ -3,6 +3,7 @@
 //! a snapshot (whole, or taken in slices) rebuilds the same state.
 
 use super::*;
+use crate::types::Value;
 use proptest::prelude::*;
 
 fn arb_key() -> impl Strategy<Value = Key> {
@@ -15,7 +16,7 @@ fn arb_key() -> impl Strategy<Value = Key> {
 fn arb_version() -> impl Strategy<Value = Version> {
     (any::<u64>(), proptest::option::of(".{0,60}")).prop_map(|(ts, value)| Version {
         ts,
-        value: value.map(Box::from),
+        value: value.map(Value::from),
     })
 }
 

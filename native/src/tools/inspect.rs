@@ -5,7 +5,7 @@
 use crate::cluster::supervisor::runtime;
 use crate::wsclient::Conn;
 use ringside_core::protocol::{HintEntry, InspectNode, PeerState};
-use ringside_core::{Key, NodeId, Ring};
+use ringside_core::{Key, NodeId, Ring, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub fn gather(members: Vec<(Option<NodeId>, String)>) -> Result<ClusterView, Str
 
 /// What one node holds of a key: its value (none: a tombstone) and
 /// timestamp, or nothing.
-type Cell = Option<(Option<Box<str>>, u64)>;
+type Cell = Option<(Option<Value>, u64)>;
 
 /// One key's versions on the nodes that answered, and what is wrong.
 struct KeyRow {

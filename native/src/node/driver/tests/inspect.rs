@@ -4,7 +4,7 @@
 use super::*;
 use ringside_core::protocol::{DataPage, WHOLE_INSPECT_BYTES};
 use ringside_core::types::MAX_VALUE_BYTES;
-use ringside_core::Version;
+use ringside_core::{Value, Version};
 
 /// A node whose keys and values pass the bound refuses an `inspect`
 /// without `limit` as `Overloaded`, saying how to read it instead, and
@@ -14,7 +14,7 @@ async fn a_whole_inspect_past_its_byte_bound_is_refused_and_a_page_is_answered()
     let dir = tempfile::tempdir().unwrap();
     {
         let mut log = CommitLog::open(dir.path()).unwrap().log;
-        let value: Box<str> = "v".repeat(MAX_VALUE_BYTES).into();
+        let value = Value::from("v".repeat(MAX_VALUE_BYTES));
         for k in 0..=(WHOLE_INSPECT_BYTES / MAX_VALUE_BYTES) as u8 {
             log.append(&Record::Write {
                 key: Key::Int(k),
