@@ -328,5 +328,27 @@ mod tests {
             serde_json::to_string(&Key::Str("7".into())).unwrap(),
             "\"7\""
         );
+        let read = |json: &str| serde_json::from_str::<Key>(json).map_err(|e| e.to_string());
+        assert_eq!(read("7"), Ok(Key::Int(7)));
+        assert_eq!(read("\"7\""), Ok(Key::Str("7".into())));
+        let long = "a key longer than a yarn holds inline";
+        assert_eq!(read(&format!("{long:?}")), Ok(Key::Str(Yarn::copy(long))));
+        for bad in ["256", "-1", "1.5", "null", "[1]"] {
+            let err = read(bad).unwrap_err();
+            assert!(
+                err.contains("a key: an integer 0..=255 or a string"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    /// The memtable is a B-tree of keys and versions, one per key held:
+    /// every byte of an entry is paid once per key (see the memory row in
+    /// docs/benchmarks.md).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_memtable_entry_is_a_16_byte_key_and_a_16_byte_version() {
+        assert_eq!(std::mem::size_of::<Key>(), 16);
+        assert_eq!(std::mem::size_of::<Version>(), 16);
     }
 }
