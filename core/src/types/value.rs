@@ -89,12 +89,6 @@ impl Deref for Value {
     }
 }
 
-impl AsRef<str> for Value {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl Borrow<str> for Value {
     fn borrow(&self) -> &str {
         self.as_str()
@@ -108,12 +102,6 @@ impl PartialEq for Value {
 }
 
 impl Eq for Value {}
-
-impl PartialEq<str> for Value {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
 
 impl PartialEq<&str> for Value {
     fn eq(&self, other: &&str) -> bool {
@@ -160,24 +148,6 @@ impl From<&str> for Value {
 impl From<String> for Value {
     fn from(text: String) -> Value {
         Value::new(&text)
-    }
-}
-
-impl From<&String> for Value {
-    fn from(text: &String) -> Value {
-        Value::new(text)
-    }
-}
-
-impl From<Box<str>> for Value {
-    fn from(text: Box<str>) -> Value {
-        Value::new(&text)
-    }
-}
-
-impl From<Value> for String {
-    fn from(value: Value) -> String {
-        value.as_str().to_owned()
     }
 }
 
