@@ -91,8 +91,9 @@ pub enum Msg {
     },
     /// Anti-entropy, once the trees' walk reached leaves that still
     /// differ: versions under those leaves with keys in `span`
-    /// (`None`: from the first key, through the last). Both sides read
-    /// their data slice by slice in key order, so an exchange is several of
+    /// (`None`: from the first key, through the last), in the exchange's
+    /// order (`storage::hash_order`: by key hash, then key). Both sides
+    /// read a bounded slice per message, so an exchange may be several of
     /// these. An offer (`reply`) carries the sender's versions there and
     /// asks for the receiver's that are newer or missing; its first one
     /// names the leaves (`nodes`), which the two keep until the exchange
@@ -108,8 +109,9 @@ pub enum Msg {
     },
 }
 
-/// The keys a `sync_data` covers: `(after, upto]`, `None` meaning from
-/// the first key, through the last.
+/// The keys a `sync_data` covers: `(after, upto]` in
+/// [`crate::storage::hash_order`], `None` meaning from the first key,
+/// through the last.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct KeySpan {
     pub after: Option<Key>,

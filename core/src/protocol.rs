@@ -7,6 +7,7 @@
 use crate::io::Event;
 use crate::message::{ErrorKind, Reply, Request};
 use crate::ring::Token;
+use crate::storage::Table;
 use crate::types::{
     Consistency, Key, KeyVersion, Micros, NodeId, Version, Yarn, MAX_KEY_BYTES, MAX_VALUE_BYTES,
 };
@@ -62,16 +63,8 @@ impl DataPage {
 
     /// The page's keys of `data`, and the key to ask after for the next
     /// page when more remain.
-    pub fn select<'a>(
-        &self,
-        data: &'a std::collections::BTreeMap<Key, Version>,
-    ) -> (Vec<(&'a Key, &'a Version)>, Option<Key>) {
-        use std::ops::Bound;
-        let from = match &self.after {
-            Some(k) => Bound::Excluded(k),
-            None => Bound::Unbounded,
-        };
-        let mut rest = data.range((from, Bound::Unbounded)).peekable();
+    pub fn select<'a>(&self, data: &'a Table) -> (Vec<(&'a Key, &'a Version)>, Option<Key>) {
+        let mut rest = data.in_order_after(self.after.as_ref()).peekable();
         let Some(limit) = self.limit else {
             return (rest.collect(), None);
         };
@@ -93,12 +86,12 @@ impl DataPage {
     /// the whole data set only while its keys and values stay within
     /// [`WHOLE_INSPECT_BYTES`]. Counting stops at the bound, so a refusal
     /// costs no more than an answer would.
-    pub fn allowed(&self, data: &std::collections::BTreeMap<Key, Version>) -> Result<(), String> {
+    pub fn allowed(&self, data: &Table) -> Result<(), String> {
         if self.limit.is_some() {
             return Ok(());
         }
         let mut bytes = 0;
-        for (k, v) in data {
+        for (k, v) in data.iter() {
             bytes += entry_bytes(k, v);
             if bytes > WHOLE_INSPECT_BYTES {
                 return Err(format!(

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 
+mod table;
+pub use table::{hash_order, InHashOrder, InOrder, Table, MAX_BUCKET};
+
 /// One commit-log record. A node's state is exactly what replaying its
 /// records in order rebuilds.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -393,7 +396,7 @@ pub fn hint_bytes(key: &Key, value: Option<&str>) -> u64 {
 /// the hints held, and how far this node's write timestamps are reserved.
 #[derive(Clone, Default, Debug)]
 pub struct Memtable {
-    pub data: BTreeMap<Key, Version>,
+    pub data: Table,
     /// Changed only by [`Memtable::apply`] and [`Memtable::forget_hint`],
     /// which keep `hint_bytes` in step.
     pub hints: BTreeMap<u64, Hint>,
@@ -524,9 +527,9 @@ impl Memtable {
                     cursor.next = Stage::Data(None);
                 }
                 Stage::Data(after) => {
-                    let from = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
                     let mut last = None;
-                    for (key, version) in self.data.range((from, Bound::Unbounded)).take(room) {
+                    let all = vec![(0, u64::MAX)];
+                    for (key, version) in self.data.in_hash_order(all, after.as_ref()).take(room) {
                         out.push(Record::Write {
                             key: key.clone(),
                             version: version.clone(),
@@ -596,7 +599,8 @@ impl SnapshotCursor {
 }
 
 /// What a snapshot copies next: the reservation, then the keys after the
-/// one named, then the hints after the id named.
+/// one named (in [`hash_order`], which a table's growth never changes),
+/// then the hints after the id named.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 enum Stage {
     #[default]

@@ -1,9 +1,12 @@
 //! The small vocabulary every other module speaks: node ids, keys, versions,
 //! consistency levels, and the last-write-wins order.
 
+mod hash;
 mod value;
 
 pub use byteyarn::Yarn;
+pub use hash::key_hash;
+pub(crate) use hash::{tagged_bytes, Hasher};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;

@@ -2,12 +2,15 @@
 //! read repair off), and one round costs what the difference costs, not
 //! what the data does.
 
-use ringside_core::message::KeySpan;
+use ringside_core::message::{KeySpan, TreeNode};
 use ringside_core::node::{
     anti_entropy_round_between, anti_entropy_round_with, diverged_replicas, KEYS_PER_LEAF,
     SCAN_SLICE,
 };
 use ringside_core::sim::{Action, Sim, SimConfig};
+use ringside_core::storage::{hash_order, MAX_BUCKET};
+use ringside_core::types::key_hash;
+use ringside_core::Node;
 use ringside_core::{Consistency, Key, Request, Yarn};
 use ringside_core::{Input, Msg};
 
@@ -96,12 +99,10 @@ fn one_round_costs_the_difference_times_the_depth_not_the_data() {
     // Per differing key: two child hashes (21 bytes each) per level, and
     // the versions of its leaf (at most twice KEYS_PER_LEAF before the
     // tree deepens, about 150 bytes each with a 100-byte value), offered
-    // by one side; the other answers with the few that are newer. The
-    // memtable is read in slices, each a pair of messages of a few dozen
-    // bytes besides the versions.
+    // by one side; the other answers with the few that are newer, in one
+    // pair of messages of a few dozen bytes besides the versions.
     let leaf = 2 * KEYS_PER_LEAF;
-    let slices = (100_000 / SCAN_SLICE + 1) as u64;
-    let bound = diff * (depth * 2 * 21 + leaf * 150) + slices * 2 * 100;
+    let bound = diff * (depth * 2 * 21 + leaf * 150) + 2 * 100;
     println!(
         "100,000 keys, {diff} differ, depth {depth}: {} messages, {} bytes, {} versions (bound {bound})",
         cost.messages, cost.bytes, cost.versions
@@ -114,56 +115,110 @@ fn one_round_costs_the_difference_times_the_depth_not_the_data() {
     assert!(again.bytes < 200, "{again:?}");
 }
 
-/// The versions under differing leaves are found by reading the memtable
-/// a slice at a time, one slice per message, so no single turn of a node
-/// reads more than `SCAN_SLICE` keys, however large the data.
-#[test]
-fn a_round_that_finds_differences_reads_the_data_a_slice_per_turn() {
-    let keys = 3 * SCAN_SLICE + SCAN_SLICE / 2;
-    let (mut a, mut b) = diverged_replicas(keys, 10, 10, 20);
-    let mut offers = 0;
-    let mut spans = Vec::new();
-    anti_entropy_round_with(&mut a, &mut b, 2_000_000, &mut |node, now, input| {
+/// The offers and answers of one round, with the key spans they cover
+/// and the leaves the first offer names.
+struct Exchange {
+    offers: usize,
+    answers: usize,
+    spans: Vec<(Option<Key>, Option<Key>)>,
+    leaves: Vec<TreeNode>,
+}
+
+fn watched_round(a: &mut Node, b: &mut Node) -> Exchange {
+    let mut x = Exchange {
+        offers: 0,
+        answers: 0,
+        spans: Vec::new(),
+        leaves: Vec::new(),
+    };
+    anti_entropy_round_with(a, b, 2_000_000, &mut |node, now, input| {
         if let Input::Message { msg, .. } = &input {
-            if let Msg::SyncData { span, reply, .. } = &msg.body {
-                offers += usize::from(*reply);
-                spans.push((span.after.clone(), span.upto.clone()));
+            if let Msg::SyncData {
+                span, reply, nodes, ..
+            } = &msg.body
+            {
+                if *reply {
+                    x.offers += 1;
+                } else {
+                    x.answers += 1;
+                }
+                x.spans.push((span.after.clone(), span.upto.clone()));
+                x.leaves.extend(nodes.iter().copied());
             }
         }
         node.handle(now, input);
     });
-    assert_eq!(a.data(), b.data(), "the sliced exchange repairs everything");
-    assert!(offers >= 4, "{keys} keys in {offers} offers");
-    for (after, upto) in &spans {
-        let lower = after
-            .clone()
-            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
-        let upper = upto
-            .clone()
-            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+    x
+}
+
+/// Finding the versions under a few differing leaves reads the few
+/// buckets of the table under them, not the data: a round over four times
+/// the keys is still one offer and one answer, each reading at most a
+/// slice (an exchange that read the whole memtable a slice per message
+/// would take a message per slice of the keys).
+#[test]
+fn a_small_difference_is_one_offer_and_one_answer_however_large_the_data() {
+    for keys in [2 * SCAN_SLICE, 8 * SCAN_SLICE] {
+        let (mut a, mut b) = diverged_replicas(keys, 10, 10, 20);
+        let x = watched_round(&mut a, &mut b);
+        assert!(a.data() == b.data(), "{keys} keys: not repaired");
+        assert_eq!((x.offers, x.answers), (1, 1), "{keys} keys: {:?}", x.spans);
+        assert_eq!(x.spans, vec![(None, None), (None, None)], "{keys} keys");
+    }
+}
+
+/// A wide difference goes across in several offers, each reading at most
+/// a slice of the keys under the leaves (whole buckets, so a slice and
+/// one bucket), and the spans of the offers cover every such key.
+#[test]
+fn a_wide_difference_is_read_a_slice_per_turn() {
+    let keys = 3 * SCAN_SLICE + SCAN_SLICE / 2;
+    let (mut a, mut b) = diverged_replicas(keys, 500, 500, 20);
+    let x = watched_round(&mut a, &mut b);
+    assert!(
+        a.data() == b.data(),
+        "the sliced exchange left a difference"
+    );
+    assert!(x.offers >= 4, "{keys} keys in {} offers", x.offers);
+    let under = |k: &Key| {
+        let h = key_hash(k);
+        x.leaves
+            .iter()
+            .any(|n| u64::from(n.index) == h >> (64 - u32::from(n.level)))
+    };
+    for (after, upto) in &x.spans {
+        let in_span = |k: &&Key| {
+            after.as_ref().is_none_or(|a| hash_order(k, a).is_gt())
+                && upto.as_ref().is_none_or(|u| hash_order(k, u).is_le())
+        };
         for n in [&a, &b] {
-            let read = n.data().range((lower.clone(), upper.clone())).count();
+            let read = n.data().keys().filter(in_span).filter(|k| under(k)).count();
             assert!(
-                read <= SCAN_SLICE + 20,
-                "a span of {read} keys, over a slice of {SCAN_SLICE}: {after:?}..{upto:?}"
+                read <= SCAN_SLICE + MAX_BUCKET,
+                "a span of {read} keys under the leaves, over a slice of {SCAN_SLICE}: {after:?}..{upto:?}"
             );
         }
     }
     // The spans cover every key: the last answer reaches the end.
-    assert_eq!(spans.last().map(|s| s.1.clone()), Some(None));
+    assert_eq!(x.spans.last().map(|s| s.1.clone()), Some(None));
 }
 
 /// A peer's span that runs backwards, or is empty, reads nothing and is
-/// answered as such (a key range of the map would panic on it).
+/// answered as such.
 #[test]
 fn a_backwards_span_from_a_peer_is_answered_empty() {
     use ringside_core::{Message, MsgId};
     let (mut a, b) = diverged_replicas(1_000, 5, 5, 10);
     let root = a.anti_entropy_tree().roots_shared_with(1)[0].0;
-    let key = |s: &str| Some(ringside_core::Key::Str(Yarn::copy(s)));
+    let key = |s: &str| ringside_core::Key::Str(Yarn::copy(s));
+    // Spans run in the exchange's order, by key hash.
+    let (mut low, mut high) = (key("user:00000900"), key("user:00000100"));
+    if hash_order(&low, &high).is_gt() {
+        std::mem::swap(&mut low, &mut high);
+    }
     for (n, (after, upto)) in [
-        (key("user:00000900"), key("user:00000100")),
-        (key("user:00000500"), key("user:00000500")),
+        (Some(high), Some(low)),
+        (Some(key("user:00000500")), Some(key("user:00000500"))),
     ]
     .into_iter()
     .enumerate()

@@ -14,29 +14,31 @@
 //! of `d` leaves. The walk down keeps nothing between messages: each one
 //! carries what the next step needs.
 //!
-//! **Reading the versions in slices.** The memtable is ordered by key, not
-//! by leaf, so finding the keys under the differing leaves means reading
-//! it all (see `merkle.rs` on why there is no index). That read must not
-//! hold the node's thread: at millions of keys it takes seconds, far past
-//! the failure timeout. So each side reads at most [`SCAN_SLICE`] keys per
-//! message, in key order: the offer covers the keys from a cursor to where
-//! the offerer's slice ended, the answer as far as the answerer's own
-//! slice reached, and the offerer goes on from there, one slice a turn,
-//! until an answer reaches the last key. Each side keeps the leaves of an
-//! exchange per peer until it ends (the first offer names them), so the
-//! later messages carry only the cursor; a lost exchange is replaced by
-//! the next one with that peer, and what it missed is found again by a
-//! later round. A slice also ends where a message's bounds would be
-//! passed, so the versions of a wide difference go across in several
-//! messages of one exchange instead of waiting for later rounds.
+//! **Reading the versions under the leaves.** A leaf's keys are those
+//! whose hash starts with its index, and the memtable keeps its keys in
+//! buckets by the top bits of that hash (`storage/table.rs`), so the
+//! versions under the leaves that differ are read from the buckets over
+//! their hash intervals: about one bucket per differing leaf, however
+//! large the data. The exchange runs in [`hash_order`] (by key hash, then
+//! key), which no split of a bucket changes: the offer covers the keys
+//! from a cursor to where the offerer stopped, the answer as far as the
+//! answerer read, and the offerer goes on from there until an answer
+//! reaches the end. Each side stops after [`SCAN_SLICE`] keys read (whole
+//! buckets) or where a message's bounds would be passed, so a wide
+//! difference goes across in several messages of one exchange, none of
+//! which holds the node's thread for long. Each side keeps the leaves of
+//! an exchange per peer until it ends (the first offer names them), so
+//! the later messages carry only the cursor; a lost exchange is replaced
+//! by the next one with that peer, and what it missed is found again by a
+//! later round.
 
 use super::merkle::{children, Merkle, MAX_DEPTH};
 use super::Node;
 use crate::io::{EventKind, TimerId};
 use crate::message::{KeySpan, Msg, TreeNode};
+use crate::storage::hash_order;
 use crate::types::{Key, NodeId, Version};
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 /// Tree nodes one anti-entropy message carries at most (21 bytes each on
 /// the wire); the rest of a wide difference waits for a later round.
@@ -46,9 +48,9 @@ const AE_MAX_ENTRIES: usize = 2_000;
 /// Bytes of values one anti-entropy message carries, about, at most (one
 /// more version may pass it), far under the peer message limit.
 const AE_MAX_BYTES: usize = 8 << 20;
-/// Keys of its memtable a node reads, at most, for one anti-entropy
-/// message: the bound on the time one exchange takes of the node's thread
-/// at a time.
+/// Keys of its memtable a node reads for one anti-entropy message, at
+/// most, give or take the rest of the bucket it is in: the bound on the
+/// time one exchange takes of the node's thread at a time.
 pub const SCAN_SLICE: usize = 32_768;
 
 /// The leaves of the exchanges of versions under way, per peer (see the
@@ -59,12 +61,14 @@ pub(super) struct LeafExchanges {
     answering: BTreeMap<NodeId, Leaves>,
 }
 
-/// The leaves of one exchange: as sent, and by level, each level sorted by
-/// `(index, range)` for [`Merkle::under`].
+/// The leaves of one exchange: as sent; by level, each level sorted by
+/// `(index, range)` for [`Merkle::under`]; and the intervals of key hashes
+/// they cover, sorted and merged, for [`crate::storage::Table::in_hash_order`].
 #[derive(Clone, Debug)]
 struct Leaves {
     nodes: Vec<TreeNode>,
     by_level: BTreeMap<u8, Vec<TreeNode>>,
+    spans: Vec<(u64, u64)>,
 }
 
 impl Leaves {
@@ -76,7 +80,33 @@ impl Leaves {
         for level in by_level.values_mut() {
             level.sort_by_key(|n| (n.index, n.range));
         }
-        Leaves { nodes, by_level }
+        let mut spans: Vec<(u64, u64)> = nodes.iter().map(|n| hashes_under(*n)).collect();
+        spans.sort_unstable();
+        spans.dedup_by(|later, earlier| {
+            let joins = later.0 <= earlier.1.saturating_add(1);
+            if joins {
+                earlier.1 = earlier.1.max(later.1);
+            }
+            joins
+        });
+        Leaves {
+            nodes,
+            by_level,
+            spans,
+        }
+    }
+}
+
+/// The key hashes under a tree node: those whose top `level` bits are its
+/// index.
+fn hashes_under(n: TreeNode) -> (u64, u64) {
+    match n.level {
+        0 => (0, u64::MAX),
+        level => {
+            let shift = 64 - u32::from(level.min(63));
+            let from = u64::from(n.index) << shift;
+            (from, from | (u64::MAX >> (64 - shift)))
+        }
     }
 }
 
@@ -190,30 +220,35 @@ impl Node {
         }
     }
 
-    /// This node's versions under `leaves` with keys in `(after, upto]`,
-    /// reading at most [`SCAN_SLICE`] keys and stopping early where the
-    /// message would pass its bounds (the caller goes on from the key it
-    /// stopped at).
+    /// This node's versions under `leaves` with keys in `(after, upto]` of
+    /// [`hash_order`], reading at most about [`SCAN_SLICE`] keys (whole
+    /// buckets of the table) and stopping early where the message would
+    /// pass its bounds (the caller goes on from the key it stopped at).
     fn versions_under(&self, leaves: &Leaves, after: Option<&Key>, upto: Option<&Key>) -> Slice {
         if let (Some(a), Some(u)) = (after, upto) {
-            if a >= u {
-                // An empty span (or a peer's backwards one, which a range
-                // of the map would panic on).
+            if hash_order(a, u).is_ge() {
+                // An empty span, or a peer's backwards one.
                 return Slice {
                     entries: Vec::new(),
                     stopped_at: upto.cloned(),
                 };
             }
         }
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let upper = upto.map_or(Bound::Unbounded, Bound::Included);
         let mut bytes = 0usize;
         let mut entries = Vec::new();
         let mut read: Option<&Key> = None;
-        for (count, (k, v)) in self.mem.data.range::<Key, _>((lower, upper)).enumerate() {
+        let mut keys = self.mem.data.in_hash_order(leaves.spans.clone(), after);
+        let mut scanned = 0;
+        while let Some((k, v)) = keys.next() {
+            if upto.is_some_and(|u| hash_order(k, u).is_gt()) {
+                break;
+            }
+            // Stop before a bucket once the slice is read, or anywhere once
+            // the message is full: the span goes on after the last key read.
+            let new_bucket = keys.scanned() > scanned;
+            scanned = keys.scanned();
             let full = entries.len() == AE_MAX_ENTRIES || bytes >= AE_MAX_BYTES;
-            if count > 0 && (count == SCAN_SLICE || full) {
-                // Stopped short: the span goes on after the last key read.
+            if read.is_some() && (full || new_bucket && scanned > SCAN_SLICE) {
                 return Slice {
                     stopped_at: read.cloned(),
                     entries,

@@ -47,19 +47,16 @@
 //! one range and folds them up to the depth the fullest range asks for:
 //! two sibling leaves add up to their parent, so no key is read twice.
 //!
-//! **What stays proportional to the data.** The memtable is ordered by
-//! key, not by this hash, so listing the keys under the leaves that differ
-//! reads the memtable, a slice per message (`anti_entropy.rs`). An index
-//! from leaf to keys would make that read proportional to the difference,
-//! at the price of a copy of every key (tens of bytes per key, against the
-//! byte or so the trees cost), in a store whose memory per key is already
-//! the figure to bring down. A round between replicas in step reads
-//! nothing.
+//! **Finding the keys under a leaf.** The memtable keeps its keys in
+//! buckets by the top bits of the same key hash (`storage/table.rs`), so
+//! the keys under a leaf that differs lie in the one bucket, or the few,
+//! over its interval of hashes: an exchange reads those, not the data
+//! (`anti_entropy.rs`). A round between replicas in step reads nothing.
 
 use crate::message::TreeNode;
 use crate::ring::{Ring, Token};
-use crate::types::{Key, NodeId, Version};
-use std::collections::BTreeMap;
+use crate::storage::Table;
+use crate::types::{key_hash, tagged_bytes, Hasher, Key, NodeId, Version};
 
 /// Keys per leaf, on average, right after a rebuild.
 pub const KEYS_PER_LEAF: u64 = 16;
@@ -156,14 +153,24 @@ pub struct Merkle {
 
 impl Merkle {
     /// The trees of `data`, as deep as its size asks for.
-    pub fn build(ring: &Ring, me: NodeId, data: &BTreeMap<Key, Version>) -> Merkle {
-        // Filled first as deep as if every key of `data` fell in one
-        // range, then folded to the depth the fullest range asks for:
-        // a leaf's keys are those whose hash starts with its index, so
-        // two sibling leaves add up to their parent, and no key is read
-        // twice.
+    pub fn build(ring: &Ring, me: NodeId, data: &Table) -> Merkle {
+        Merkle::build_from(ring, me, data.len(), data.iter())
+    }
+
+    /// The trees of `len` distinct keys and their versions, in any order
+    /// (a replay hands them over in the order their values sit in memory).
+    pub fn build_from<'a>(
+        ring: &Ring,
+        me: NodeId,
+        len: usize,
+        data: impl Iterator<Item = (&'a Key, &'a Version)>,
+    ) -> Merkle {
+        // Filled first as deep as if every key fell in one range, then
+        // folded to the depth the fullest range asks for: a leaf's keys
+        // are those whose hash starts with its index, so two sibling
+        // leaves add up to their parent, and no key is read twice.
         let mut m = Merkle::empty(ring, me, MIN_DEPTH);
-        m.resize(m.depth_for(data.len() as u64));
+        m.resize(m.depth_for(len as u64));
         m.fill(ring, data);
         m.fold_to(m.depth_for(m.fullest));
         m
@@ -171,9 +178,9 @@ impl Merkle {
 
     /// The trees of `data` at a given depth (a test compares a tree kept
     /// up to date with this).
-    pub fn build_at(ring: &Ring, me: NodeId, data: &BTreeMap<Key, Version>, depth: u8) -> Merkle {
+    pub fn build_at(ring: &Ring, me: NodeId, data: &Table, depth: u8) -> Merkle {
         let mut m = Merkle::empty(ring, me, depth.clamp(MIN_DEPTH, MAX_DEPTH));
-        m.fill(ring, data);
+        m.fill(ring, data.iter());
         m
     }
 
@@ -221,14 +228,14 @@ impl Merkle {
     /// key, then each kept level summed from the one below in a single
     /// pass, so a rebuild touches the big leaf level once per key rather
     /// than every kept level.
-    fn fill(&mut self, ring: &Ring, data: &BTreeMap<Key, Version>) {
+    fn fill<'a>(&mut self, ring: &Ring, data: impl Iterator<Item = (&'a Key, &'a Version)>) {
         let depth = self.layout.depth;
         let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
         // In batches: hash a batch of keys, then add them to their leaves,
         // so that the leaves' cache misses overlap instead of each waiting
         // behind the next key's hashing.
         let mut batch: Vec<(usize, usize, u64)> = Vec::with_capacity(FILL_BATCH);
-        let mut entries = data.iter().peekable();
+        let mut entries = data.peekable();
         while entries.peek().is_some() {
             batch.clear();
             for (k, v) in entries.by_ref().take(FILL_BATCH) {
@@ -301,13 +308,13 @@ impl Merkle {
 
     /// Rebuilds from `data` when the fullest tree's leaves hold twice as
     /// many keys as they should; true when it did.
-    pub fn grow_if_crowded(&mut self, ring: &Ring, data: &BTreeMap<Key, Version>) -> bool {
+    pub fn grow_if_crowded(&mut self, ring: &Ring, data: &Table) -> bool {
         let crowded = self.fullest > (1u64 << self.depth()) * KEYS_PER_LEAF * 2;
         if !crowded || self.depth_for(self.fullest) <= self.depth() {
             return false;
         }
         self.resize(self.depth_for(self.fullest));
-        self.fill(ring, data);
+        self.fill(ring, data.iter());
         true
     }
 
@@ -432,25 +439,10 @@ fn leaf_of(hash: u64, level: u8) -> u64 {
     }
 }
 
-fn key_bytes(key: &Key) -> (u8, &[u8]) {
-    match key {
-        Key::Int(k) => (0, std::slice::from_ref(k)),
-        Key::Str(s) => (1, s.as_bytes()),
-    }
-}
-
-/// Where a key sits in its range's tree.
-fn key_hash(key: &Key) -> u64 {
-    let (tag, bytes) = key_bytes(key);
-    let mut h = Hasher(0x243f_6a88_85a3_08d3 ^ u64::from(tag));
-    h.bytes(bytes);
-    h.finish()
-}
-
 /// What a tree sums for one key's version: key, timestamp, value or
 /// tombstone.
 fn version_hash(key: &Key, v: &Version) -> u64 {
-    let (tag, bytes) = key_bytes(key);
+    let (tag, bytes) = tagged_bytes(key);
     let mut h = Hasher(0x1319_8a2e_0370_7344 ^ u64::from(tag));
     h.bytes(bytes);
     h.word(v.ts);
@@ -459,41 +451,4 @@ fn version_hash(key: &Key, v: &Version) -> u64 {
         Some(val) => h.bytes(val.as_bytes()),
     }
     h.finish()
-}
-
-/// A small, fast 64-bit hash, the same on every platform (the browser's
-/// nodes and the native ones must agree). Not a defence against chosen
-/// collisions: peers are trusted (they share the cluster secret).
-struct Hasher(u64);
-
-impl Hasher {
-    fn word(&mut self, w: u64) {
-        self.0 = (self.0 ^ w)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(31);
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.word(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.word(u64::from_le_bytes(w));
-        self.word(b.len() as u64);
-    }
-
-    /// Murmur3's finaliser: every input bit reaches every output bit.
-    fn finish(self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
 }

@@ -122,15 +122,15 @@ fn a_replayed_node_builds_the_tree_a_live_one_kept() {
 #[test]
 fn a_build_folded_to_its_depth_equals_one_filled_at_it() {
     use crate::ring::{Partitioner, Ring};
+    use crate::storage::Table;
     use crate::types::Version;
-    use std::collections::BTreeMap;
     let nodes = [0, 1, 2, 3];
     for partitioner in [
         Partitioner::murmur3(8),
         Partitioner::byte_ordered_even(&nodes),
     ] {
         let ring = Ring::new(&partitioner, &nodes, 3);
-        let data: BTreeMap<Key, Version> = (0..20_000u64)
+        let data: Table = (0..20_000u64)
             .map(|i| {
                 let v = Version {
                     ts: i % 7,

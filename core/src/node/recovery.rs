@@ -7,8 +7,8 @@ use super::{EventLevel, Merkle, Node};
 use crate::config::Config;
 use crate::io::{EventKind, TimerId};
 use crate::ring::Ring;
-use crate::storage::{Memtable, Record};
-use crate::types::{Key, Version};
+use crate::storage::{Memtable, Record, Table};
+use crate::types::{key_hash, Key, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -75,7 +75,19 @@ impl Node {
             n += 1;
         }
         let winners = newest_per_key(&writes, order);
-        mem.data = take_in_order(writes, &winners).into_iter().collect();
+        // The trees hash each winner's value: in the order the writes were
+        // read, the values are read in the order they sit in memory.
+        let mut won = vec![false; writes.len()];
+        for e in &winners {
+            won[e.at] = true;
+        }
+        let in_read_order = writes
+            .iter()
+            .zip(won)
+            .filter(|(_, w)| *w)
+            .map(|((k, v), _)| (k, v));
+        let tree = Merkle::build_from(&ring, config.id, winners.len(), in_read_order);
+        mem.data = table_of(writes, &winners);
         // Above every timestamp this node may have issued (reserved in the
         // log), and above every one it stores.
         let last_ts = newest_stored.max(mem.timestamps_below.saturating_sub(1));
@@ -84,7 +96,6 @@ impl Node {
             keys: mem.data.len(),
             hints: mem.hints.len(),
         };
-        let tree = Merkle::build(&ring, config.id, &mem.data);
         let peers = config
             .cluster
             .nodes
@@ -157,24 +168,29 @@ impl Node {
 
 /// The newest version of each key among `writes` (whose [`SortEntry`]s
 /// `order` holds, in any order), by last-write-wins, as merging them one
-/// by one in any order would leave it: their entries, in key order.
+/// by one in any order would leave it: their entries, bucket by bucket of
+/// a table sized for the writes, in key order within a bucket.
 ///
-/// In key order, a map is built from the writes in one pass (its check
-/// that they are sorted is one comparison a key): far faster than a
-/// million inserts at random places of a B-tree. The sort neither moves
-/// the writes nor reads their keys where it can help it (a key is a
-/// pointer away: a cache miss at a million keys): it sorts the small
-/// entries, and reads the keys themselves only for two that start alike.
+/// So the keys of each bucket are a run, already in order, and the table
+/// is built a bucket at a time ([`table_of`]): far faster than a million
+/// inserts at random places. The sort neither moves the writes nor reads
+/// their keys where it can help it (a key is a pointer away: a cache miss
+/// at a million keys): it sorts the small entries, and reads the keys
+/// themselves only for two that start alike.
 fn newest_per_key(writes: &[(Key, Version)], mut order: Vec<SortEntry>) -> Vec<SortEntry> {
+    let bits = Table::bits_for(writes.len());
+    for e in &mut order {
+        e.head = SortEntry::head(e.head, &writes[e.at].0, bits);
+    }
     order.sort_unstable_by(|a, b| {
-        a.head().cmp(&b.head()).then_with(|| {
-            let (a, b) = (&writes[a.at()], &writes[b.at()]);
+        a.head.cmp(&b.head).then_with(|| {
+            let (a, b) = (&writes[a.at], &writes[b.at]);
             a.0.cmp(&b.0).then_with(|| a.1.lww_cmp(&b.1))
         })
     });
     // The last of each run of equal keys is its newest version.
     order.dedup_by(|later, earlier| {
-        let same = later.head() == earlier.head() && writes[later.at()].0 == writes[earlier.at()].0;
+        let same = later.head == earlier.head && writes[later.at].0 == writes[earlier.at].0;
         if same {
             std::mem::swap(later, earlier);
         }
@@ -183,61 +199,75 @@ fn newest_per_key(writes: &[(Key, Version)], mut order: Vec<SortEntry>) -> Vec<S
     order
 }
 
-/// The writes `order` names, in its order (each at most once); the rest
-/// are dropped. Gathered into a new vector: swapping them into place in
-/// this one moves each write about at random, which is slower.
-fn take_in_order(writes: Vec<(Key, Version)>, order: &[SortEntry]) -> Vec<(Key, Version)> {
+/// The table of the writes `order` names (each at most once, in
+/// [`newest_per_key`]'s order); the rest are dropped. A table for fewer
+/// keys than writes has fewer buckets, each a few runs of the sort's
+/// buckets, which its map's build merges. Each bucket's writes are
+/// gathered into a small vector and built into its map in one pass; one
+/// vector of all the winners would cost a fresh, zeroed page for every
+/// 4 KiB of it.
+fn table_of(writes: Vec<(Key, Version)>, order: &[SortEntry]) -> Table {
+    let bits = Table::bits_for(order.len());
     let mut writes: Vec<Option<(Key, Version)>> = writes.into_iter().map(Some).collect();
-    order.iter().filter_map(|e| writes[e.at()].take()).collect()
+    let mut maps = Vec::with_capacity(1 << bits);
+    let mut rest = order;
+    for bucket in 0..1usize << bits {
+        let n = rest.partition_point(|e| e.bucket(bits) == bucket);
+        let (run, tail) = rest.split_at(n);
+        maps.push(run.iter().filter_map(|e| writes[e.at].take()).collect());
+        rest = tail;
+    }
+    Table::from_buckets(bits, maps)
 }
 
-/// A write's place in [`newest_per_key`]'s sort: what its key's first
-/// bytes say of its order, and its index.
+/// A write's place in [`newest_per_key`]'s sort: its bucket and what its
+/// key's first bytes say of its order (see [`SortEntry::head`]), and its
+/// index.
 #[derive(Clone, Copy)]
 struct SortEntry {
-    /// For a string key, its first 8 bytes, big-endian, padded with zeros
-    /// (see [`SortEntry::head`]); for an integer key, the integer.
-    prefix: u64,
-    /// The write's index, and in the top bit whether its key is a string
-    /// (an index of a `Vec` never reaches that bit).
-    at_and_string: u64,
+    /// The key's hash while the log is read; then its head.
+    head: u64,
+    at: usize,
 }
-
-const STRING: u64 = 1 << 63;
 
 impl SortEntry {
     fn new(key: &Key, at: usize) -> SortEntry {
-        let at = at as u64;
-        match key {
-            Key::Int(k) => SortEntry {
-                prefix: u64::from(*k),
-                at_and_string: at,
-            },
+        SortEntry {
+            head: key_hash(key),
+            at,
+        }
+    }
+
+    /// The key's bucket among `2^bits` in the top bits, then whether it is
+    /// a string key (integer keys come first, as [`Key`]'s order has
+    /// them), then its first bytes, big-endian, as far as they fit: for an
+    /// integer key the integer, for a string key its first 8 bytes padded
+    /// with zeros. Two keys of one bucket whose heads differ are in the
+    /// order of their heads: the first byte where the heads differ is
+    /// either a byte of both keys, which orders them, or a zero of padding
+    /// against a larger byte of the other key; then the shorter key is a
+    /// prefix of the other, which comes after it. Equal heads say nothing:
+    /// the keys themselves tell.
+    fn head(hash: u64, key: &Key, bits: u8) -> u64 {
+        let (string, prefix) = match key {
+            Key::Int(k) => (0, u64::from(*k) << 56),
             Key::Str(s) => {
                 let b = s.as_bytes();
                 let mut w = [0u8; 8];
                 let n = b.len().min(8);
                 w[..n].copy_from_slice(&b[..n]);
-                SortEntry {
-                    prefix: u64::from_be_bytes(w),
-                    at_and_string: at | STRING,
-                }
+                (1u64, u64::from_be_bytes(w))
             }
-        }
+        };
+        let bucket = hash.checked_shr(64 - u32::from(bits)).unwrap_or(0);
+        let bucket = bucket.checked_shl(64 - u32::from(bits)).unwrap_or(0);
+        bucket | string << (63 - bits) | prefix >> (bits + 1)
     }
 
-    fn at(&self) -> usize {
-        (self.at_and_string & !STRING) as usize
-    }
-
-    /// Integer keys before string keys, as [`Key`]'s order has them. Two
-    /// keys whose heads differ are in the order of their heads: the first
-    /// byte where the heads differ is either a byte of both keys, which
-    /// orders them, or a zero of padding against a larger byte of the
-    /// other key; then the shorter key is a prefix of the other, which
-    /// comes after it. Equal heads say nothing: the keys themselves tell.
-    fn head(&self) -> (bool, u64) {
-        (self.at_and_string & STRING != 0, self.prefix)
+    /// Its bucket in a table of `2^bits` buckets, `bits` at most the
+    /// sort's.
+    fn bucket(&self, bits: u8) -> usize {
+        Table::bucket_of_hash(self.head, bits)
     }
 }
 
@@ -268,7 +298,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn newest_per_key_is_what_merging_one_by_one_leaves_in_key_order(
+        fn newest_per_key_is_what_merging_one_by_one_leaves(
             writes in proptest::collection::vec((arb_key(), arb_version()), 0..200)
         ) {
             let mut one_by_one = Memtable::default();
@@ -277,10 +307,31 @@ mod tests {
             }
             let order = writes.iter().enumerate().map(|(at, (k, _))| SortEntry::new(k, at)).collect();
             let order = newest_per_key(&writes, order);
-            let newest = take_in_order(writes, &order);
-            prop_assert!(newest.windows(2).all(|w| w[0].0 < w[1].0), "not in key order");
-            prop_assert_eq!(newest.into_iter().collect::<BTreeMap<_, _>>(), one_by_one.data);
+            prop_assert_eq!(table_of(writes, &order), one_by_one.data);
         }
+    }
+
+    /// Enough keys for a table of many buckets, each written a few times
+    /// in no order.
+    #[test]
+    fn a_large_replay_builds_every_bucket() {
+        let config = Config::new(0, crate::config::ClusterConfig::classic(1));
+        let records: Vec<Record> = (0..12_000u64)
+            .map(|i| Record::Write {
+                key: Key::Str(format!("k{}", i * 7919 % 4_001).into()),
+                version: Version {
+                    ts: i % 5,
+                    value: Some(format!("{i}").into()),
+                },
+            })
+            .collect();
+        let (node, recovery) = Node::recover(config, &records);
+        let mut one_by_one = Memtable::default();
+        for r in &records {
+            one_by_one.apply(r);
+        }
+        assert_eq!(recovery.keys, 4_001);
+        assert!(node.data() == &one_by_one.data, "the replay differs");
     }
 
     #[test]

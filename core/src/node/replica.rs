@@ -3,12 +3,12 @@
 
 use super::Node;
 use crate::message::{Msg, OpId};
+use crate::storage::Table;
 use crate::types::{Key, NodeId, Version};
-use std::collections::BTreeMap;
 
 impl Node {
     /// The newest version of every key this node stores, tombstones too.
-    pub fn data(&self) -> &BTreeMap<Key, Version> {
+    pub fn data(&self) -> &Table {
         &self.mem.data
     }
 

@@ -200,11 +200,16 @@ fn pages_walk_every_key_once() {
         ts: 1,
         value: Some("v".into()),
     };
-    let data: std::collections::BTreeMap<Key, Version> =
-        (0..7u8).map(|k| (Key::Int(k), v.clone())).collect();
+    // Enough keys that the table splits into buckets, which a page merges.
+    let map: std::collections::BTreeMap<Key, Version> = (0..7u8)
+        .map(Key::Int)
+        .chain((0..3_000).map(|i| Key::Str(format!("k{i}").into())))
+        .map(|k| (k, v.clone()))
+        .collect();
+    let data: Table = map.clone().into_iter().collect();
     let (all, next) = DataPage::default().select(&data);
-    assert_eq!((all.len(), next), (7, None));
-    for limit in 1..=8 {
+    assert_eq!((all.len(), next), (map.len(), None));
+    for limit in [1, 2, 3, 7, 8, 1000] {
         let mut seen = Vec::new();
         let mut page = DataPage {
             after: None,
@@ -219,7 +224,7 @@ fn pages_walk_every_key_once() {
                 None => break,
             }
         }
-        let want: Vec<Key> = data.keys().cloned().collect();
+        let want: Vec<Key> = map.keys().cloned().collect();
         assert_eq!(seen, want, "limit {limit}");
     }
 }
@@ -232,8 +237,7 @@ fn a_page_stops_at_its_byte_bound() {
         ts: 1,
         value: Some("x".repeat(MAX_VALUE_BYTES).into()),
     };
-    let data: std::collections::BTreeMap<Key, Version> =
-        (0..10u8).map(|k| (Key::Int(k), big.clone())).collect();
+    let data: Table = (0..10u8).map(|k| (Key::Int(k), big.clone())).collect();
     let page = DataPage {
         after: None,
         limit: Some(1000),
@@ -245,14 +249,15 @@ fn a_page_stops_at_its_byte_bound() {
         after: None,
         limit: Some(1),
     };
-    let huge: std::collections::BTreeMap<Key, Version> = [(
+    let huge: Table = [(
         Key::Int(0),
         Version {
             ts: 1,
             value: Some("x".repeat(PAGE_BYTES * 2).into()),
         },
     )]
-    .into();
+    .into_iter()
+    .collect();
     assert_eq!(one.select(&huge).0.len(), 1);
 }
 
@@ -263,7 +268,7 @@ fn a_whole_answer_is_allowed_up_to_its_byte_bound() {
     // 32 keys of one byte and values that fill the bound exactly.
     let keys = 32u8;
     let value_bytes = WHOLE_INSPECT_BYTES / usize::from(keys) - 1;
-    let data = |extra: usize| -> std::collections::BTreeMap<Key, Version> {
+    let data = |extra: usize| -> Table {
         (0..keys)
             .map(|k| {
                 let len = value_bytes + if k == 0 { extra } else { 0 };

@@ -232,8 +232,9 @@ impl SimBackend {
         sent.log_tail.clone_from(&log_tail);
         let node = sim.node(id);
         let data = node.map(|n| {
-            if *sent.data != *n.data() {
-                sent.data = Rc::new(n.data().clone());
+            if *n.data() != *sent.data {
+                let copy = n.data().iter().map(|(k, v)| (k.clone(), v.clone()));
+                sent.data = Rc::new(copy.collect());
             }
             sent.data.clone()
         });
