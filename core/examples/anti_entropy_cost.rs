@@ -13,7 +13,11 @@ cargo run --release -p ringside-core --example anti_entropy_cost -- [options]
 For each key count: builds two in-memory replicas (a 2-node cluster, RF 2,
 100-byte values) that differ in --differ keys (half missing on one, half
 older there), then prints:
-  build     time to build one node's hash trees from its data, and per key
+  build     time to build one node's hash trees from its data at once, and
+            per key (reading the table in hash order; a restart builds
+            them as it replays, in the order the log was read)
+  deepen    a live node's deepening of its trees two levels, a bucket of
+            the table per write: how many steps, and the longest one
   write     the trees' cost per write (an update of one key's version),
             the fastest of five passes of 100,000
   round     one anti-entropy round that repairs the difference: its time,
@@ -42,7 +46,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!("keys        build (per key)      write    round: time  longest turn  msgs   bytes     versions  in step: time  bytes  depth  tree MiB  B/key");
+    println!("keys        build (per key)      deepen: steps  longest  write    round: time  longest turn  msgs   bytes     versions  in step: time  bytes  depth  tree MiB  B/key");
     for keys in counts {
         measure(keys, differ);
     }
@@ -53,6 +57,7 @@ fn measure(keys: usize, differ: usize) {
     let t = Instant::now();
     let built = Merkle::build(a.ring(), a.id(), a.data());
     let build = t.elapsed();
+    let (steps, longest_step) = deepen(&built, &a);
     let write = per_write(built, &a);
     let (round, round_time, longest) = timed_round(&mut a, &mut b, 2_000_000);
     assert_eq!(
@@ -63,9 +68,10 @@ fn measure(keys: usize, differ: usize) {
     let (again, again_time, _) = timed_round(&mut a, &mut b, 3_000_000);
     let tree = a.anti_entropy_tree();
     println!(
-        "{keys:<10}  {:>7.0} ms ({:>4.0} ns)  {:>5.0} ns  {:>9.1} ms  {:>9.2} ms  {:>4}  {:>8}  {:>8}  {:>10.3} ms  {:>5}  {:>5}  {:>8.1}  {:>5.1}",
+        "{keys:<10}  {:>7.0} ms ({:>4.0} ns)  {steps:>13}  {:>4.2} ms  {:>5.0} ns  {:>9.1} ms  {:>9.2} ms  {:>4}  {:>8}  {:>8}  {:>10.3} ms  {:>5}  {:>5}  {:>8.1}  {:>5.1}",
         build.as_secs_f64() * 1e3,
         build.as_secs_f64() * 1e9 / keys as f64,
+        longest_step.as_secs_f64() * 1e3,
         write,
         round_time.as_secs_f64() * 1e3,
         longest.as_secs_f64() * 1e3,
@@ -91,6 +97,25 @@ fn timed_round(a: &mut Node, b: &mut Node, now: Micros) -> (RoundCost, Duration,
         longest = longest.max(t.elapsed());
     });
     (cost, t.elapsed(), longest)
+}
+
+/// A live node's deepening: trees two levels shallower than `built`
+/// (crowded, so they deepen), stepped as a node steps them, a call per
+/// write, until deeper trees take over. How many steps, and the longest.
+fn deepen(built: &Merkle, node: &Node) -> (usize, Duration) {
+    let shallow = built.depth().saturating_sub(2);
+    let mut tree = Merkle::build_at(node.ring(), node.id(), node.data(), shallow);
+    let (mut steps, mut longest) = (0, Duration::ZERO);
+    loop {
+        steps += 1;
+        let t = Instant::now();
+        let done = tree.grow(node.ring(), node.data());
+        longest = longest.max(t.elapsed());
+        if done {
+            assert!(&tree == built, "the deepened trees differ from a build");
+            return (steps, longest);
+        }
+    }
 }
 
 /// Nanoseconds per tree update: 100,000 keys given a newer version, the

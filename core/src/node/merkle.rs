@@ -43,7 +43,9 @@
 //! one range): at most [`KEYS_PER_LEAF`] keys per leaf on average after a
 //! rebuild, and the trees are rebuilt one level deeper once that passes
 //! twice as many, so rebuilds happen at doublings of the data (amortised
-//! O(1) per write). A restart fills trees as deep as if all keys were in
+//! O(1) per write). A live node rebuilds beside the trees in use, a bucket
+//! of the memtable per write, in hash order, so no write waits for all
+//! the keys ([`Merkle::grow`]). A restart fills trees as deep as if all keys were in
 //! one range and folds them up to the depth the fullest range asks for:
 //! two sibling leaves add up to their parent, so no key is read twice.
 //!
@@ -137,7 +139,7 @@ impl Layout {
 }
 
 /// Every tree of one node (see the module docs).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Merkle {
     /// The ring's tokens in order: range `i` is `(ends[i-1], ends[i]]`.
     ends: Vec<Token>,
@@ -149,6 +151,30 @@ pub struct Merkle {
     /// keys need not spread evenly over ranges (byte-ordered keys with a
     /// common prefix all fall in one).
     fullest: u64,
+    /// Deeper trees being filled, a bucket of the table per write, while
+    /// these serve (see [`Merkle::grow`]).
+    growing: Option<Box<Growth>>,
+}
+
+/// Deeper trees under way: they hold the keys whose hashes are below
+/// `filled`, and every change to those since.
+#[derive(Clone, Debug)]
+struct Growth {
+    trees: Merkle,
+    /// The first key hash not added yet; `None` once all are.
+    filled: Option<u64>,
+}
+
+/// Two sets of trees are equal when their sums are: deeper trees under
+/// way are not part of what they say.
+impl PartialEq for Merkle {
+    fn eq(&self, other: &Merkle) -> bool {
+        self.ends == other.ends
+            && self.slot_of == other.slot_of
+            && self.trees == other.trees
+            && self.layout == other.layout
+            && self.fullest == other.fullest
+    }
 }
 
 impl Merkle {
@@ -208,6 +234,7 @@ impl Merkle {
             trees,
             layout: Layout::new(depth),
             fullest: 0,
+            growing: None,
         };
         m.resize(depth);
         m
@@ -229,6 +256,18 @@ impl Merkle {
     /// pass, so a rebuild touches the big leaf level once per key rather
     /// than every kept level.
     fn fill<'a>(&mut self, ring: &Ring, data: impl Iterator<Item = (&'a Key, &'a Version)>) {
+        self.add_to_leaves(ring, data);
+        self.fullest = self.trees.iter().map(|t| t.keys).max().unwrap_or(0);
+        self.sum_up();
+    }
+
+    /// Adds keys to their leaves only (the levels above are summed once
+    /// all are in).
+    fn add_to_leaves<'a>(
+        &mut self,
+        ring: &Ring,
+        data: impl Iterator<Item = (&'a Key, &'a Version)>,
+    ) {
         let depth = self.layout.depth;
         let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
         // In batches: hash a batch of keys, then add them to their leaves,
@@ -250,8 +289,6 @@ impl Merkle {
                 t.keys += 1;
             }
         }
-        self.fullest = self.trees.iter().map(|t| t.keys).max().unwrap_or(0);
-        self.sum_up();
     }
 
     /// Each kept level above the leaves, summed from the one below.
@@ -306,15 +343,60 @@ impl Merkle {
         d
     }
 
-    /// Rebuilds from `data` when the fullest tree's leaves hold twice as
-    /// many keys as they should; true when it did.
-    pub fn grow_if_crowded(&mut self, ring: &Ring, data: &Table) -> bool {
-        let crowded = self.fullest > (1u64 << self.depth()) * KEYS_PER_LEAF * 2;
-        if !crowded || self.depth_for(self.fullest) <= self.depth() {
+    /// Deepens the trees when the fullest one's leaves hold twice as many
+    /// keys as they should, a step per call (per write): the first starts
+    /// empty trees one level deeper or more, each adds one bucket of
+    /// `data` to them in hash order (the keys whose hashes follow the last
+    /// bucket's), and the last puts them in place of these. Meanwhile
+    /// these serve, and [`Merkle::update`] keeps both up to date. One
+    /// rebuild of millions of keys at once would hold the node's thread
+    /// for seconds; a bucket is at most about a thousand keys. True when
+    /// deeper trees took over.
+    pub fn grow(&mut self, ring: &Ring, data: &Table) -> bool {
+        if self.growing.is_none() {
+            let crowded = self.fullest > (1u64 << self.depth()) * KEYS_PER_LEAF * 2;
+            if !crowded || self.depth_for(self.fullest) <= self.depth() {
+                return false;
+            }
+            let mut trees = Merkle {
+                ends: self.ends.clone(),
+                slot_of: self.slot_of.clone(),
+                trees: self
+                    .trees
+                    .iter()
+                    .map(|t| RangeTree {
+                        sums: Vec::new(),
+                        replicas: t.replicas.clone(),
+                        ..*t
+                    })
+                    .collect(),
+                layout: self.layout.clone(),
+                fullest: 0,
+                growing: None,
+            };
+            trees.resize(self.depth_for(self.fullest));
+            self.growing = Some(Box::new(Growth {
+                trees,
+                filled: Some(0),
+            }));
+        }
+        let Some(g) = self.growing.as_mut() else {
+            return false;
+        };
+        if let Some(from) = g.filled {
+            let (bucket, last) = data.bucket_at(from);
+            g.trees.add_to_leaves(ring, bucket.iter());
+            g.filled = last.checked_add(1);
+        }
+        if g.filled.is_some() {
             return false;
         }
-        self.resize(self.depth_for(self.fullest));
-        self.fill(ring, data.iter());
+        let Some(done) = self.growing.take() else {
+            return false;
+        };
+        *self = done.trees;
+        self.fullest = self.trees.iter().map(|t| t.keys).max().unwrap_or(0);
+        self.sum_up();
         true
     }
 
@@ -331,6 +413,12 @@ impl Merkle {
     /// `key`'s stored version changed (from `old`, none for a new key, to
     /// `new`): one node of each kept level changes.
     pub fn update(&mut self, ring: &Ring, key: &Key, old: Option<&Version>, new: &Version) {
+        if let Some(g) = self.growing.as_mut() {
+            // Keys not added yet are added as they are when their bucket is.
+            if g.filled.is_none_or(|f| key_hash(key) < f) {
+                g.trees.update(ring, key, old, new);
+            }
+        }
         let Some(slot) = self.slot(ring, key) else {
             return;
         };
@@ -352,6 +440,12 @@ impl Merkle {
 
     pub fn depth(&self) -> u8 {
         self.layout.depth
+    }
+
+    /// Whether deeper trees are being filled (see [`Merkle::grow`]).
+    #[cfg(test)]
+    pub(super) fn is_growing(&self) -> bool {
+        self.growing.is_some()
     }
 
     /// Bytes the trees hold (their sums; the few per-range fields aside).

@@ -94,6 +94,48 @@ fn the_tree_equals_a_rebuild_after_writes_deletes_replays_and_compactions() {
     }
 }
 
+/// Deeper trees filled a bucket per write, through writes to keys
+/// already added, to keys not added yet and to new keys along the way,
+/// equal a rebuild at their depth when they take over.
+#[test]
+fn trees_deepened_a_bucket_per_write_equal_a_rebuild() {
+    use crate::ring::{Partitioner, Ring};
+    use crate::storage::Table;
+    use crate::types::Version;
+    let ring = Ring::new(&Partitioner::murmur3(8), &[0, 1, 2, 3], 3);
+    let key = |i: u64| Key::Str(format!("user:{i:06}").into());
+    let mut data = Table::default();
+    let mut tree = Merkle::build(&ring, 0, &data);
+    let mut rng = Lcg(3);
+    let (mut grown, mut writes_while_growing) = (0, 0);
+    for i in 0..60_000u64 {
+        // Mostly new keys; a quarter rewrite a key written before.
+        let k = if i > 0 && rng.below(4) == 0 {
+            key(rng.below(i))
+        } else {
+            key(i)
+        };
+        let v = Version {
+            ts: i + 1,
+            value: Some(format!("v{i}").into()),
+        };
+        let old = data.get(&k).cloned();
+        tree.update(&ring, &k, old.as_ref(), &v);
+        data.insert(k, v);
+        writes_while_growing += usize::from(tree.is_growing());
+        if tree.grow(&ring, &data) {
+            grown += 1;
+            let rebuilt = Merkle::build_at(&ring, 0, &data, tree.depth());
+            assert!(tree == rebuilt, "deepened to {}", tree.depth());
+        }
+    }
+    assert!(
+        grown >= 3 && writes_while_growing >= 20,
+        "{grown} deepenings, {writes_while_growing} writes while one was under way"
+    );
+    assert!(tree == Merkle::build_at(&ring, 0, &data, tree.depth()));
+}
+
 #[test]
 fn a_replayed_node_builds_the_tree_a_live_one_kept() {
     let mut s = Sim::new(SimConfig::classic(7));

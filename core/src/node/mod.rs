@@ -272,7 +272,7 @@ impl Node {
                 version: version.clone(),
             });
             self.mem.merge(key, version);
-            self.tree.grow_if_crowded(&self.ring, &self.mem.data);
+            self.tree.grow(&self.ring, &self.mem.data);
         }
         if self.events == EventLevel::All {
             self.event(EventKind::WriteApplied {

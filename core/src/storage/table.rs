@@ -221,7 +221,7 @@ impl Table {
     }
 
     /// The bucket holding hash `h`, and the last hash it covers.
-    fn bucket_at(&self, h: u64) -> (&BTreeMap<Key, Version>, u64) {
+    pub fn bucket_at(&self, h: u64) -> (&BTreeMap<Key, Version>, u64) {
         let b = &self.buckets[self.dir[top(h, self.bits)] as usize];
         let last = match b.bits {
             0 => u64::MAX,
