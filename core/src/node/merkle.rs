@@ -43,11 +43,12 @@
 //! one range): at most [`KEYS_PER_LEAF`] keys per leaf on average after a
 //! rebuild, and the trees are rebuilt one level deeper once that passes
 //! twice as many, so rebuilds happen at doublings of the data (amortised
-//! O(1) per write). A live node rebuilds beside the trees in use, a bucket
-//! of the memtable per write, in hash order, so no write waits for all
-//! the keys ([`Merkle::grow`]). A restart fills trees as deep as if all keys were in
-//! one range and folds them up to the depth the fullest range asks for:
-//! two sibling leaves add up to their parent, so no key is read twice.
+//! O(1) per write). A live node rebuilds beside the trees in use, a
+//! bucket of the memtable per write, in hash order, so no write waits for
+//! all the keys ([`Merkle::grow`]). A restart fills trees as deep as if
+//! all keys were in one range and folds them up to the depth the fullest
+//! range asks for: two sibling leaves add up to their parent, so no key is
+//! read twice.
 //!
 //! **Finding the keys under a leaf.** The memtable keeps its keys in
 //! buckets by the top bits of the same key hash (`storage/table.rs`), so
