@@ -20,7 +20,6 @@
 
 use crate::types::{key_hash, Key, Version};
 use std::cmp::Reverse;
-use std::collections::btree_map;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
 use std::ops::{Bound, Index};
@@ -188,20 +187,23 @@ impl Table {
     }
 
     /// The keys after `after` (all of them for `None`), in key order: the
-    /// buckets merged, each read from `after` on.
+    /// buckets merged. Each bucket's next key is looked up again when its
+    /// last one is taken, rather than kept as an iterator: a page takes a
+    /// few keys of tens of thousands of buckets.
     pub fn in_order_after<'a>(&'a self, after: Option<&Key>) -> InOrder<'a> {
+        let heads = (0..self.buckets.len())
+            .filter_map(|i| self.next_in(i, after))
+            .collect();
+        InOrder { table: self, heads }
+    }
+
+    /// Bucket `i`'s first key after `after`.
+    fn next_in(&self, i: usize, after: Option<&Key>) -> Option<Reverse<Head<'_>>> {
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut runs: Vec<_> = self
-            .buckets
-            .iter()
-            .map(|b| b.map.range::<Key, _>((from, Bound::Unbounded)))
-            .collect();
-        let heads = runs
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, r)| r.next().map(|(k, v)| Reverse(Head(k, v, i))))
-            .collect();
-        InOrder { runs, heads }
+        let mut rest = self.buckets[i]
+            .map
+            .range::<Key, _>((from, Bound::Unbounded));
+        rest.next().map(|(k, v)| Reverse(Head(k, v, i)))
     }
 
     /// The keys whose hashes lie in `spans` (sorted, disjoint, inclusive
@@ -335,7 +337,7 @@ impl Ord for Head<'_> {
 
 /// A table's keys in key order (see [`Table::in_order_after`]).
 pub struct InOrder<'a> {
-    runs: Vec<btree_map::Range<'a, Key, Version>>,
+    table: &'a Table,
     heads: BinaryHeap<Reverse<Head<'a>>>,
 }
 
@@ -344,8 +346,8 @@ impl<'a> Iterator for InOrder<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let Reverse(Head(k, v, i)) = self.heads.pop()?;
-        if let Some((nk, nv)) = self.runs[i].next() {
-            self.heads.push(Reverse(Head(nk, nv, i)));
+        if let Some(next) = self.table.next_in(i, Some(k)) {
+            self.heads.push(next);
         }
         Some((k, v))
     }
