@@ -50,7 +50,9 @@ const AE_MAX_ENTRIES: usize = 2_000;
 const AE_MAX_BYTES: usize = 8 << 20;
 /// Keys of its memtable a node reads for one anti-entropy message, at
 /// most, give or take the rest of the bucket it is in: the bound on the
-/// time one exchange takes of the node's thread at a time.
+/// time one exchange takes of the node's thread at a time. (A bucket past
+/// its size, of keys chosen to share the top bits of their hashes, is
+/// read whole by every message that reaches it.)
 pub const SCAN_SLICE: usize = 32_768;
 
 /// The leaves of the exchanges of versions under way, per peer (see the
@@ -303,7 +305,10 @@ impl Node {
             let nodes: Vec<TreeNode> = offer
                 .nodes
                 .into_iter()
-                .filter(|n| n.level <= MAX_DEPTH && self.tree.shares(n.range, from))
+                // A node of no tree (an index past its level) covers no
+                // key; dropped, like a range this node does not share.
+                .filter(|n| n.level <= MAX_DEPTH && u64::from(n.index) >> n.level == 0)
+                .filter(|n| self.tree.shares(n.range, from))
                 .take(AE_MAX_NODES)
                 .collect();
             self.ae.answering.insert(from, Leaves::new(nodes));
