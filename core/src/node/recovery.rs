@@ -259,7 +259,7 @@ impl SortEntry {
                 (1u64, u64::from_be_bytes(w))
             }
         };
-        let bucket = hash.checked_shr(64 - u32::from(bits)).unwrap_or(0);
+        let bucket = Table::bucket_of_hash(hash, bits) as u64;
         let bucket = bucket.checked_shl(64 - u32::from(bits)).unwrap_or(0);
         bucket | string << (63 - bits) | prefix >> (bits + 1)
     }

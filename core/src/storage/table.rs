@@ -91,10 +91,6 @@ impl Table {
         self.buckets[b].map.get_mut(key)
     }
 
-    pub fn contains_key(&self, key: &Key) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Stores `version` as `key`'s, returning the one it replaced.
     pub fn insert(&mut self, key: Key, version: Version) -> Option<Version> {
         let b = self.bucket_of(&key);
