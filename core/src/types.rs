@@ -5,7 +5,7 @@ mod hash;
 mod value;
 
 pub use byteyarn::Yarn;
-pub use hash::key_hash;
+pub use hash::{hash_prefix, key_hash};
 pub(crate) use hash::{tagged_bytes, Hasher};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

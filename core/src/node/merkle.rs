@@ -59,7 +59,7 @@
 use crate::message::TreeNode;
 use crate::ring::{Ring, Token};
 use crate::storage::Table;
-use crate::types::{key_hash, tagged_bytes, Hasher, Key, NodeId, Version};
+use crate::types::{hash_prefix, key_hash, tagged_bytes, Hasher, Key, NodeId, Version};
 
 /// Keys per leaf, on average, right after a rebuild.
 pub const KEYS_PER_LEAF: u64 = 16;
@@ -280,7 +280,7 @@ impl Merkle {
             batch.clear();
             for (k, v) in entries.by_ref().take(FILL_BATCH) {
                 if let Some(slot) = self.slot(ring, k) {
-                    let at = leaves + leaf_of(key_hash(k), depth) as usize;
+                    let at = leaves + hash_prefix(key_hash(k), depth) as usize;
                     batch.push((slot, at, version_hash(k, v)));
                 }
             }
@@ -430,7 +430,7 @@ impl Merkle {
             self.fullest = self.fullest.max(tree.keys);
         }
         let depth = self.layout.depth;
-        let leaf = leaf_of(key_hash(key), depth);
+        let leaf = hash_prefix(key_hash(key), depth);
         let sums = &mut tree.sums;
         for &level in &self.layout.kept {
             let start = self.layout.start[usize::from(level)].unwrap_or_default();
@@ -495,7 +495,7 @@ impl Merkle {
     /// (at most 63) and sorted by `(index, range)`. Cheap for keys that do
     /// not: one hash, one binary search.
     pub fn under(&self, ring: &Ring, key: &Key, level: u8, nodes: &[TreeNode]) -> bool {
-        let index = leaf_of(key_hash(key), level) as u32;
+        let index = hash_prefix(key_hash(key), level) as u32;
         let from = nodes.partition_point(|n| n.index < index);
         let hits = nodes[from..].iter().take_while(|n| n.index == index);
         let mut hits = hits.peekable();
@@ -523,15 +523,6 @@ pub fn children(n: TreeNode) -> [TreeNode; 2] {
 /// The sum of sibling nodes, as a tree sums (wrapping).
 fn wrapping_sum(nodes: &[u64]) -> u64 {
     nodes.iter().fold(0u64, |a, &s| a.wrapping_add(s))
-}
-
-/// The index at `level` of the node over a key hash.
-fn leaf_of(hash: u64, level: u8) -> u64 {
-    if level == 0 {
-        0
-    } else {
-        hash >> (64 - u32::from(level))
-    }
 }
 
 /// What a tree sums for one key's version: key, timestamp, value or

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::io::{EventKind, TimerId};
 use crate::ring::Ring;
 use crate::storage::{Memtable, Record, Table};
-use crate::types::{key_hash, Key, Version};
+use crate::types::{hash_prefix, key_hash, Key, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -259,7 +259,7 @@ impl SortEntry {
                 (1u64, u64::from_be_bytes(w))
             }
         };
-        let bucket = Table::bucket_of_hash(hash, bits) as u64;
+        let bucket = hash_prefix(hash, bits);
         let bucket = bucket.checked_shl(64 - u32::from(bits)).unwrap_or(0);
         bucket | string << (63 - bits) | prefix >> (bits + 1)
     }
@@ -267,7 +267,7 @@ impl SortEntry {
     /// Its bucket in a table of `2^bits` buckets, `bits` at most the
     /// sort's.
     fn bucket(&self, bits: u8) -> usize {
-        Table::bucket_of_hash(self.head, bits)
+        hash_prefix(self.head, bits) as usize
     }
 }
 

@@ -18,7 +18,7 @@
 //! directory if it must. A split moves one bucket's keys, never the
 //! table's, so no write waits on a rehash of millions of keys.
 
-use crate::types::{key_hash, Key, Version};
+use crate::types::{hash_prefix, key_hash, Key, Version};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
@@ -64,9 +64,9 @@ impl Default for Table {
     }
 }
 
-/// The top `bits` bits of `hash` (0 for none).
+/// A key hash's bucket among `2^bits`.
 fn top(hash: u64, bits: u8) -> usize {
-    hash.checked_shr(64 - u32::from(bits)).unwrap_or(0) as usize
+    hash_prefix(hash, bits) as usize
 }
 
 impl Table {
@@ -152,19 +152,14 @@ impl Table {
         bits
     }
 
-    /// The bucket among `2^bits` of a key of hash `hash`: the hash's top
-    /// bits.
-    pub fn bucket_of_hash(hash: u64, bits: u8) -> usize {
-        top(hash, bits)
-    }
-
     /// A table of `2^bits` buckets, `maps[i]` holding the keys of bucket
-    /// `i` (see [`Table::bucket_of_hash`]): a replay builds each in one pass.
+    /// `i` (see [`hash_prefix`]): a replay builds each in one pass.
     pub fn from_buckets(bits: u8, maps: Vec<BTreeMap<Key, Version>>) -> Table {
         assert_eq!(maps.len(), 1 << bits, "one map per bucket");
-        debug_assert!(maps.iter().enumerate().all(|(i, m)| m
-            .keys()
-            .all(|k| Table::bucket_of_hash(key_hash(k), bits) == i)));
+        debug_assert!(maps
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.keys().all(|k| top(key_hash(k), bits) == i)));
         Table {
             dir: (0..1u32 << bits).collect(),
             bits,
@@ -439,7 +434,7 @@ mod tests {
         let bits = Table::bits_for(map.len()) + 1;
         let mut maps = vec![BTreeMap::new(); 1 << bits];
         for (k, v) in &map {
-            maps[Table::bucket_of_hash(key_hash(k), bits)].insert(k.clone(), v.clone());
+            maps[top(key_hash(k), bits)].insert(k.clone(), v.clone());
         }
         assert_eq!(t, Table::from_buckets(bits, maps));
         for (k, v) in &map {

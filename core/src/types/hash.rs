@@ -15,6 +15,12 @@ pub fn key_hash(key: &Key) -> u64 {
     h.finish()
 }
 
+/// The top `bits` bits of a key hash (0 for none, at most 64): a key's
+/// bucket in the memtable and its node at level `bits` of a hash tree.
+pub fn hash_prefix(hash: u64, bits: u8) -> u64 {
+    hash.checked_shr(64 - u32::from(bits)).unwrap_or(0)
+}
+
 /// A key's bytes, and which kind of key it is: `Int(1)` and `Str("\x01")`
 /// are different keys and must hash apart.
 pub(crate) fn tagged_bytes(key: &Key) -> (u8, &[u8]) {
