@@ -157,6 +157,39 @@ pub struct Merkle {
     growing: Option<Box<Growth>>,
 }
 
+/// The trees' leaves holding some of the keys, their levels above not
+/// summed yet (see [`Merkle::part`]).
+pub(crate) struct TreePart(Merkle);
+
+impl TreePart {
+    /// Adds the keys of `other`, a part of the same trees (made for as
+    /// many keys on the same ring): a leaf's sum is a sum over its keys.
+    pub(crate) fn join(mut self, other: TreePart) -> TreePart {
+        let (m, o) = (&mut self.0, other.0);
+        assert!(
+            m.layout == o.layout && m.slot_of == o.slot_of,
+            "parts of different trees"
+        );
+        let leaves = m.layout.start[usize::from(m.layout.depth)].unwrap_or_default();
+        for (t, u) in m.trees.iter_mut().zip(o.trees) {
+            for (a, b) in t.sums[leaves..].iter_mut().zip(&u.sums[leaves..]) {
+                *a = a.wrapping_add(*b);
+            }
+            t.keys += u.keys;
+        }
+        self
+    }
+
+    /// The trees, every key in: their levels summed, as deep as the
+    /// fullest range asks for.
+    pub(crate) fn finish(self) -> Merkle {
+        let mut m = self.0;
+        m.leaves_done();
+        m.fold_to(m.depth_for(m.fullest));
+        m
+    }
+}
+
 /// Deeper trees under way: they hold the keys whose hashes are below
 /// `filled`, and every change to those since.
 #[derive(Clone, Debug)]
@@ -192,15 +225,26 @@ impl Merkle {
         len: usize,
         data: impl Iterator<Item = (&'a Key, &'a Version)>,
     ) -> Merkle {
+        Merkle::part(ring, me, len, data).finish()
+    }
+
+    /// The leaves of the trees of `len` distinct keys, filled with those
+    /// of `data` (some of them, in any order); [`TreePart::join`] adds the
+    /// leaves of the rest. A replay fills two parts on two threads.
+    pub(crate) fn part<'a>(
+        ring: &Ring,
+        me: NodeId,
+        len: usize,
+        data: impl Iterator<Item = (&'a Key, &'a Version)>,
+    ) -> TreePart {
         // Filled first as deep as if every key fell in one range, then
-        // folded to the depth the fullest range asks for: a leaf's keys
-        // are those whose hash starts with its index, so two sibling
-        // leaves add up to their parent, and no key is read twice.
+        // folded (in `finish`) to the depth the fullest range asks for: a
+        // leaf's keys are those whose hash starts with its index, so two
+        // sibling leaves add up to their parent, and no key is read twice.
         let mut m = Merkle::empty(ring, me, MIN_DEPTH);
         m.resize(m.depth_for(len as u64));
-        m.fill(ring, data);
-        m.fold_to(m.depth_for(m.fullest));
-        m
+        m.add_to_leaves(ring, data);
+        TreePart(m)
     }
 
     /// The trees of `data` at a given depth (a test compares a tree kept
@@ -258,6 +302,11 @@ impl Merkle {
     /// than every kept level.
     fn fill<'a>(&mut self, ring: &Ring, data: impl Iterator<Item = (&'a Key, &'a Version)>) {
         self.add_to_leaves(ring, data);
+        self.leaves_done();
+    }
+
+    /// Sums the levels above the leaves once every key is in them.
+    fn leaves_done(&mut self) {
         self.fullest = self.trees.iter().map(|t| t.keys).max().unwrap_or(0);
         self.sum_up();
     }

@@ -3,14 +3,16 @@
 //! begins its incarnation.
 
 use super::detector::PeerState;
+use super::merkle::TreePart;
 use super::{EventLevel, Merkle, Node};
 use crate::config::Config;
 use crate::io::{EventKind, TimerId};
 use crate::ring::Ring;
 use crate::storage::{Memtable, Record, Table};
-use crate::types::{hash_prefix, key_hash, Key, Version};
+use crate::types::{hash_prefix, key_hash, Key, NodeId, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
 
 /// What [`Node::recover`] rebuilt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,11 +52,10 @@ impl Node {
         // Writes merge by last-write-wins, a total order, so the order
         // they are merged in does not matter: gather them and keep the
         // winner of each key (see [`newest_per_key`]). Hints depend on
-        // order and go in as they come. What the sort needs of a write is
-        // taken here, while its key is still in the cache: read again
-        // later, it is a cache miss.
-        let mut writes: Vec<(Key, Version)> = Vec::new();
-        let mut order: Vec<SortEntry> = Vec::new();
+        // order and go in as they come. A write goes to the half of its
+        // key hash's top bit: the halves share no key, no bucket and no
+        // tree leaf, so each is built on its own (see [`on_both`]).
+        let mut halves: [Half; 2] = Default::default();
         // The winner of a key has its newest timestamp, so the newest of
         // all writes is the newest stored.
         let mut newest_stored = 0;
@@ -62,8 +63,8 @@ impl Node {
             match r {
                 Record::Write { key, version } => {
                     newest_stored = newest_stored.max(version.ts);
-                    order.push(SortEntry::new(&key, writes.len()));
-                    writes.push((key, version));
+                    let hash = key_hash(&key);
+                    halves[usize::from(hash >> 63 == 1)].push(hash, key, version);
                 }
                 r => {
                     if let Record::Hint { id, .. } | Record::HintDone { id } = &r {
@@ -74,20 +75,19 @@ impl Node {
             }
             n += 1;
         }
-        let winners = newest_per_key(&writes, order);
-        // The trees hash each winner's value: in the order the writes were
-        // read, the values are read in the order they sit in memory.
-        let mut won = vec![false; writes.len()];
-        for e in &winners {
-            won[e.at] = true;
-        }
-        let in_read_order = writes
-            .iter()
-            .zip(won)
-            .filter(|(_, w)| *w)
-            .map(|((k, v), _)| (k, v));
-        let tree = Merkle::build_from(&ring, config.id, winners.len(), in_read_order);
-        mem.data = table_of(writes, &winners);
+        let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
+        let threads = writes >= TWO_THREADS_FROM;
+        let sort_bits = Table::bits_for(writes);
+        let halves = on_both(halves, |_, h| h.keep_newest(sort_bits), threads);
+        let keys: usize = halves.iter().map(|h| h.order.len()).sum();
+        let bits = Table::bits_for(keys);
+        let [(tree0, maps0), (tree1, maps1)] = on_both(
+            halves,
+            |i, h| h.build(i, &ring, config.id, keys, bits),
+            threads,
+        );
+        let tree = tree0.join(tree1).finish();
+        mem.data = Table::from_buckets(bits, join_buckets(bits, maps0, maps1));
         // Above every timestamp this node may have issued (reserved in the
         // log), and above every one it stores.
         let last_ts = newest_stored.max(mem.timestamps_below.saturating_sub(1));
@@ -166,10 +166,121 @@ impl Node {
     }
 }
 
+/// Writes in a replay from this many on are built on two threads: below
+/// it a thread costs more than it saves (and the simulator's nodes, which
+/// replay small logs at every restart, never start one).
+const TWO_THREADS_FROM: usize = 1 << 16;
+
+/// The writes of one half of the key hashes, as the log had them, and
+/// their [`SortEntry`]s; after [`Half::keep_newest`], the entries of the
+/// winners only.
+#[derive(Default)]
+struct Half {
+    writes: Vec<(Key, Version)>,
+    order: Vec<SortEntry>,
+}
+
+impl Half {
+    /// What the sort needs of a write is taken while its key is still in
+    /// the cache: read again later, it is a cache miss.
+    fn push(&mut self, hash: u64, key: Key, version: Version) {
+        self.order.push(SortEntry {
+            head: hash,
+            at: self.writes.len(),
+        });
+        self.writes.push((key, version));
+    }
+
+    /// Keeps the entries of each key's newest write, sorted for a table
+    /// of `2^bits` buckets (see [`newest_per_key`]).
+    fn keep_newest(mut self, bits: u8) -> Half {
+        let order = std::mem::take(&mut self.order);
+        self.order = newest_per_key(&self.writes, order, bits);
+        self
+    }
+
+    /// This half's leaves of the trees of `keys` keys, and its buckets of
+    /// a table of `2^bits` (`half` is its top bit).
+    fn build(
+        self,
+        half: usize,
+        ring: &Ring,
+        me: NodeId,
+        keys: usize,
+        bits: u8,
+    ) -> (TreePart, Vec<Bucket>) {
+        // The trees hash each winner's value: in the order the writes were
+        // read, the values are read in the order they sit in memory.
+        let mut won = vec![false; self.writes.len()];
+        for e in &self.order {
+            won[e.at] = true;
+        }
+        let in_read_order = self
+            .writes
+            .iter()
+            .zip(won)
+            .filter(|(_, w)| *w)
+            .map(|((k, v), _)| (k, v));
+        let tree = Merkle::part(ring, me, keys, in_read_order);
+        (tree, table_of(self.writes, &self.order, bits, half))
+    }
+}
+
+/// `f` of each half and its index, the second half on a thread of its
+/// own when `threads` is set and the platform has threads (the page's
+/// wasm does not: there both run here, one after the other). The results
+/// do not depend on where each ran, so a replay stays a function of its
+/// log.
+fn on_both<R: Send>(
+    halves: [Half; 2],
+    f: impl Fn(usize, Half) -> R + Sync,
+    threads: bool,
+) -> [R; 2] {
+    let [first, second] = halves;
+    if !threads {
+        return [f(0, first), f(1, second)];
+    }
+    // Taken by the thread, or by this one if no thread could start.
+    let second = Mutex::new(Some(second));
+    let take = || second.lock().ok().and_then(|mut h| h.take());
+    let f = &f;
+    std::thread::scope(|s| {
+        let other = std::thread::Builder::new()
+            .name("replay".into())
+            .spawn_scoped(s, || take().map(|h| f(1, h)));
+        let a = f(0, first);
+        let b = match other.map(|t| t.join()) {
+            Ok(Ok(b)) => b,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        };
+        let b = b.or_else(|| take().map(|h| f(1, h)));
+        [a, b.expect("the second half was built once")]
+    })
+}
+
+/// The buckets of both halves in order: the first half's keys fill the
+/// lower half of a table's buckets. A table of one bucket takes both.
+fn join_buckets(bits: u8, mut first: Vec<Bucket>, mut second: Vec<Bucket>) -> Vec<Bucket> {
+    if bits == 0 {
+        let (mut a, mut b) = (
+            first.pop().unwrap_or_default(),
+            second.pop().unwrap_or_default(),
+        );
+        a.append(&mut b);
+        return vec![a];
+    }
+    first.append(&mut second);
+    first
+}
+
+/// The keys of one bucket of a table, in key order.
+type Bucket = BTreeMap<Key, Version>;
+
 /// The newest version of each key among `writes` (whose [`SortEntry`]s
 /// `order` holds, in any order), by last-write-wins, as merging them one
 /// by one in any order would leave it: their entries, bucket by bucket of
-/// a table sized for the writes, in key order within a bucket.
+/// a table of `2^bits` buckets, in key order within a bucket.
 ///
 /// So the keys of each bucket are a run, already in order, and the table
 /// is built a bucket at a time ([`table_of`]): far faster than a million
@@ -177,8 +288,11 @@ impl Node {
 /// their keys where it can help it (a key is a pointer away: a cache miss
 /// at a million keys): it sorts the small entries, and reads the keys
 /// themselves only for two that start alike.
-fn newest_per_key(writes: &[(Key, Version)], mut order: Vec<SortEntry>) -> Vec<SortEntry> {
-    let bits = Table::bits_for(writes.len());
+fn newest_per_key(
+    writes: &[(Key, Version)],
+    mut order: Vec<SortEntry>,
+    bits: u8,
+) -> Vec<SortEntry> {
     for e in &mut order {
         e.head = SortEntry::head(e.head, &writes[e.at].0, bits);
     }
@@ -199,25 +313,37 @@ fn newest_per_key(writes: &[(Key, Version)], mut order: Vec<SortEntry>) -> Vec<S
     order
 }
 
-/// The table of the writes `order` names (each at most once, in
-/// [`newest_per_key`]'s order); the rest are dropped. A table for fewer
-/// keys than writes has fewer buckets, each a few runs of the sort's
-/// buckets, which its map's build merges. Each bucket's writes are
-/// gathered into a small vector and built into its map in one pass; one
-/// vector of all the winners would cost a fresh, zeroed page for every
-/// 4 KiB of it.
-fn table_of(writes: Vec<(Key, Version)>, order: &[SortEntry]) -> Table {
-    let bits = Table::bits_for(order.len());
+/// The buckets of the writes `order` names (each at most once, in
+/// [`newest_per_key`]'s order), in a table of `2^bits` buckets whose keys
+/// all lie in `half` of the hashes (its top bit; a table of one bucket has
+/// no halves); the rest are dropped. A table for fewer keys than writes
+/// has fewer buckets, each a few runs of the sort's buckets, which its
+/// map's build merges. Each bucket's writes are gathered into a small
+/// vector and built into its map in one pass; one vector of all the
+/// winners would cost a fresh, zeroed page for every 4 KiB of it.
+fn table_of(
+    writes: Vec<(Key, Version)>,
+    order: &[SortEntry],
+    bits: u8,
+    half: usize,
+) -> Vec<Bucket> {
     let mut writes: Vec<Option<(Key, Version)>> = writes.into_iter().map(Some).collect();
-    let mut maps = Vec::with_capacity(1 << bits);
+    let buckets = match bits {
+        0 => 0..1,
+        _ => {
+            let per_half = 1usize << (bits - 1);
+            half * per_half..(half + 1) * per_half
+        }
+    };
+    let mut maps = Vec::with_capacity(buckets.len());
     let mut rest = order;
-    for bucket in 0..1usize << bits {
+    for bucket in buckets {
         let n = rest.partition_point(|e| e.bucket(bits) == bucket);
         let (run, tail) = rest.split_at(n);
         maps.push(run.iter().filter_map(|e| writes[e.at].take()).collect());
         rest = tail;
     }
-    Table::from_buckets(bits, maps)
+    maps
 }
 
 /// A write's place in [`newest_per_key`]'s sort: its bucket and what its
@@ -231,13 +357,6 @@ struct SortEntry {
 }
 
 impl SortEntry {
-    fn new(key: &Key, at: usize) -> SortEntry {
-        SortEntry {
-            head: key_hash(key),
-            at,
-        }
-    }
-
     /// The key's bucket among `2^bits` in the top bits, then whether it is
     /// a string key (integer keys come first, as [`Key`]'s order has
     /// them), then its first bytes, big-endian, as far as they fit: for an
@@ -296,19 +415,51 @@ mod tests {
         })
     }
 
+    /// The replay of `records` holds what applying them one by one leaves,
+    /// and its trees are those of that data.
+    fn replays_as_one_by_one(records: &[Record]) -> Result<(), TestCaseError> {
+        let config = Config::new(0, crate::config::ClusterConfig::classic(3));
+        let (node, recovery) = Node::recover(config, records);
+        let mut one_by_one = Memtable::default();
+        for r in records {
+            one_by_one.apply(r);
+        }
+        prop_assert_eq!(recovery.keys, one_by_one.data.len());
+        prop_assert!(node.data() == &one_by_one.data, "the replay differs");
+        let built = Merkle::build(&node.ring, node.id(), &one_by_one.data);
+        prop_assert!(node.tree == built, "the replay's trees differ");
+        Ok(())
+    }
+
     proptest! {
         #[test]
-        fn newest_per_key_is_what_merging_one_by_one_leaves(
+        fn a_replay_is_what_merging_one_by_one_leaves(
             writes in proptest::collection::vec((arb_key(), arb_version()), 0..200)
         ) {
-            let mut one_by_one = Memtable::default();
-            for (k, v) in &writes {
-                one_by_one.merge(k, v);
-            }
-            let order = writes.iter().enumerate().map(|(at, (k, _))| SortEntry::new(k, at)).collect();
-            let order = newest_per_key(&writes, order);
-            prop_assert_eq!(table_of(writes, &order), one_by_one.data);
+            let records: Vec<Record> = writes
+                .into_iter()
+                .map(|(key, version)| Record::Write { key, version })
+                .collect();
+            replays_as_one_by_one(&records)?;
         }
+    }
+
+    /// Enough writes for the replay's two threads, some keys written
+    /// several times, in no order.
+    #[test]
+    fn a_replay_on_two_threads_is_what_merging_one_by_one_leaves() {
+        let writes = TWO_THREADS_FROM as u64 + 4_000;
+        assert!(writes as usize >= TWO_THREADS_FROM);
+        let records: Vec<Record> = (0..writes)
+            .map(|i| Record::Write {
+                key: Key::Str(format!("k{}", i * 7919 % 50_021).into()),
+                version: Version {
+                    ts: i % 7,
+                    value: (i % 11 != 0).then(|| format!("{i}").into()),
+                },
+            })
+            .collect();
+        replays_as_one_by_one(&records).unwrap();
     }
 
     /// Enough keys for a table of many buckets, each written a few times
