@@ -322,12 +322,17 @@ fn newest_per_key(
 /// vector and built into its map in one pass; one vector of all the
 /// winners would cost a fresh, zeroed page for every 4 KiB of it.
 fn table_of(
-    writes: Vec<(Key, Version)>,
+    mut writes: Vec<(Key, Version)>,
     order: &[SortEntry],
     bits: u8,
     half: usize,
 ) -> Vec<Bucket> {
-    let mut writes: Vec<Option<(Key, Version)>> = writes.into_iter().map(Some).collect();
+    // A winner taken leaves a write that owns nothing in its place (no
+    // pass over all the writes to make them optional first).
+    let mut take = |at: usize| {
+        let nothing = (Key::Int(0), Version { ts: 0, value: None });
+        std::mem::replace(&mut writes[at], nothing)
+    };
     let buckets = match bits {
         0 => 0..1,
         _ => {
@@ -340,7 +345,7 @@ fn table_of(
     for bucket in buckets {
         let n = rest.partition_point(|e| e.bucket(bits) == bucket);
         let (run, tail) = rest.split_at(n);
-        maps.push(run.iter().filter_map(|e| writes[e.at].take()).collect());
+        maps.push(run.iter().map(|e| take(e.at)).collect());
         rest = tail;
     }
     maps
