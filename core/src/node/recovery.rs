@@ -76,7 +76,8 @@ impl Node {
             n += 1;
         }
         let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
-        let threads = writes >= TWO_THREADS_FROM;
+        // The page's wasm has no threads: it never tries to start one.
+        let threads = writes >= TWO_THREADS_FROM && cfg!(not(target_family = "wasm"));
         let sort_bits = Table::bits_for(writes);
         let halves = on_both(halves, |_, h| h.keep_newest(sort_bits), threads);
         let keys: usize = halves.iter().map(|h| h.order.len()).sum();
@@ -227,10 +228,9 @@ impl Half {
 }
 
 /// `f` of each half and its index, the second half on a thread of its
-/// own when `threads` is set and the platform has threads (the page's
-/// wasm does not: there both run here, one after the other). The results
-/// do not depend on where each ran, so a replay stays a function of its
-/// log.
+/// own when `threads` is set and a thread starts (else both run here, one
+/// after the other). The results do not depend on where each ran, so a
+/// replay stays a function of its log.
 fn on_both<R: Send>(
     halves: [Half; 2],
     f: impl Fn(usize, Half) -> R + Sync,
