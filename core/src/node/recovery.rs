@@ -53,8 +53,10 @@ impl Node {
         // they are merged in does not matter: gather them and keep the
         // winner of each key (see [`newest_per_key`]). Hints depend on
         // order and go in as they come. A write goes to the half of its
-        // key hash's top bit: the halves share no key, no bucket and no
-        // tree leaf, so each is built on its own (see [`on_both`]).
+        // key hash's top bit: the halves share no key and no tree leaf,
+        // and no bucket in a table of two or more, so each is built on
+        // its own (see [`on_both`], and [`join_buckets`] for a table of
+        // one bucket).
         let mut halves: [Half; 2] = Default::default();
         // The winner of a key has its newest timestamp, so the newest of
         // all writes is the newest stored.
@@ -168,8 +170,8 @@ impl Node {
 }
 
 /// Writes in a replay from this many on are built on two threads: below
-/// it a thread costs more than it saves (and the simulator's nodes, which
-/// replay small logs at every restart, never start one).
+/// it a thread costs more than it saves (a simulated node seldom logs
+/// that many writes before it restarts).
 const TWO_THREADS_FROM: usize = 1 << 16;
 
 /// The writes of one half of the key hashes, as the log had them, and
@@ -449,22 +451,29 @@ mod tests {
         }
     }
 
-    /// Enough writes for the replay's two threads, some keys written
-    /// several times, in no order.
+    /// Enough writes for the replay's two threads, in no order: over many
+    /// string keys (a table of many buckets), and over 300 keys, integer
+    /// and string (a table of one bucket, which both halves fill).
     #[test]
     fn a_replay_on_two_threads_is_what_merging_one_by_one_leaves() {
         let writes = TWO_THREADS_FROM as u64 + 4_000;
-        assert!(writes as usize >= TWO_THREADS_FROM);
-        let records: Vec<Record> = (0..writes)
-            .map(|i| Record::Write {
-                key: Key::Str(format!("k{}", i * 7919 % 50_021).into()),
-                version: Version {
-                    ts: i % 7,
-                    value: (i % 11 != 0).then(|| format!("{i}").into()),
-                },
-            })
-            .collect();
-        replays_as_one_by_one(&records).unwrap();
+        let many = |i: u64| Key::Str(format!("k{}", i * 7919 % 50_021).into());
+        let few = |i: u64| match i * 7919 % 300 {
+            k @ 0..=99 => Key::Int(k as u8),
+            k => Key::Str(format!("k{k}").into()),
+        };
+        for key in [&many as &dyn Fn(u64) -> Key, &few] {
+            let records: Vec<Record> = (0..writes)
+                .map(|i| Record::Write {
+                    key: key(i),
+                    version: Version {
+                        ts: i % 7,
+                        value: (i % 11 != 0).then(|| format!("{i}").into()),
+                    },
+                })
+                .collect();
+            replays_as_one_by_one(&records).unwrap();
+        }
     }
 
     /// Enough keys for a table of many buckets, each written a few times
