@@ -32,7 +32,7 @@ impl Report {
         let raw = if all.len() == 1 {
             all[m].1.clone()
         } else {
-            let each: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
+            let each: Vec<String> = values.iter().map(|&v| figure(v)).collect();
             format!(
                 "median round: {}; each round: {}",
                 all[m].1,
@@ -92,6 +92,16 @@ impl Report {
 
 /// The index of the median of `values` (of the lower middle one for an
 /// even count; NaN sorts last).
+/// A round's value as a row lists it: three decimals for a ratio or a
+/// time, none for a count per second.
+fn figure(v: f64) -> String {
+    if v.abs() >= 10_000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 pub fn median_index(values: &[f64]) -> usize {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
