@@ -230,7 +230,7 @@ impl Merkle {
 
     /// The leaves of the trees of `len` distinct keys, filled with those
     /// of `data` (some of them, in any order); [`TreePart::join`] adds the
-    /// leaves of the rest. A replay fills two parts on two threads.
+    /// leaves of the rest. A large replay fills two parts on two threads.
     pub(crate) fn part<'a>(
         ring: &Ring,
         me: NodeId,
