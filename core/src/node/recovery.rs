@@ -423,8 +423,8 @@ mod tests {
     }
 
     /// The replay of `records` holds what applying them one by one leaves,
-    /// and its trees are those of that data.
-    fn replays_as_one_by_one(records: &[Record]) -> Result<(), TestCaseError> {
+    /// and its trees are those of that data. Returns what it rebuilt.
+    fn replays_as_one_by_one(records: &[Record]) -> Result<Recovery, TestCaseError> {
         let config = Config::new(0, crate::config::ClusterConfig::classic(3));
         let (node, recovery) = Node::recover(config, records);
         let mut one_by_one = Memtable::default();
@@ -435,7 +435,7 @@ mod tests {
         prop_assert!(node.data() == &one_by_one.data, "the replay differs");
         let built = Merkle::build(&node.ring, node.id(), &one_by_one.data);
         prop_assert!(node.tree == built, "the replay's trees differ");
-        Ok(())
+        Ok(recovery)
     }
 
     proptest! {
@@ -480,7 +480,6 @@ mod tests {
     /// in no order.
     #[test]
     fn a_large_replay_builds_every_bucket() {
-        let config = Config::new(0, crate::config::ClusterConfig::classic(1));
         let records: Vec<Record> = (0..12_000u64)
             .map(|i| Record::Write {
                 key: Key::Str(format!("k{}", i * 7919 % 4_001).into()),
@@ -490,13 +489,8 @@ mod tests {
                 },
             })
             .collect();
-        let (node, recovery) = Node::recover(config, &records);
-        let mut one_by_one = Memtable::default();
-        for r in &records {
-            one_by_one.apply(r);
-        }
+        let recovery = replays_as_one_by_one(&records).unwrap();
         assert_eq!(recovery.keys, 4_001);
-        assert!(node.data() == &one_by_one.data, "the replay differs");
     }
 
     #[test]
