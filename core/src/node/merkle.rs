@@ -157,11 +157,52 @@ pub struct Merkle {
     growing: Option<Box<Growth>>,
 }
 
+/// What one version of a key adds to the trees: its hash, to the leaf
+/// its key's hash picks in the tree of its range. A replay takes each
+/// write's as it reads the log and adds only those of the winners.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LeafSum {
+    slot: usize,
+    key_hash: u64,
+    hash: u64,
+}
+
 /// The trees' leaves holding some of the keys, their levels above not
-/// summed yet (see [`Merkle::part`]).
+/// summed yet: a replay fills two parts on two threads.
+#[derive(Clone)]
 pub(crate) struct TreePart(Merkle);
 
 impl TreePart {
+    /// No keys yet: what [`TreePart::leaf_sum`] needs of the ring.
+    pub(crate) fn new(ring: &Ring, me: NodeId) -> TreePart {
+        TreePart(Merkle::empty(ring, me, MIN_DEPTH))
+    }
+
+    /// What `key` (whose [`key_hash`] is `hash`) at `v` adds to the
+    /// trees, if this node holds its range.
+    pub(crate) fn leaf_sum(
+        &self,
+        ring: &Ring,
+        key: &Key,
+        hash: u64,
+        v: &Version,
+    ) -> Option<LeafSum> {
+        self.0.leaf_sum(ring, key, hash, v)
+    }
+
+    /// These trees made for `len` distinct keys, their leaves holding
+    /// `sums` (of some of the keys, in any order).
+    pub(crate) fn filled(&self, len: usize, sums: impl Iterator<Item = LeafSum>) -> TreePart {
+        // Filled first as deep as if every key fell in one range, then
+        // folded (in `finish`) to the depth the fullest range asks for: a
+        // leaf's keys are those whose hash starts with its index, so two
+        // sibling leaves add up to their parent, and no key is read twice.
+        let mut m = self.0.clone();
+        m.resize(m.depth_for(len as u64));
+        m.add_sums(sums);
+        TreePart(m)
+    }
+
     /// Adds the keys of `other`, a part of the same trees (made for as
     /// many keys on the same ring): a leaf's sum is a sum over its keys.
     pub(crate) fn join(mut self, other: TreePart) -> TreePart {
@@ -217,34 +258,16 @@ impl Merkle {
         Merkle::build_from(ring, me, data.len(), data.iter())
     }
 
-    /// The trees of `len` distinct keys and their versions, in any order
-    /// (a replay hands them over in the order their values sit in memory).
+    /// The trees of `len` distinct keys and their versions, in any order.
     pub fn build_from<'a>(
         ring: &Ring,
         me: NodeId,
         len: usize,
         data: impl Iterator<Item = (&'a Key, &'a Version)>,
     ) -> Merkle {
-        Merkle::part(ring, me, len, data).finish()
-    }
-
-    /// The leaves of the trees of `len` distinct keys, filled with those
-    /// of `data` (some of them, in any order); [`TreePart::join`] adds the
-    /// leaves of the rest. A large replay fills two parts on two threads.
-    pub(crate) fn part<'a>(
-        ring: &Ring,
-        me: NodeId,
-        len: usize,
-        data: impl Iterator<Item = (&'a Key, &'a Version)>,
-    ) -> TreePart {
-        // Filled first as deep as if every key fell in one range, then
-        // folded (in `finish`) to the depth the fullest range asks for: a
-        // leaf's keys are those whose hash starts with its index, so two
-        // sibling leaves add up to their parent, and no key is read twice.
-        let mut m = Merkle::empty(ring, me, MIN_DEPTH);
-        m.resize(m.depth_for(len as u64));
-        m.add_to_leaves(ring, data);
-        TreePart(m)
+        let empty = TreePart::new(ring, me);
+        let sums = data.filter_map(|(k, v)| empty.leaf_sum(ring, k, key_hash(k), v));
+        empty.filled(len, sums).finish()
     }
 
     /// The trees of `data` at a given depth (a test compares a tree kept
@@ -318,27 +341,42 @@ impl Merkle {
         ring: &Ring,
         data: impl Iterator<Item = (&'a Key, &'a Version)>,
     ) {
-        let depth = self.layout.depth;
-        let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
         // In batches: hash a batch of keys, then add them to their leaves,
         // so that the leaves' cache misses overlap instead of each waiting
         // behind the next key's hashing.
-        let mut batch: Vec<(usize, usize, u64)> = Vec::with_capacity(FILL_BATCH);
+        let mut batch = Vec::with_capacity(FILL_BATCH);
         let mut entries = data.peekable();
         while entries.peek().is_some() {
             batch.clear();
-            for (k, v) in entries.by_ref().take(FILL_BATCH) {
-                if let Some(slot) = self.slot(ring, k) {
-                    let at = leaves + hash_prefix(key_hash(k), depth) as usize;
-                    batch.push((slot, at, version_hash(k, v)));
-                }
-            }
-            for &(slot, at, h) in &batch {
-                let t = &mut self.trees[slot];
-                t.sums[at] = t.sums[at].wrapping_add(h);
-                t.keys += 1;
-            }
+            batch.extend(
+                entries
+                    .by_ref()
+                    .take(FILL_BATCH)
+                    .filter_map(|(k, v)| self.leaf_sum(ring, k, key_hash(k), v)),
+            );
+            self.add_sums(batch.iter().copied());
         }
+    }
+
+    /// Adds sums to the leaves only.
+    fn add_sums(&mut self, sums: impl Iterator<Item = LeafSum>) {
+        let depth = self.layout.depth;
+        let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
+        for s in sums {
+            let t = &mut self.trees[s.slot];
+            let at = leaves + hash_prefix(s.key_hash, depth) as usize;
+            t.sums[at] = t.sums[at].wrapping_add(s.hash);
+            t.keys += 1;
+        }
+    }
+
+    /// See [`TreePart::leaf_sum`].
+    fn leaf_sum(&self, ring: &Ring, key: &Key, hash: u64, v: &Version) -> Option<LeafSum> {
+        Some(LeafSum {
+            slot: self.slot(ring, key)?,
+            key_hash: hash,
+            hash: version_hash(key, v),
+        })
     }
 
     /// Each kept level above the leaves, summed from the one below.

@@ -3,16 +3,18 @@
 //! begins its incarnation.
 
 use super::detector::PeerState;
-use super::merkle::TreePart;
-use super::{EventLevel, Merkle, Node};
+use super::merkle::{LeafSum, TreePart};
+use super::{EventLevel, Node};
 use crate::config::Config;
 use crate::io::{EventKind, TimerId};
 use crate::ring::Ring;
 use crate::storage::{Memtable, Record, Table};
-use crate::types::{hash_prefix, key_hash, Key, NodeId, Version};
+use crate::types::{hash_prefix, key_hash, Key, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::{sync_channel, SendError, SyncSender};
 use std::sync::Mutex;
+use std::thread::{Scope, ScopedJoinHandle};
 
 /// What [`Node::recover`] rebuilt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,49 +48,22 @@ impl Node {
             &config.cluster.nodes,
             config.cluster.rf,
         );
-        let mut mem = Memtable::default();
-        let mut n = 0usize;
-        let mut max_hint = 0u64;
-        // Writes merge by last-write-wins, a total order, so the order
-        // they are merged in does not matter: gather them and keep the
-        // winner of each key (see [`newest_per_key`]). Hints depend on
-        // order and go in as they come. A write goes to the half of its
-        // key hash's top bit: the halves share no key and no tree leaf,
-        // and no bucket in a table of two or more, so each is built on
-        // its own (see [`on_both`], and [`join_buckets`] for a table of
-        // one bucket).
-        let mut halves: [Half; 2] = Default::default();
-        // The winner of a key has its newest timestamp, so the newest of
-        // all writes is the newest stored.
-        let mut newest_stored = 0;
-        for r in records {
-            match r {
-                Record::Write { key, version } => {
-                    newest_stored = newest_stored.max(version.ts);
-                    let hash = key_hash(&key);
-                    halves[usize::from(hash >> 63 == 1)].push(hash, key, version);
-                }
-                r => {
-                    if let Record::Hint { id, .. } | Record::HintDone { id } = &r {
-                        max_hint = max_hint.max(*id);
-                    }
-                    mem.apply_owned(r);
-                }
-            }
-            n += 1;
-        }
+        let empty_trees = TreePart::new(&ring, config.id);
+        let Read {
+            mut mem,
+            halves,
+            records: n,
+            max_hint,
+            newest_stored,
+        } = Read::from(records, &ring, &empty_trees);
         let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
-        // The page's wasm has no threads: it never tries to start one.
-        let threads = writes >= TWO_THREADS_FROM && cfg!(not(target_family = "wasm"));
+        let threads = THREADS && writes >= TWO_THREADS_FROM;
         let sort_bits = Table::bits_for(writes);
         let halves = on_both(halves, |_, h| h.keep_newest(sort_bits), threads);
         let keys: usize = halves.iter().map(|h| h.order.len()).sum();
         let bits = Table::bits_for(keys);
-        let [(tree0, maps0), (tree1, maps1)] = on_both(
-            halves,
-            |i, h| h.build(i, &ring, config.id, keys, bits),
-            threads,
-        );
+        let [(tree0, maps0), (tree1, maps1)] =
+            on_both(halves, |i, h| h.build(i, &empty_trees, keys, bits), threads);
         let tree = tree0.join(tree1).finish();
         mem.data = Table::from_buckets(bits, join_buckets(bits, maps0, maps1));
         // Above every timestamp this node may have issued (reserved in the
@@ -169,29 +144,215 @@ impl Node {
     }
 }
 
-/// Writes in a replay from this many on are built on two threads: below
-/// it a thread costs more than it saves (a simulated node seldom logs
-/// that many writes before it restarts).
+/// The page's wasm has no threads: it never tries to start one.
+const THREADS: bool = cfg!(not(target_family = "wasm"));
+
+/// Writes in a replay from this many on are gathered and built on two
+/// threads: below it a thread costs more than it saves (a simulated node
+/// seldom logs that many writes before it restarts).
 const TWO_THREADS_FROM: usize = 1 << 16;
 
-/// The writes of one half of the key hashes, as the log had them, and
-/// their [`SortEntry`]s; after [`Half::keep_newest`], the entries of the
-/// winners only.
+/// Writes the reading thread hands over to be gathered at a time.
+const GATHER_BATCH: usize = 1024;
+
+/// Batches read but not gathered yet, at most, when a thread gathers.
+const GATHER_QUEUE: usize = 16;
+
+/// A write as the log holds it.
+type Write = (Key, Version);
+
+/// What reading the records leaves: the hints and timestamp
+/// reservations applied in order, the writes gathered in their halves.
+struct Read {
+    mem: Memtable,
+    halves: [Half; 2],
+    records: usize,
+    max_hint: u64,
+    /// The newest timestamp of any write: the winner of a key has its
+    /// newest timestamp, so this is the newest stored.
+    newest_stored: u64,
+}
+
+impl Read {
+    /// Reads the records. Writes merge by last-write-wins, a total order,
+    /// so the order they are merged in does not matter: they are gathered
+    /// (see [`Gather`]) and the winner of each key kept later (see
+    /// [`newest_per_key`]). Hints depend on order and go in as they come.
+    fn from(records: impl IntoIterator<Item = Record>, ring: &Ring, trees: &TreePart) -> Read {
+        let mut mem = Memtable::default();
+        let (mut n, mut max_hint, mut newest_stored) = (0, 0, 0);
+        let halves = std::thread::scope(|scope| {
+            let mut gather = Gather {
+                scope,
+                ring,
+                trees,
+                at: At::Here(Default::default()),
+            };
+            let mut batch = Vec::with_capacity(GATHER_BATCH);
+            for r in records {
+                match r {
+                    Record::Write { key, version } => {
+                        newest_stored = newest_stored.max(version.ts);
+                        batch.push((key, version));
+                        if batch.len() == GATHER_BATCH {
+                            gather.take(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(GATHER_BATCH),
+                            ));
+                        }
+                    }
+                    r => {
+                        if let Record::Hint { id, .. } | Record::HintDone { id } = &r {
+                            max_hint = max_hint.max(*id);
+                        }
+                        mem.apply_owned(r);
+                    }
+                }
+                n += 1;
+            }
+            gather.take(batch);
+            gather.finish()
+        });
+        Read {
+            mem,
+            halves,
+            records: n,
+            max_hint,
+            newest_stored,
+        }
+    }
+}
+
+/// What a thread gathering writes is sent.
+enum Job {
+    /// The writes gathered before it started.
+    Start([Half; 2]),
+    Batch(Vec<Write>),
+}
+
+/// Gathers the writes read: puts each in its half by the top bit of its
+/// key hash (the halves share no key and no tree leaf, and no bucket in
+/// a table of two or more, so each is built on its own: see [`on_both`],
+/// and [`join_buckets`] for a table of one bucket), and hashes it for the
+/// trees. Once a log has shown itself large, this is done on a thread of
+/// its own while the reading thread goes on decoding, the larger part of
+/// a replay. The result does not depend on where each batch went.
+struct Gather<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    ring: &'scope Ring,
+    trees: &'scope TreePart,
+    at: At<'scope>,
+}
+
+/// Where [`Gather`] gathers.
+enum At<'scope> {
+    Here([Half; 2]),
+    There {
+        batches: SyncSender<Job>,
+        thread: ScopedJoinHandle<'scope, [Half; 2]>,
+    },
+}
+
+impl<'scope> Gather<'scope, '_> {
+    /// Gathers a batch: here, or on the gathering thread once it runs,
+    /// which starts from [`TWO_THREADS_FROM`] writes on.
+    fn take(&mut self, batch: Vec<Write>) {
+        let (ring, trees) = (self.ring, self.trees);
+        self.at = match std::mem::replace(&mut self.at, At::Here(Default::default())) {
+            At::Here(mut halves) => {
+                gather(&mut halves, batch, ring, trees);
+                let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
+                if THREADS && writes >= TWO_THREADS_FROM {
+                    self.start(halves)
+                } else {
+                    At::Here(halves)
+                }
+            }
+            At::There { batches, thread } => {
+                // A send fails only when the thread is gone, which only a
+                // panic does: `finish` passes it on.
+                let _ = batches.send(Job::Batch(batch));
+                At::There { batches, thread }
+            }
+        };
+    }
+
+    /// Starts the gathering thread and hands it `halves`; they stay here
+    /// if it cannot start.
+    fn start(&self, halves: [Half; 2]) -> At<'scope> {
+        let (ring, trees) = (self.ring, self.trees);
+        let (batches, jobs) = sync_channel(GATHER_QUEUE);
+        let started = std::thread::Builder::new()
+            .name("replay".into())
+            .spawn_scoped(self.scope, move || {
+                let Ok(Job::Start(mut halves)) = jobs.recv() else {
+                    return Default::default();
+                };
+                for job in jobs {
+                    if let Job::Batch(b) = job {
+                        gather(&mut halves, b, ring, trees);
+                    }
+                }
+                halves
+            });
+        // The halves go over only once the thread runs.
+        match started {
+            Ok(thread) => match batches.send(Job::Start(halves)) {
+                Ok(()) => At::There { batches, thread },
+                Err(SendError(Job::Start(halves))) => At::Here(halves),
+                Err(SendError(Job::Batch(_))) => unreachable!("a start was sent"),
+            },
+            Err(_) => At::Here(halves),
+        }
+    }
+
+    /// Every write gathered.
+    fn finish(self) -> [Half; 2] {
+        match self.at {
+            At::Here(halves) => halves,
+            At::There { batches, thread } => {
+                drop(batches);
+                match thread.join() {
+                    Ok(halves) => halves,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        }
+    }
+}
+
+/// Puts each write of `batch` in its half, with its key hash and what
+/// it would add to the trees (hashed now, while it is in the cache).
+fn gather(halves: &mut [Half; 2], batch: Vec<Write>, ring: &Ring, trees: &TreePart) {
+    for (key, version) in batch {
+        let hash = key_hash(&key);
+        let sum = trees.leaf_sum(ring, &key, hash, &version);
+        halves[usize::from(hash >> 63 == 1)].push(hash, sum, key, version);
+    }
+}
+
+/// The writes of one half of the key hashes, as the log had them, with
+/// what each would add to the trees and their [`SortEntry`]s; after
+/// [`Half::keep_newest`], the entries of the winners only.
 #[derive(Default)]
 struct Half {
-    writes: Vec<(Key, Version)>,
+    writes: Vec<Write>,
+    /// Per write, in the same order; none where this node holds no
+    /// range of its key.
+    sums: Vec<Option<LeafSum>>,
     order: Vec<SortEntry>,
 }
 
 impl Half {
     /// What the sort needs of a write is taken while its key is still in
     /// the cache: read again later, it is a cache miss.
-    fn push(&mut self, hash: u64, key: Key, version: Version) {
+    fn push(&mut self, hash: u64, sum: Option<LeafSum>, key: Key, version: Version) {
         self.order.push(SortEntry {
             head: hash,
             at: self.writes.len(),
         });
         self.writes.push((key, version));
+        self.sums.push(sum);
     }
 
     /// Keeps the entries of each key's newest write, sorted for a table
@@ -202,29 +363,24 @@ impl Half {
         self
     }
 
-    /// This half's leaves of the trees of `keys` keys, and its buckets of
-    /// a table of `2^bits` (`half` is its top bit).
+    /// This half's leaves of the trees of `keys` keys (`trees` empty ones
+    /// on the same ring), and its buckets of a table of `2^bits` (`half`
+    /// is its top bit).
     fn build(
         self,
         half: usize,
-        ring: &Ring,
-        me: NodeId,
+        trees: &TreePart,
         keys: usize,
         bits: u8,
     ) -> (TreePart, Vec<Bucket>) {
-        // The trees hash each winner's value: in the order the writes were
-        // read, the values are read in the order they sit in memory.
+        // The winners' sums, in the order the writes were read: one pass
+        // over them, rather than a jump for each winner.
         let mut won = vec![false; self.writes.len()];
         for e in &self.order {
             won[e.at] = true;
         }
-        let in_read_order = self
-            .writes
-            .iter()
-            .zip(won)
-            .filter(|(_, w)| *w)
-            .map(|((k, v), _)| (k, v));
-        let tree = Merkle::part(ring, me, keys, in_read_order);
+        let sums = self.sums.iter().zip(won).filter(|(_, w)| *w);
+        let tree = trees.filled(keys, sums.filter_map(|(s, _)| *s));
         (tree, table_of(self.writes, &self.order, bits, half))
     }
 }
@@ -400,6 +556,7 @@ impl SortEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::Merkle;
     use crate::types::{Value, Yarn};
     use proptest::prelude::*;
 
