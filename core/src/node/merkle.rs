@@ -162,9 +162,11 @@ pub struct Merkle {
 /// write's as it reads the log and adds only those of the winners.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LeafSum {
-    slot: usize,
-    key_hash: u64,
     hash: u64,
+    /// The top half of the key's hash: enough for a leaf at
+    /// [`MAX_DEPTH`], and a replay keeps one of these per write.
+    leaf: u32,
+    slot: u32,
 }
 
 /// The trees' leaves holding some of the keys, their levels above not
@@ -363,8 +365,8 @@ impl Merkle {
         let depth = self.layout.depth;
         let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
         for s in sums {
-            let t = &mut self.trees[s.slot];
-            let at = leaves + hash_prefix(s.key_hash, depth) as usize;
+            let t = &mut self.trees[s.slot as usize];
+            let at = leaves + hash_prefix(u64::from(s.leaf) << 32, depth) as usize;
             t.sums[at] = t.sums[at].wrapping_add(s.hash);
             t.keys += 1;
         }
@@ -373,9 +375,10 @@ impl Merkle {
     /// See [`TreePart::leaf_sum`].
     fn leaf_sum(&self, ring: &Ring, key: &Key, hash: u64, v: &Version) -> Option<LeafSum> {
         Some(LeafSum {
-            slot: self.slot(ring, key)?,
-            key_hash: hash,
             hash: version_hash(key, v),
+            leaf: (hash >> 32) as u32,
+            // Far fewer than 2^32 ranges fit in memory.
+            slot: self.slot(ring, key)? as u32,
         })
     }
 
