@@ -28,8 +28,19 @@ pub struct Floor {
     pub overwrite_ms: f64,
     /// The same, appending to the file (the log's old way).
     pub append_ms: f64,
-    /// p50 of a loopback TCP round trip of 124 bytes, Nagle off.
+    /// p50 of a loopback TCP round trip of 124 bytes, Nagle off, between
+    /// two threads held on two different CPUs: a put's hops go between
+    /// processes each busy on a vCPU of its own (the timeline's steps 3
+    /// and 7). Two threads left to the kernel bouncing a message are
+    /// sometimes kept on one vCPU, where a round trip costs a tenth of one
+    /// between two, and the floor then flipped from run to run. Unpinned
+    /// where this process has one CPU ([`Floor::rtt_apart`]).
     pub rtt_ms: f64,
+    /// Whether [`Floor::rtt_ms`] was measured on two CPUs.
+    pub rtt_apart: bool,
+    /// The same round trip between two threads placed by the kernel
+    /// (reported, not in the floor).
+    pub rtt_free_ms: f64,
 }
 
 impl Floor {
@@ -40,6 +51,15 @@ impl Floor {
         match self.direct_ms {
             Some(d) => (d, "a direct synchronous write beside another"),
             None => (self.overwrite_ms, "write + fdatasync"),
+        }
+    }
+
+    /// How [`Floor::rtt_ms`] was measured, for the report.
+    pub fn rtt_how(&self) -> &'static str {
+        if self.rtt_apart {
+            "between two CPUs"
+        } else {
+            "on the one CPU this process has"
         }
     }
 
@@ -55,7 +75,6 @@ impl Floor {
 /// Measures [`Floor`]: `n` durable writes each way in `dir` (where the
 /// bench's clusters keep their logs), then `n` loopback round trips.
 pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
-    use std::io::{Read, Write};
     use std::os::unix::fs::FileExt;
     let dir = fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
     let path = dir.join(format!("ringside-xtask-fsync-{}", std::process::id()));
@@ -101,29 +120,13 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
     let _ = fs::remove_file(&companion);
     let (overwrite_ms, append_ms, alone_ms, direct_ms) = result?;
 
-    let listener =
-        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let echo = std::thread::spawn(move || {
-        if let Ok((mut s, _)) = listener.accept() {
-            let _ = s.set_nodelay(true);
-            let mut buf = [0u8; 124];
-            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
-        }
-    });
-    let mut c = TcpStream::connect(addr).map_err(|e| format!("loopback connect: {e}"))?;
-    let _ = c.set_nodelay(true);
-    let mut buf = record;
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n.max(1000) {
-        let t = Instant::now();
-        c.write_all(&buf)
-            .and_then(|()| c.read_exact(&mut buf))
-            .map_err(|e| format!("loopback round trip: {e}"))?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    drop(c);
-    let _ = echo.join();
+    let rounds = n.max(1000);
+    let rtt_free_ms = round_trip_p50(rounds, None)?;
+    let apart = two_cpus();
+    let rtt_ms = match apart {
+        Some(cpus) => round_trip_p50(rounds, Some(cpus))?,
+        None => rtt_free_ms,
+    };
     Ok(Floor {
         fs: fs_type(&dir),
         dir: dir.display().to_string(),
@@ -131,8 +134,81 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
         alone_ms,
         overwrite_ms,
         append_ms,
-        rtt_ms: p50(times),
+        rtt_ms,
+        rtt_apart: apart.is_some(),
+        rtt_free_ms,
     })
+}
+
+/// p50 of `n` loopback TCP round trips of 124 bytes (a put's size), Nagle
+/// off, between two threads; with `cpus`, each held on one of the two.
+fn round_trip_p50(n: usize, cpus: Option<(usize, usize)>) -> Result<f64, String> {
+    use std::io::{Read, Write};
+    let listener =
+        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let echo = std::thread::spawn(move || {
+        if let Some((_, cpu)) = cpus {
+            pin_to(cpu);
+        }
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 124];
+            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+        }
+    });
+    let client = std::thread::spawn(move || -> Result<f64, String> {
+        if let Some((cpu, _)) = cpus {
+            pin_to(cpu);
+        }
+        let mut c = TcpStream::connect(addr).map_err(|e| format!("loopback connect: {e}"))?;
+        let _ = c.set_nodelay(true);
+        let mut buf = [0x5au8; 124];
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            c.write_all(&buf)
+                .and_then(|()| c.read_exact(&mut buf))
+                .map_err(|e| format!("loopback round trip: {e}"))?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    });
+    let result = client
+        .join()
+        .unwrap_or_else(|_| Err("the round-trip thread panicked".into()));
+    if result.is_err() {
+        // The echo thread may still wait for its connection.
+        let _ = TcpStream::connect(addr);
+    }
+    let _ = echo.join();
+    result
+}
+
+/// The first two CPUs this process may run on, if it may run on two.
+fn two_cpus() -> Option<(usize, usize)> {
+    // SAFETY: a zeroed cpu_set_t is an empty set, filled by the call.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the size passed is the set's.
+    let got = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    if got != 0 {
+        return None;
+    }
+    // SAFETY: CPU_ISSET reads the set within its size.
+    let mut cpus = (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) });
+    Some((cpus.next()?, cpus.next()?))
+}
+
+/// Holds the calling thread on `cpu` (best effort: unpinned otherwise).
+fn pin_to(cpu: usize) {
+    // SAFETY: as in `two_cpus`.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below CPU_SETSIZE (it came from such a set).
+    unsafe {
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+    }
 }
 
 /// p50 of `n` direct synchronous writes (`O_DIRECT | O_DSYNC`) of a 4 KiB

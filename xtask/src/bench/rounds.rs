@@ -166,11 +166,13 @@ pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, 
                 Leg::Floor => {
                     let f = latency_floor(p.work, s.floor_n)?;
                     println!(
-                        "   floor {:.3} ms: {:.3} ms ({}) + 2 × {:.3} ms (loopback round trip)",
+                        "   floor {:.3} ms: {:.3} ms ({}) + 2 × {:.3} ms (loopback round trips {}; {:.3} ms placed by the kernel)",
                         f.total_ms(),
                         f.sync_ms().0,
                         f.sync_ms().1,
-                        f.rtt_ms
+                        f.rtt_ms,
+                        f.rtt_how(),
+                        f.rtt_free_ms
                     );
                     floor = Some(f);
                 }

@@ -34,9 +34,10 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             (
                 ratio(p50, r.floor.total_ms()),
                 format!(
-                    "{p50:.3} ms ÷ {:.3} ms = {sync:.3} ms ({how}) + 2 × {:.3} ms (loopback round trips)",
+                    "{p50:.3} ms ÷ {:.3} ms = {sync:.3} ms ({how}) + 2 × {:.3} ms (loopback round trips {})",
                     r.floor.total_ms(),
-                    r.floor.rtt_ms
+                    r.floor.rtt_ms,
+                    r.floor.rtt_how()
                 ),
             )
         },
@@ -159,8 +160,8 @@ fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &Sin
         _ => "direct writes refused; ".into(),
     };
     report.note(format!(
-        "floor (median round) on {} ({}): {direct}write + fdatasync p50 {:.3} ms over zeros written ahead, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms",
-        f.dir, f.fs, f.overwrite_ms, f.append_ms, f.rtt_ms
+        "floor (median round) on {} ({}): {direct}write + fdatasync p50 {:.3} ms over zeros written ahead, {:.3} ms appending; loopback TCP round trip p50 {:.3} ms {}, {:.3} ms between two threads the kernel placed",
+        f.dir, f.fs, f.overwrite_ms, f.append_ms, f.rtt_ms, f.rtt_how(), f.rtt_free_ms
     ));
     if matches!(f.fs.as_str(), "tmpfs" | "ramfs") {
         report.note(format!(
