@@ -159,7 +159,7 @@ pub struct Merkle {
 
 /// What one version of a key adds to the trees: its hash, to the leaf
 /// its key's hash picks in the tree of its range. A replay takes each
-/// write's as it reads the log and adds only those of the winners.
+/// write's as it gathers the log's writes and adds only the winners'.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LeafSum {
     hash: u64,
@@ -169,8 +169,14 @@ pub(crate) struct LeafSum {
     slot: u32,
 }
 
+const _: () = assert!(
+    MAX_DEPTH <= 32,
+    "a LeafSum's leaf holds 32 bits of the key hash"
+);
+
 /// The trees' leaves holding some of the keys, their levels above not
-/// summed yet: a replay fills two parts on two threads.
+/// summed yet: a replay fills two parts, on two threads when it is
+/// large.
 #[derive(Clone)]
 pub(crate) struct TreePart(Merkle);
 

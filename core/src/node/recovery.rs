@@ -57,7 +57,7 @@ impl Node {
             newest_stored,
         } = Read::from(records, &ring, &empty_trees);
         let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
-        let threads = THREADS && writes >= TWO_THREADS_FROM;
+        let threads = two_threads(&halves);
         let sort_bits = Table::bits_for(writes);
         let halves = on_both(halves, |_, h| h.keep_newest(sort_bits), threads);
         let keys: usize = halves.iter().map(|h| h.order.len()).sum();
@@ -187,6 +187,7 @@ impl Read {
                 ring,
                 trees,
                 at: At::Here(Default::default()),
+                no_thread: false,
             };
             let mut batch = Vec::with_capacity(GATHER_BATCH);
             for r in records {
@@ -210,8 +211,7 @@ impl Read {
                 }
                 n += 1;
             }
-            gather.take(batch);
-            gather.finish()
+            gather.finish(batch)
         });
         Read {
             mem,
@@ -242,6 +242,8 @@ struct Gather<'scope, 'env> {
     ring: &'scope Ring,
     trees: &'scope TreePart,
     at: At<'scope>,
+    /// A thread could not start: not tried again for every batch.
+    no_thread: bool,
 }
 
 /// Where [`Gather`] gathers.
@@ -261,8 +263,7 @@ impl<'scope> Gather<'scope, '_> {
         self.at = match std::mem::replace(&mut self.at, At::Here(Default::default())) {
             At::Here(mut halves) => {
                 gather(&mut halves, batch, ring, trees);
-                let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
-                if THREADS && writes >= TWO_THREADS_FROM {
+                if !self.no_thread && two_threads(&halves) {
                     self.start(halves)
                 } else {
                     At::Here(halves)
@@ -279,22 +280,20 @@ impl<'scope> Gather<'scope, '_> {
 
     /// Starts the gathering thread and hands it `halves`; they stay here
     /// if it cannot start.
-    fn start(&self, halves: [Half; 2]) -> At<'scope> {
+    fn start(&mut self, halves: [Half; 2]) -> At<'scope> {
         let (ring, trees) = (self.ring, self.trees);
         let (batches, jobs) = sync_channel(GATHER_QUEUE);
-        let started = std::thread::Builder::new()
-            .name("replay".into())
-            .spawn_scoped(self.scope, move || {
-                let Ok(Job::Start(mut halves)) = jobs.recv() else {
-                    return Default::default();
-                };
-                for job in jobs {
-                    if let Job::Batch(b) = job {
-                        gather(&mut halves, b, ring, trees);
-                    }
+        let started = replay_thread(self.scope, move || {
+            let Ok(Job::Start(mut halves)) = jobs.recv() else {
+                return Default::default();
+            };
+            for job in jobs {
+                if let Job::Batch(b) = job {
+                    gather(&mut halves, b, ring, trees);
                 }
-                halves
-            });
+            }
+            halves
+        });
         // The halves go over only once the thread runs.
         match started {
             Ok(thread) => match batches.send(Job::Start(halves)) {
@@ -302,12 +301,18 @@ impl<'scope> Gather<'scope, '_> {
                 Err(SendError(Job::Start(halves))) => At::Here(halves),
                 Err(SendError(Job::Batch(_))) => unreachable!("a start was sent"),
             },
-            Err(_) => At::Here(halves),
+            Err(_) => {
+                self.no_thread = true;
+                At::Here(halves)
+            }
         }
     }
 
-    /// Every write gathered.
-    fn finish(self) -> [Half; 2] {
+    /// Every write gathered, `last` with them (here, if no thread runs:
+    /// one would be joined at once).
+    fn finish(mut self, last: Vec<Write>) -> [Half; 2] {
+        self.no_thread = true;
+        self.take(last);
         match self.at {
             At::Here(halves) => halves,
             At::There { batches, thread } => {
@@ -319,6 +324,23 @@ impl<'scope> Gather<'scope, '_> {
             }
         }
     }
+}
+
+/// Whether the writes gathered are enough for a second thread (see
+/// [`TWO_THREADS_FROM`]), where threads there are.
+fn two_threads(halves: &[Half; 2]) -> bool {
+    let writes: usize = halves.iter().map(|h| h.writes.len()).sum();
+    THREADS && writes >= TWO_THREADS_FROM
+}
+
+/// Starts a replay's second thread, named for what it is.
+fn replay_thread<'scope, T: Send + 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::io::Result<ScopedJoinHandle<'scope, T>> {
+    std::thread::Builder::new()
+        .name("replay".into())
+        .spawn_scoped(scope, f)
 }
 
 /// Puts each write of `batch` in its half, with its key hash and what
@@ -403,9 +425,7 @@ fn on_both<R: Send>(
     let take = || second.lock().ok().and_then(|mut h| h.take());
     let f = &f;
     std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("replay".into())
-            .spawn_scoped(s, || take().map(|h| f(1, h)));
+        let other = replay_thread(s, || take().map(|h| f(1, h)));
         let a = f(0, first);
         let b = match other.map(|t| t.join()) {
             Ok(Ok(b)) => b,

@@ -31,12 +31,13 @@ pub struct Floor {
     /// p50 of a loopback TCP round trip of 124 bytes, Nagle off, between
     /// two threads held on two different CPUs: a put's hops go between
     /// processes each busy on a vCPU of its own (the timeline's steps 3
-    /// and 7). Two threads left to the kernel bouncing a message are
-    /// sometimes kept on one vCPU, where a round trip costs a tenth of one
-    /// between two, and the floor then flipped from run to run. Unpinned
-    /// where this process has one CPU ([`Floor::rtt_apart`]).
+    /// and 7). Threads the kernel places may share one CPU, where a round
+    /// trip is far cheaper than any hop of a put, and whether they do
+    /// varies between runs. Unpinned where two threads could not be held
+    /// on two CPUs ([`Floor::rtt_apart`]).
     pub rtt_ms: f64,
-    /// Whether [`Floor::rtt_ms`] was measured on two CPUs.
+    /// Whether [`Floor::rtt_ms`] was measured with both threads held on
+    /// CPUs of their own.
     pub rtt_apart: bool,
     /// The same round trip between two threads placed by the kernel
     /// (reported, not in the floor).
@@ -59,7 +60,7 @@ impl Floor {
         if self.rtt_apart {
             "between two CPUs"
         } else {
-            "on the one CPU this process has"
+            "between threads the kernel placed (they could not be held on two CPUs)"
         }
     }
 
@@ -78,11 +79,6 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
     use std::os::unix::fs::FileExt;
     let dir = fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
     let path = dir.join(format!("ringside-xtask-fsync-{}", std::process::id()));
-    let p50 = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let record = [0x5au8; 124];
     let timed = |append: bool| -> Result<f64, String> {
         let f = fs::OpenOptions::new()
             .create(true)
@@ -93,19 +89,19 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let io = |e: std::io::Error| format!("{}: {e}", path.display());
         if !append {
-            f.write_all_at(&vec![0u8; (n + 1) * record.len()], 0)
+            f.write_all_at(&vec![0u8; (n + 1) * RECORD.len()], 0)
                 .map_err(io)?;
             f.sync_all().map_err(io)?;
         }
         let mut times = Vec::with_capacity(n);
         for i in 0..n {
-            f.write_all_at(&record, (i * record.len()) as u64)
+            f.write_all_at(&RECORD, (i * RECORD.len()) as u64)
                 .map_err(io)?;
             let t = Instant::now();
             f.sync_data().map_err(io)?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        Ok(p50(times))
+        p50(times).ok_or_else(|| "no write was timed".to_string())
     };
     let companion = dir.join(format!("ringside-xtask-fsync-{}-b", std::process::id()));
     let result = timed(false).and_then(|o| {
@@ -121,11 +117,10 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
     let (overwrite_ms, append_ms, alone_ms, direct_ms) = result?;
 
     let rounds = n.max(1000);
-    let rtt_free_ms = round_trip_p50(rounds, None)?;
-    let apart = two_cpus();
-    let rtt_ms = match apart {
+    let (rtt_free_ms, _) = round_trip_p50(rounds, None)?;
+    let (rtt_ms, rtt_apart) = match two_cpus() {
         Some(cpus) => round_trip_p50(rounds, Some(cpus))?,
-        None => rtt_free_ms,
+        None => (rtt_free_ms, false),
     };
     Ok(Floor {
         fs: fs_type(&dir),
@@ -135,35 +130,42 @@ pub fn latency_floor(dir: &Path, n: usize) -> Result<Floor, String> {
         overwrite_ms,
         append_ms,
         rtt_ms,
-        rtt_apart: apart.is_some(),
+        rtt_apart,
         rtt_free_ms,
     })
 }
 
-/// p50 of `n` loopback TCP round trips of 124 bytes (a put's size), Nagle
-/// off, between two threads; with `cpus`, each held on one of the two.
-fn round_trip_p50(n: usize, cpus: Option<(usize, usize)>) -> Result<f64, String> {
+/// A put's record: what the floor writes and bounces.
+const RECORD: [u8; 124] = [0x5a; 124];
+
+/// The median of `times`, if any.
+fn p50(mut times: Vec<f64>) -> Option<f64> {
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied()
+}
+
+/// p50 of `n` loopback TCP round trips of a put's record, Nagle off,
+/// between two threads; with `cpus`, each held on one of the two. Also
+/// whether both were held so.
+fn round_trip_p50(n: usize, cpus: Option<(usize, usize)>) -> Result<(f64, bool), String> {
     use std::io::{Read, Write};
     let listener =
         TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("no loopback port: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let echo = std::thread::spawn(move || {
-        if let Some((_, cpu)) = cpus {
-            pin_to(cpu);
-        }
+        let pinned = cpus.is_some_and(|(_, cpu)| pin_to(cpu));
         if let Ok((mut s, _)) = listener.accept() {
             let _ = s.set_nodelay(true);
-            let mut buf = [0u8; 124];
+            let mut buf = [0u8; RECORD.len()];
             while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
         }
+        pinned
     });
-    let client = std::thread::spawn(move || -> Result<f64, String> {
-        if let Some((cpu, _)) = cpus {
-            pin_to(cpu);
-        }
+    let client = std::thread::spawn(move || -> Result<(f64, bool), String> {
+        let pinned = cpus.is_some_and(|(cpu, _)| pin_to(cpu));
         let mut c = TcpStream::connect(addr).map_err(|e| format!("loopback connect: {e}"))?;
         let _ = c.set_nodelay(true);
-        let mut buf = [0x5au8; 124];
+        let mut buf = RECORD;
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
             let t = Instant::now();
@@ -172,18 +174,19 @@ fn round_trip_p50(n: usize, cpus: Option<(usize, usize)>) -> Result<f64, String>
                 .map_err(|e| format!("loopback round trip: {e}"))?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        times.sort_by(f64::total_cmp);
-        Ok(times[times.len() / 2])
+        let p50 = p50(times).ok_or("no round trip was timed")?;
+        Ok((p50, pinned))
     });
     let result = client
         .join()
         .unwrap_or_else(|_| Err("the round-trip thread panicked".into()));
-    if result.is_err() {
-        // The echo thread may still wait for its connection.
-        let _ = TcpStream::connect(addr);
+    // The echo thread may still wait for a connection: one wakes it. If
+    // none can be made, it is left waiting rather than waited for.
+    if result.is_err() && TcpStream::connect(addr).is_err() {
+        return result;
     }
-    let _ = echo.join();
-    result
+    let echo_pinned = echo.join().unwrap_or(false);
+    result.map(|(p50, pinned)| (p50, pinned && echo_pinned))
 }
 
 /// The first two CPUs this process may run on, if it may run on two.
@@ -200,14 +203,15 @@ fn two_cpus() -> Option<(usize, usize)> {
     Some((cpus.next()?, cpus.next()?))
 }
 
-/// Holds the calling thread on `cpu` (best effort: unpinned otherwise).
-fn pin_to(cpu: usize) {
+/// Holds the calling thread on `cpu`; false if it could not.
+fn pin_to(cpu: usize) -> bool {
     // SAFETY: as in `two_cpus`.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` is below CPU_SETSIZE (it came from such a set).
+    // SAFETY: `cpu` is below CPU_SETSIZE (it came from such a set), and
+    // the size passed is the set's.
     unsafe {
         libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
     }
 }
 
@@ -243,7 +247,7 @@ fn direct_p50(path: &Path, companion: Option<&Path>, n: usize) -> Result<Option<
     };
     let stop = AtomicBool::new(false);
     let mut block = Box::new(Block([0; 4096]));
-    block.0[..124].fill(0x5a);
+    block.0[..RECORD.len()].copy_from_slice(&RECORD);
     std::thread::scope(|scope| {
         if let Some(o) = &other {
             let stop = &stop;
@@ -267,8 +271,7 @@ fn direct_p50(path: &Path, companion: Option<&Path>, n: usize) -> Result<Option<
         }
         stop.store(true, Ordering::Relaxed);
         result?;
-        times.sort_by(f64::total_cmp);
-        Ok(times.get(times.len() / 2).copied())
+        Ok(p50(times))
     })
 }
 

@@ -131,6 +131,12 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<Replayed, String> {
         if ok {
             break;
         }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            return Err(format!(
+                "the node exited ({status}) before it served; its log is {}",
+                log_path.display()
+            ));
+        }
         if Instant::now() > deadline {
             return Err("the node did not answer a get within 60 s".into());
         }
