@@ -628,9 +628,10 @@ mod tests {
         }
     }
 
-    /// Enough writes for the replay's two threads, in no order: over many
-    /// string keys (a table of many buckets), and over 300 keys, integer
-    /// and string (a table of one bucket, which both halves fill).
+    /// Enough writes for the replay's two threads (the last few thousand
+    /// gathered on the second), in no order: over many string keys (a
+    /// table of many buckets), and over 300 keys, integer and string (a
+    /// table of one bucket, which both halves fill).
     #[test]
     fn a_replay_on_two_threads_is_what_merging_one_by_one_leaves() {
         let writes = TWO_THREADS_FROM as u64 + 4_000;
