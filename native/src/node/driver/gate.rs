@@ -93,6 +93,7 @@ impl Driver {
     pub(super) fn append(&mut self, record: &Record) {
         let frame = self.log.append(record);
         self.compaction.appended(frame);
+        self.syncer.count.records += 1;
         let now = self.clock.mono_us();
         self.gate.appended(self.log.bytes(), key_of(record), now);
     }
@@ -159,6 +160,7 @@ impl Driver {
                     epoch: self.syncer.epoch,
                 };
                 self.gate.sync_started(written);
+                self.syncer.count.syncs += 1;
                 if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
                     // The thread is gone: do its work here.
                     self.syncer.jobs = None;
@@ -181,6 +183,8 @@ impl Driver {
         if work {
             // A call with nothing to sync says nothing of the disk.
             self.syncer.last_took = at.elapsed();
+            self.syncer.count.syncs += 1;
+            self.syncer.count.here += 1;
         }
         let end = self.log.synced();
         self.gate.sync_started(end);

@@ -375,6 +375,7 @@ impl Driver {
                     warn!("could not cut the zeros written ahead off the commit log: {e}");
                 }
                 self.stalls.report();
+                self.syncer.count.report();
                 info!("stopped; commit log synced");
                 return Ok(());
             }

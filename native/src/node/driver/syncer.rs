@@ -7,7 +7,7 @@ use crate::node::commitlog::SyncWork;
 use std::io;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{info, warn};
 
 /// Work for the fsync thread: what makes the log durable (an fsync, or
 /// a direct write), how much of it that covers, and which log it is.
@@ -45,6 +45,34 @@ pub(super) struct Syncer {
     /// How long the last fsync (or direct write) took, here or on the
     /// thread: the work alone, not the wait for the loop to hear of it.
     pub(super) last_took: Duration,
+    pub(super) count: SyncCount,
+}
+
+/// How often the log was made durable over the node's life, and for how
+/// many records: how full group commit kept its syncs under the load the
+/// node had. Reported when the node stops (`cargo xtask bench` reads it).
+#[derive(Default, Debug)]
+pub(super) struct SyncCount {
+    /// Syncs (fsyncs or direct writes) that had something to make durable.
+    pub(super) syncs: u64,
+    /// Of them, those run on the node's thread.
+    pub(super) here: u64,
+    /// Records appended to the log.
+    pub(super) records: u64,
+}
+
+impl SyncCount {
+    pub(super) fn report(&self) {
+        let per_sync = if self.syncs == 0 {
+            0.0
+        } else {
+            self.records as f64 / self.syncs as f64
+        };
+        info!(
+            "the commit log took {} syncs ({} of them on the node's thread) for {} records: {per_sync:.1} records per sync",
+            self.syncs, self.here, self.records
+        );
+    }
 }
 
 impl Syncer {
@@ -57,6 +85,7 @@ impl Syncer {
             done,
             epoch: 0,
             last_took: Duration::ZERO,
+            count: SyncCount::default(),
         }
     }
 

@@ -37,6 +37,45 @@ fn under_load_the_next_fsync_waits_for_the_group_window() {
     assert_eq!(d.gate.sync_in_flight(), Some(d.log.written()));
 }
 
+/// What the node reports of its syncs when it stops: those that made
+/// records durable, here or on the fsync thread, not calls that found
+/// nothing to do, and every record appended.
+#[test]
+fn the_sync_count_counts_syncs_that_made_records_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    let (jobs, _done) = fake_syncer(&mut d);
+    let window = 1_000;
+    set_windows(&mut d, window, Duration::from_micros(LAZY_WINDOW_US));
+    let count = |d: &Driver| {
+        let c = &d.syncer.count;
+        (c.syncs, c.here, c.records)
+    };
+    let (syncs, here, records) = count(&d);
+    d.append(&write(1));
+    d.append(&write(2));
+    d.make_durable(Durable::LONE).unwrap();
+    d.make_durable(Durable::LONE).unwrap();
+    assert_eq!(
+        count(&d),
+        (syncs + 1, here + 1, records + 2),
+        "one sync here"
+    );
+    d.append(&write(3));
+    d.clock.shift.advance_mono(window);
+    d.make_durable(Durable::GROUP).unwrap();
+    assert!(
+        jobs.try_recv().is_ok(),
+        "the group went to the fsync thread"
+    );
+    assert_eq!(
+        count(&d),
+        (syncs + 2, here + 1, records + 3),
+        "and one there"
+    );
+}
+
 /// A lone QUORUM put, coordinated by a replica with batch sync: its
 /// remote writes reach the peers' senders before the coordinator has
 /// even written its own record (so the replicas' fsyncs overlap its
