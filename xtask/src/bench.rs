@@ -13,8 +13,10 @@
 //! 2. Each ratio is taken within its round; a row gives the median round's
 //!    ratio and every round's (`rows.rs`): the machine drifts by tens of
 //!    percent within minutes, and a ratio of two figures measured minutes
-//!    apart drifts with it. The batch rows' spread and the CPU the node
-//!    processes spent per put (`cpu.rs`) are rows too.
+//!    apart drifts with it. The batch rows' spread, the CPU the node
+//!    processes spent and the context switches their threads made per
+//!    put (`cpu.rs`), and, with batch sync, the commit-log syncs per put
+//!    that the nodes report as they stop, are rows too.
 //! 3. `ringside bench --timeline`: where one client's batch-sync put
 //!    spends its time, step by step across the nodes.
 //! 4. Commit-log replay and memory (`replay.rs`), the web bundle's size

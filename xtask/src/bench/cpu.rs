@@ -1,7 +1,10 @@
 //! CPU time of processes, from `/proc/<pid>/stat`: what the benched
 //! processes themselves spent over a phase (user + system, all their
 //! threads). Kernel threads that work for them (the block layer's
-//! workers, softirqs charged elsewhere) are not in it.
+//! workers, softirqs charged elsewhere) are not in it. And how often
+//! their threads left the CPU, from each thread's `status`: on a small
+//! virtual machine, going to sleep and being woken is much of what a
+//! put costs.
 
 use std::fs;
 
@@ -39,6 +42,41 @@ fn ticks_per_second() -> f64 {
     }
 }
 
+/// Context switches (voluntary: the thread slept; involuntary: it was
+/// preempted) of every live thread of the processes `pids` so far. A
+/// thread that has exited takes its count with it.
+pub fn switches(pids: &[u32]) -> Result<u64, String> {
+    let mut total = 0;
+    for &pid in pids {
+        let dir = format!("/proc/{pid}/task");
+        let tasks = fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {dir} (has the process exited?): {e}"))?;
+        for task in tasks.flatten() {
+            // A thread may exit between the listing and the read.
+            if let Ok(text) = fs::read_to_string(task.path().join("status")) {
+                total += switches_in(&text);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// `voluntary_ctxt_switches` + `nonvoluntary_ctxt_switches` of one
+/// thread's `status`.
+fn switches_in(status: &str) -> u64 {
+    status
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            matches!(
+                name,
+                "voluntary_ctxt_switches" | "nonvoluntary_ctxt_switches"
+            )
+            .then(|| value.trim().parse::<u64>().ok())?
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +94,21 @@ mod tests {
         let s = seconds(&[std::process::id()]).unwrap();
         assert!(s >= 0.0);
         assert!(seconds(&[u32::MAX]).is_err());
+    }
+
+    #[test]
+    fn switches_add_both_kinds() {
+        let status =
+            "Name:\tringside\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n";
+        assert_eq!(switches_in(status), 127);
+        assert_eq!(switches_in("Name:\tx\n"), 0);
+    }
+
+    #[test]
+    fn this_process_has_switched() {
+        // This thread has slept at least once by now (test harness setup).
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        assert!(switches(&[std::process::id()]).unwrap() > 0);
+        assert!(switches(&[u32::MAX]).is_err());
     }
 }

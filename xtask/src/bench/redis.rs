@@ -28,11 +28,13 @@ pub struct OpFigures {
 }
 
 /// One redis-benchmark run: its SET figures, its GET figures when GET
-/// was asked for, and the CPU seconds the server spent over the run.
+/// was asked for, and the CPU seconds the server spent and the context
+/// switches its threads made over the run.
 pub struct RedisFigures {
     pub set: OpFigures,
     pub get: Option<OpFigures>,
     pub cpu_s: f64,
+    pub switches: u64,
     /// SETs made in the run (what the CPU is divided by).
     pub sets: u64,
 }
@@ -142,9 +144,10 @@ impl RedisServer {
         let (p, c, ns) = (self.port.to_string(), clients.to_string(), n.to_string());
         let tests = if get { "set,get" } else { "set" };
         let pid = [self.child.id()];
-        let before = cpu::seconds(&pid)?;
+        let (before, switches_before) = (cpu::seconds(&pid)?, cpu::switches(&pid)?);
         let rows = redis_benchmark(&["-p", &p, "-c", &c, "-n", &ns, "-d", "100", "-t", tests])?;
         let cpu_s = cpu::seconds(&pid)? - before;
+        let switches = cpu::switches(&pid)?.saturating_sub(switches_before);
         let find = |t: &str| {
             rows.iter()
                 .find(|r| r.0 == t)
@@ -158,6 +161,7 @@ impl RedisServer {
             set: find("SET")?,
             get: if get { Some(find("GET")?) } else { None },
             cpu_s,
+            switches,
             sets: n,
         })
     }

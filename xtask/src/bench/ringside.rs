@@ -23,20 +23,74 @@ pub struct OpFigures {
     pub p999_us: f64,
 }
 
-/// A phase's figures and the CPU seconds the nodes spent over it.
+/// A phase's figures, and the CPU seconds the nodes spent and the
+/// context switches their threads made over it.
 #[derive(Clone, Copy)]
 pub struct Measured {
     pub op: OpFigures,
     pub cpu_s: f64,
+    pub switches: u64,
 }
 
 impl Measured {
     /// Node CPU per operation, in µs (NaN when nothing succeeded).
     pub fn cpu_us_per_op(&self) -> f64 {
+        self.per_op(self.cpu_s * 1e6)
+    }
+
+    /// The nodes' context switches per operation.
+    pub fn switches_per_op(&self) -> f64 {
+        self.per_op(self.switches as f64)
+    }
+
+    /// `total` per operation (NaN when nothing succeeded).
+    pub fn per_op(&self, total: f64) -> f64 {
         if self.op.ok == 0 {
             f64::NAN
         } else {
-            self.cpu_s * 1e6 / self.op.ok as f64
+            total / self.op.ok as f64
+        }
+    }
+}
+
+/// What the nodes said of their commit logs' syncs when they stopped:
+/// how many syncs made records durable, how many of those ran on a
+/// node's own thread, and the records appended.
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub struct Syncs {
+    pub syncs: u64,
+    pub here: u64,
+    pub records: u64,
+}
+
+impl Syncs {
+    /// Adds one node's report (its last "the commit log took" line in
+    /// `log`); false when there is none.
+    fn add_from(&mut self, log: &str) -> bool {
+        let Some(line) = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("the commit log took "))
+        else {
+            return false;
+        };
+        // "... took S syncs (H of them on the node's thread) for R records: ..."
+        let after = |word: &str| -> Option<u64> {
+            let (_, rest) = line.split_once(word)?;
+            rest.split_whitespace()
+                .next()?
+                .trim_start_matches('(')
+                .parse()
+                .ok()
+        };
+        match (after(" took "), after(" syncs "), after(" for ")) {
+            (Some(s), Some(h), Some(r)) => {
+                self.syncs += s;
+                self.here += h;
+                self.records += r;
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -52,12 +106,9 @@ pub struct BenchCluster<'a> {
 
 impl Drop for BenchCluster<'_> {
     fn drop(&mut self) {
-        let _ = Command::new(self.bin)
-            .args(["cluster", "down", "--data-dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        if !self.pids.is_empty() {
+            self.stop();
+        }
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -101,21 +152,58 @@ impl<'a> BenchCluster<'a> {
     }
 
     /// `ringside bench --data-dir <ours> --mix <put_percent> ARGS`: puts
-    /// (100) or gets (0) only, one phase, and the nodes' CPU over it.
+    /// (100) or gets (0) only, one phase, and the nodes' CPU and context
+    /// switches over it.
     pub fn phase(&self, put_percent: u8, args: &[&str]) -> Result<Measured, String> {
         let mix = put_percent.to_string();
         let dir = self.dir.to_string_lossy().to_string();
         let mut all = vec!["--data-dir", &dir, "--mix", &mix];
         all.extend_from_slice(args);
-        let before = cpu::seconds(&self.pids)?;
+        let (cpu_before, switches_before) = (cpu::seconds(&self.pids)?, cpu::switches(&self.pids)?);
         let figures = bench_json(self.bin, &all)?;
-        let cpu_s = cpu::seconds(&self.pids)? - before;
+        let cpu_s = cpu::seconds(&self.pids)? - cpu_before;
+        let switches = cpu::switches(&self.pids)?.saturating_sub(switches_before);
         let op = if put_percent == 0 {
             figures.get
         } else {
             figures.put
         };
-        Ok(Measured { op, cpu_s })
+        Ok(Measured {
+            op,
+            cpu_s,
+            switches,
+        })
+    }
+
+    /// Brings the cluster down and reads what each node said of its
+    /// syncs as it stopped.
+    pub fn down(mut self) -> Result<Syncs, String> {
+        self.stop();
+        let mut syncs = Syncs::default();
+        for i in 0..NODES {
+            let path = self.dir.join(format!("node-{i}")).join("node.log");
+            let log = fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if !syncs.add_from(&log) {
+                return Err(format!(
+                    "{} does not say how many syncs the node took (did it stop cleanly?)",
+                    path.display()
+                ));
+            }
+        }
+        Ok(syncs)
+    }
+
+    /// `ringside cluster down`, which stops the pids it recorded and waits
+    /// for them.
+    fn stop(&mut self) {
+        let _ = Command::new(self.bin)
+            .args(["cluster", "down", "--data-dir"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        self.pids.clear();
     }
 }
 
@@ -247,15 +335,43 @@ mod tests {
         let m = Measured {
             op: OpFigures::default(),
             cpu_s: 1.0,
+            switches: 10,
         };
         assert!(m.cpu_us_per_op().is_nan());
+        assert!(m.switches_per_op().is_nan());
         let m = Measured {
             op: OpFigures {
                 ok: 1000,
                 ..OpFigures::default()
             },
             cpu_s: 0.25,
+            switches: 2500,
         };
         assert_eq!(m.cpu_us_per_op(), 250.0);
+        assert_eq!(m.switches_per_op(), 2.5);
+    }
+
+    #[test]
+    fn the_syncs_are_read_from_each_nodes_last_report() {
+        let line = |s, h, r| {
+            format!("INFO ringside_native::node::driver::syncer: the commit log took {s} syncs ({h} of them on the node's thread) for {r} records: 2.0 records per sync\n")
+        };
+        let mut syncs = Syncs::default();
+        assert!(syncs.add_from(&format!(
+            "INFO x: started\n{}{}",
+            line(1, 1, 1),
+            line(30, 10, 60)
+        )));
+        assert!(syncs.add_from(&line(5, 0, 7)));
+        assert_eq!(
+            syncs,
+            Syncs {
+                syncs: 35,
+                here: 10,
+                records: 67
+            }
+        );
+        assert!(!syncs.add_from("INFO x: started\n"));
+        assert!(!syncs.add_from("INFO the commit log took many syncs\n"));
     }
 }

@@ -4,7 +4,7 @@
 
 use super::floor::{latency_floor, Floor};
 use super::redis::{RedisFigures, RedisServer};
-use super::ringside::{BenchCluster, Measured};
+use super::ringside::{BenchCluster, Measured, Syncs};
 use crate::step;
 use std::path::Path;
 
@@ -28,8 +28,10 @@ pub struct ManyRound {
     /// QUORUM puts with periodic sync, then gets on the same cluster.
     pub periodic_put: Measured,
     pub get: Measured,
-    /// QUORUM puts with batch sync (acknowledged after fsync).
+    /// QUORUM puts with batch sync (acknowledged after fsync), and the
+    /// nodes' syncs over the leg.
     pub batch_put: Measured,
+    pub batch_syncs: Syncs,
     /// SETs on redis with `appendfsync always`.
     pub durable: RedisFigures,
     /// SETs and GETs on redis without persistence.
@@ -41,6 +43,7 @@ pub struct ManyRound {
 /// One round at one client.
 pub struct SingleRound {
     pub batch_put: Measured,
+    pub batch_syncs: Syncs,
     pub durable: RedisFigures,
     pub floor: Floor,
     pub order: String,
@@ -118,7 +121,7 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, Stri
                         let get = cluster.phase(0, &load)?;
                         periodic = Some((put, get));
                     } else {
-                        batch = Some(put);
+                        batch = Some((put, cluster.down()?));
                     }
                 }
                 Leg::Durable => durable = Some(p.durable.bench(s.clients, s.redis_n, false)?),
@@ -128,10 +131,12 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, Stri
         }
         let missing = || "internal: a leg of the round did not run".to_string();
         let (periodic_put, get) = periodic.ok_or_else(missing)?;
+        let (batch_put, batch_syncs) = batch.ok_or_else(missing)?;
         out.push(ManyRound {
             periodic_put,
             get,
-            batch_put: batch.ok_or_else(missing)?,
+            batch_put,
+            batch_syncs,
             durable: durable.ok_or_else(missing)?,
             plain: plain.ok_or_else(missing)?,
             order: order_text(&order),
@@ -160,7 +165,8 @@ pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, 
                 Leg::Ringside(sync) => {
                     let cluster =
                         BenchCluster::up(p.bin, p.work.join(format!("cluster-{sync}")), sync)?;
-                    batch = Some(cluster.phase(100, &load)?);
+                    let put = cluster.phase(100, &load)?;
+                    batch = Some((put, cluster.down()?));
                 }
                 Leg::Durable => durable = Some(p.durable.bench(1, s.redis_n1, false)?),
                 Leg::Floor => {
@@ -180,8 +186,10 @@ pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, 
             }
         }
         let missing = || "internal: a leg of the round did not run".to_string();
+        let (batch_put, batch_syncs) = batch.ok_or_else(missing)?;
         out.push(SingleRound {
-            batch_put: batch.ok_or_else(missing)?,
+            batch_put,
+            batch_syncs,
             durable: durable.ok_or_else(missing)?,
             floor: floor.ok_or_else(missing)?,
             order: order_text(&order),

@@ -1,6 +1,7 @@
 //! The report's rows from the rounds: each target of the performance
 //! issue as a ratio taken within each round, the median round's ratio
-//! with every round's, the batch rows' spread, and CPU per put.
+//! with every round's, the batch rows' spread, and what a put costs the
+//! nodes: CPU, context switches and (batch sync) commit-log syncs.
 
 use super::report::Report;
 use super::rounds::{ManyRound, SingleRound};
@@ -105,6 +106,57 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
         single,
         |r| cpu(&r.batch_put),
     );
+    let switches = |r: &super::ringside::Measured| {
+        (
+            r.switches_per_op(),
+            format!(
+                "{} context switches of the nodes' threads over {} puts",
+                r.switches, r.op.ok
+            ),
+        )
+    };
+    report.median_row(
+        format!("node context switches per put, {clients} clients, batch sync"),
+        "none, reported",
+        many,
+        |r| switches(&r.batch_put),
+    );
+    report.median_row(
+        format!("node context switches per put, {clients} clients, periodic sync"),
+        "none, reported",
+        many,
+        |r| switches(&r.periodic_put),
+    );
+    report.median_row(
+        "node context switches per put, 1 client, batch sync".into(),
+        "none, reported",
+        single,
+        |r| switches(&r.batch_put),
+    );
+    let syncs = |m: &super::ringside::Measured, s: &super::ringside::Syncs| {
+        (
+            m.per_op(s.syncs as f64),
+            format!(
+                "{} syncs ({} on the nodes' own threads) for {} records, {:.1} records per sync",
+                s.syncs,
+                s.here,
+                s.records,
+                ratio(s.records as f64, s.syncs as f64)
+            ),
+        )
+    };
+    report.median_row(
+        format!("commit-log syncs per put, {clients} clients, batch sync"),
+        "none, reported",
+        many,
+        |r| syncs(&r.batch_put, &r.batch_syncs),
+    );
+    report.median_row(
+        "commit-log syncs per put, 1 client, batch sync".into(),
+        "none, reported",
+        single,
+        |r| syncs(&r.batch_put, &r.batch_syncs),
+    );
     report.median_row(
         format!("redis appendfsync-always CPU per SET (µs), {clients} clients"),
         "none, reported",
@@ -114,6 +166,21 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             (
                 ratio(d.cpu_s * 1e6, d.sets as f64),
                 format!("{:.2} s of redis-server CPU over {} SETs", d.cpu_s, d.sets),
+            )
+        },
+    );
+    report.median_row(
+        format!("redis appendfsync-always context switches per SET, {clients} clients"),
+        "none, reported",
+        many,
+        |r| {
+            let d = &r.durable;
+            (
+                ratio(d.switches as f64, d.sets as f64),
+                format!(
+                    "{} context switches of redis-server's threads over {} SETs",
+                    d.switches, d.sets
+                ),
             )
         },
     );
