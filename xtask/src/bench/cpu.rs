@@ -42,6 +42,33 @@ fn ticks_per_second() -> f64 {
     }
 }
 
+/// CPU seconds and context switches of some processes: so far, or
+/// between two readings.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    pub cpu_s: f64,
+    pub switches: u64,
+}
+
+impl Usage {
+    /// What the processes `pids` have used so far.
+    pub fn of(pids: &[u32]) -> Result<Usage, String> {
+        Ok(Usage {
+            cpu_s: seconds(pids)?,
+            switches: switches(pids)?,
+        })
+    }
+
+    /// What they used from this reading until now.
+    pub fn until_now(&self, pids: &[u32]) -> Result<Usage, String> {
+        let now = Usage::of(pids)?;
+        Ok(Usage {
+            cpu_s: now.cpu_s - self.cpu_s,
+            switches: now.switches.saturating_sub(self.switches),
+        })
+    }
+}
+
 /// Context switches (voluntary: the thread slept; involuntary: it was
 /// preempted) of every live thread of the processes `pids` so far. A
 /// thread that has exited takes its count with it.

@@ -144,10 +144,9 @@ impl RedisServer {
         let (p, c, ns) = (self.port.to_string(), clients.to_string(), n.to_string());
         let tests = if get { "set,get" } else { "set" };
         let pid = [self.child.id()];
-        let (before, switches_before) = (cpu::seconds(&pid)?, cpu::switches(&pid)?);
+        let before = cpu::Usage::of(&pid)?;
         let rows = redis_benchmark(&["-p", &p, "-c", &c, "-n", &ns, "-d", "100", "-t", tests])?;
-        let cpu_s = cpu::seconds(&pid)? - before;
-        let switches = cpu::switches(&pid)?.saturating_sub(switches_before);
+        let used = before.until_now(&pid)?;
         let find = |t: &str| {
             rows.iter()
                 .find(|r| r.0 == t)
@@ -160,8 +159,8 @@ impl RedisServer {
         Ok(RedisFigures {
             set: find("SET")?,
             get: if get { Some(find("GET")?) } else { None },
-            cpu_s,
-            switches,
+            cpu_s: used.cpu_s,
+            switches: used.switches,
             sets: n,
         })
     }

@@ -102,11 +102,13 @@ pub struct BenchCluster<'a> {
     bin: &'a Path,
     dir: PathBuf,
     pids: Vec<u32>,
+    /// Brought down already (by [`BenchCluster::down`]).
+    stopped: bool,
 }
 
 impl Drop for BenchCluster<'_> {
     fn drop(&mut self) {
-        if !self.pids.is_empty() {
+        if !self.stopped {
             self.stop();
         }
         let _ = fs::remove_dir_all(&self.dir);
@@ -134,6 +136,7 @@ impl<'a> BenchCluster<'a> {
             bin,
             dir,
             pids: vec![],
+            stopped: false,
         };
         run_cmd(
             Command::new(bin)
@@ -159,10 +162,9 @@ impl<'a> BenchCluster<'a> {
         let dir = self.dir.to_string_lossy().to_string();
         let mut all = vec!["--data-dir", &dir, "--mix", &mix];
         all.extend_from_slice(args);
-        let (cpu_before, switches_before) = (cpu::seconds(&self.pids)?, cpu::switches(&self.pids)?);
+        let before = cpu::Usage::of(&self.pids)?;
         let figures = bench_json(self.bin, &all)?;
-        let cpu_s = cpu::seconds(&self.pids)? - cpu_before;
-        let switches = cpu::switches(&self.pids)?.saturating_sub(switches_before);
+        let used = before.until_now(&self.pids)?;
         let op = if put_percent == 0 {
             figures.get
         } else {
@@ -170,8 +172,8 @@ impl<'a> BenchCluster<'a> {
         };
         Ok(Measured {
             op,
-            cpu_s,
-            switches,
+            cpu_s: used.cpu_s,
+            switches: used.switches,
         })
     }
 
@@ -203,7 +205,7 @@ impl<'a> BenchCluster<'a> {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        self.pids.clear();
+        self.stopped = true;
     }
 }
 

@@ -4,6 +4,7 @@
 //! nodes: CPU, context switches and (batch sync) commit-log syncs.
 
 use super::report::Report;
+use super::ringside::{Measured, Syncs};
 use super::rounds::{ManyRound, SingleRound};
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -82,58 +83,36 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
         &floor_ratios,
     );
 
-    let cpu = |r: &super::ringside::Measured| {
-        (
-            r.cpu_us_per_op(),
-            format!("{:.2} s of node CPU over {} puts", r.cpu_s, r.op.ok),
-        )
-    };
-    report.median_row(
-        format!("node CPU per put (µs), {clients} clients, batch sync"),
-        "none, reported",
+    per_put_rows(
+        report,
+        "node CPU per put (µs)",
+        clients,
         many,
-        |r| cpu(&r.batch_put),
-    );
-    report.median_row(
-        format!("node CPU per put (µs), {clients} clients, periodic sync"),
-        "none, reported",
-        many,
-        |r| cpu(&r.periodic_put),
-    );
-    report.median_row(
-        "node CPU per put (µs), 1 client, batch sync".into(),
-        "none, reported",
         single,
-        |r| cpu(&r.batch_put),
+        |r| {
+            (
+                r.cpu_us_per_op(),
+                format!("{:.2} s of node CPU over {} puts", r.cpu_s, r.op.ok),
+            )
+        },
     );
-    let switches = |r: &super::ringside::Measured| {
-        (
-            r.switches_per_op(),
-            format!(
-                "{} context switches of the nodes' threads over {} puts",
-                r.switches, r.op.ok
-            ),
-        )
-    };
-    report.median_row(
-        format!("node context switches per put, {clients} clients, batch sync"),
-        "none, reported",
+    per_put_rows(
+        report,
+        "node context switches per put",
+        clients,
         many,
-        |r| switches(&r.batch_put),
-    );
-    report.median_row(
-        format!("node context switches per put, {clients} clients, periodic sync"),
-        "none, reported",
-        many,
-        |r| switches(&r.periodic_put),
-    );
-    report.median_row(
-        "node context switches per put, 1 client, batch sync".into(),
-        "none, reported",
         single,
-        |r| switches(&r.batch_put),
+        |r| {
+            (
+                r.switches_per_op(),
+                format!(
+                    "{} context switches of the nodes' threads over {} puts",
+                    r.switches, r.op.ok
+                ),
+            )
+        },
     );
-    let syncs = |m: &super::ringside::Measured, s: &super::ringside::Syncs| {
+    let syncs = |m: &Measured, s: &Syncs| {
         (
             m.per_op(s.syncs as f64),
             format!(
@@ -197,10 +176,41 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
     ));
 }
 
+/// Three reported rows of one measure of the put phases (`of`: its
+/// value and the raw figures behind it): at `clients` clients with batch
+/// and with periodic sync, and at one client with batch sync.
+fn per_put_rows(
+    report: &mut Report,
+    what: &str,
+    clients: u64,
+    many: &[ManyRound],
+    single: &[SingleRound],
+    of: impl Fn(&Measured) -> (f64, String),
+) {
+    report.median_row(
+        format!("{what}, {clients} clients, batch sync"),
+        "none, reported",
+        many,
+        |r| of(&r.batch_put),
+    );
+    report.median_row(
+        format!("{what}, {clients} clients, periodic sync"),
+        "none, reported",
+        many,
+        |r| of(&r.periodic_put),
+    );
+    report.median_row(
+        format!("{what}, 1 client, batch sync"),
+        "none, reported",
+        single,
+        |r| of(&r.batch_put),
+    );
+}
+
 /// The figures behind the median rounds: of the batch row, the periodic
 /// row and the get row at many clients, and of the floor row at one.
 fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &SingleRound) {
-    let line = |name: &str, m: &super::ringside::Measured| {
+    let line = |name: &str, m: &Measured| {
         let o = &m.op;
         format!(
             "ringside {name}: {:.0}/s p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms",
