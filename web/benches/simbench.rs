@@ -12,6 +12,8 @@
 //! --rewind-bench` (this build's native binary) time rewinding a
 //! 10,000-event run (see web/src/rewindbench.rs); both lines are printed
 //! and written to `RINGSIDE_ARTIFACTS/rewind-bench.txt`.
+//! `RINGSIDE_SIMBENCH_NO_REWIND=1` leaves the rewind out (`cargo xtask
+//! bench` runs the page several times, for the simulator only).
 //!
 //! Needs `RINGSIDE_DIST` (a `trunk build --release` output, for a figure
 //! worth comparing), and `CHROMEDRIVER` / `CHROMIUM` (default: on PATH);
@@ -84,6 +86,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         println!("written to {}", out.display());
+    }
+    if std::env::var("RINGSIDE_SIMBENCH_NO_REWIND").is_ok_and(|v| v == "1") {
+        return ExitCode::SUCCESS;
     }
     match rewind_lines(&s, &server, art) {
         Ok(lines) => {

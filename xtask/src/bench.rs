@@ -288,9 +288,9 @@ fn measure(bin: &Path, work: &Path, o: &Options) -> Result<Report, String> {
         ),
         Err(e) => report.note(format!("web bundle: not measured: {e}")),
     }
-    // Its own length, not a bench phase's: the figures the README
-    // compares were taken over 10 s.
-    web::wasm_sim_bench(bin, if o.quick { 3 } else { 10 }, &mut report);
+    // Its own length, not a bench phase's: three rounds of a page run
+    // of 6 s between native runs of 3 s.
+    web::wasm_sim_bench(bin, if o.quick { 2 } else { 6 }, 3, &mut report);
     Ok(report)
 }
 

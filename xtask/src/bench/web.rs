@@ -60,24 +60,85 @@ const SIMBENCH: [&str; 8] = [
     "dev",
 ];
 
-/// `ringside sim --bench`'s workload for `seconds`, as wasm in headless
-/// Chromium (a release dist in target/bench-dist, the page's
-/// `?simbench=SECONDS` driven by web/benches/simbench.rs, which writes its
-/// line to target/sim-bench-wasm.txt) and natively (`bin`, release); the
-/// lines and the ratio printed, the ratio a row of the report. The native
-/// run is split in two halves, before and after the page's, and their mean
-/// is the baseline: the box's speed drifts within seconds, and one native
-/// run after the page's compared the page with another moment.
-pub fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
-    let rate = |line: &str| -> Option<f64> {
-        line.split_once("): ")?
-            .1
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    };
+/// `ringside sim --bench`'s workload as wasm in headless Chromium (a
+/// release dist in target/bench-dist, the page's `?simbench=SECONDS`
+/// driven by web/benches/simbench.rs, which writes its line to
+/// target/sim-bench-wasm.txt) and natively (`bin`, release), alternated:
+/// native, page, native, page, ..., native, the page `seconds` a round
+/// and each native run half that. A round's ratio is the page's rate over
+/// the mean of the native runs either side of it (the box's speed drifts
+/// within seconds, so one native run compared the page with another
+/// moment); the row is the median round's, with every round's beside it.
+pub fn wasm_sim_bench(bin: &Path, seconds: u64, rounds: usize, report: &mut Report) {
+    match sim_rounds(bin, seconds, rounds.max(1)) {
+        Ok(rounds) => {
+            for r in &rounds {
+                println!(
+                    "{}\n{}\nwasm ÷ native: {:.2}",
+                    r.lines[0],
+                    r.lines[1],
+                    r.ratio()
+                );
+            }
+            if let Some(last) = rounds.last() {
+                println!("{}", last.lines[2]);
+            }
+            report.median_row(
+                "core simulator, wasm in Chromium ÷ native (simulated messages/s)".into(),
+                ">= 0.5",
+                &rounds,
+                |r| {
+                    let n = (r.native[0] + r.native[1]) / 2.0;
+                    (
+                        r.ratio(),
+                        format!(
+                            "{:.0}/s ÷ {n:.0}/s (native {:.0}/s before, {:.0}/s after, {} s each; wasm {seconds} s)",
+                            r.wasm,
+                            r.native[0],
+                            r.native[1],
+                            seconds as f64 / 2.0
+                        ),
+                    )
+                },
+            );
+        }
+        Err(e) => report.note(format!("core simulator wasm ÷ native: not measured: {e}")),
+    }
+}
+
+/// One page run and the native runs either side of it: rates in
+/// simulated messages/s, and the lines they were read from (before, page,
+/// after).
+struct SimRound {
+    wasm: f64,
+    native: [f64; 2],
+    lines: [String; 3],
+}
+
+impl SimRound {
+    fn ratio(&self) -> f64 {
+        let n = (self.native[0] + self.native[1]) / 2.0;
+        if n > 0.0 {
+            self.wasm / n
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// The rate in a `sim bench (...)` line: `sim bench (wasm): 123456 simulated messages/s (...)`.
+fn sim_rate(line: &str) -> Result<f64, String> {
+    line.split_once("): ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no rate in {line:?}"))
+}
+
+fn sim_rounds(bin: &Path, seconds: u64, rounds: usize) -> Result<Vec<SimRound>, String> {
     let half = (seconds as f64 / 2.0).to_string();
+    step(&format!(
+        "core simulator: {rounds} rounds of wasm in headless Chromium for {seconds} s between native runs of {half} s"
+    ));
     let native = || -> Result<String, String> {
         let out = Command::new(bin)
             .args(["sim", "--bench", "--bench-seconds", &half])
@@ -89,28 +150,21 @@ pub fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
             .ok_or("`ringside sim --bench` printed no result")?
             .to_string())
     };
-    let measure = || -> Result<(String, [String; 2]), String> {
-        step(&format!(
-            "core simulator: native {half} s, wasm in headless Chromium {seconds} s, native {half} s"
-        ));
-        let (Some(chromium), Some(chromedriver)) = (
-            find_exe(&["chromium", "chromium-browser"]),
-            find_exe(&["chromedriver"]),
-        ) else {
-            return Err("needs chromium and chromedriver (cargo xtask setup)".into());
-        };
-        let dist = PathBuf::from("target/bench-dist");
-        trunk_build(&dist, true).map_err(|e| format!("the web crate did not build: {e}"))?;
-        let out = PathBuf::from("target/sim-bench-wasm.txt");
+    let (Some(chromium), Some(chromedriver)) = (
+        find_exe(&["chromium", "chromium-browser"]),
+        find_exe(&["chromedriver"]),
+    ) else {
+        return Err("needs chromium and chromedriver (cargo xtask setup)".into());
+    };
+    let dist = PathBuf::from("target/bench-dist");
+    trunk_build(&dist, true).map_err(|e| format!("the web crate did not build: {e}"))?;
+    let out = PathBuf::from("target/sim-bench-wasm.txt");
+    let art = PathBuf::from("target/artifacts");
+    let _ = fs::create_dir_all(&art);
+    let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let target = abs(Path::new("target"));
+    let page = || -> Result<String, String> {
         let _ = fs::remove_file(&out);
-        let art = PathBuf::from("target/artifacts");
-        let _ = fs::create_dir_all(&art);
-        let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let target = abs(Path::new("target"));
-        // Built before the first native half, so that only the page runs
-        // between the two halves.
-        run_cmd(cargo().args(SIMBENCH).arg("--no-run"))?;
-        let before = native()?;
         run_cmd(
             cargo()
                 .args(SIMBENCH)
@@ -118,36 +172,29 @@ pub fn wasm_sim_bench(bin: &Path, seconds: u64, report: &mut Report) {
                 .env("RINGSIDE_ARTIFACTS", abs(&art))
                 .env("RINGSIDE_SIMBENCH_OUT", target.join("sim-bench-wasm.txt"))
                 .env("RINGSIDE_SIMBENCH_SECONDS", seconds.to_string())
-                .env("CHROMIUM", chromium)
-                .env("CHROMEDRIVER", chromedriver),
+                .env("RINGSIDE_SIMBENCH_NO_REWIND", "1")
+                .env("CHROMIUM", &chromium)
+                .env("CHROMEDRIVER", &chromedriver),
         )?;
-        let wasm = fs::read_to_string(&out)
+        Ok(fs::read_to_string(&out)
             .map_err(|e| format!("{}: {e}", out.display()))?
             .trim()
-            .to_string();
-        let after = native()?;
-        Ok((wasm, [before, after]))
+            .to_string())
     };
-    match measure() {
-        Ok((wasm, [before, after])) => {
-            let (Some(w), Some(n1), Some(n2)) = (rate(&wasm), rate(&before), rate(&after)) else {
-                report.note(format!(
-                    "core simulator wasm ÷ native: not measured: no rate in {wasm:?}, {before:?} or {after:?}"
-                ));
-                return;
-            };
-            let n = (n1 + n2) / 2.0;
-            let ratio = if n > 0.0 { w / n } else { f64::NAN };
-            println!("{before}\n{wasm}\n{after}\nwasm ÷ native: {ratio:.2}");
-            report.row(
-                "core simulator, wasm in Chromium ÷ native (simulated messages/s)".into(),
-                ratio,
-                ">= 0.5",
-                format!(
-                    "{w:.0}/s ÷ {n:.0}/s (native {n1:.0}/s before, {n2:.0}/s after, {half} s each; wasm {seconds} s)"
-                ),
-            );
-        }
-        Err(e) => report.note(format!("core simulator wasm ÷ native: not measured: {e}")),
+    // Built before the first native run, so that only the page runs
+    // between two native runs.
+    run_cmd(cargo().args(SIMBENCH).arg("--no-run"))?;
+    let mut before = native()?;
+    let mut all = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let wasm = page()?;
+        let after = native()?;
+        all.push(SimRound {
+            wasm: sim_rate(&wasm)?,
+            native: [sim_rate(&before)?, sim_rate(&after)?],
+            lines: [before, wasm, after.clone()],
+        });
+        before = after;
     }
+    Ok(all)
 }
