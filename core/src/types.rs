@@ -6,7 +6,7 @@ mod value;
 
 pub use byteyarn::Yarn;
 pub use hash::{hash_prefix, key_hash};
-pub(crate) use hash::{tagged_bytes, Hasher};
+pub(crate) use hash::{tagged_bytes, Hasher, LongKeys};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;

@@ -5,7 +5,7 @@
 
 use super::{History, Outcome};
 use crate::message::Request;
-use crate::types::{Consistency, Key, Micros, Version};
+use crate::types::{Consistency, Key, LongKeys, Micros, Version};
 use std::collections::HashMap;
 
 /// Versions that later reads must not read below. Each entry holds from a
@@ -96,7 +96,7 @@ impl Deletes {
 /// One key's operations, indexed.
 pub(super) struct KeyIndex<'h> {
     /// Op indexes of the puts of the key, by value.
-    pub puts: HashMap<&'h str, Vec<usize>>,
+    pub puts: HashMap<&'h str, Vec<usize>, LongKeys>,
     /// Acknowledged writes (ANY ones needing no replica), for
     /// `quorum-freshness` and the read labels.
     pub writes: Floors,
@@ -134,7 +134,7 @@ impl<'h> Index<'h> {
             .collect();
         #[derive(Default)]
         struct Gather<'h> {
-            puts: HashMap<&'h str, Vec<usize>>,
+            puts: HashMap<&'h str, Vec<usize>, LongKeys>,
             writes: Vec<(Micros, usize, usize)>,
             deletes: Vec<(Micros, usize, usize)>,
             anchors: Vec<(Micros, usize, usize)>,

@@ -630,7 +630,7 @@ fn version_hash(key: &Key, v: &Version) -> u64 {
     h.word(v.ts);
     match &v.value {
         None => h.word(u64::MAX),
-        Some(val) => h.bytes(val.as_bytes()),
+        Some(val) => h.long_bytes(val.as_bytes()),
     }
     h.finish()
 }

@@ -63,6 +63,7 @@ impl SimArgs {
 
 /// Runs `ringside sim`; the exit code is 0 when every property held.
 pub fn run(args: SimArgs) -> i32 {
+    keep_freed_memory();
     if args.bench {
         return bench(&args);
     }
@@ -191,6 +192,26 @@ fn sweep(args: &SimArgs, n: u64) -> i32 {
         started.elapsed().as_secs_f64()
     );
     i32::from(failures > 0)
+}
+
+/// Each simulated run builds a whole cluster and drops it. With glibc's
+/// default, adaptive thresholds, the memory a run freed was often given
+/// back to the OS (the heap's top trimmed, large blocks unmapped) and
+/// faulted in again by the next run, a page fault per 4 KiB: whether it
+/// was depended on which large block happened to be freed first, so the
+/// same bench ran at two speeds from one process to the next, the slow
+/// one spending much of its time in page faults. Fixed, high thresholds
+/// keep the memory for the next run. Only the simulator's command: a
+/// node holds what it allocates for as long as it runs, and gives back
+/// what a replay or a compaction used.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets the allocator's parameters; it is called
+    // before this command allocates from other threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
 }
 
 fn bench(args: &SimArgs) -> i32 {
