@@ -5,7 +5,7 @@
 
 use super::{History, Outcome};
 use crate::message::Request;
-use crate::types::{Consistency, Key, LongKeys, Micros, Version};
+use crate::types::{Consistency, Key, LongKeys, Micros, Value, Version};
 use std::collections::HashMap;
 
 /// Versions that later reads must not read below. Each entry holds from a
@@ -96,7 +96,7 @@ impl Deletes {
 /// One key's operations, indexed.
 pub(super) struct KeyIndex<'h> {
     /// Op indexes of the puts of the key, by value.
-    pub puts: HashMap<&'h str, Vec<usize>, LongKeys>,
+    pub puts: HashMap<&'h Value, Vec<usize>, LongKeys>,
     /// Acknowledged writes (ANY ones needing no replica), for
     /// `quorum-freshness` and the read labels.
     pub writes: Floors,
@@ -134,7 +134,7 @@ impl<'h> Index<'h> {
             .collect();
         #[derive(Default)]
         struct Gather<'h> {
-            puts: HashMap<&'h str, Vec<usize>, LongKeys>,
+            puts: HashMap<&'h Value, Vec<usize>, LongKeys>,
             writes: Vec<(Micros, usize, usize)>,
             deletes: Vec<(Micros, usize, usize)>,
             anchors: Vec<(Micros, usize, usize)>,
@@ -149,7 +149,7 @@ impl<'h> Index<'h> {
             let acked = matches!(op.outcome, Outcome::Written { .. });
             match (&op.request, op.complete_us) {
                 (Request::Put { value, .. }, done) => {
-                    g.puts.entry(&**value).or_default().push(i);
+                    g.puts.entry(value).or_default().push(i);
                     if let (true, Some(done)) = (acked, done) {
                         g.writes.push((done, need, i));
                     }

@@ -43,7 +43,7 @@ fn check_origin(history: &History, ki: &KeyIndex, r: &HistoryOp, v: &Version) ->
     let key = r.request.key();
     let candidates: Vec<&HistoryOp> = v
         .value
-        .as_deref()
+        .as_ref()
         .and_then(|value| ki.puts.get(value))
         .into_iter()
         .flatten()
