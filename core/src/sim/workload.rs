@@ -255,8 +255,7 @@ pub fn value(rng: &mut Rng, tag: &str) -> String {
     let mut v = tag.to_string();
     if rng.chance(0.02) {
         let len = rng.range(v.len() as u64, MAX_VALUE_BYTES as u64) as usize;
-        // One fill, not a char at a time: these values are up to a MiB,
-        // and pushing chars was a tenth of the simulator's time.
+        // One fill, not a char at a time: these values are up to a MiB.
         v.push_str(&"x".repeat(len - v.len()));
     }
     v

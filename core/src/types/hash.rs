@@ -44,7 +44,7 @@ impl Hasher {
 
     // Words are read as arrays (`as_chunks`), not copied out of
     // sub-slices: in the page, whose core is optimised for size, each
-    // such copy was a call of its own, a third of the simulator's time.
+    // such copy was a call of its own.
     pub(crate) fn bytes(&mut self, b: &[u8]) {
         let (words, rest) = b.as_chunks::<8>();
         for w in words {
