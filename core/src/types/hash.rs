@@ -93,17 +93,15 @@ impl Hasher {
 /// SipHash spends about a cycle a byte, and values run up to a MiB. A
 /// fixed seed is no weakness there: the checker reads a history, it
 /// serves no one.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct LongKeys;
+pub(crate) type LongKeys = std::hash::BuildHasherDefault<LongKeyHasher>;
 
-impl std::hash::BuildHasher for LongKeys {
-    type Hasher = LongKeyHasher;
-    fn build_hasher(&self) -> LongKeyHasher {
+pub(crate) struct LongKeyHasher(Hasher);
+
+impl Default for LongKeyHasher {
+    fn default() -> LongKeyHasher {
         LongKeyHasher(Hasher(0xa409_3822_299f_31d0))
     }
 }
-
-pub(crate) struct LongKeyHasher(Hasher);
 
 impl std::hash::Hasher for LongKeyHasher {
     fn write(&mut self, b: &[u8]) {

@@ -88,12 +88,12 @@ pub fn wasm_sim_bench(bin: &Path, seconds: u64, rounds: usize, report: &mut Repo
                 ">= 0.5",
                 &rounds,
                 |r| {
-                    let n = (r.native[0] + r.native[1]) / 2.0;
                     (
                         r.ratio(),
                         format!(
-                            "{:.0}/s ÷ {n:.0}/s (native {:.0}/s before, {:.0}/s after, {} s each; wasm {seconds} s)",
+                            "{:.0}/s ÷ {:.0}/s (native {:.0}/s before, {:.0}/s after, {} s each; wasm {seconds} s)",
                             r.wasm,
+                            r.native_mean(),
                             r.native[0],
                             r.native[1],
                             seconds as f64 / 2.0
@@ -116,8 +116,13 @@ struct SimRound {
 }
 
 impl SimRound {
+    /// The baseline: the mean of the native runs either side.
+    fn native_mean(&self) -> f64 {
+        (self.native[0] + self.native[1]) / 2.0
+    }
+
     fn ratio(&self) -> f64 {
-        let n = (self.native[0] + self.native[1]) / 2.0;
+        let n = self.native_mean();
         if n > 0.0 {
             self.wasm / n
         } else {
@@ -139,16 +144,18 @@ fn sim_rounds(bin: &Path, seconds: u64, rounds: usize) -> Result<Vec<SimRound>, 
     step(&format!(
         "core simulator: {rounds} rounds of wasm in headless Chromium for {seconds} s between native runs of {half} s"
     ));
-    let native = || -> Result<String, String> {
+    let native = || -> Result<(String, f64), String> {
         let out = Command::new(bin)
             .args(["sim", "--bench", "--bench-seconds", &half])
             .output()
             .map_err(|e| format!("{} sim --bench: {e}", bin.display()))?;
-        Ok(String::from_utf8_lossy(&out.stdout)
+        let line = String::from_utf8_lossy(&out.stdout)
             .lines()
             .find(|l| l.starts_with("sim bench (native)"))
             .ok_or("`ringside sim --bench` printed no result")?
-            .to_string())
+            .to_string();
+        let rate = sim_rate(&line)?;
+        Ok((line, rate))
     };
     let (Some(chromium), Some(chromedriver)) = (
         find_exe(&["chromium", "chromium-browser"]),
@@ -163,7 +170,7 @@ fn sim_rounds(bin: &Path, seconds: u64, rounds: usize) -> Result<Vec<SimRound>, 
     let _ = fs::create_dir_all(&art);
     let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let target = abs(Path::new("target"));
-    let page = || -> Result<String, String> {
+    let page = || -> Result<(String, f64), String> {
         let _ = fs::remove_file(&out);
         run_cmd(
             cargo()
@@ -176,10 +183,12 @@ fn sim_rounds(bin: &Path, seconds: u64, rounds: usize) -> Result<Vec<SimRound>, 
                 .env("CHROMIUM", &chromium)
                 .env("CHROMEDRIVER", &chromedriver),
         )?;
-        Ok(fs::read_to_string(&out)
+        let line = fs::read_to_string(&out)
             .map_err(|e| format!("{}: {e}", out.display()))?
             .trim()
-            .to_string())
+            .to_string();
+        let rate = sim_rate(&line)?;
+        Ok((line, rate))
     };
     // Built before the first native run, so that only the page runs
     // between two native runs.
@@ -187,12 +196,12 @@ fn sim_rounds(bin: &Path, seconds: u64, rounds: usize) -> Result<Vec<SimRound>, 
     let mut before = native()?;
     let mut all = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let wasm = page()?;
+        let (wasm_line, wasm) = page()?;
         let after = native()?;
         all.push(SimRound {
-            wasm: sim_rate(&wasm)?,
-            native: [sim_rate(&before)?, sim_rate(&after)?],
-            lines: [before, wasm, after.clone()],
+            wasm,
+            native: [before.1, after.1],
+            lines: [before.0, wasm_line, after.0.clone()],
         });
         before = after;
     }
