@@ -261,6 +261,15 @@ fn measure(bin: &Path, work: &Path, o: &Options) -> Result<Report, String> {
             },
         );
         report.median_row(
+            format!("node stopping, holding {records} keys, seconds"),
+            "none, reported",
+            &runs,
+            |r| match r.stop_s {
+                Some(s) => (s, format!("{s:.3} s from SIGTERM until the process exited")),
+                None => (f64::NAN, "it did not stop within 30 s".into()),
+            },
+        );
+        report.median_row(
             format!("node resident memory per key, holding {records} keys (B)"),
             "<= 160",
             &runs,

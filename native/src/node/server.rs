@@ -193,7 +193,14 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             }
         };
         match result {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(node)) => {
+                // The node's memory goes back with the process, in whole
+                // pages: dropping a memtable of millions of keys would
+                // free each value on its own (seconds at ten million
+                // keys), and a stopped node has nothing left to write.
+                std::mem::forget(node);
+                Ok(())
+            }
             Ok(Err(e)) => {
                 error!("commit log write failed, stopping: {e}");
                 Err(NodeError::Runtime(format!("commit log write failed: {e}")))

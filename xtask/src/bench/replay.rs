@@ -1,6 +1,7 @@
 //! Commit-log replay: how fast a node replays a large log, how soon it
-//! serves, how much memory it holds the keys in, and the longest turn of
-//! its thread.
+//! serves, how much memory it holds the keys in, the longest turn of its
+//! thread, and how long it takes to stop (a restart is a stop, then a
+//! replay).
 
 use crate::run as run_cmd;
 use std::fs;
@@ -19,6 +20,9 @@ pub struct Replayed {
     /// The longest turn of the node's thread over its life (the node
     /// logs it when it stops); none if it did not stop in time.
     pub longest_turn_ms: Option<f64>,
+    /// From SIGTERM until the node exited; none if it did not stop in
+    /// time.
+    pub stop_s: Option<f64>,
     /// The node's own replay line, shortened.
     pub line: String,
 }
@@ -169,7 +173,10 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<Replayed, String> {
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or("no VmRSS in /proc status")?;
     println!("   node pid {pid} VmRSS {rss_kb} kB; answered a get {serve_s:.2} s after start");
-    let longest_turn_ms = if child.stop(Duration::from_secs(30)) {
+    let stopping = Instant::now();
+    let stopped = child.stop(Duration::from_secs(30));
+    let stop_s = stopped.then(|| stopping.elapsed().as_secs_f64());
+    let longest_turn_ms = if stopped {
         longest_turn(&fs::read_to_string(&log_path).unwrap_or_default())
     } else {
         None
@@ -181,13 +188,14 @@ fn replay_in(bin: &Path, dir: &Path, records: u64) -> Result<Replayed, String> {
         serve_s,
         rss_kb,
         longest_turn_ms,
+        stop_s,
         line: format!("{records} records replayed in {ms} ms"),
     })
 }
 
 /// The same figures at each of `sizes` (records, all distinct keys), as
-/// a table: whether replay, time to serve, memory per key and the longest
-/// turn stay flat as the data grows.
+/// a table: whether replay, time to serve, memory per key, the longest
+/// turn and the time to stop stay flat as the data grows.
 pub fn curve(bin: &Path, sizes: &[u64], work: &Path) -> Result<String, String> {
     let mut rows = Vec::new();
     for (i, &records) in sizes.iter().enumerate() {
@@ -199,14 +207,17 @@ pub fn curve(bin: &Path, sizes: &[u64], work: &Path) -> Result<String, String> {
         rows.push(replay_and_memory(bin, records, work)?);
     }
     let mut out = String::from(
-        "records (keys)   replay records/s   serving after   VmRSS MB   B per key   longest turn\n",
+        "records (keys)   replay records/s   serving after   VmRSS MB   B per key   longest turn   stopped after\n",
     );
     for r in &rows {
         let turn = r
             .longest_turn_ms
             .map_or("not reported".to_string(), |ms| format!("{ms:.1} ms"));
+        let stop = r
+            .stop_s
+            .map_or("not in 30 s".to_string(), |s| format!("{s:.2} s"));
         out.push_str(&format!(
-            "{:>14}   {:>17.0}   {:>11.2} s   {:>8.1}   {:>9.0}   {turn:>12}\n",
+            "{:>14}   {:>17.0}   {:>11.2} s   {:>8.1}   {:>9.0}   {turn:>12}   {stop:>13}\n",
             r.records,
             r.rate,
             r.serve_s,

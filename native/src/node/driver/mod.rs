@@ -223,10 +223,12 @@ impl Driver {
         driver
     }
 
-    /// Runs until [`DriverInput::Shutdown`] or until every sender is gone.
-    /// An error means the commit log could not be written: the node stops
-    /// rather than acknowledge what it cannot keep.
-    pub async fn run(mut self) -> io::Result<()> {
+    /// Runs until [`DriverInput::Shutdown`] or until every sender is gone,
+    /// and hands back the node, its log synced, for the caller to let go
+    /// of as it sees fit (see [`crate::node::server`]). An error means the
+    /// commit log could not be written: the node stops rather than
+    /// acknowledge what it cannot keep.
+    pub async fn run(mut self) -> io::Result<Node> {
         self.handle(Input::Start);
         self.flush(true)?;
         let mut sync_done = self.syncer.done.take();
@@ -377,7 +379,7 @@ impl Driver {
                 self.stalls.report();
                 self.syncer.count.report();
                 info!("stopped; commit log synced");
-                return Ok(());
+                return Ok(self.node);
             }
         }
     }

@@ -16,7 +16,7 @@ fn wall_now() -> u64 {
 /// requests in flight; the fsync thread is the real one.
 struct Running {
     inbox_tx: InboxTx,
-    driver: tokio::task::JoinHandle<io::Result<()>>,
+    driver: tokio::task::JoinHandle<io::Result<Node>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     client_rx: QueueRx<String>,
 }

@@ -225,7 +225,7 @@ async fn answer(rx: &mut QueueRx<String>) -> String {
 /// three puts in one batch (load), whose fsync was asked for.
 struct Loaded {
     inbox_tx: InboxTx,
-    driver: tokio::task::JoinHandle<io::Result<()>>,
+    driver: tokio::task::JoinHandle<io::Result<Node>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     done: mpsc::UnboundedSender<SyncDone>,
     client_rx: QueueRx<String>,
@@ -237,7 +237,7 @@ struct Loaded {
 /// write timestamps reserved (see [`reserve_timestamps`]).
 struct Started {
     inbox_tx: InboxTx,
-    driver: tokio::task::JoinHandle<io::Result<()>>,
+    driver: tokio::task::JoinHandle<io::Result<Node>>,
     peers: HashMap<NodeId, PeerQueueRx>,
     jobs: std::sync::mpsc::Receiver<SyncJob>,
     done: mpsc::UnboundedSender<SyncDone>,
