@@ -32,6 +32,7 @@ mod report;
 mod ringside;
 mod rounds;
 mod rows;
+mod syscalls;
 mod web;
 
 use super::{cargo, flag, run as run_cmd, step};

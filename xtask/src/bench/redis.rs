@@ -2,6 +2,7 @@
 //! pids, and `redis-benchmark` against them.
 
 use super::cpu;
+use super::syscalls;
 use crate::{find_exe, is_root, run as run_cmd};
 use std::fs;
 use std::net::TcpStream;
@@ -35,8 +36,13 @@ pub struct RedisFigures {
     pub get: Option<OpFigures>,
     pub cpu_s: f64,
     pub switches: u64,
+    /// System calls the server made over the run, where perf counted
+    /// them.
+    pub syscalls: Option<u64>,
     /// SETs made in the run (what the CPU is divided by).
     pub sets: u64,
+    /// Requests made in the run: the SETs, and as many GETs with GET.
+    pub requests: u64,
 }
 
 /// A redis-server we started on a free port; stopped (by its pid) when
@@ -144,9 +150,11 @@ impl RedisServer {
         let (p, c, ns) = (self.port.to_string(), clients.to_string(), n.to_string());
         let tests = if get { "set,get" } else { "set" };
         let pid = [self.child.id()];
+        let counting = syscalls::Counting::start(&pid);
         let before = cpu::Usage::of(&pid)?;
         let rows = redis_benchmark(&["-p", &p, "-c", &c, "-n", &ns, "-d", "100", "-t", tests])?;
         let used = before.until_now(&pid)?;
+        let syscalls = syscalls::counted(counting);
         let find = |t: &str| {
             rows.iter()
                 .find(|r| r.0 == t)
@@ -161,7 +169,9 @@ impl RedisServer {
             get: if get { Some(find("GET")?) } else { None },
             cpu_s: used.cpu_s,
             switches: used.switches,
+            syscalls,
             sets: n,
+            requests: if get { 2 * n } else { n },
         })
     }
 }

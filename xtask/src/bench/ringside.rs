@@ -4,6 +4,7 @@
 //! from `ringside bench --data-dir`, and the nodes' CPU over each phase.
 
 use super::cpu;
+use super::syscalls;
 use crate::run as run_cmd;
 use std::fs;
 use std::io::Read;
@@ -23,13 +24,15 @@ pub struct OpFigures {
     pub p999_us: f64,
 }
 
-/// A phase's figures, and the CPU seconds the nodes spent and the
-/// context switches their threads made over it.
+/// A phase's figures, and the CPU seconds the nodes spent, the context
+/// switches their threads made and the system calls they made over it
+/// (none where perf could not count them).
 #[derive(Clone, Copy)]
 pub struct Measured {
     pub op: OpFigures,
     pub cpu_s: f64,
     pub switches: u64,
+    pub syscalls: Option<u64>,
 }
 
 impl Measured {
@@ -162,9 +165,11 @@ impl<'a> BenchCluster<'a> {
         let dir = self.dir.to_string_lossy().to_string();
         let mut all = vec!["--data-dir", &dir, "--mix", &mix];
         all.extend_from_slice(args);
+        let counting = syscalls::Counting::start(&self.pids);
         let before = cpu::Usage::of(&self.pids)?;
         let figures = bench_json(self.bin, &all)?;
         let used = before.until_now(&self.pids)?;
+        let syscalls = syscalls::counted(counting);
         let op = if put_percent == 0 {
             figures.get
         } else {
@@ -174,6 +179,7 @@ impl<'a> BenchCluster<'a> {
             op,
             cpu_s: used.cpu_s,
             switches: used.switches,
+            syscalls,
         })
     }
 
@@ -338,6 +344,7 @@ mod tests {
             op: OpFigures::default(),
             cpu_s: 1.0,
             switches: 10,
+            syscalls: None,
         };
         assert!(m.cpu_us_per_op().is_nan());
         assert!(m.switches_per_op().is_nan());
@@ -348,6 +355,7 @@ mod tests {
             },
             cpu_s: 0.25,
             switches: 2500,
+            syscalls: Some(4000),
         };
         assert_eq!(m.cpu_us_per_op(), 250.0);
         assert_eq!(m.switches_per_op(), 2.5);

@@ -3,9 +3,13 @@
 //! with every round's, the batch rows' spread, and what a put costs the
 //! nodes: CPU, context switches and (batch sync) commit-log syncs.
 
+use super::redis::RedisFigures;
 use super::report::Report;
 use super::ringside::{Measured, Syncs};
 use super::rounds::{ManyRound, SingleRound};
+
+/// What a system-call row says where perf did not count.
+const NOT_COUNTED: &str = "not counted: perf (Debian's linux-perf) is missing or may not trace here; the run's output says why";
 
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
@@ -111,6 +115,49 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
                 ),
             )
         },
+    );
+    let calls = |m: &Measured, op: &str| match m.syscalls {
+        Some(n) => (
+            m.per_op(n as f64),
+            format!("{n} system calls of the nodes over {} {op}s", m.op.ok),
+        ),
+        None => (f64::NAN, NOT_COUNTED.into()),
+    };
+    per_put_rows(
+        report,
+        "node system calls per put",
+        clients,
+        many,
+        single,
+        |r| calls(r, "put"),
+    );
+    report.median_row(
+        format!("node system calls per get, {clients} clients"),
+        "none, reported",
+        many,
+        |r| calls(&r.get, "get"),
+    );
+    let redis_calls = |f: &RedisFigures, what: &str| match f.syscalls {
+        Some(n) => (
+            ratio(n as f64, f.requests as f64),
+            format!(
+                "{n} system calls of redis-server over {} {what}",
+                f.requests
+            ),
+        ),
+        None => (f64::NAN, NOT_COUNTED.into()),
+    };
+    report.median_row(
+        format!("redis without persistence system calls per request, {clients} clients"),
+        "none, reported",
+        many,
+        |r| redis_calls(&r.plain, "SETs and GETs"),
+    );
+    report.median_row(
+        format!("redis appendfsync-always system calls per SET, {clients} clients"),
+        "none, reported",
+        many,
+        |r| redis_calls(&r.durable, "SETs"),
     );
     let syncs = |m: &Measured, s: &Syncs| {
         (
