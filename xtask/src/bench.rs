@@ -206,9 +206,17 @@ fn measure(bin: &Path, work: &Path, o: &Options) -> Result<Report, String> {
             durable: &durable,
             plain: &plain,
         };
-        let many = rounds::many(&peers, s, o.rounds)?;
-        let single = rounds::single(&peers, s, o.rounds1)?;
+        let many = rounds::many(&peers, s, o.rounds, false)?;
+        let single = rounds::single(&peers, s, o.rounds1, false)?;
         rows::add(&mut report, &many, &single, s.clients);
+        // Counting slows what it counts, so it has rounds of its own.
+        if crate::find_exe(&["perf"]).is_some() {
+            let many = rounds::many(&peers, s, 1, true)?;
+            let single = rounds::single(&peers, s, 1, true)?;
+            rows::add_syscalls(&mut report, &many[0], &single[0], s.clients);
+        } else {
+            report.note(rows::NOT_COUNTED.into());
+        }
         let plural = |n: u64| if n == 1 { "round" } else { "rounds" };
         report.note(format!(
             "{} {} of {}-second phases at {} clients, {} {} of {}-second phases at 1 client; the figures below are from each row's median round",

@@ -159,17 +159,18 @@ impl<'a> BenchCluster<'a> {
 
     /// `ringside bench --data-dir <ours> --mix <put_percent> ARGS`: puts
     /// (100) or gets (0) only, one phase, and the nodes' CPU and context
-    /// switches over it.
-    pub fn phase(&self, put_percent: u8, args: &[&str]) -> Result<Measured, String> {
+    /// switches over it; with `count`, their system calls too (counting
+    /// slows them a little: see [`super::syscalls`]).
+    pub fn phase(&self, put_percent: u8, args: &[&str], count: bool) -> Result<Measured, String> {
         let mix = put_percent.to_string();
         let dir = self.dir.to_string_lossy().to_string();
         let mut all = vec!["--data-dir", &dir, "--mix", &mix];
         all.extend_from_slice(args);
-        let counting = syscalls::Counting::start(&self.pids);
+        let counting = count.then(|| syscalls::Counting::start(&self.pids));
         let before = cpu::Usage::of(&self.pids)?;
         let figures = bench_json(self.bin, &all)?;
         let used = before.until_now(&self.pids)?;
-        let syscalls = syscalls::counted(counting);
+        let syscalls = counting.and_then(syscalls::counted);
         let op = if put_percent == 0 {
             figures.get
         } else {

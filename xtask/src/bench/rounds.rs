@@ -91,8 +91,9 @@ pub struct Peers<'a> {
     pub plain: &'a RedisServer,
 }
 
-/// `rounds` rounds at `s.clients` clients.
-pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, String> {
+/// `rounds` rounds at `s.clients` clients; with `count`, each leg's
+/// system calls counted too.
+pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<ManyRound>, String> {
     let legs = [
         Leg::Ringside("periodic"),
         Leg::Ringside("batch"),
@@ -105,7 +106,8 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, Stri
     for r in 0..rounds {
         let order = rotation(&legs, r);
         step(&format!(
-            "round {} of {rounds} at {} clients: {}",
+            "{}round {} of {rounds} at {} clients: {}",
+            if count { "system calls counted, " } else { "" },
             r + 1,
             s.clients,
             order_text(&order)
@@ -116,16 +118,18 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, Stri
                 Leg::Ringside(sync) => {
                     let cluster =
                         BenchCluster::up(p.bin, p.work.join(format!("cluster-{sync}")), sync)?;
-                    let put = cluster.phase(100, &load)?;
+                    let put = cluster.phase(100, &load, count)?;
                     if *sync == "periodic" {
-                        let get = cluster.phase(0, &load)?;
+                        let get = cluster.phase(0, &load, count)?;
                         periodic = Some((put, get));
                     } else {
                         batch = Some((put, cluster.down()?));
                     }
                 }
-                Leg::Durable => durable = Some(p.durable.bench(s.clients, s.redis_n, false)?),
-                Leg::Plain => plain = Some(p.plain.bench(s.clients, s.redis_n, true)?),
+                Leg::Durable => {
+                    durable = Some(p.durable.bench(s.clients, s.redis_n, false, count)?)
+                }
+                Leg::Plain => plain = Some(p.plain.bench(s.clients, s.redis_n, true, count)?),
                 Leg::Floor => {}
             }
         }
@@ -146,8 +150,13 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<ManyRound>, Stri
 }
 
 /// `rounds` rounds at one client: batch-sync puts, durable redis SETs,
-/// and the floor.
-pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, String> {
+/// and the floor; with `count`, the system calls of the first two.
+pub fn single(
+    p: &Peers,
+    s: &Settings,
+    rounds: u64,
+    count: bool,
+) -> Result<Vec<SingleRound>, String> {
     let legs = [Leg::Ringside("batch"), Leg::Durable, Leg::Floor];
     let secs = s.seconds1.to_string();
     let load = ["--clients", "1", "--seconds", secs.as_str()];
@@ -155,7 +164,8 @@ pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, 
     for r in 0..rounds {
         let order = rotation(&legs, r);
         step(&format!(
-            "round {} of {rounds} at 1 client: {}",
+            "{}round {} of {rounds} at 1 client: {}",
+            if count { "system calls counted, " } else { "" },
             r + 1,
             order_text(&order)
         ));
@@ -165,10 +175,10 @@ pub fn single(p: &Peers, s: &Settings, rounds: u64) -> Result<Vec<SingleRound>, 
                 Leg::Ringside(sync) => {
                     let cluster =
                         BenchCluster::up(p.bin, p.work.join(format!("cluster-{sync}")), sync)?;
-                    let put = cluster.phase(100, &load)?;
+                    let put = cluster.phase(100, &load, count)?;
                     batch = Some((put, cluster.down()?));
                 }
-                Leg::Durable => durable = Some(p.durable.bench(1, s.redis_n1, false)?),
+                Leg::Durable => durable = Some(p.durable.bench(1, s.redis_n1, false, count)?),
                 Leg::Floor => {
                     let f = latency_floor(p.work, s.floor_n)?;
                     println!(

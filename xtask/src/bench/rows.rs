@@ -8,8 +8,9 @@ use super::report::Report;
 use super::ringside::{Measured, Syncs};
 use super::rounds::{ManyRound, SingleRound};
 
-/// What a system-call row says where perf did not count.
-const NOT_COUNTED: &str = "not counted: perf (Debian's linux-perf) is missing or may not trace here; the run's output says why";
+/// What the system-call rows say where perf did not count.
+pub const NOT_COUNTED: &str =
+    "system calls per operation: not counted: perf (Debian's linux-perf) is not on PATH, or may not trace here (the run's output says why)";
 
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
@@ -115,49 +116,6 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
                 ),
             )
         },
-    );
-    let calls = |m: &Measured, op: &str| match m.syscalls {
-        Some(n) => (
-            m.per_op(n as f64),
-            format!("{n} system calls of the nodes over {} {op}s", m.op.ok),
-        ),
-        None => (f64::NAN, NOT_COUNTED.into()),
-    };
-    per_put_rows(
-        report,
-        "node system calls per put",
-        clients,
-        many,
-        single,
-        |r| calls(r, "put"),
-    );
-    report.median_row(
-        format!("node system calls per get, {clients} clients"),
-        "none, reported",
-        many,
-        |r| calls(&r.get, "get"),
-    );
-    let redis_calls = |f: &RedisFigures, what: &str| match f.syscalls {
-        Some(n) => (
-            ratio(n as f64, f.requests as f64),
-            format!(
-                "{n} system calls of redis-server over {} {what}",
-                f.requests
-            ),
-        ),
-        None => (f64::NAN, NOT_COUNTED.into()),
-    };
-    report.median_row(
-        format!("redis without persistence system calls per request, {clients} clients"),
-        "none, reported",
-        many,
-        |r| redis_calls(&r.plain, "SETs and GETs"),
-    );
-    report.median_row(
-        format!("redis appendfsync-always system calls per SET, {clients} clients"),
-        "none, reported",
-        many,
-        |r| redis_calls(&r.durable, "SETs"),
     );
     let syncs = |m: &Measured, s: &Syncs| {
         (
@@ -293,4 +251,57 @@ fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &Sin
             f.dir, f.fs
         ));
     }
+}
+
+/// The system-call rows, from the rounds that counted them (`many` at
+/// many clients, `single` at one): counting slows what it counts, so
+/// those rounds are not the ones the ratios come from.
+pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound, clients: u64) {
+    let mut row = |what: String, per: Option<(u64, u64)>, whose: &str, ops: &str| match per {
+        Some((calls, n)) => report.row(
+            what,
+            ratio(calls as f64, n as f64),
+            "none, reported",
+            format!("{calls} system calls of {whose} over {n} {ops}, in a round of their own"),
+        ),
+        None => report.row(what, f64::NAN, "none, reported", NOT_COUNTED.into()),
+    };
+    let node = |m: &Measured| m.syscalls.map(|c| (c, m.op.ok));
+    row(
+        format!("node system calls per put, {clients} clients, batch sync"),
+        node(&many.batch_put),
+        "the nodes",
+        "puts",
+    );
+    row(
+        format!("node system calls per put, {clients} clients, periodic sync"),
+        node(&many.periodic_put),
+        "the nodes",
+        "puts",
+    );
+    row(
+        "node system calls per put, 1 client, batch sync".into(),
+        node(&single.batch_put),
+        "the nodes",
+        "puts",
+    );
+    row(
+        format!("node system calls per get, {clients} clients"),
+        node(&many.get),
+        "the nodes",
+        "gets",
+    );
+    let redis = |f: &RedisFigures| f.syscalls.map(|c| (c, f.requests));
+    row(
+        format!("redis without persistence system calls per request, {clients} clients"),
+        redis(&many.plain),
+        "redis-server",
+        "SETs and GETs",
+    );
+    row(
+        format!("redis appendfsync-always system calls per SET, {clients} clients"),
+        redis(&many.durable),
+        "redis-server",
+        "SETs",
+    );
 }
