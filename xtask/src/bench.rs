@@ -16,11 +16,14 @@
 //!    apart drifts with it. The batch rows' spread, the CPU the node
 //!    processes spent and the context switches their threads made per
 //!    put (`cpu.rs`), and, with batch sync, the commit-log syncs per put
-//!    that the nodes report as they stop, are rows too.
+//!    that the nodes report as they stop, are rows too. Then one more
+//!    round of each kind, whose system calls per operation `perf stat`
+//!    counts (`syscalls.rs`), apart from the rounds the ratios come from.
 //! 3. `ringside bench --timeline`: where one client's batch-sync put
 //!    spends its time, step by step across the nodes.
-//! 4. Commit-log replay and memory (`replay.rs`), the web bundle's size
-//!    and the simulator as wasm beside native (`web.rs`).
+//! 4. Commit-log replay and memory, and the time a node takes to stop
+//!    (`replay.rs`), the web bundle's size and the simulator as wasm
+//!    beside native (`web.rs`).
 //!
 //! The report is printed and written to `target/bench-report.txt`.
 
