@@ -196,8 +196,9 @@ pub fn run_node(args: NodeArgs) -> Result<(), NodeError> {
             Ok(Ok(node)) => {
                 // The node's memory goes back with the process, in whole
                 // pages: dropping a memtable of millions of keys would
-                // free each value on its own (seconds at ten million
-                // keys), and a stopped node has nothing left to write.
+                // free each value on its own, a long wait before the exit
+                // for nothing, since a stopped node has nothing left to
+                // write.
                 std::mem::forget(node);
                 Ok(())
             }
