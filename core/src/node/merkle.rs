@@ -60,6 +60,7 @@ use crate::message::TreeNode;
 use crate::ring::{Ring, Token};
 use crate::storage::Table;
 use crate::types::{hash_prefix, key_hash, tagged_bytes, Hasher, Key, NodeId, Version};
+use std::num::NonZeroU32;
 
 /// Keys per leaf, on average, right after a rebuild.
 pub const KEYS_PER_LEAF: u64 = 16;
@@ -166,12 +167,19 @@ pub(crate) struct LeafSum {
     /// The top half of the key's hash: enough for a leaf at
     /// [`MAX_DEPTH`], and a replay keeps one of these per write.
     leaf: u32,
-    slot: u32,
+    /// The index of its range's tree, plus one: a zero it can never be
+    /// lets `Option<LeafSum>`, which a replay also keeps per write, take
+    /// no more room than a `LeafSum`.
+    slot: NonZeroU32,
 }
 
 const _: () = assert!(
     MAX_DEPTH <= 32,
     "a LeafSum's leaf holds 32 bits of the key hash"
+);
+const _: () = assert!(
+    std::mem::size_of::<Option<LeafSum>>() == 16,
+    "an Option<LeafSum> is as large as a LeafSum"
 );
 
 /// The trees' leaves holding some of the keys, their levels above not
@@ -371,7 +379,7 @@ impl Merkle {
         let depth = self.layout.depth;
         let leaves = self.layout.start[usize::from(depth)].unwrap_or_default();
         for s in sums {
-            let t = &mut self.trees[s.slot as usize];
+            let t = &mut self.trees[(s.slot.get() - 1) as usize];
             let at = leaves + hash_prefix(u64::from(s.leaf) << 32, depth) as usize;
             t.sums[at] = t.sums[at].wrapping_add(s.hash);
             t.keys += 1;
@@ -384,7 +392,7 @@ impl Merkle {
             hash: version_hash(key, v),
             leaf: (hash >> 32) as u32,
             // Far fewer than 2^32 ranges fit in memory.
-            slot: self.slot(ring, key)? as u32,
+            slot: NonZeroU32::MIN.saturating_add(self.slot(ring, key)? as u32),
         })
     }
 
