@@ -257,51 +257,45 @@ fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &Sin
 /// many clients, `single` at one): counting slows what it counts, so
 /// those rounds are not the ones the ratios come from.
 pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound, clients: u64) {
-    let mut row = |what: String, per: Option<(u64, u64)>, whose: &str, ops: &str| match per {
-        Some((calls, n)) => report.row(
-            what,
-            ratio(calls as f64, n as f64),
-            "none, reported",
-            format!("{calls} system calls of {whose} over {n} {ops}, in a round of their own"),
+    // Per row: the calls and the operations they were made over, whose
+    // calls, and what the operations were.
+    let node = |m: &Measured, ops| (m.syscalls.map(|c| (c, m.op.ok)), "the nodes", ops);
+    let redis = |f: &RedisFigures, ops| (f.syscalls.map(|c| (c, f.requests)), "redis-server", ops);
+    let rows = [
+        (
+            format!("node system calls per put, {clients} clients, batch sync"),
+            node(&many.batch_put, "puts"),
         ),
-        None => report.row(what, f64::NAN, "none, reported", NOT_COUNTED.into()),
-    };
-    let node = |m: &Measured| m.syscalls.map(|c| (c, m.op.ok));
-    row(
-        format!("node system calls per put, {clients} clients, batch sync"),
-        node(&many.batch_put),
-        "the nodes",
-        "puts",
-    );
-    row(
-        format!("node system calls per put, {clients} clients, periodic sync"),
-        node(&many.periodic_put),
-        "the nodes",
-        "puts",
-    );
-    row(
-        "node system calls per put, 1 client, batch sync".into(),
-        node(&single.batch_put),
-        "the nodes",
-        "puts",
-    );
-    row(
-        format!("node system calls per get, {clients} clients"),
-        node(&many.get),
-        "the nodes",
-        "gets",
-    );
-    let redis = |f: &RedisFigures| f.syscalls.map(|c| (c, f.requests));
-    row(
-        format!("redis without persistence system calls per request, {clients} clients"),
-        redis(&many.plain),
-        "redis-server",
-        "SETs and GETs",
-    );
-    row(
-        format!("redis appendfsync-always system calls per SET, {clients} clients"),
-        redis(&many.durable),
-        "redis-server",
-        "SETs",
-    );
+        (
+            format!("node system calls per put, {clients} clients, periodic sync"),
+            node(&many.periodic_put, "puts"),
+        ),
+        (
+            "node system calls per put, 1 client, batch sync".into(),
+            node(&single.batch_put, "puts"),
+        ),
+        (
+            format!("node system calls per get, {clients} clients"),
+            node(&many.get, "gets"),
+        ),
+        (
+            format!("redis without persistence system calls per request, {clients} clients"),
+            redis(&many.plain, "SETs and GETs"),
+        ),
+        (
+            format!("redis appendfsync-always system calls per SET, {clients} clients"),
+            redis(&many.durable, "SETs"),
+        ),
+    ];
+    for (what, (counted, whose, ops)) in rows {
+        match counted {
+            Some((calls, n)) => report.row(
+                what,
+                ratio(calls as f64, n as f64),
+                "none, reported",
+                format!("{calls} system calls of {whose} over {n} {ops}, in a round of their own"),
+            ),
+            None => report.row(what, f64::NAN, "none, reported", NOT_COUNTED.into()),
+        }
+    }
 }
