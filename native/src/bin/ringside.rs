@@ -7,7 +7,7 @@ use ringside_native::cluster::supervisor::{Cluster, DEFAULT_NODES};
 use ringside_native::cluster::{control, layout};
 use ringside_native::node::server;
 use ringside_native::node::server::{NodeArgs, NodeError};
-use ringside_native::tools::{bench, chaos, client, inspect, sim_cmd};
+use ringside_native::tools::{bench, ceiling, chaos, client, inspect, sim_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -82,6 +82,18 @@ enum Command {
     /// A real local cluster under concurrent clients while a nemesis kills,
     /// stops, pauses and restarts nodes; the history is checked at the end.
     Chaos(chaos::ChaosArgs),
+    /// One member of a bare cluster that passes a QUORUM put's and get's
+    /// messages and keeps no log, versions or state machine: what the
+    /// messages cost alone, for `cargo xtask bench` (not a store).
+    #[command(hide = true)]
+    Ceiling {
+        /// This member's id in the cluster file.
+        #[arg(long)]
+        id: NodeId,
+        /// The cluster file (TOML); only its members and frame limit are read.
+        #[arg(long)]
+        cluster: PathBuf,
+    },
     /// Measure put and get throughput and latency (p50, p99, p99.9) from
     /// many connections spread over every coordinator.
     Bench {
@@ -264,6 +276,9 @@ fn main() -> ExitCode {
             0 => ExitCode::SUCCESS,
             code => ExitCode::from(code.clamp(1, 255) as u8),
         },
+        Command::Ceiling { id, cluster } => {
+            report(ceiling::run(id, &cluster).map(|()| String::new()))
+        }
         Command::Chaos(args) => match chaos::run(args) {
             0 => ExitCode::SUCCESS,
             code => ExitCode::from(code.clamp(1, 255) as u8),

@@ -8,8 +8,10 @@ use super::syscalls;
 use crate::run as run_cmd;
 use std::fs;
 use std::io::Read;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The nodes of the clusters the bench starts.
 const NODES: u16 = 4;
@@ -99,12 +101,15 @@ impl Syncs {
 }
 
 /// A cluster started for one leg of a round, brought down (by `ringside
-/// cluster down`, which stops the pids it recorded) and removed when
-/// dropped.
+/// cluster down`, which stops the pids it recorded, or by stopping the
+/// ceiling's members we started) and removed when dropped.
 pub struct BenchCluster<'a> {
     bin: &'a Path,
     dir: PathBuf,
+    addrs: Vec<String>,
     pids: Vec<u32>,
+    /// The members of a ceiling cluster ([`BenchCluster::ceiling`]).
+    ceiling: Vec<Child>,
     /// Brought down already (by [`BenchCluster::down`]).
     stopped: bool,
 }
@@ -123,24 +128,7 @@ impl<'a> BenchCluster<'a> {
     /// or "periodic") in `dir` (made fresh), starts them and reads their
     /// pids.
     pub fn up(bin: &'a Path, dir: PathBuf, sync: &str) -> Result<BenchCluster<'a>, String> {
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let base = crate::ports::free_port_range(NODES as usize)?;
-        let mut text = format!("secret = \"{}\"\nsync = \"{sync}\"\n", secret()?);
-        for i in 0..NODES {
-            text.push_str(&format!(
-                "[[node]]\nid = {i}\naddr = \"127.0.0.1:{}\"\n",
-                base + i
-            ));
-        }
-        let file = dir.join("cluster.toml");
-        fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-        let mut cluster = BenchCluster {
-            bin,
-            dir,
-            pids: vec![],
-            stopped: false,
-        };
+        let mut cluster = BenchCluster::new(bin, dir, sync)?;
         run_cmd(
             Command::new(bin)
                 .args(["cluster", "up", "--data-dir"])
@@ -155,6 +143,57 @@ impl<'a> BenchCluster<'a> {
             cluster.pids.push(pid);
         }
         Ok(cluster)
+    }
+
+    /// `NODES` members of `ringside ceiling` (the bare message pattern,
+    /// see its docs) from a cluster file in `dir` (made fresh), each
+    /// accepting connections before this returns.
+    pub fn ceiling(bin: &'a Path, dir: PathBuf) -> Result<BenchCluster<'a>, String> {
+        let mut cluster = BenchCluster::new(bin, dir, "periodic")?;
+        let file = cluster.dir.join("cluster.toml");
+        for i in 0..NODES {
+            let log = cluster.dir.join(format!("ceiling-{i}.log"));
+            let log = fs::File::create(&log)
+                .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+            let child = Command::new(bin)
+                .args(["ceiling", "--id", &i.to_string(), "--cluster"])
+                .arg(&file)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            cluster.pids.push(child.id());
+            cluster.ceiling.push(child);
+        }
+        for addr in &cluster.addrs {
+            wait_until_accepting(addr)?;
+        }
+        Ok(cluster)
+    }
+
+    /// A fresh `dir` with a cluster file for `NODES` members on free
+    /// loopback ports, nothing started yet.
+    fn new(bin: &'a Path, dir: PathBuf, sync: &str) -> Result<BenchCluster<'a>, String> {
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let base = crate::ports::free_port_range(NODES as usize)?;
+        let addrs: Vec<String> = (0..NODES)
+            .map(|i| format!("127.0.0.1:{}", base + i))
+            .collect();
+        let mut text = format!("secret = \"{}\"\nsync = \"{sync}\"\n", secret()?);
+        for (i, addr) in addrs.iter().enumerate() {
+            text.push_str(&format!("[[node]]\nid = {i}\naddr = \"{addr}\"\n"));
+        }
+        let file = dir.join("cluster.toml");
+        fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        Ok(BenchCluster {
+            bin,
+            dir,
+            addrs,
+            pids: vec![],
+            ceiling: vec![],
+            stopped: false,
+        })
     }
 
     /// `ringside bench --data-dir <ours> --mix <put_percent> ARGS`: puts
@@ -206,14 +245,35 @@ impl<'a> BenchCluster<'a> {
     /// `ringside cluster down`, which stops the pids it recorded and waits
     /// for them.
     fn stop(&mut self) {
+        self.stopped = true;
+        if !self.ceiling.is_empty() {
+            // Our own children: nothing of theirs needs a clean stop.
+            for child in &mut self.ceiling {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return;
+        }
         let _ = Command::new(self.bin)
             .args(["cluster", "down", "--data-dir"])
             .arg(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        self.stopped = true;
     }
+}
+
+/// Waits until something accepts TCP connections at `addr`, for up to
+/// ten seconds.
+fn wait_until_accepting(addr: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        if Instant::now() >= deadline {
+            return Err(format!("nothing accepts connections at {addr} after 10 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// 32 hex digits from the kernel's random source: the cluster's peer

@@ -1,5 +1,6 @@
-//! The alternated rounds: in each, ringside and its two redis peers at
-//! the same concurrency, one after the other, in an order that rotates
+//! The alternated rounds: in each, ringside, its two redis peers and
+//! (at many clients) the ceiling of the bare message pattern at the same
+//! concurrency, one after the other, in an order that rotates
 //! from round to round so that no side always runs first or last.
 
 use super::floor::{latency_floor, Floor};
@@ -36,6 +37,10 @@ pub struct ManyRound {
     pub durable: RedisFigures,
     /// SETs and GETs on redis without persistence.
     pub plain: RedisFigures,
+    /// Puts, then gets, on `ringside ceiling`'s bare cluster: what the
+    /// messages of a QUORUM put and get cost alone.
+    pub ceiling_put: Measured,
+    pub ceiling_get: Measured,
     /// The order the legs ran in.
     pub order: String,
 }
@@ -56,6 +61,7 @@ enum Leg {
     Durable,
     Plain,
     Floor,
+    Ceiling,
 }
 
 impl Leg {
@@ -65,6 +71,7 @@ impl Leg {
             Leg::Durable => "redis appendfsync always".into(),
             Leg::Plain => "redis without persistence".into(),
             Leg::Floor => "floor".into(),
+            Leg::Ceiling => "ceiling".into(),
         }
     }
 }
@@ -99,6 +106,7 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
         Leg::Ringside("batch"),
         Leg::Durable,
         Leg::Plain,
+        Leg::Ceiling,
     ];
     let (c, secs) = (s.clients.to_string(), s.seconds.to_string());
     let load = ["--clients", c.as_str(), "--seconds", secs.as_str()];
@@ -112,7 +120,8 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
             s.clients,
             order_text(&order)
         ));
-        let (mut periodic, mut batch, mut durable, mut plain) = (None, None, None, None);
+        let (mut periodic, mut batch, mut durable, mut plain, mut ceiling) =
+            (None, None, None, None, None);
         for leg in &order {
             match leg {
                 Leg::Ringside(sync) => {
@@ -130,12 +139,18 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
                     durable = Some(p.durable.bench(s.clients, s.redis_n, false, count)?)
                 }
                 Leg::Plain => plain = Some(p.plain.bench(s.clients, s.redis_n, true, count)?),
+                Leg::Ceiling => {
+                    let cluster = BenchCluster::ceiling(p.bin, p.work.join("cluster-ceiling"))?;
+                    let put = cluster.phase(100, &load, count)?;
+                    ceiling = Some((put, cluster.phase(0, &load, count)?));
+                }
                 Leg::Floor => {}
             }
         }
         let missing = || "internal: a leg of the round did not run".to_string();
         let (periodic_put, get) = periodic.ok_or_else(missing)?;
         let (batch_put, batch_syncs) = batch.ok_or_else(missing)?;
+        let (ceiling_put, ceiling_get) = ceiling.ok_or_else(missing)?;
         out.push(ManyRound {
             periodic_put,
             get,
@@ -143,6 +158,8 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
             batch_syncs,
             durable: durable.ok_or_else(missing)?,
             plain: plain.ok_or_else(missing)?,
+            ceiling_put,
+            ceiling_get,
             order: order_text(&order),
         });
     }
@@ -192,7 +209,7 @@ pub fn single(
                     );
                     floor = Some(f);
                 }
-                Leg::Plain => {}
+                Leg::Plain | Leg::Ceiling => {}
             }
         }
         let missing = || "internal: a leg of the round did not run".to_string();

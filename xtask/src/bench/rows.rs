@@ -77,6 +77,7 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             (ratio(a, b), format!("{a:.0} gets/s ÷ {b:.0} GET/s"))
         },
     );
+    ceiling_rows(report, many, clients);
     report.spread_row(
         format!("spread of the {clients}-client batch row's rounds, largest |round ÷ median − 1|"),
         "<= 0.25",
@@ -117,6 +118,27 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             )
         },
     );
+    for (what, of) in [
+        (
+            "node CPU per get (µs)",
+            (|r| &r.get) as fn(&ManyRound) -> &Measured,
+        ),
+        ("the ceiling's CPU per put (µs)", |r| &r.ceiling_put),
+        ("the ceiling's CPU per get (µs)", |r| &r.ceiling_get),
+    ] {
+        report.median_row(
+            format!("{what}, {clients} clients"),
+            "none, reported",
+            many,
+            |r| {
+                let m = of(r);
+                (
+                    m.cpu_us_per_op(),
+                    format!("{:.2} s of CPU over {} operations", m.cpu_s, m.op.ok),
+                )
+            },
+        );
+    }
     let syncs = |m: &Measured, s: &Syncs| {
         (
             m.per_op(s.syncs as f64),
@@ -179,6 +201,59 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
         many.first().map_or("", |r| r.order.as_str()),
         single.first().map_or("", |r| r.order.as_str())
     ));
+}
+
+/// ringside against the ceiling, the bare message pattern of a QUORUM
+/// put and get (`ringside ceiling`), and the ceiling against redis: how
+/// much of each gap to redis the messages alone leave.
+fn ceiling_rows(report: &mut Report, many: &[ManyRound], clients: u64) {
+    type Pick = fn(&ManyRound) -> (f64, f64, &'static str);
+    let rows: [(String, Pick); 4] = [
+        (
+            format!("QUORUM put, {clients} clients, periodic sync ÷ the ceiling's put"),
+            |r| {
+                (
+                    r.periodic_put.op.ops_per_s,
+                    r.ceiling_put.op.ops_per_s,
+                    "puts/s ÷ ceiling puts/s",
+                )
+            },
+        ),
+        (
+            format!("QUORUM get, {clients} clients ÷ the ceiling's get"),
+            |r| {
+                (
+                    r.get.op.ops_per_s,
+                    r.ceiling_get.op.ops_per_s,
+                    "gets/s ÷ ceiling gets/s",
+                )
+            },
+        ),
+        (
+            format!("the ceiling's put, {clients} clients ÷ redis SET without persistence"),
+            |r| {
+                (
+                    r.ceiling_put.op.ops_per_s,
+                    r.plain.set.rps,
+                    "ceiling puts/s ÷ SET/s",
+                )
+            },
+        ),
+        (
+            format!("the ceiling's get, {clients} clients ÷ redis GET"),
+            |r| {
+                let get = r.plain.get.map_or(0.0, |g| g.rps);
+                (r.ceiling_get.op.ops_per_s, get, "ceiling gets/s ÷ GET/s")
+            },
+        ),
+    ];
+    for (what, pick) in rows {
+        report.median_row(what, "none, reported", many, |r| {
+            let (a, b, unit) = pick(r);
+            let (first, second) = unit.split_once(" ÷ ").unwrap_or((unit, ""));
+            (ratio(a, b), format!("{a:.0} {first} ÷ {b:.0} {second}"))
+        });
+    }
 }
 
 /// Three reported rows of one measure of the put phases (`of`: its
@@ -260,6 +335,13 @@ pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound,
     // Per row: the calls and the operations they were made over, whose
     // calls, and what the operations were.
     let node = |m: &Measured, ops| (m.syscalls.map(|c| (c, m.op.ok)), "the nodes", ops);
+    let member = |m: &Measured, ops| {
+        (
+            m.syscalls.map(|c| (c, m.op.ok)),
+            "the ceiling's members",
+            ops,
+        )
+    };
     let redis = |f: &RedisFigures, ops| (f.syscalls.map(|c| (c, f.requests)), "redis-server", ops);
     let rows = [
         (
@@ -277,6 +359,14 @@ pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound,
         (
             format!("node system calls per get, {clients} clients"),
             node(&many.get, "gets"),
+        ),
+        (
+            format!("the ceiling's system calls per put, {clients} clients"),
+            member(&many.ceiling_put, "puts"),
+        ),
+        (
+            format!("the ceiling's system calls per get, {clients} clients"),
+            member(&many.ceiling_get, "gets"),
         ),
         (
             format!("redis without persistence system calls per request, {clients} clients"),
