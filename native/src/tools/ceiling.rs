@@ -7,8 +7,12 @@
 //! settings as a node's), a request parsed from JSON and a JSON reply,
 //! the request sent to each of the key's three replicas other than the
 //! coordinator and answered after two of the three, messages batched per
-//! connection as a node batches them. It leaves out everything that makes
-//! a node a store: the commit log, the memtable's versions, hints, timers,
+//! connection as a node batches them, and with `sync = "batch"` in the
+//! cluster file, each write of a replica's made durable before it is
+//! answered: written over zeros written ahead and fdatasynced, one sync
+//! in flight at a time on a thread of its own, so that groups grow with
+//! the load. It leaves out everything else that makes a node a store:
+//! the commit log's records and replay, the memtable's versions, hints, timers,
 //! the anti-entropy trees, events, the ring (a key's replicas are three
 //! members in a row from its hash). Its throughput under `ringside bench`
 //! is what the message pattern alone allows on a machine, so that a
@@ -16,14 +20,16 @@
 //!
 //! Not a store: values live in a map for as long as the process runs.
 
-use crate::cluster_file::ClusterFile;
+use crate::cluster_file::{ClusterFile, SyncMode};
 use crate::node::transport::{ws_config, MAX_PEER_FRAME_BYTES};
 use futures_util::{SinkExt, Stream, StreamExt};
 use ringside_core::NodeId;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::Path;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -35,6 +41,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const RF: usize = 3;
 /// How long a member keeps trying to reach a peer that is not up yet.
 const CONNECT_FOR: Duration = Duration::from_secs(10);
+/// The zeros a durable member writes its groups over, from the start
+/// again when they are used up (the writes only need to cost what a
+/// log's do, not to be read back).
+const LOG_BYTES: u64 = 16 << 20;
 
 /// Runs member `id` of the cluster file `cluster` until the process is
 /// stopped.
@@ -47,12 +57,116 @@ pub fn run(id: NodeId, cluster: &Path) -> Result<(), String> {
         .position(|n| n.id == id)
         .ok_or_else(|| format!("node {id} is not in {}", cluster.display()))?;
     let addrs: Vec<String> = nodes.into_iter().map(|n| n.addr).collect();
+    let log = (file.sync == SyncMode::Batch).then(|| {
+        let dir = cluster.parent().unwrap_or(Path::new("."));
+        dir.join(format!("ceiling-{id}.log"))
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, serve(me, addrs, file.max_frame_bytes))
+    local.block_on(&rt, serve(me, addrs, file.max_frame_bytes, log))
+}
+
+/// What waits for a durable member's next sync: the records, and what
+/// each one's durability lets go.
+#[derive(Default)]
+struct Durable {
+    records: RefCell<Vec<u8>>,
+    after: RefCell<Vec<Durably>>,
+    wake: Notify,
+}
+
+enum Durably {
+    /// A replica's answer to a peer, sent on `Outbox`.
+    Answer(Rc<Outbox>, WsMessage),
+    /// The coordinator's own write of request `op`.
+    Own(u64),
+}
+
+impl Durable {
+    fn hold(&self, record: &[u8], then: Durably) {
+        self.records.borrow_mut().extend_from_slice(record);
+        self.after.borrow_mut().push(then);
+        self.wake.notify_one();
+    }
+}
+
+/// Makes `durable`'s groups durable in `file`, one sync in flight at a
+/// time on a thread of its own (what arrives meanwhile is the next
+/// group), then lets go what each group held. A write or sync that fails
+/// ends the process: a ceiling that cannot sync measures nothing.
+async fn sync_groups(member: Shared, durable: Rc<Durable>, file: File, path: PathBuf) {
+    let (to_disk, from_loop) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (done, mut synced) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<()>>();
+    let disk = move || {
+        let mut at = 0;
+        while let Ok(records) = from_loop.recv() {
+            if at + records.len() as u64 > LOG_BYTES {
+                at = 0;
+            }
+            let result = file
+                .write_all_at(&records, at)
+                .and_then(|()| file.sync_data());
+            at += records.len() as u64;
+            if done.send(result).is_err() {
+                return;
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("ceiling-fsync".into())
+        .spawn(disk)
+    {
+        fail(&format!("cannot start the sync thread: {e}"));
+    }
+    loop {
+        durable.wake.notified().await;
+        let records = std::mem::take(&mut *durable.records.borrow_mut());
+        let after = std::mem::take(&mut *durable.after.borrow_mut());
+        if after.is_empty() {
+            continue;
+        }
+        if to_disk.send(records).is_err() {
+            fail("the sync thread ended");
+        }
+        match synced.recv().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => fail(&format!("cannot write {}: {e}", path.display())),
+            None => fail("the sync thread ended"),
+        }
+        for then in after {
+            match then {
+                Durably::Answer(outbox, msg) => outbox.push(msg),
+                Durably::Own(op) => member.borrow_mut().answered(op, None),
+            }
+        }
+    }
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("ceiling: {why}");
+    std::process::exit(1)
+}
+
+/// A fresh file of [`LOG_BYTES`] zeros at `path`, synced.
+fn zeros_written_ahead(path: &Path) -> Result<File, String> {
+    let io = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    let zeros = vec![0u8; 1 << 20];
+    for i in 0..LOG_BYTES / zeros.len() as u64 {
+        file.write_all_at(&zeros, i * zeros.len() as u64)
+            .map_err(io)?;
+    }
+    file.sync_all().map_err(io)?;
+    Ok(file)
 }
 
 /// Messages waiting for one connection's writer: everything pushed
@@ -111,6 +225,8 @@ struct Member {
     values: HashMap<String, String>,
     next: u64,
     pending: HashMap<u64, Pending>,
+    /// With batch sync: what waits for the next sync.
+    durable: Option<Rc<Durable>>,
 }
 
 type Shared = Rc<RefCell<Member>>;
@@ -164,6 +280,11 @@ impl Member {
                 match value {
                     Some(v) => {
                         self.values.insert(key.to_string(), v.to_string());
+                        if let Some(d) = &self.durable {
+                            d.hold(&frame, Durably::Own(op));
+                            left += 1;
+                            continue;
+                        }
                     }
                     None => get = Some(self.values.get(key).cloned()),
                 }
@@ -216,20 +337,27 @@ impl Member {
         }
     }
 
-    /// A peer's request, answered on the connection it came by.
-    fn replica(&mut self, msg: PeerMsg) -> Option<WsMessage> {
-        let reply = match msg {
+    /// A peer's request (`bytes`, decoded as `msg`), answered on the
+    /// connection it came by, `outbox`: at once, or for a write to a
+    /// durable member, once it is synced.
+    fn replica(&mut self, msg: PeerMsg, bytes: &[u8], outbox: &Rc<Outbox>) -> Result<(), String> {
+        let (reply, durable) = match msg {
             PeerMsg::Write { op, key, value } => {
                 self.values.insert(key, value);
-                PeerMsg::Answer { op, value: None }
+                (PeerMsg::Answer { op, value: None }, self.durable.as_ref())
             }
-            PeerMsg::Read { op, key } => PeerMsg::Answer {
-                op,
-                value: self.values.get(&key).cloned(),
-            },
-            PeerMsg::Answer { .. } => return None,
+            PeerMsg::Read { op, key } => {
+                let value = self.values.get(&key).cloned();
+                (PeerMsg::Answer { op, value }, None)
+            }
+            PeerMsg::Answer { .. } => return Err("an answer where a request was due".into()),
         };
-        Some(WsMessage::binary(reply.encode()))
+        let reply = WsMessage::binary(reply.encode());
+        match durable {
+            Some(d) => d.hold(bytes, Durably::Answer(outbox.clone(), reply)),
+            None => outbox.push(reply),
+        }
+        Ok(())
     }
 }
 
@@ -350,7 +478,15 @@ fn take_str(rest: &mut &[u8], what: &str) -> Result<String, String> {
     String::from_utf8(s.to_vec()).map_err(|_| format!("the {what} is not UTF-8"))
 }
 
-async fn serve(me: usize, addrs: Vec<String>, max_frame_bytes: usize) -> Result<(), String> {
+/// Serves member `me` of `addrs`; with `log`, its writes are durable in
+/// that file (made afresh).
+async fn serve(
+    me: usize,
+    addrs: Vec<String>,
+    max_frame_bytes: usize,
+    log: Option<PathBuf>,
+) -> Result<(), String> {
+    let file = log.as_deref().map(zeros_written_ahead).transpose()?;
     let listener = TcpListener::bind(&addrs[me])
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", addrs[me]))?;
@@ -360,7 +496,13 @@ async fn serve(me: usize, addrs: Vec<String>, max_frame_bytes: usize) -> Result<
         values: HashMap::new(),
         next: 0,
         pending: HashMap::new(),
+        durable: None,
     }));
+    if let (Some(file), Some(path)) = (file, log) {
+        let durable = Rc::new(Durable::default());
+        member.borrow_mut().durable = Some(durable.clone());
+        tokio::task::spawn_local(sync_groups(member.clone(), durable, file, path));
+    }
     for (to, addr) in addrs.iter().enumerate().filter(|(i, _)| *i != me) {
         tokio::task::spawn_local(to_peer(member.clone(), to, addr.clone()));
     }
@@ -431,9 +573,8 @@ async fn accepted(member: Shared, stream: TcpStream, max_frame_bytes: usize) {
     let read = async {
         if is_peer {
             frames(stream, |bytes| {
-                let reply = member.borrow_mut().replica(PeerMsg::decode(bytes)?);
-                outbox.push(reply.ok_or("an answer where a request was due")?);
-                Ok(())
+                let msg = PeerMsg::decode(bytes)?;
+                member.borrow_mut().replica(msg, bytes, &outbox)
             })
             .await;
         } else {

@@ -146,10 +146,11 @@ impl<'a> BenchCluster<'a> {
     }
 
     /// `NODES` members of `ringside ceiling` (the bare message pattern,
-    /// see its docs) from a cluster file in `dir` (made fresh), each
+    /// see its docs; with `sync` "batch", each write synced before it is
+    /// answered) from a cluster file in `dir` (made fresh), each
     /// accepting connections before this returns.
-    pub fn ceiling(bin: &'a Path, dir: PathBuf) -> Result<BenchCluster<'a>, String> {
-        let mut cluster = BenchCluster::new(bin, dir, "periodic")?;
+    pub fn ceiling(bin: &'a Path, dir: PathBuf, sync: &str) -> Result<BenchCluster<'a>, String> {
+        let mut cluster = BenchCluster::new(bin, dir, sync)?;
         let file = cluster.dir.join("cluster.toml");
         for i in 0..NODES {
             let log = cluster.dir.join(format!("ceiling-{i}.log"));

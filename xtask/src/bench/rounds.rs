@@ -38,9 +38,11 @@ pub struct ManyRound {
     /// SETs and GETs on redis without persistence.
     pub plain: RedisFigures,
     /// Puts, then gets, on `ringside ceiling`'s bare cluster: what the
-    /// messages of a QUORUM put and get cost alone.
+    /// messages of a QUORUM put and get cost alone; and puts on one whose
+    /// writes are synced before they are answered.
     pub ceiling_put: Measured,
     pub ceiling_get: Measured,
+    pub ceiling_batch_put: Measured,
     /// The order the legs ran in.
     pub order: String,
 }
@@ -61,7 +63,7 @@ enum Leg {
     Durable,
     Plain,
     Floor,
-    Ceiling,
+    Ceiling(&'static str),
 }
 
 impl Leg {
@@ -71,7 +73,7 @@ impl Leg {
             Leg::Durable => "redis appendfsync always".into(),
             Leg::Plain => "redis without persistence".into(),
             Leg::Floor => "floor".into(),
-            Leg::Ceiling => "ceiling".into(),
+            Leg::Ceiling(sync) => format!("ceiling {sync}"),
         }
     }
 }
@@ -106,7 +108,8 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
         Leg::Ringside("batch"),
         Leg::Durable,
         Leg::Plain,
-        Leg::Ceiling,
+        Leg::Ceiling("periodic"),
+        Leg::Ceiling("batch"),
     ];
     let (c, secs) = (s.clients.to_string(), s.seconds.to_string());
     let load = ["--clients", c.as_str(), "--seconds", secs.as_str()];
@@ -120,8 +123,8 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
             s.clients,
             order_text(&order)
         ));
-        let (mut periodic, mut batch, mut durable, mut plain, mut ceiling) =
-            (None, None, None, None, None);
+        let (mut periodic, mut batch, mut durable, mut plain) = (None, None, None, None);
+        let (mut ceiling, mut ceiling_batch) = (None, None);
         for leg in &order {
             match leg {
                 Leg::Ringside(sync) => {
@@ -139,10 +142,15 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
                     durable = Some(p.durable.bench(s.clients, s.redis_n, false, count)?)
                 }
                 Leg::Plain => plain = Some(p.plain.bench(s.clients, s.redis_n, true, count)?),
-                Leg::Ceiling => {
-                    let cluster = BenchCluster::ceiling(p.bin, p.work.join("cluster-ceiling"))?;
+                Leg::Ceiling(sync) => {
+                    let dir = p.work.join(format!("cluster-ceiling-{sync}"));
+                    let cluster = BenchCluster::ceiling(p.bin, dir, sync)?;
                     let put = cluster.phase(100, &load, count)?;
-                    ceiling = Some((put, cluster.phase(0, &load, count)?));
+                    if *sync == "periodic" {
+                        ceiling = Some((put, cluster.phase(0, &load, count)?));
+                    } else {
+                        ceiling_batch = Some(put);
+                    }
                 }
                 Leg::Floor => {}
             }
@@ -160,6 +168,7 @@ pub fn many(p: &Peers, s: &Settings, rounds: u64, count: bool) -> Result<Vec<Man
             plain: plain.ok_or_else(missing)?,
             ceiling_put,
             ceiling_get,
+            ceiling_batch_put: ceiling_batch.ok_or_else(missing)?,
             order: order_text(&order),
         });
     }
@@ -209,7 +218,7 @@ pub fn single(
                     );
                     floor = Some(f);
                 }
-                Leg::Plain | Leg::Ceiling => {}
+                Leg::Plain | Leg::Ceiling(_) => {}
             }
         }
         let missing = || "internal: a leg of the round did not run".to_string();

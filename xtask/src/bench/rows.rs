@@ -124,6 +124,9 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
             (|r| &r.get) as fn(&ManyRound) -> &Measured,
         ),
         ("the ceiling's CPU per put (µs)", |r| &r.ceiling_put),
+        ("the ceiling's CPU per synced put (µs)", |r| {
+            &r.ceiling_batch_put
+        }),
         ("the ceiling's CPU per get (µs)", |r| &r.ceiling_get),
     ] {
         report.median_row(
@@ -208,7 +211,17 @@ pub fn add(report: &mut Report, many: &[ManyRound], single: &[SingleRound], clie
 /// much of each gap to redis the messages alone leave.
 fn ceiling_rows(report: &mut Report, many: &[ManyRound], clients: u64) {
     type Pick = fn(&ManyRound) -> (f64, f64, &'static str);
-    let rows: [(String, Pick); 4] = [
+    let rows: [(String, Pick); 6] = [
+        (
+            format!("QUORUM put, {clients} clients, batch sync ÷ the ceiling's synced put"),
+            |r| {
+                (
+                    r.batch_put.op.ops_per_s,
+                    r.ceiling_batch_put.op.ops_per_s,
+                    "puts/s ÷ ceiling puts/s",
+                )
+            },
+        ),
         (
             format!("QUORUM put, {clients} clients, periodic sync ÷ the ceiling's put"),
             |r| {
@@ -226,6 +239,16 @@ fn ceiling_rows(report: &mut Report, many: &[ManyRound], clients: u64) {
                     r.get.op.ops_per_s,
                     r.ceiling_get.op.ops_per_s,
                     "gets/s ÷ ceiling gets/s",
+                )
+            },
+        ),
+        (
+            format!("the ceiling's synced put, {clients} clients ÷ redis appendfsync-always SET"),
+            |r| {
+                (
+                    r.ceiling_batch_put.op.ops_per_s,
+                    r.durable.set.rps,
+                    "ceiling puts/s ÷ SET/s",
                 )
             },
         ),
@@ -363,6 +386,10 @@ pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound,
         (
             format!("the ceiling's system calls per put, {clients} clients"),
             member(&many.ceiling_put, "puts"),
+        ),
+        (
+            format!("the ceiling's system calls per synced put, {clients} clients"),
+            member(&many.ceiling_batch_put, "puts"),
         ),
         (
             format!("the ceiling's system calls per get, {clients} clients"),

@@ -48,6 +48,7 @@ fn a_key_has_three_distinct_replicas_and_every_member_is_one_for_some_key() {
         values: HashMap::new(),
         next: 0,
         pending: HashMap::new(),
+        durable: None,
     };
     let mut seen = [false; 4];
     for k in 0..64 {
@@ -59,11 +60,44 @@ fn a_key_has_three_distinct_replicas_and_every_member_is_one_for_some_key() {
     assert_eq!(seen, [true; 4]);
 }
 
-/// Four members and a client on one thread: a put is acknowledged, a get
-/// finds its value on any coordinator, a bad request gets an error reply
-/// and the connection goes on.
 #[test]
 fn four_members_answer_puts_and_gets_at_quorum() {
+    four_members(None);
+}
+
+#[test]
+fn four_durable_members_answer_after_writing_their_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs: Vec<PathBuf> = (0..4)
+        .map(|i| dir.path().join(format!("ceiling-{i}.log")))
+        .collect();
+    four_members(Some(&logs));
+    for log in &logs {
+        assert_eq!(std::fs::metadata(log).unwrap().len(), LOG_BYTES);
+    }
+}
+
+/// How many of `logs` hold `value` (as a write's field: its length, then
+/// its bytes) in their first 64 KiB, where a test's few writes go.
+fn logs_holding(logs: &[PathBuf], value: &str) -> usize {
+    let mut field = (value.len() as u32).to_le_bytes().to_vec();
+    field.extend_from_slice(value.as_bytes());
+    logs.iter()
+        .filter(|path| {
+            let mut head = vec![0u8; 64 << 10];
+            File::open(path)
+                .unwrap()
+                .read_exact_at(&mut head, 0)
+                .unwrap();
+            head.windows(field.len()).any(|w| w == field)
+        })
+        .count()
+}
+
+/// Four members and a client on one thread (with `logs`, durable): a put
+/// is acknowledged, a get finds its value on any coordinator, a bad
+/// request gets an error reply and the connection goes on.
+fn four_members(logs: Option<&[PathBuf]>) {
     let base = free_port_range(4).unwrap();
     let addrs: Vec<String> = (0..4).map(|i| format!("127.0.0.1:{}", base + i)).collect();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -73,7 +107,8 @@ fn four_members_answer_puts_and_gets_at_quorum() {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         for me in 0..4 {
-            tokio::task::spawn_local(serve(me, addrs.clone(), 1 << 20));
+            let log = logs.map(|l| l[me].clone());
+            tokio::task::spawn_local(serve(me, addrs.clone(), 1 << 20, log));
         }
         let talk = async {
             let mut clients = vec![];
@@ -95,6 +130,11 @@ fn four_members_answer_puts_and_gets_at_quorum() {
                     format!(r#"{{"id":{k},"op":"put","key":{k},"value":"v{k}","cl":"quorum"}}"#);
                 let reply = ask(&mut clients[k % 4], put).await;
                 assert_eq!(reply, serde_json::json!({"id": k, "ok": true}));
+                if let Some(logs) = logs {
+                    // Answered at a quorum of durable copies, no sooner.
+                    let holding = logs_holding(logs, &format!("v{k}"));
+                    assert!(holding >= 2, "v{k} is in {holding} logs when answered");
+                }
             }
             for k in 0..20 {
                 let get = format!(r#"{{"id":{},"op":"get","key":{k}}}"#, 100 + k);
