@@ -498,6 +498,16 @@ mod tests {
         }
 
         #[test]
+        fn a_data_messages_length_is_known_before_it_is_encoded(body in arb_msg()) {
+            let m = Message { id: MsgId { from: 7, gen: 8, n: 9 }, body };
+            let bytes = m.encode();
+            if !matches!(m.body, Msg::SyncDigest { .. } | Msg::SyncData { .. }) {
+                prop_assert_eq!(bytes.len(), m.encoded_len());
+                prop_assert_eq!(bytes.capacity(), bytes.len());
+            }
+        }
+
+        #[test]
         fn peer_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Message::decode(&bytes);
         }

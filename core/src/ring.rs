@@ -226,26 +226,28 @@ impl Ring {
     }
 
     pub fn replicas_for_token(&self, token: Token) -> Vec<NodeId> {
-        let mut out = Vec::with_capacity(self.rf);
-        if self.tokens.is_empty() {
-            return out;
-        }
-        let start = self.tokens.partition_point(|(t, _)| *t < token) % self.tokens.len();
-        for i in 0..self.tokens.len() {
-            let node = self.tokens[(start + i) % self.tokens.len()].1;
-            if !out.contains(&node) {
-                out.push(node);
-                if out.len() == self.rf {
-                    break;
-                }
-            }
-        }
-        out
+        self.walk(token).collect()
     }
 
     /// True when `node` holds a replica of `key`.
     pub fn is_replica(&self, key: &Key, node: NodeId) -> bool {
-        self.replicas(key).contains(&node)
+        self.walk(self.token_of(key)).any(|n| n == node)
+    }
+
+    /// The replicas of `token` in ring order, with no vector of their own
+    /// (a replica checks every message it is sent): the owners of the
+    /// tokens from it on, each node the first time it comes, `rf` at most.
+    fn walk(&self, token: Token) -> impl Iterator<Item = NodeId> + '_ {
+        let n = self.tokens.len();
+        let start = match n {
+            0 => 0,
+            _ => self.tokens.partition_point(|(t, _)| *t < token) % n,
+        };
+        let owner = move |i: usize| self.tokens[(start + i) % n].1;
+        (0..n)
+            .filter(move |&i| (0..i).all(|j| owner(j) != owner(i)))
+            .map(owner)
+            .take(self.rf)
     }
 
     /// The token ranges `(start, end]` a node owns as primary.
@@ -324,6 +326,37 @@ mod tests {
             owners[r[0] as usize] += 1;
         }
         assert!(owners.iter().all(|&c| c > 10), "{owners:?}");
+    }
+
+    /// The walk without a vector is the plain one: the first `rf`
+    /// distinct owners from the key's token on; and `is_replica` agrees.
+    #[test]
+    fn replicas_are_the_first_distinct_owners_from_the_keys_token() {
+        for (nodes, rf) in [(5, 3), (3, 3), (2, 3), (6, 1), (4, 4)] {
+            let ids: Vec<u32> = (0..nodes).collect();
+            let ring = Ring::new(&Partitioner::murmur3(8), &ids, rf);
+            let tokens = ring.tokens();
+            for k in 0..=255u8 {
+                let key = Key::Int(k);
+                let token = ring.token_of(&key);
+                let start = tokens.partition_point(|(t, _)| *t < token);
+                let mut plain = vec![];
+                for i in 0..tokens.len() {
+                    let owner = tokens[(start + i) % tokens.len()].1;
+                    if !plain.contains(&owner) && plain.len() < rf {
+                        plain.push(owner);
+                    }
+                }
+                assert_eq!(
+                    ring.replicas(&key),
+                    plain,
+                    "{nodes} nodes, rf {rf}, key {k}"
+                );
+                for n in &ids {
+                    assert_eq!(ring.is_replica(&key, *n), plain.contains(n));
+                }
+            }
+        }
     }
 
     #[test]

@@ -162,14 +162,50 @@ impl Record {
 
     /// The record framed for the log: length, checksum, payload.
     pub fn frame(&self) -> Vec<u8> {
-        let mut out = vec![0u8; FRAME_HEADER_BYTES];
-        self.encode(&mut out);
-        let len = (out.len() - FRAME_HEADER_BYTES) as u32;
-        let crc = crc32fast::hash(&out[FRAME_HEADER_BYTES..]);
-        out[0..4].copy_from_slice(&len.to_le_bytes());
-        out[4..8].copy_from_slice(&crc.to_le_bytes());
+        let mut out = Vec::new();
+        self.frame_into(&mut out);
         out
     }
+
+    /// Appends [`Record::frame`]'s bytes to `out`, room for them made
+    /// first: the commit log frames every record into its pending bytes
+    /// this way, with no buffer of the record's own.
+    pub fn frame_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(FRAME_HEADER_BYTES + self.encoded_len());
+        out.extend_from_slice(&[0u8; FRAME_HEADER_BYTES]);
+        self.encode(out);
+        let body = start + FRAME_HEADER_BYTES;
+        let len = (out.len() - body) as u32;
+        let crc = crc32fast::hash(&out[body..]);
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        out[start + 4..body].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// The bytes [`Record::encode`] writes, for the records that carry
+    /// data; a small bound for the others.
+    fn encoded_len(&self) -> usize {
+        match self {
+            Record::Write { key, version } => 1 + key_len(key) + version_len(version),
+            Record::Hint { key, version, .. } => {
+                1 + 16 + size_of::<NodeId>() + key_len(key) + version_len(version)
+            }
+            _ => 32,
+        }
+    }
+}
+
+/// The bytes [`put_key`] writes for `key`.
+pub(crate) fn key_len(key: &Key) -> usize {
+    match key {
+        Key::Int(_) => 2,
+        Key::Str(s) => 3 + s.len(),
+    }
+}
+
+/// The bytes [`put_version`] writes for `v`.
+pub(crate) fn version_len(v: &Version) -> usize {
+    9 + v.value.as_ref().map_or(0, |s| 4 + s.len())
 }
 
 pub(crate) fn put_key(out: &mut Vec<u8>, key: &Key) {

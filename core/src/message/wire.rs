@@ -6,8 +6,8 @@ use super::{
     KeySpan, Message, Msg, MsgId, TreeNode, MAX_PEER_MESSAGE_BYTES, MAX_SYNC_ENTRIES,
     MAX_SYNC_NODES,
 };
-use crate::storage::{put_key, put_version, DecodeError, Reader};
-use crate::types::Key;
+use crate::storage::{key_len, put_key, put_version, version_len, DecodeError, Reader};
+use crate::types::{Key, NodeId};
 
 const WRITE: u8 = 1;
 const WRITE_ACK: u8 = 2;
@@ -29,7 +29,7 @@ impl Message {
     /// The compact binary form nodes send each other on `/peer` (the client
     /// protocol stays JSON): a format version byte, the id, a tag, fields.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(self.encoded_len());
         out.push(VERSION);
         out.extend_from_slice(&self.id.from.to_le_bytes());
         out.extend_from_slice(&self.id.gen.to_le_bytes());
@@ -119,6 +119,28 @@ impl Message {
             }
         }
         out
+    }
+
+    /// The bytes [`Message::encode`] writes, for the messages a put or a
+    /// get sends; a bound for the others (their vector grows as needed).
+    /// Exact, so that a frame handed to the socket's writer needs no
+    /// second allocation of its own (a `Vec` whose length is its
+    /// capacity becomes `Bytes` as it is).
+    pub(crate) fn encoded_len(&self) -> usize {
+        let id = 1 + size_of::<NodeId>() + 8 + 8;
+        id + 1
+            + match &self.body {
+                Msg::Write { key, version, .. }
+                | Msg::Repair { key, version, .. }
+                | Msg::Hint { key, version, .. } => 8 + key_len(key) + version_len(version),
+                Msg::WriteAck { .. } | Msg::RepairAck { .. } | Msg::HintAck { .. } => 8,
+                Msg::Heartbeat { .. } => 8,
+                Msg::Read { key, .. } => 8 + key_len(key),
+                Msg::ReadReply { key, version, .. } => {
+                    8 + key_len(key) + 1 + version.as_ref().map_or(0, version_len)
+                }
+                Msg::SyncDigest { .. } | Msg::SyncData { .. } => 64,
+            }
     }
 
     /// Decodes [`Message::encode`]'s bytes; anything else is an error that

@@ -51,6 +51,22 @@ proptest! {
     }
 
     #[test]
+    fn a_frame_appended_to_other_bytes_is_the_records_frame(
+        r in arb_record(),
+        before in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let mut out = before.clone();
+        r.frame_into(&mut out);
+        prop_assert_eq!(&out[..before.len()], &before[..]);
+        prop_assert_eq!(&out[before.len()..], &r.frame()[..]);
+        let mut body = Vec::new();
+        r.encode(&mut body);
+        if matches!(r, Record::Write { .. } | Record::Hint { .. }) {
+            prop_assert_eq!(body.len(), r.encoded_len());
+        }
+    }
+
+    #[test]
     fn log_round_trips(rs in proptest::collection::vec(arb_record(), 0..20)) {
         let bytes: Vec<u8> = rs.iter().flat_map(|r| r.frame()).collect();
         let (back, report) = read_log(&bytes);

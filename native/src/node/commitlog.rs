@@ -335,11 +335,10 @@ impl CommitLog {
     /// Queues a record; [`CommitLog::write_pending`] writes the queue.
     /// Returns its frame, as queued.
     pub fn append(&mut self, record: &Record) -> &[u8] {
-        let frame = record.frame();
-        self.bytes += frame.len() as u64;
-        self.records += 1;
         let at = self.pending.len();
-        self.pending.extend_from_slice(&frame);
+        record.frame_into(&mut self.pending);
+        self.bytes += (self.pending.len() - at) as u64;
+        self.records += 1;
         &self.pending[at..]
     }
 
