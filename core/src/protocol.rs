@@ -284,14 +284,21 @@ fn take_cl(obj: &mut Map<String, Value>, write: bool) -> Result<Consistency, Str
 
 /// A reply frame for a data request.
 pub fn reply_json(id: u64, reply: &Reply) -> String {
-    let v = match reply {
-        Reply::Written { ts } => json!({"id": id, "ok": true, "ts": ts}),
-        Reply::Read { kv } => json!({"id": id, "ok": true, "kv": kv}),
-        Reply::Error { kind, message } => {
-            json!({"id": id, "ok": false, "error": {"kind": kind.name(), "message": message}})
-        }
-    };
-    v.to_string()
+    // Written straight, not through a `json!` map: every request gets a
+    // reply, and building the map cost a node more allocations than the
+    // rest of the reply did.
+    #[derive(Serialize)]
+    struct ReadReply<'a> {
+        id: u64,
+        ok: bool,
+        kv: &'a Option<KeyVersion>,
+    }
+    match reply {
+        Reply::Written { ts } => format!(r#"{{"id":{id},"ok":true,"ts":{ts}}}"#),
+        Reply::Read { kv } => serde_json::to_string(&ReadReply { id, ok: true, kv })
+            .unwrap_or_else(|e| error_json(Some(id), ErrorKind::Internal, &e.to_string())),
+        Reply::Error { kind, message } => error_json(Some(id), *kind, message),
+    }
 }
 
 /// An error reply; `id` is `null` when the frame had none readable.

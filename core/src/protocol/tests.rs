@@ -299,3 +299,44 @@ fn request_builders_round_trip() {
     let f = parse_request_frame(&subscribe_request_json(8)).unwrap();
     assert_eq!((f.id, f.op), (8, ClientOp::Subscribe));
 }
+
+/// A reply written straight reads as the same JSON a `json!` map made,
+/// byte for byte, for every kind of reply.
+#[test]
+fn replies_are_the_bytes_a_json_map_made() {
+    let by_map = |id: u64, reply: &Reply| {
+        match reply {
+            Reply::Written { ts } => json!({"id": id, "ok": true, "ts": ts}),
+            Reply::Read { kv } => json!({"id": id, "ok": true, "kv": kv}),
+            Reply::Error { kind, message } => {
+                json!({"id": id, "ok": false, "error": {"kind": kind.name(), "message": message}})
+            }
+        }
+        .to_string()
+    };
+    let kv = |key: Key, value: Option<&str>| KeyVersion {
+        key,
+        value: value.map(Into::into),
+        ts: u64::MAX,
+    };
+    let replies = [
+        Reply::Written { ts: 0 },
+        Reply::Written { ts: u64::MAX },
+        Reply::Read { kv: None },
+        Reply::Read {
+            kv: Some(kv(Key::Int(0), None)),
+        },
+        Reply::Read {
+            kv: Some(kv(Key::Str("k \"q\" \\ é\n".into()), Some("v \u{1} \"q\""))),
+        },
+        Reply::Error {
+            kind: ErrorKind::Timeout,
+            message: "only 1 of 2 \"replicas\" answered".into(),
+        },
+    ];
+    for id in [0, 7, u64::MAX] {
+        for reply in &replies {
+            assert_eq!(reply_json(id, reply), by_map(id, reply));
+        }
+    }
+}
