@@ -340,3 +340,113 @@ fn replies_are_the_bytes_a_json_map_made() {
         }
     }
 }
+
+mod data_frames {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A JSON text for one field's value, from a mix of right and wrong.
+    fn arb_json_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u64..300).prop_map(|n| n.to_string()),
+            Just("-1".to_string()),
+            Just("1.0".to_string()),
+            Just("18446744073709551615".to_string()),
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("[1]".to_string()),
+            Just("{}".to_string()),
+            prop_oneof![
+                Just("put"),
+                Just("get"),
+                Just("delete"),
+                Just("inspect"),
+                Just("p\\u0075t"),
+                Just("ONE"),
+                Just("QUORUM"),
+                Just("ALL"),
+                Just("ANY"),
+                Just("quorum"),
+                Just(""),
+                Just("k\\\"ey\\n"),
+                Just("é"),
+            ]
+            .prop_map(|s| format!("\"{s}\"")),
+            "[a-z]{0,70}".prop_map(|s| format!("\"{s}\"")),
+        ]
+    }
+
+    fn arb_frame() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            4 => Just("id"),
+            4 => Just("op"),
+            4 => Just("key"),
+            3 => Just("value"),
+            4 => Just("cl"),
+            1 => Just("token"),
+            1 => Just("limit"),
+        ];
+        proptest::collection::vec((name, arb_json_value()), 0..7).prop_map(|fields| {
+            let body: Vec<String> = fields
+                .iter()
+                .map(|(n, v)| format!("\"{n}\": {v}"))
+                .collect();
+            format!("{{{}}}", body.join(", "))
+        })
+    }
+
+    /// The common shapes, so that most cases take the direct path.
+    fn arb_data_frame() -> impl Strategy<Value = String> {
+        (
+            0u64..5,
+            prop_oneof![Just("put"), Just("get"), Just("delete")],
+            prop_oneof![
+                (0u64..300).prop_map(|k| k.to_string()),
+                "[a-z]{0,20}".prop_map(|s| format!("\"{s}\""))
+            ],
+            proptest::option::of("[a-z ]{0,20}"),
+            prop_oneof![Just("ONE"), Just("QUORUM"), Just("ALL"), Just("ANY")],
+        )
+            .prop_map(|(id, op, key, value, cl)| {
+                let value = value.map_or(String::new(), |v| format!(", \"value\": \"{v}\""));
+                format!(
+                    "{{\"id\": {id}, \"op\": \"{op}\", \"key\": {key}{value}, \"cl\": \"{cl}\"}}"
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the direct path takes, it reads as the map of fields
+        /// does; and what it leaves, the map reads (errors included).
+        #[test]
+        fn the_direct_path_reads_every_frame_as_the_map_does(text in prop_oneof![arb_frame(), arb_data_frame()]) {
+            prop_assert_eq!(parse_request_frame(&text), parse_any_frame(&text));
+            if let Some(direct) = data_frame(&text) {
+                prop_assert_eq!(Ok(direct), parse_any_frame(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn the_common_frames_take_the_direct_path() {
+        for text in [
+            r#"{"id":1,"op":"put","key":137,"value":"v","cl":"QUORUM"}"#,
+            r#"{"cl":"ONE","key":"user:1","op":"get","id":2}"#,
+            r#"{"id":3,"op":"delete","key":0,"cl":"ANY"}"#,
+        ] {
+            assert!(data_frame(text).is_some(), "{text}");
+        }
+        for text in [
+            r#"{"id":1,"op":"put","key":137,"value":null,"cl":"QUORUM"}"#,
+            r#"{"id":2,"op":"get","key":1,"cl":"ONE","value":null}"#,
+            r#"{"id":2,"op":"get","key":1,"cl":"ANY"}"#,
+            r#"{"id":2,"op":"get","key":256,"cl":"ONE"}"#,
+            r#"{"id":2,"op":"get","key":1,"cl":"ONE","token":"t"}"#,
+            r#"{"id":2,"op":"get","key":1,"key":2,"cl":"ONE"}"#,
+        ] {
+            assert!(data_frame(text).is_none(), "{text}");
+        }
+    }
+}
