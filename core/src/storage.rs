@@ -459,6 +459,17 @@ impl Memtable {
         }
     }
 
+    /// Stores a version the caller has found to win over the stored one
+    /// (or that has none), as it is.
+    pub fn put_winner(&mut self, key: &Key, version: Version) {
+        match self.data.get_mut(key) {
+            Some(cur) => *cur = version,
+            None => {
+                self.data.insert(key.clone(), version);
+            }
+        }
+    }
+
     /// [`Memtable::apply`] for a record the caller gives up: nothing is
     /// copied (replay of a large log).
     pub fn apply_owned(&mut self, record: Record) {

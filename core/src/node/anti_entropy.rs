@@ -38,6 +38,7 @@ use crate::io::{EventKind, TimerId};
 use crate::message::{KeySpan, Msg, TreeNode};
 use crate::storage::hash_order;
 use crate::types::{Key, NodeId, Version};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Tree nodes one anti-entropy message carries at most (21 bytes each on
@@ -291,7 +292,9 @@ impl Node {
     fn store_synced(&mut self, from: NodeId, entries: &[(Key, Version)]) -> usize {
         let mut changed = 0;
         for (key, version) in entries {
-            if self.shared_with(from, key) && self.store(key, version, "anti-entropy") {
+            if self.shared_with(from, key)
+                && self.store(key, Cow::Borrowed(version), "anti-entropy")
+            {
                 changed += 1;
             }
         }

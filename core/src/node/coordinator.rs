@@ -8,6 +8,7 @@ use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::{ClientRef, ErrorKind, Msg, OpId, Reply, Request};
 use crate::storage::{hint_bytes, Record};
 use crate::types::{Consistency, Key, KeyVersion, Micros, NodeId, Value, Version, MAX_VALUE_BYTES};
+use std::borrow::Cow;
 
 /// How far ahead of the timestamp (or op id) it needs a coordinator
 /// reserves in the log. Longer means fewer reservation records; it is
@@ -268,7 +269,7 @@ impl Node {
         self.reserve_past(version.ts);
         for &r in replicas {
             if r == me && live.contains(&r) {
-                self.store(key, &version, "client write");
+                self.store(key, Cow::Borrowed(&version), "client write");
                 acked.push(me);
             } else if !live.contains(&r) && self.store_hint(r, key, &version, HintReason::Down) {
                 hinted += 1;
@@ -435,7 +436,7 @@ impl Node {
                             });
                             if r == self.config.id {
                                 let key = p.key.clone();
-                                self.store(&key, &w, "read repair");
+                                self.store(&key, Cow::Borrowed(&w), "read repair");
                             } else {
                                 if blocking {
                                     repairing.push(r);

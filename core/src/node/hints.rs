@@ -8,6 +8,7 @@ use crate::io::{EventKind, HintReason, TimerId};
 use crate::message::Msg;
 use crate::storage::{hint_bytes, Hint, Record};
 use crate::types::{Key, NodeId, Version};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Hints sent to one target per delivery round; the rest wait for the next
@@ -41,7 +42,7 @@ impl Node {
     /// A hint from a coordinator for a write this replica missed.
     pub(super) fn on_hint(&mut self, from: NodeId, hint: u64, key: Key, version: Version) {
         if self.accepts(&key) {
-            self.store(&key, &version, "hinted handoff");
+            self.store(&key, Cow::Owned(version), "hinted handoff");
             self.send(from, Msg::HintAck { hint });
         }
     }

@@ -37,6 +37,7 @@ use crate::storage::{Memtable, Record, SnapshotCursor};
 use crate::types::{Key, Micros, NodeId, Version};
 use coordinator::PendingOp;
 use detector::PeerState;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Which [`Output::Event`]s a node builds (see [`Node::set_events`]).
@@ -262,25 +263,30 @@ impl Node {
     }
 
     /// Logs then applies a replica write; true when it changed the data.
-    fn store(&mut self, key: &Key, version: &Version, source: &str) -> bool {
+    /// Stores `version` of `key` if it wins by last-write-wins (logged,
+    /// then in the memtable and the trees); true when it did. A version
+    /// the caller gives up (`Cow::Owned`, a peer's write) goes into the
+    /// memtable as it is; a borrowed one is copied only if it wins.
+    fn store(&mut self, key: &Key, version: Cow<'_, Version>, source: &str) -> bool {
         let old = self.mem.data.get(key);
         let wins = old.is_none_or(|cur| version.supersedes(cur));
+        let applied = (self.events == EventLevel::All).then(|| EventKind::WriteApplied {
+            key: key.clone(),
+            version: version.as_ref().clone(),
+            won: wins,
+            source: source.to_string(),
+        });
         if wins {
-            self.tree.update(&self.ring, key, old, version);
+            self.tree.update(&self.ring, key, old, &version);
             self.persist(Record::Write {
                 key: key.clone(),
-                version: version.clone(),
+                version: version.as_ref().clone(),
             });
-            self.mem.merge(key, version);
+            self.mem.put_winner(key, version.into_owned());
             self.tree.grow(&self.ring, &self.mem.data);
         }
-        if self.events == EventLevel::All {
-            self.event(EventKind::WriteApplied {
-                key: key.clone(),
-                version: version.clone(),
-                won: wins,
-                source: source.to_string(),
-            });
+        if let Some(event) = applied {
+            self.event(event);
         }
         wins
     }

@@ -5,6 +5,7 @@ use super::Node;
 use crate::message::{Msg, OpId};
 use crate::storage::Table;
 use crate::types::{Key, NodeId, Version};
+use std::borrow::Cow;
 
 impl Node {
     /// The newest version of every key this node stores, tombstones too.
@@ -19,7 +20,7 @@ impl Node {
     /// A coordinator's write: store it (last write wins) and acknowledge.
     pub(super) fn on_write(&mut self, from: NodeId, op: OpId, key: Key, version: Version) {
         if self.accepts(&key) {
-            self.store(&key, &version, "replica write");
+            self.store(&key, Cow::Owned(version), "replica write");
             self.send(from, Msg::WriteAck { op });
         }
     }
@@ -33,7 +34,7 @@ impl Node {
     /// A read found this replica stale: store the newer version and say so.
     pub(super) fn on_repair(&mut self, from: NodeId, op: OpId, key: Key, version: Version) {
         if self.accepts(&key) {
-            self.store(&key, &version, "read repair");
+            self.store(&key, Cow::Owned(version), "read repair");
             self.send(from, Msg::RepairAck { op });
         }
     }
