@@ -12,11 +12,12 @@
 //! answered: written over zeros written ahead and fdatasynced, one sync
 //! in flight at a time on a thread of its own, so that groups grow with
 //! the load. It leaves out everything else that makes a node a store:
-//! the commit log's records and replay, the memtable's versions, hints, timers,
-//! the anti-entropy trees, events, the ring (a key's replicas are three
-//! members in a row from its hash). Its throughput under `ringside bench`
-//! is what the message pattern alone allows on a machine, so that a
-//! node's figures can be read against it, and against a peer like redis.
+//! the commit log's records and replay, the memtable's versions, hints,
+//! timers, the anti-entropy trees, events, the ring (a key's replicas
+//! are three members in a row from its hash). Its throughput under
+//! `ringside bench` is what the message pattern alone allows on a
+//! machine, so that a node's figures can be read against it, and
+//! against a peer like redis.
 //!
 //! Not a store: values live in a map for as long as the process runs.
 
