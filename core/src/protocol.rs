@@ -9,7 +9,8 @@ use crate::message::{ErrorKind, Reply, Request};
 use crate::ring::Token;
 use crate::storage::Table;
 use crate::types::{
-    Consistency, Key, KeyVersion, Micros, NodeId, Version, Yarn, MAX_KEY_BYTES, MAX_VALUE_BYTES,
+    Consistency, Key, KeyVersion, Micros, NodeId, Value as StoredValue, Version, Yarn,
+    MAX_KEY_BYTES, MAX_VALUE_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -162,11 +163,9 @@ fn data_frame(text: &str) -> Option<ClientFrame> {
     };
     let cl = Consistency::parse(&d.cl).ok()?;
     let request = match (d.op.as_ref(), d.value) {
-        ("put", DataValue::Given(value)) if value.len() <= MAX_VALUE_BYTES => Request::Put {
-            key,
-            value: value.into(),
-            cl,
-        },
+        ("put", DataValue::Given(value)) if value.as_str().len() <= MAX_VALUE_BYTES => {
+            Request::Put { key, value, cl }
+        }
         ("get", DataValue::Absent) if cl != Consistency::Any => Request::Get { key, cl },
         ("delete", DataValue::Absent) => Request::Delete { key, cl },
         _ => return None,
@@ -178,14 +177,15 @@ fn data_frame(text: &str) -> Option<ClientFrame> {
     })
 }
 
-/// A data frame's value: absent, or a string (`null` and anything else
-/// are left to [`parse_any_frame`], which refuses them for a put and
-/// keeps them among a get's extra fields).
+/// A data frame's value: absent, or a string, read straight into the
+/// stored form (`null` and anything else are left to
+/// [`parse_any_frame`], which refuses them for a put and keeps them
+/// among a get's extra fields).
 #[derive(Default)]
 enum DataValue {
     #[default]
     Absent,
-    Given(String),
+    Given(StoredValue),
 }
 
 impl<'de> Deserialize<'de> for DataValue {
@@ -197,10 +197,7 @@ impl<'de> Deserialize<'de> for DataValue {
                 f.write_str("a string")
             }
             fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(DataValue::Given(s.to_string()))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-                Ok(DataValue::Given(s))
+                Ok(DataValue::Given(s.into()))
             }
         }
         d.deserialize_any(Visit)
