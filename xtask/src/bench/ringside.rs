@@ -166,8 +166,16 @@ impl<'a> BenchCluster<'a> {
             cluster.pids.push(child.id());
             cluster.ceiling.push(child);
         }
-        for addr in &cluster.addrs {
-            wait_until_accepting(addr)?;
+        for (i, addr) in cluster.addrs.iter().enumerate() {
+            wait_until_accepting(addr).map_err(|e| {
+                let log = cluster.dir.join(format!("ceiling-{i}.log"));
+                let said = fs::read_to_string(&log).unwrap_or_default();
+                format!(
+                    "ceiling member {i}: {e}; its log ({}): {}",
+                    log.display(),
+                    said.trim()
+                )
+            })?;
         }
         Ok(cluster)
     }
@@ -243,8 +251,9 @@ impl<'a> BenchCluster<'a> {
         Ok(syncs)
     }
 
-    /// `ringside cluster down`, which stops the pids it recorded and waits
-    /// for them.
+    /// Stops the cluster: a ceiling's members, our own children, by
+    /// their pids; a cluster of nodes by `ringside cluster down`, which
+    /// stops the pids it recorded and waits for them.
     fn stop(&mut self) {
         self.stopped = true;
         if !self.ceiling.is_empty() {
