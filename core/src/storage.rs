@@ -446,17 +446,11 @@ impl Memtable {
     /// Merges a version by last-write-wins; true when it won (changed the
     /// stored version).
     pub fn merge(&mut self, key: &Key, version: &Version) -> bool {
-        match self.data.get_mut(key) {
-            Some(cur) if !version.supersedes(cur) => false,
-            Some(cur) => {
-                *cur = version.clone();
-                true
-            }
-            None => {
-                self.data.insert(key.clone(), version.clone());
-                true
-            }
+        let wins = self.data.get(key).is_none_or(|cur| version.supersedes(cur));
+        if wins {
+            self.put_winner(key, version.clone());
         }
+        wins
     }
 
     /// Stores a version the caller has found to win over the stored one
