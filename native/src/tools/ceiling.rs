@@ -24,7 +24,8 @@
 use crate::cluster_file::{ClusterFile, SyncMode};
 use crate::node::transport::{ws_config, MAX_PEER_FRAME_BYTES};
 use futures_util::{SinkExt, Stream, StreamExt};
-use ringside_core::NodeId;
+use ringside_core::types::key_hash;
+use ringside_core::{Key, NodeId, Yarn};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -236,7 +237,7 @@ impl Member {
     /// The key's replicas: `RF` members in a row from its hash.
     fn replicas(&self, key: &str) -> impl Iterator<Item = usize> {
         let n = self.peers.len();
-        let first = (fnv1a(key.as_bytes()) % n as u64) as usize;
+        let first = (key_hash(&Key::Str(Yarn::copy(key))) % n as u64) as usize;
         (0..RF.min(n)).map(move |i| (first + i) % n)
     }
 
@@ -372,13 +373,6 @@ struct ClientRequest {
 
 fn error(id: Option<u64>, message: &str) -> WsMessage {
     WsMessage::text(serde_json::json!({"id": id, "ok": false, "error": message}).to_string())
-}
-
-/// FNV-1a: a key's replicas need only a spread, not a keyed hash.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// What members send each other, in binary frames: a tag, the request's
