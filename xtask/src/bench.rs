@@ -165,8 +165,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// The nodes `ringside cluster up` starts sit in their own process group,
 /// out of a terminal's Ctrl-C; on one, bring down (by their recorded
-/// pids) the clusters in `work` before exiting. redis and `ringside
-/// bench` are our children, in our group: the Ctrl-C reaches them.
+/// pids) the clusters in `work` before exiting. redis, the ceiling's
+/// members and `ringside bench` are our children, in our group: the
+/// Ctrl-C reaches them.
 fn stop_clusters_on_ctrl_c(bin: &Path, work: &Path) {
     let (bin, work) = (bin.to_path_buf(), work.to_path_buf());
     let _ = ctrlc::set_handler(move || {
@@ -186,6 +187,35 @@ fn stop_clusters_on_ctrl_c(bin: &Path, work: &Path) {
         eprintln!("xtask bench: interrupted; the clusters it started are down");
         std::process::exit(130);
     });
+}
+
+/// Waits until `child`, a server we started (`what`, its output in
+/// `log`), accepts TCP connections at `addr`: an error naming the log if
+/// it exits first or does not listen within 10 s.
+fn wait_until_listening(
+    child: &mut std::process::Child,
+    addr: &str,
+    what: &str,
+    log: &Path,
+) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{what} exited ({status}); its output is in {}",
+                log.display()
+            ));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{what} did not listen within 10 s; its output is in {}",
+                log.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// Everything but the build, in `work`.

@@ -5,10 +5,8 @@ use super::cpu;
 use super::syscalls;
 use crate::{find_exe, is_root, run as run_cmd};
 use std::fs;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// What a redis-server promises about a SET it acknowledged.
 pub enum Persistence {
@@ -125,22 +123,12 @@ impl RedisServer {
             "redis-server ({name}) pid {} on 127.0.0.1:{port}",
             server.child.id()
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!(
-                    "redis-server ({name}) exited ({status}); its output is in {}",
-                    log.display()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "redis-server ({name}) did not listen within 10 s; its output is in {}",
-                    log.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::wait_until_listening(
+            &mut server.child,
+            &format!("127.0.0.1:{port}"),
+            &format!("redis-server ({name})"),
+            log,
+        )?;
         Ok(server)
     }
 

@@ -8,10 +8,8 @@ use super::syscalls;
 use crate::run as run_cmd;
 use std::fs;
 use std::io::Read;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The nodes of the clusters the bench starts.
 const NODES: u16 = 4;
@@ -152,10 +150,11 @@ impl<'a> BenchCluster<'a> {
     pub fn ceiling(bin: &'a Path, dir: PathBuf, sync: &str) -> Result<BenchCluster<'a>, String> {
         let mut cluster = BenchCluster::new(bin, dir, sync)?;
         let file = cluster.dir.join("cluster.toml");
+        let log_of = |i| cluster.dir.join(format!("ceiling-{i}.log"));
         for i in 0..NODES {
-            let log = cluster.dir.join(format!("ceiling-{i}.log"));
-            let log = fs::File::create(&log)
-                .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+            let path = log_of(i);
+            let log = fs::File::create(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
             let child = Command::new(bin)
                 .args(["ceiling", "--id", &i.to_string(), "--cluster"])
                 .arg(&file)
@@ -166,16 +165,9 @@ impl<'a> BenchCluster<'a> {
             cluster.pids.push(child.id());
             cluster.ceiling.push(child);
         }
-        for (i, addr) in cluster.addrs.iter().enumerate() {
-            wait_until_accepting(addr).map_err(|e| {
-                let log = cluster.dir.join(format!("ceiling-{i}.log"));
-                let said = fs::read_to_string(&log).unwrap_or_default();
-                format!(
-                    "ceiling member {i}: {e}; its log ({}): {}",
-                    log.display(),
-                    said.trim()
-                )
-            })?;
+        for (i, (child, addr)) in cluster.ceiling.iter_mut().zip(&cluster.addrs).enumerate() {
+            let what = format!("ceiling member {i}");
+            super::wait_until_listening(child, addr, &what, &log_of(i as u16))?;
         }
         Ok(cluster)
     }
@@ -271,19 +263,6 @@ impl<'a> BenchCluster<'a> {
             .stderr(Stdio::null())
             .status();
     }
-}
-
-/// Waits until something accepts TCP connections at `addr`, for up to
-/// ten seconds.
-fn wait_until_accepting(addr: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        if Instant::now() >= deadline {
-            return Err(format!("nothing accepts connections at {addr} after 10 s"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 /// 32 hex digits from the kernel's random source: the cluster's peer
