@@ -14,9 +14,22 @@
 //!   (a read's answer, a repair, a hint, anti-entropy data, a reply)
 //!   waits for every record appended before it, lazy ones included.
 //! - [`Needs::NoData`]: a message that carries nothing read from the data
-//!   (a coordinator's remote write or read, a heartbeat, a digest) waits
-//!   only for the records that are not lazy, so a coordinator's remote
-//!   writes still leave before its own write is durable.
+//!   (a heartbeat, a digest) waits only for the records that are not
+//!   lazy.
+//! - [`Needs::Request`]: a coordinator's request to a replica (a remote
+//!   write or read) carries only what its client sent and an op id, and
+//!   waits only until the reservation record that covers its op id (the
+//!   newest [`Record::Timestamps`]) is durable, in a queue of its own. A
+//!   restart begins its op ids above the durable reservation; a request
+//!   that left under a reservation a crash then lost could share its op
+//!   id with one of the next life's, and a late answer to it would count
+//!   for the other. Nothing else is at stake: the write is not answered
+//!   until its own record is durable, and a write nobody answered may
+//!   take effect at any later time anyway. So a coordinator's remote
+//!   writes leave before its own write is durable, and under load, while
+//!   its earlier records wait for a sync in flight and then for the group
+//!   window, its next requests already reach the replicas, whose syncs
+//!   overlap its own.
 //! - [`Needs::Ack`]: an acknowledgement (of a write, a repair, a hint)
 //!   waits like `NoData` and also until the log is durable up to the
 //!   newest record for the key the acknowledged message was about. A
@@ -52,6 +65,7 @@
 
 use crate::io::Input;
 use crate::message::Msg;
+use crate::storage::Record;
 use crate::types::{Key, Micros};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -106,6 +120,7 @@ impl Policy {
 /// What an output depends on (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Needs {
+    Request,
     NoData,
     Ack,
     Data,
@@ -115,10 +130,8 @@ impl Needs {
     /// What a peer message depends on.
     pub fn of_message(msg: &Msg) -> Needs {
         match msg {
-            Msg::Write { .. }
-            | Msg::Read { .. }
-            | Msg::Heartbeat { .. }
-            | Msg::SyncDigest { .. } => Needs::NoData,
+            Msg::Write { .. } | Msg::Read { .. } => Needs::Request,
+            Msg::Heartbeat { .. } | Msg::SyncDigest { .. } => Needs::NoData,
             Msg::WriteAck { .. } | Msg::RepairAck { .. } | Msg::HintAck { .. } => Needs::Ack,
             Msg::ReadReply { .. }
             | Msg::Repair { .. }
@@ -139,6 +152,9 @@ pub enum Flaw {
     /// A compaction's new log is its snapshot alone: what the node logged
     /// while the snapshot was taken, slice by slice, is not in it.
     CompactionDropsKept,
+    /// A request leaves at once, before the reservation of its op id is
+    /// durable.
+    RequestIgnoresReservation,
 }
 
 /// The output gate. `A` is whatever the driver holds back (an output, a
@@ -165,12 +181,15 @@ pub struct Gate<A> {
     lazy_input: bool,
     /// The key the input being handled is about.
     input_key: Option<Key>,
+    /// The end of the newest reservation record (requests wait for it).
+    reserved_to: u64,
     /// Records appended since the last sync started, and how many the
     /// last sync covered: the group window grows with the latter.
     ungrouped: u64,
     last_group: u64,
     held: VecDeque<(u64, A)>,
     held_lazy: VecDeque<(u64, A)>,
+    held_requests: VecDeque<(u64, A)>,
     ready: VecDeque<A>,
     /// The end of the newest record per key, for records not yet durable,
     /// and the same in append order to forget them once they are.
@@ -195,10 +214,12 @@ impl<A> Gate<A> {
             lazy_since: None,
             lazy_input: false,
             input_key: None,
+            reserved_to: end,
             ungrouped: 0,
             last_group: 0,
             held: VecDeque::new(),
             held_lazy: VecDeque::new(),
+            held_requests: VecDeque::new(),
             ready: VecDeque::new(),
             newest: BTreeMap::new(),
             recent: VecDeque::new(),
@@ -229,10 +250,18 @@ impl<A> Gate<A> {
         self.input_key = key;
     }
 
-    /// The node appended a record about `key` (if any) that ends at `end`.
-    pub fn appended(&mut self, end: u64, key: Option<&Key>, now: Micros) {
+    /// The node appended `record`, which ends at `end`.
+    pub fn appended(&mut self, end: u64, record: &Record, now: Micros) {
         debug_assert!(end > self.appended, "log positions increase");
         self.appended = end;
+        let key = match record {
+            Record::Write { key, .. } | Record::Hint { key, .. } => Some(key),
+            Record::Timestamps { .. } => {
+                self.reserved_to = end;
+                None
+            }
+            Record::HintDone { .. } => None,
+        };
         self.ungrouped += 1;
         if self.lazy_input {
             self.lazy_since.get_or_insert(now);
@@ -254,6 +283,18 @@ impl<A> Gate<A> {
     /// Hands an output to the gate; it comes back from [`Gate::pop_ready`]
     /// once what it needs is durable.
     pub fn emit(&mut self, action: A, needs: Needs) {
+        if needs == Needs::Request {
+            let need = match self.flaw {
+                Some(Flaw::RequestIgnoresReservation) => 0,
+                _ => self.reserved_to,
+            };
+            if self.held_requests.is_empty() && need <= self.durable() {
+                self.ready.push_back(action);
+            } else {
+                self.held_requests.push_back((need, action));
+            }
+            return;
+        }
         if self.lazy_input {
             let need = self.appended;
             if need <= self.durable() && self.held_lazy.is_empty() {
@@ -264,7 +305,7 @@ impl<A> Gate<A> {
             return;
         }
         let need = match needs {
-            Needs::NoData => self.urgent_to,
+            Needs::NoData | Needs::Request => self.urgent_to,
             Needs::Ack if self.flaw == Some(Flaw::AckIgnoresKey) => self.urgent_to,
             Needs::Ack => match &self.input_key {
                 Some(k) => self.urgent_to.max(self.newest.get(k).copied().unwrap_or(0)),
@@ -312,7 +353,7 @@ impl<A> Gate<A> {
 
     /// Outputs held back.
     pub fn held(&self) -> usize {
-        self.held.len() + self.held_lazy.len()
+        self.held.len() + self.held_lazy.len() + self.held_requests.len()
     }
 
     /// While every record not yet synced came from a lazy write and
@@ -403,17 +444,11 @@ impl<A> Gate<A> {
     /// queue.
     fn release(&mut self) {
         let durable = self.durable();
-        while self.held.front().is_some_and(|(need, _)| *need <= durable) {
-            let (_, a) = self.held.pop_front().expect("a front entry");
-            self.ready.push_back(a);
-        }
-        while self
-            .held_lazy
-            .front()
-            .is_some_and(|(need, _)| *need <= durable)
-        {
-            let (_, a) = self.held_lazy.pop_front().expect("a front entry");
-            self.ready.push_back(a);
+        for queue in [&mut self.held_requests, &mut self.held, &mut self.held_lazy] {
+            while queue.front().is_some_and(|(need, _)| *need <= durable) {
+                let (_, a) = queue.pop_front().expect("a front entry");
+                self.ready.push_back(a);
+            }
         }
     }
 
@@ -421,15 +456,10 @@ impl<A> Gate<A> {
     /// was held, in order, and starts over over a log whose first `end`
     /// positions are durable.
     pub fn reset(&mut self, end: u64, now: Micros) -> Vec<A> {
-        let mut out: Vec<A> = std::mem::take(&mut self.held)
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        out.extend(
-            std::mem::take(&mut self.held_lazy)
-                .into_iter()
-                .map(|(_, a)| a),
-        );
+        let mut out = Vec::with_capacity(self.held());
+        for queue in [&mut self.held_requests, &mut self.held, &mut self.held_lazy] {
+            out.extend(std::mem::take(queue).into_iter().map(|(_, a)| a));
+        }
         let flaw = self.flaw;
         let ready = std::mem::take(&mut self.ready);
         *self = Gate::new(self.policy, end, now);
@@ -454,7 +484,7 @@ mod tests {
     fn group_of(g: &mut Gate<u32>, end: u64, n: u64, now: Micros) -> u64 {
         g.begin_input(&Input::Start);
         for i in 1..=n {
-            g.appended(end + i, None, now);
+            g.appended(end + i, &done(), now);
         }
         g.sync_started(end + n);
         g.sync_finished(end + n, now);
@@ -483,8 +513,8 @@ mod tests {
         // before it, due once it has passed.
         end = group_of(&mut g, end, 40, 10_000);
         g.begin_input(&Input::Start);
-        g.appended(end + 1, None, 10_000);
-        g.appended(end + 2, None, 10_000);
+        g.appended(end + 1, &done(), 10_000);
+        g.appended(end + 2, &done(), 10_000);
         assert!(!g.should_sync(10_999, false));
         assert!(g.should_sync(11_000, false));
         assert!(g.should_sync(10_001, true), "a lone write never waits");
@@ -519,6 +549,22 @@ mod tests {
         })
     }
 
+    /// A record of a write of `key`.
+    fn put(key: u8) -> Record {
+        Record::Write {
+            key: Key::Int(key),
+            version: Version {
+                ts: 1,
+                value: Some("v".into()),
+            },
+        }
+    }
+
+    /// A record about no key.
+    fn done() -> Record {
+        Record::HintDone { id: 1 }
+    }
+
     fn ready(g: &mut Gate<&'static str>) -> Vec<&'static str> {
         std::iter::from_fn(|| g.pop_ready()).collect()
     }
@@ -528,7 +574,7 @@ mod tests {
         let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
         g.begin_input(&Input::Start);
         g.emit("remote write", Needs::NoData);
-        g.appended(1, Some(&Key::Int(1)), 0);
+        g.appended(1, &put(1), 0);
         g.emit("reply", Needs::Data);
         assert_eq!(ready(&mut g), ["remote write"]);
         assert!(g.should_sync(0, true));
@@ -539,10 +585,52 @@ mod tests {
     }
 
     #[test]
+    fn a_request_waits_for_the_reservation_of_its_op_id_and_nothing_else() {
+        for flaw in [None, Some(Flaw::RequestIgnoresReservation)] {
+            let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
+            g.set_flaw(flaw);
+            g.begin_input(&Input::Start);
+            g.appended(1, &Record::Timestamps { below: 500 }, 0);
+            g.emit("request under a new reservation", Needs::Request);
+            g.appended(2, &put(1), 0);
+            g.emit("reply", Needs::Data);
+            if flaw.is_some() {
+                assert_eq!(ready(&mut g), ["request under a new reservation"]);
+                continue;
+            }
+            assert!(ready(&mut g).is_empty());
+            assert_eq!(g.held(), 2);
+            g.sync_started(2);
+            g.sync_finished(2, 10);
+            assert_eq!(ready(&mut g), ["request under a new reservation", "reply"]);
+            // The next op's request leaves at once, though the records
+            // before it are not durable; a heartbeat still waits for them.
+            g.begin_input(&Input::Start);
+            g.appended(3, &put(2), 20);
+            g.emit("heartbeat", Needs::NoData);
+            g.emit("next request", Needs::Request);
+            assert_eq!(ready(&mut g), ["next request"]);
+            // Requests keep their order among themselves.
+            g.appended(4, &Record::Timestamps { below: 900 }, 20);
+            g.emit("request under the next reservation", Needs::Request);
+            g.emit("request after it", Needs::Request);
+            assert!(ready(&mut g).is_empty());
+            assert_eq!(
+                g.reset(2, 30),
+                [
+                    "request under the next reservation",
+                    "request after it",
+                    "heartbeat"
+                ]
+            );
+        }
+    }
+
+    #[test]
     fn a_lazy_record_waits_for_its_window_and_holds_up_nothing_else() {
         let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
         g.begin_input(&write(1, 5, true));
-        g.appended(1, Some(&Key::Int(1)), 100);
+        g.appended(1, &put(1), 100);
         g.emit("lazy ack", Needs::Ack);
         assert!(!g.should_sync(100, true), "a lazy record waits");
         assert_eq!(g.next_wakeup(), Some(2_100));
@@ -558,7 +646,7 @@ mod tests {
             let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
             g.set_flaw(flaw);
             g.begin_input(&write(1, 9, true));
-            g.appended(1, Some(&Key::Int(1)), 0);
+            g.appended(1, &put(1), 0);
             // An older write of the same key: the replica logs nothing.
             g.begin_input(&write(1, 5, false));
             g.emit("ack of the older write", Needs::Ack);
@@ -578,7 +666,7 @@ mod tests {
     fn an_ack_for_another_key_does_not_wait_for_a_lazy_record() {
         let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
         g.begin_input(&write(1, 9, true));
-        g.appended(1, Some(&Key::Int(1)), 0);
+        g.appended(1, &put(1), 0);
         g.begin_input(&write(2, 5, false));
         g.emit("ack", Needs::Ack);
         assert_eq!(ready(&mut g), ["ack"]);
@@ -588,10 +676,10 @@ mod tests {
     fn group_commit_waits_for_the_window_unless_lone() {
         let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
         g.begin_input(&Input::Start);
-        g.appended(1, None, 0);
+        g.appended(1, &done(), 0);
         g.sync_started(1);
-        g.appended(2, None, 10);
-        g.appended(3, None, 20);
+        g.appended(2, &done(), 10);
+        g.appended(3, &done(), 20);
         g.sync_finished(1, 50);
         assert!(!g.should_sync(100, false));
         assert_eq!(g.next_wakeup(), Some(250));
@@ -603,7 +691,7 @@ mod tests {
     fn periodic_outputs_wait_for_the_write_only() {
         let mut g: Gate<&str> = Gate::new(Policy::Periodic { period_us: 1_000 }, 0, 0);
         g.begin_input(&Input::Start);
-        g.appended(1, None, 0);
+        g.appended(1, &done(), 0);
         g.emit("reply", Needs::Data);
         assert!(ready(&mut g).is_empty());
         g.written_to(1);
@@ -616,7 +704,7 @@ mod tests {
     fn a_reset_hands_back_what_was_held() {
         let mut g: Gate<&str> = Gate::new(BATCH, 0, 0);
         g.begin_input(&Input::Start);
-        g.appended(1, None, 0);
+        g.appended(1, &done(), 0);
         g.emit("reply", Needs::Data);
         assert_eq!(g.reset(0, 5), vec!["reply"]);
         assert_eq!(g.held(), 0);

@@ -156,6 +156,14 @@ fn the_sweep_catches_a_compaction_that_drops_what_was_logged_meanwhile() {
     assert_the_sweep_catches(Flaw::CompactionDropsKept, "broken compaction");
 }
 
+/// A coordinator's remote writes and reads sent before the reservation
+/// of their op id is synced: a crash can lose it, and the next life may
+/// number its ops from below it. The CI's seeds must catch it.
+#[test]
+fn the_sweep_catches_a_request_sent_before_its_op_id_is_reserved() {
+    assert_the_sweep_catches(Flaw::RequestIgnoresReservation, "broken request gate");
+}
+
 /// Seeds that longer sweeps than the CI's caught, kept as regressions.
 /// 41468 and 93756: a coordinator restarted on a clock stepped back began
 /// its op ids where its previous life had, and counted an acknowledgement

@@ -16,7 +16,7 @@
 
 use super::Rng;
 use crate::storage::Record;
-use crate::types::{Key, Version};
+use crate::types::{Key, Micros, Version};
 
 /// A record on a simulated disk.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +196,20 @@ impl Disk {
         self.records.truncate(d.index);
         self.damage = None;
         Opened::Cut { records: cut }
+    }
+
+    /// The bound of the newest reservation a sync covered (0: none): a
+    /// restart begins its op ids there.
+    pub fn reserved_synced(&self) -> Micros {
+        self.records
+            .iter()
+            .rev()
+            .filter(|r| r.synced)
+            .find_map(|r| match r.record {
+                Record::Timestamps { below } => Some(below),
+                _ => None,
+            })
+            .unwrap_or(0)
     }
 
     /// The newest version of `key` in a synced write record.

@@ -6,7 +6,6 @@ use crate::check::Outcome;
 use crate::durability::Needs;
 use crate::io::{Input, Output};
 use crate::message::{Message, Msg};
-use crate::storage::Record;
 use crate::types::{Key, Micros, NodeId, Version};
 use std::cmp::Reverse;
 
@@ -71,15 +70,12 @@ impl Sim {
             let n = self.nodes.get_mut(&id).expect("the node exists");
             match out {
                 Output::Persist(record) => {
-                    let key = match &record {
-                        Record::Write { key, .. } | Record::Hint { key, .. } => Some(key.clone()),
-                        Record::HintDone { .. } | Record::Timestamps { .. } => None,
-                    };
                     if let Some(c) = n.compaction.as_mut() {
                         c.logged(&record);
                     }
                     let lsn = n.disk.append(record);
-                    n.gate.appended(lsn, key.as_ref(), self.now);
+                    let record = &n.disk.records().last().expect("just appended").record;
+                    n.gate.appended(lsn, record, self.now);
                     if periodic {
                         // The simulated write lands in the page cache at once.
                         n.gate.written_to(lsn);
@@ -187,6 +183,17 @@ impl Sim {
                         version.ts,
                         held.map_or("nothing".into(), |h| format!("@{}", h.ts)),
                     ));
+                }
+            }
+            if let (true, Output::Send { to, msg }) = (batch, &out) {
+                if let Msg::Write { op, .. } | Msg::Read { op, .. } = msg.body {
+                    let reserved = n.disk.reserved_synced();
+                    if op >= reserved {
+                        self.disk_stats.early_requests.push(format!(
+                            "node {id} sent {} op {op} to node {to} while its synced log reserved op ids below {reserved} only",
+                            msg.body.kind()
+                        ));
+                    }
                 }
             }
             match out {

@@ -52,6 +52,9 @@ pub struct DiskStats {
     /// Acknowledgements and read replies that left before what they
     /// stand for was synced: each breaks durability (batch sync only).
     pub early_acks: Vec<String>,
+    /// Requests (remote writes and reads) that left before the
+    /// reservation of their op id was synced (batch sync only).
+    pub early_requests: Vec<String>,
 }
 
 /// Counters for benchmarks and status lines.

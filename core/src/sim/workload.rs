@@ -188,12 +188,17 @@ pub fn random_run_in(
         .with_final_state(Some(&fin))
         .with_clocks_agree(!clocks_moved);
     let verdict = check_with(sim.history(), check_opts).and_then(|summary| {
-        match sim.disk_stats().early_acks.first() {
-            Some(detail) => Err(Violation {
+        let stats = sim.disk_stats();
+        match (stats.early_acks.first(), stats.early_requests.first()) {
+            (Some(detail), _) => Err(Violation {
                 property: "durable-before-ack",
                 detail: detail.clone(),
             }),
-            None => Ok(summary),
+            (None, Some(detail)) => Err(Violation {
+                property: "reserved-before-request",
+                detail: detail.clone(),
+            }),
+            (None, None) => Ok(summary),
         }
     });
     let report = RunReport {

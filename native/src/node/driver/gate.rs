@@ -11,7 +11,7 @@ use super::syncer::SyncJob;
 use super::Driver;
 use crate::node::timeline::{self, Step};
 use ringside_core::durability::Needs;
-use ringside_core::{Input, Key, Message, NodeId, Record};
+use ringside_core::{Input, Message, NodeId, Record};
 use std::io;
 use std::time::Instant;
 
@@ -71,15 +71,6 @@ impl Action {
     }
 }
 
-/// The key a record is about, for the acknowledgements that depend on
-/// the newest record of their key.
-fn key_of(record: &Record) -> Option<&Key> {
-    match record {
-        Record::Write { key, .. } | Record::Hint { key, .. } => Some(key),
-        _ => None,
-    }
-}
-
 impl Driver {
     /// Tells the gate what the node is about to handle (`None`: something
     /// of the driver's own, such as an `inspect`, which is no lazy write
@@ -95,7 +86,7 @@ impl Driver {
         self.compaction.appended(frame);
         self.syncer.count.records += 1;
         let now = self.clock.mono_us();
-        self.gate.appended(self.log.bytes(), key_of(record), now);
+        self.gate.appended(self.log.bytes(), record, now);
     }
 
     /// Hands an action to the gate and carries out what it lets go.

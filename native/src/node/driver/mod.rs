@@ -20,10 +20,12 @@
 //! Every output waits until the records appended before it are durable
 //! (fsynced; with `periodic` sync, written): that is the core's contract,
 //! a `Persist` is durable before any `Send` or `Reply` that follows it.
-//! Outputs with no record before them leave at once: that is what lets a
-//! coordinator's remote writes, which the core emits before its own
-//! `Persist`, reach the replicas while it fsyncs, so the replicas' fsyncs
-//! overlap its own.
+//! Outputs with no record before them leave at once, and a coordinator's
+//! requests (remote writes and reads, which the core emits before its own
+//! `Persist`) wait only for the reservation of their op id: so they reach
+//! the replicas while it fsyncs, under load too, and the replicas' fsyncs
+//! overlap its own (the rules are core's gate: see
+//! [`ringside_core::durability`]).
 //!
 //! - *One write* (one client, say): when only one input of the batch
 //!   wrote to the log (others, such as a replica's late acknowledgement
