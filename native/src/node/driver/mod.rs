@@ -36,20 +36,18 @@
 //!   If outputs left early, it first yields once, so that the tasks
 //!   holding the sockets write them out before the thread blocks. While
 //!   the disk is busy (a compaction writes its snapshot, or the last sync
-//!   was slow) the lone write's fsync goes to the other thread instead,
-//!   started at once all the same.
+//!   was slow), and while the node has other requests open (load that
+//!   came one input per turn), the lone write's fsync goes to the other
+//!   thread instead, started at once all the same.
 //! - *A batch of several writes* (load): the fsync goes to the `commit-log-fsync`
 //!   thread and the loop goes on taking, handling and writing the next
 //!   inputs, whose outputs wait too. When the fsync is done the loop lets
 //!   go what it covered and fsyncs, in one go, everything written
 //!   meanwhile. One fsync is in flight at a time, and it covers many
-//!   writes. The next one starts no sooner than the group window (from
-//!   `sync_group_window_us`, 200 µs by default, grown with the groups:
-//!   see [`ringside_core::durability`]) after the previous one ended, so
-//!   that it covers more: an fsync costs the kernel (and a virtual
-//!   machine's disk) far more than the records it carries, so fewer,
-//!   fuller fsyncs raise throughput and lower latency under load. A lone
-//!   write never waits for the window.
+//!   writes. With `sync_group_window_us` set (none by default), the next
+//!   one starts no sooner than that window, grown with the groups (see
+//!   [`ringside_core::durability`]), after the previous one ended, so
+//!   that it covers more; a lone write never waits for the window.
 //!
 //! **Lazy writes.** A coordinator tells the replicas its answer does not
 //! wait for (those beyond the consistency level's count, after its own
@@ -398,11 +396,15 @@ impl Driver {
     /// thread does not wait for a slow disk with its heartbeats stopped:
     /// while a compaction writes its snapshot, and after any slow sync
     /// until one is fast again. It still does not wait for the window.
+    /// And so does a lone write's while other requests are open here:
+    /// load that came one input per turn, where a sync inline would stop
+    /// the thread for its length with their inputs waiting.
     fn durable_how(&self, woken_by_input: bool, writers: usize) -> Durable {
         let lone = woken_by_input && writers <= 1;
         Durable {
             lone,
             here: lone
+                && self.requests.open_count() <= 1
                 && self.gate.sync_in_flight().is_none()
                 && !self.compaction.is_running()
                 && self.syncer.inline_ok(),

@@ -47,6 +47,11 @@ impl Requests {
         self.answered.push((client, line));
     }
 
+    /// Requests not yet answered.
+    pub(super) fn open_count(&self) -> usize {
+        self.asked.len()
+    }
+
     /// True when answered requests wait for their log lines.
     pub(super) fn lines_waiting(&self) -> bool {
         !self.answered.is_empty()

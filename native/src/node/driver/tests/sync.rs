@@ -242,6 +242,29 @@ async fn a_stop_waits_for_the_write_in_flight() {
     assert_eq!(writes_in(&records), 4, "{records:?}");
 }
 
+/// A lone write is not fsynced on the node's thread while other requests
+/// are open there: that is load coming one input per turn, and a sync
+/// inline would stop the thread with their inputs waiting.
+#[tokio::test]
+async fn a_lone_write_among_open_requests_goes_to_the_fsync_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let (mut d, _peers) = node0(dir.path(), inbox_rx);
+    let _syncer = fake_syncer(&mut d);
+    let request = Request::Get {
+        key: Key::Int(1),
+        cl: Consistency::One,
+    };
+    d.requests
+        .open(ringside_core::ClientRef { conn: 1, req: 1 }, &request);
+    assert!(d.durable_how(true, 1).here, "one request open: inline");
+    d.requests
+        .open(ringside_core::ClientRef { conn: 1, req: 2 }, &request);
+    let how = d.durable_how(true, 1);
+    assert!(!how.here, "two requests open: the fsync thread");
+    assert!(how.lone, "still lone: its sync does not wait for a window");
+}
+
 /// A lone write is fsynced on the node's thread, but not while the disk
 /// is busy: after a slow sync (here, one the fsync thread took 50 ms
 /// over) the next goes to the fsync thread, until a sync is fast again;
