@@ -42,7 +42,11 @@
 //!   else.
 //!
 //! Outputs wait in order: one held output holds every later one in its
-//! queue, as a reply must not overtake the messages before it.
+//! queue, as a reply must not overtake the messages before it. Across
+//! the three queues (the main one, lazy writes' and requests') there is
+//! no order: a request may reach a peer before a message emitted before
+//! it, which nothing in the protocol depends on (a replica stores what a
+//! write brings whatever came before it, and versions decide).
 //!
 //! **When a sync is due** (batch policy). Whenever records are not yet
 //! durable and no sync is in flight, except that records which came only
@@ -283,41 +287,39 @@ impl<A> Gate<A> {
     /// Hands an output to the gate; it comes back from [`Gate::pop_ready`]
     /// once what it needs is durable.
     pub fn emit(&mut self, action: A, needs: Needs) {
-        if needs == Needs::Request {
-            let need = match self.flaw {
-                Some(Flaw::RequestIgnoresReservation) => 0,
-                _ => self.reserved_to,
-            };
-            if self.held_requests.is_empty() && need <= self.durable() {
-                self.ready.push_back(action);
-            } else {
-                self.held_requests.push_back((need, action));
+        let durable = self.durable();
+        // What it needs, the queue it waits in, and whether, held, it
+        // makes the sync due for that need (the main queue's outputs do).
+        let (need, queue, urgent) = match needs {
+            // A request's queue and need are its own, lazy input or not.
+            Needs::Request => {
+                let need = match self.flaw {
+                    Some(Flaw::RequestIgnoresReservation) => 0,
+                    _ => self.reserved_to,
+                };
+                (need, &mut self.held_requests, false)
             }
-            return;
-        }
-        if self.lazy_input {
-            let need = self.appended;
-            if need <= self.durable() && self.held_lazy.is_empty() {
-                self.ready.push_back(action);
-            } else {
-                self.held_lazy.push_back((need, action));
+            _ if self.lazy_input => (self.appended, &mut self.held_lazy, false),
+            Needs::NoData => (self.urgent_to, &mut self.held, true),
+            Needs::Ack if self.flaw == Some(Flaw::AckIgnoresKey) => {
+                (self.urgent_to, &mut self.held, true)
             }
-            return;
-        }
-        let need = match needs {
-            Needs::NoData | Needs::Request => self.urgent_to,
-            Needs::Ack if self.flaw == Some(Flaw::AckIgnoresKey) => self.urgent_to,
-            Needs::Ack => match &self.input_key {
-                Some(k) => self.urgent_to.max(self.newest.get(k).copied().unwrap_or(0)),
-                None => self.appended,
-            },
-            Needs::Data => self.appended,
+            Needs::Ack => {
+                let need = match &self.input_key {
+                    Some(k) => self.urgent_to.max(self.newest.get(k).copied().unwrap_or(0)),
+                    None => self.appended,
+                };
+                (need, &mut self.held, true)
+            }
+            Needs::Data => (self.appended, &mut self.held, true),
         };
-        if self.held.is_empty() && need <= self.durable() {
+        if queue.is_empty() && need <= durable {
             self.ready.push_back(action);
-        } else {
+            return;
+        }
+        queue.push_back((need, action));
+        if urgent {
             self.urgent_to = self.urgent_to.max(need);
-            self.held.push_back((need, action));
         }
     }
 
