@@ -262,7 +262,6 @@ impl Node {
         self.out.push_back(Output::Persist(record));
     }
 
-    /// Logs then applies a replica write; true when it changed the data.
     /// Stores `version` of `key` if it wins by last-write-wins (logged,
     /// then in the memtable and the trees); true when it did. A version
     /// the caller gives up (`Cow::Owned`, a peer's write) goes into the

@@ -186,7 +186,10 @@ impl Sim {
                 }
             }
             if let (true, Output::Send { to, msg }) = (batch, &out) {
-                if let Msg::Write { op, .. } | Msg::Read { op, .. } = msg.body {
+                // The messages the gate treats as requests, by the gate's
+                // own rule.
+                let request = Needs::of_message(&msg.body) == Needs::Request;
+                if let (true, Some(op)) = (request, msg.body.op()) {
                     let reserved = n.disk.reserved_synced();
                     if op >= reserved {
                         self.disk_stats.early_requests.push(format!(
