@@ -341,14 +341,9 @@ fn notes(report: &mut Report, [batch, periodic, get]: [&ManyRound; 3], one: &Sin
 pub fn add_syscalls(report: &mut Report, many: &ManyRound, single: &SingleRound, clients: u64) {
     // Per row: the calls and the operations they were made over, whose
     // calls, and what the operations were.
-    let node = |m: &Measured, ops| (m.syscalls.map(|c| (c, m.op.ok)), "the nodes", ops);
-    let member = |m: &Measured, ops| {
-        (
-            m.syscalls.map(|c| (c, m.op.ok)),
-            "the ceiling's members",
-            ops,
-        )
-    };
+    let measured = |m: &Measured, whose, ops| (m.syscalls.map(|c| (c, m.op.ok)), whose, ops);
+    let node = |m, ops| measured(m, "the nodes", ops);
+    let member = |m, ops| measured(m, "the ceiling's members", ops);
     let redis = |f: &RedisFigures, ops| (f.syscalls.map(|c| (c, f.requests)), "redis-server", ops);
     let rows = [
         (
