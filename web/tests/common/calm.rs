@@ -222,7 +222,13 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
         s.count("[data-testid=keys-help]") == 0
     });
 
-    // Space pauses, `.` steps on, `,` back.
+    // Space pauses, `.` steps on, `,` back. The page's shortcuts keep the
+    // browser's own meaning of their keys from happening too (Space
+    // scrolls the page, `/` opens Firefox's find bar): a listener on the
+    // window, which hears a key after the page's own on the document,
+    // records whether each was prevented.
+    s.js("window.__keys = []; \
+          window.addEventListener('keydown', e => window.__keys.push(`${e.key}:${e.defaultPrevented}`))");
     s.press(' ');
     s.wait("paused with Space", art, |s| {
         s.text("[data-testid=play]").contains("play")
@@ -242,6 +248,12 @@ pub fn check_the_calm_view(s: &Session, server: &Server, art: &Path) {
     s.wait("the command line focused", art, |s| {
         full_panel_shown(s) && s.js("return document.activeElement?.id").as_str() == Some("console")
     });
+    let heard = s.js("return window.__keys.filter(k => k[0] === ' ' || k[0] === '/')");
+    assert_eq!(
+        heard,
+        serde_json::json!([" :true", "/:true"]),
+        "Space and / with the browser's own action prevented"
+    );
     s.js("document.activeElement?.blur()");
     s.press('a');
     s.wait("the calm view, with the key a", art, |s| {
