@@ -102,6 +102,71 @@ fn focus_console() {
     .forget();
 }
 
+/// A key pressed anywhere on the page: the shortcut it names, if it is
+/// one here. Keys typed into a field are its own; Space on a button
+/// presses the button.
+fn on_key(
+    e: &web_sys::KeyboardEvent,
+    send: &Callback<Cmd>,
+    shown_layout: &RefCell<Layout>,
+    redraw: &UseForceUpdateHandle,
+) {
+    let Some(shortcut) = crate::keys::shortcut(&e.key()) else {
+        return;
+    };
+    // A key the focused element used itself (Space on a ring node picks
+    // the node) is not also a shortcut.
+    if e.default_prevented() {
+        return;
+    }
+    let tag = e
+        .target()
+        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+        .map(|el| el.tag_name())
+        .unwrap_or_default();
+    let typing = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA");
+    let pressing = matches!(tag.as_str(), "BUTTON" | "A");
+    if (typing && shortcut != Shortcut::Close)
+        || (pressing && shortcut == Shortcut::TogglePlay)
+        || e.ctrl_key()
+        || e.meta_key()
+        || e.alt_key()
+    {
+        return;
+    }
+    // The clock's keys go to the model (which redraws the page).
+    let clock = match shortcut {
+        Shortcut::TogglePlay => {
+            e.prevent_default();
+            Some(Cmd::TogglePlay)
+        }
+        Shortcut::Step => Some(Cmd::Step),
+        Shortcut::StepBack => Some(Cmd::StepBack),
+        _ => None,
+    };
+    if let Some(cmd) = clock {
+        return send.emit(cmd);
+    }
+    {
+        let mut l = shown_layout.borrow_mut();
+        match shortcut {
+            Shortcut::AllControls => {
+                let full = !l.full;
+                l.set_full(full);
+            }
+            Shortcut::Console => {
+                e.prevent_default();
+                l.set_full(true);
+                focus_console();
+            }
+            Shortcut::Help => l.keys = !l.keys,
+            Shortcut::Close => l.keys = false,
+            Shortcut::TogglePlay | Shortcut::Step | Shortcut::StepBack => {}
+        }
+    }
+    redraw.force_update();
+}
+
 #[function_component]
 pub fn App() -> Html {
     let model = use_mut_ref(|| Model::from_fragment(url_fragment()));
@@ -175,8 +240,7 @@ pub fn App() -> Html {
         });
     }
 
-    // Keyboard: the shortcuts of [`crate::keys::KEYS`]. Keys typed into
-    // a field are its own; Space on a button presses the button.
+    // Keyboard: the shortcuts of [`crate::keys::KEYS`] (see [`on_key`]).
     {
         let send = send.clone();
         let (shown_layout, redraw) = (shown_layout.clone(), redraw.clone());
@@ -187,63 +251,9 @@ pub fn App() -> Html {
             let options = gloo::events::EventListenerOptions::enable_prevent_default();
             let listener =
                 gloo::events::EventListener::new_with_options(&doc, "keydown", options, move |e| {
-                    let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else {
-                        return;
-                    };
-                    let Some(shortcut) = crate::keys::shortcut(&e.key()) else {
-                        return;
-                    };
-                    // A key the focused element used itself (Space on a ring
-                    // node picks the node) is not also a shortcut.
-                    if e.default_prevented() {
-                        return;
+                    if let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) {
+                        on_key(e, &send, &shown_layout, &redraw);
                     }
-                    let tag = e
-                        .target()
-                        .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-                        .map(|el| el.tag_name())
-                        .unwrap_or_default();
-                    let typing = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA");
-                    let pressing = matches!(tag.as_str(), "BUTTON" | "A");
-                    if (typing && shortcut != Shortcut::Close)
-                        || (pressing && shortcut == Shortcut::TogglePlay)
-                        || e.ctrl_key()
-                        || e.meta_key()
-                        || e.alt_key()
-                    {
-                        return;
-                    }
-                    // The clock's keys go to the model (which redraws the page).
-                    let clock = match shortcut {
-                        Shortcut::TogglePlay => {
-                            e.prevent_default();
-                            Some(Cmd::TogglePlay)
-                        }
-                        Shortcut::Step => Some(Cmd::Step),
-                        Shortcut::StepBack => Some(Cmd::StepBack),
-                        _ => None,
-                    };
-                    if let Some(cmd) = clock {
-                        return send.emit(cmd);
-                    }
-                    {
-                        let mut l = shown_layout.borrow_mut();
-                        match shortcut {
-                            Shortcut::AllControls => {
-                                let full = !l.full;
-                                l.set_full(full);
-                            }
-                            Shortcut::Console => {
-                                e.prevent_default();
-                                l.set_full(true);
-                                focus_console();
-                            }
-                            Shortcut::Help => l.keys = !l.keys,
-                            Shortcut::Close => l.keys = false,
-                            Shortcut::TogglePlay | Shortcut::Step | Shortcut::StepBack => {}
-                        }
-                    }
-                    redraw.force_update();
                 });
             move || drop(listener)
         });
