@@ -383,6 +383,96 @@ fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
     drop(guard);
 }
 
+/// Shows that a copy of the binary under a name of its own manages the
+/// cluster it starts: `cluster status` finds every process it started
+/// (none stale) and `cluster down` stops them all. The pid check once
+/// knew only programs named ringside, so `down` took such a cluster's
+/// processes for other programs, removed their pid files and left them
+/// running.
+#[test]
+fn a_renamed_copy_of_the_binary_manages_its_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("kv");
+    std::fs::copy(BIN, &bin).unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["cluster", "up", "--nodes", "2", "--base-port", "auto"]);
+    // The pids `up` printed, stopped by pid whatever the test finds.
+    let pids: Vec<u32> = stdout(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] == "pid")
+        .filter_map(|w| w[1].parse().ok())
+        .collect();
+    let _guard = KillOnDrop(pids.clone(), data.clone());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        pids.len(),
+        3,
+        "two nodes and the control endpoint: {}",
+        text(&out)
+    );
+
+    let status = run(&["cluster", "status"]);
+    let said = stdout(&status);
+    assert!(!said.contains("stale"), "{}", text(&status));
+    for pid in &pids[..2] {
+        assert!(
+            said.contains(&pid.to_string()),
+            "pid {pid} not shown: {said}"
+        );
+    }
+
+    let down = run(&["cluster", "down"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(
+        stdout(&down).matches(": stopped").count(),
+        3,
+        "{}",
+        text(&down)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let left: Vec<_> = pids.iter().filter(|p| alive(**p)).collect();
+    assert!(left.is_empty(), "still running after down: {left:?}");
+}
+
+/// Whether process `pid` exists and has not exited (a zombie has).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !matches!(
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.trim().chars().next()),
+            Some('Z') | Some('X')
+        )
+    })
+}
+
+/// SIGKILLs on drop those of the pids whose command line still names the
+/// directory, so a failed assertion leaves no process behind.
+struct KillOnDrop(Vec<u32>, std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains(&*self.1.to_string_lossy()) {
+                let _ = ringside_native::cluster::signal::signal(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Runs `ringside ARGS --data-dir DIR` to its end.
 fn in_data_dir(args: &[&str], dir: &std::path::Path) -> std::process::Output {
     Command::new(BIN)

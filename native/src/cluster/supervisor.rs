@@ -583,6 +583,10 @@ impl Cluster {
 /// True when `pid` is alive (not a zombie) and its command line is
 /// `ringside <words...>` with every `flag value` pair given: a recorded pid
 /// that exited, or was reused by another program, is never trusted.
+/// "ringside" is a program whose name starts so, or this very executable
+/// under any name (a copy renamed starts its nodes as itself, and must
+/// know them again, or it would drop their pid files and leave them
+/// running).
 fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Result<(), String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|_| format!("process {pid} has exited"))?;
@@ -605,7 +609,7 @@ fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Resu
         Path::new(a)
             .file_name()
             .is_some_and(|f| f.to_string_lossy().starts_with("ringside"))
-    });
+    }) || runs_this_executable(pid);
     let words_match = words
         .iter()
         .enumerate()
@@ -619,6 +623,15 @@ fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Resu
             args.join(" ").chars().take(80).collect::<String>()
         ))
     }
+}
+
+/// Whether process `pid` runs the same file as this process (the same
+/// device and inode, so a rebuilt binary is another file).
+fn runs_this_executable(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let theirs = std::fs::metadata(format!("/proc/{pid}/exe"));
+    let ours = std::env::current_exe().and_then(std::fs::metadata);
+    matches!((theirs, ours), (Ok(t), Ok(o)) if t.dev() == o.dev() && t.ino() == o.ino())
 }
 
 /// 32 hex digits from the OS's random source.
