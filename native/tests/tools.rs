@@ -385,10 +385,9 @@ fn cluster_up_with_base_port_auto_takes_free_ports_in_a_row() {
 
 /// Shows that a copy of the binary under a name of its own manages the
 /// cluster it starts: `cluster status` finds every process it started
-/// (none stale) and `cluster down` stops them all. The pid check once
-/// knew only programs named ringside, so `down` took such a cluster's
-/// processes for other programs, removed their pid files and left them
-/// running.
+/// (none stale) and `cluster down` stops them all. A pid check that knew
+/// only programs named ringside would take them for other programs:
+/// `down` would remove their pid files and leave them running.
 #[test]
 fn a_renamed_copy_of_the_binary_manages_its_cluster() {
     let dir = tempfile::tempdir().unwrap();
