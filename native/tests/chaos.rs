@@ -17,11 +17,7 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
             continue;
         };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmd).contains(needle) {
+        if alive(pid) && String::from_utf8_lossy(&cmd).contains(needle) {
             out.push(pid);
         }
     }

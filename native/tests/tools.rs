@@ -446,17 +446,6 @@ fn a_renamed_copy_of_the_binary_manages_its_cluster() {
     assert!(left.is_empty(), "still running after down: {left:?}");
 }
 
-/// Whether process `pid` exists and has not exited (a zombie has).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !matches!(
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.trim().chars().next()),
-            Some('Z') | Some('X')
-        )
-    })
-}
-
 /// SIGKILLs on drop those of the pids whose command line still names the
 /// directory, so a failed assertion leaves no process behind.
 struct KillOnDrop(Vec<u32>, std::path::PathBuf);
@@ -464,10 +453,7 @@ struct KillOnDrop(Vec<u32>, std::path::PathBuf);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         for &pid in &self.0 {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmd).contains(&*self.1.to_string_lossy()) {
-                let _ = ringside_native::cluster::signal::signal(pid, libc::SIGKILL);
-            }
+            kill_if_it_names(pid, &self.1);
         }
     }
 }

@@ -184,15 +184,29 @@ impl Drop for TestCluster {
         for pid_file in pid_files {
             if let Ok(pid) = std::fs::read_to_string(pid_file) {
                 if let Ok(pid) = pid.trim().parse::<u32>() {
-                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                    if String::from_utf8_lossy(&cmd).contains(&*self.path().to_string_lossy()) {
-                        // Its command line names this test's directory.
-                        let _ = signal(pid, libc::SIGKILL);
-                    }
+                    kill_if_it_names(pid, self.path());
                 }
             }
         }
     }
+}
+
+/// SIGKILLs `pid` if its command line names `dir`: a process of the
+/// test's own, never one that has since taken its pid.
+pub fn kill_if_it_names(pid: u32, dir: &Path) {
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if String::from_utf8_lossy(&cmd).contains(&*dir.to_string_lossy()) {
+        let _ = signal(pid, libc::SIGKILL);
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty()
+        && !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
 }
 
 pub fn text(out: &Output) -> String {
