@@ -49,7 +49,7 @@ mod stats;
 mod wire;
 pub mod workload;
 
-pub use action::Action;
+pub use action::{Action, MAX_CLOCK_SHIFT_US, MAX_LATENCY_US};
 use compaction::Compacting;
 pub use rng::Rng;
 pub use setup::{DiskConfig, Latency, SimConfig};

@@ -86,7 +86,19 @@ fn broken(from: &str, to: &str) -> ringside_core::lesson::LessonError {
 
 #[test]
 fn every_error_names_its_line_and_reason() {
-    let cases: [(&str, &str, usize, &str); 15] = [
+    let cases: [(&str, &str, usize, &str); 17] = [
+        (
+            "wait = { ms = 500 }",
+            "wait = { ms = 100000000000000000 }",
+            11,
+            "wait: at most 60000 ms",
+        ),
+        (
+            "{ crash = 2 }",
+            "{ skew = { node = 1, ms = 9223372036854775807 } }",
+            10,
+            "skew: at most 86400000 ms",
+        ),
         (
             "{ crash = 2 }",
             "{ crash = 7 }",

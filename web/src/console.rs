@@ -47,7 +47,7 @@ pub fn parse(line: &str, coordinator: NodeId) -> Result<Line, String> {
     let Some(first) = words.first() else {
         return Ok(Line::Empty);
     };
-    let act = |a: Action| Ok(Line::Act(a));
+    let act = |a: Action| a.check().map(|()| Line::Act(a));
     match first.to_ascii_lowercase().as_str() {
         "crash" | "kill" => act(Action::Crash { node: node_at(1)? }),
         "restart" | "start" => act(Action::Restart { node: node_at(1)? }),
@@ -95,9 +95,10 @@ pub fn parse(line: &str, coordinator: NodeId) -> Result<Line, String> {
         "latency" => {
             let min = num(1, "minimum (ms)")?;
             let max = words.get(2).map_or(Ok(min), |_| num(2, "maximum (ms)"))?;
+            // Saturated, the backend's check refuses it by name.
             act(Action::SetLatency {
-                min_us: min * 1000,
-                max_us: max * 1000,
+                min_us: min.saturating_mul(1000),
+                max_us: max.saturating_mul(1000),
             })
         }
         "drop" => {
@@ -192,5 +193,14 @@ mod tests {
         assert!(parse("partition 0 1", 0).unwrap_err().contains('|'));
         assert!(parse("@x get 1", 0).unwrap_err().contains("coordinator"));
         assert!(parse("drop 120", 0).unwrap_err().contains("100"));
+        assert!(parse("latency 18446744073709552", 0)
+            .unwrap_err()
+            .contains("latency: at most 60000 ms"));
+        assert!(parse("latency 5 60001", 0)
+            .unwrap_err()
+            .contains("got 60001 ms"));
+        assert!(parse("skew 0 9223372036854775807", 0)
+            .unwrap_err()
+            .contains("skew: at most 86400000 ms"));
     }
 }

@@ -289,7 +289,7 @@ impl Runner {
                         .iter()
                         .skip(requests_before)
                         .all(|r| r.outcome != Outcome::Pending),
-                    Wait::Ms(ms) => now >= since_us + ms * 1000,
+                    Wait::Ms(ms) => now >= since_us.saturating_add(ms.saturating_mul(1000)),
                 };
                 if !over {
                     return Vec::new();

@@ -28,7 +28,7 @@ pub(super) struct FileLesson {
 pub(super) struct FileStep {
     pub say: String,
     pub actions: Vec<Spanned<FileAction>>,
-    pub wait: Option<FileWait>,
+    pub wait: Option<Spanned<FileWait>>,
     pub expect: Vec<Spanned<FileExpect>>,
     pub predict: Option<Spanned<FilePredict>>,
 }
@@ -142,7 +142,10 @@ pub(super) fn read(text: &str) -> Result<FileLesson, LessonError> {
         let step = FileStep {
             say: f.required("say")?,
             actions: f.list("actions")?,
-            wait: f.optional("wait")?,
+            wait: match f.get("wait") {
+                None => None,
+                Some(w) => Some(Spanned::new(w.span(), value(text, w)?)),
+            },
             expect: f.list("expect")?,
             predict,
         };

@@ -110,6 +110,11 @@ impl fmt::Display for LessonError {
     }
 }
 
+/// The longest wait a step may ask for. The page plays a lesson for a
+/// class to watch, and a minute of simulated time is far past any timeout
+/// a lesson shows.
+pub const MAX_WAIT_MS: u64 = 60_000;
+
 /// The outcome labels a request can end with (see
 /// [`crate::check::Outcome::label`]).
 const OUTCOMES: [&str; 6] = [
@@ -202,7 +207,7 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
         for a in s.actions {
             let span = a.span();
             let cl = |c: &str| Consistency::parse(c).map_err(|e| at(span.clone(), e));
-            actions.push(match a.into_inner() {
+            let action = match a.into_inner() {
                 FileAction::Put {
                     node: n,
                     key,
@@ -253,7 +258,9 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
                     node: node(n, span.clone())?,
                     skew_us: ms.saturating_mul(1000),
                 },
-            });
+            };
+            action.check().map_err(|e| at(span, e))?;
+            actions.push(action);
         }
         let mut expect = Vec::new();
         for e in s.expect {
@@ -313,9 +320,17 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
         steps.push(Step {
             say: s.say,
             actions,
-            wait: match s.wait {
-                None | Some(FileWait::Answered) => Wait::Answered,
-                Some(FileWait::Ms(ms)) => Wait::Ms(ms),
+            wait: match s.wait.map(|w| (w.span(), w.into_inner())) {
+                None | Some((_, FileWait::Answered)) => Wait::Answered,
+                Some((span, FileWait::Ms(ms))) if ms > MAX_WAIT_MS => {
+                    return Err(at(
+                        span,
+                        format!(
+                        "wait: at most {MAX_WAIT_MS} ms (a minute of simulated time), got {ms} ms"
+                    ),
+                    ))
+                }
+                Some((_, FileWait::Ms(ms))) => Wait::Ms(ms),
             },
             expect,
             predict,

@@ -2,7 +2,10 @@
 //! restarts.
 
 use super::disk::Opened;
-use super::{events_for, Action, ClusterEvent, Held, Interceptor, InterceptorSlot, Item, Sim};
+use super::{
+    events_for, Action, ClusterEvent, Held, Interceptor, InterceptorSlot, Item, Sim,
+    MAX_CLOCK_SHIFT_US, MAX_LATENCY_US,
+};
 use crate::check::{HistoryOp, Outcome};
 use crate::config::Config;
 use crate::durability::Gate;
@@ -19,7 +22,10 @@ impl Sim {
         self.interceptor = InterceptorSlot(f.map(|f| std::rc::Rc::new(std::cell::RefCell::new(f))));
     }
 
-    /// Applies an action now.
+    /// Applies an action now. Amounts past [`Action::check`]'s bounds
+    /// are clamped to them, as a drop probability is to 0..=1: a script
+    /// that skipped the check still runs, with its clocks and deliveries
+    /// inside the clocks' range.
     pub fn apply(&mut self, action: Action) -> Option<ClientRef> {
         match action {
             Action::Submit { node, request } => return Some(self.submit(node, request)),
@@ -40,6 +46,7 @@ impl Sim {
                 }
             }
             Action::SetLatency { min_us, max_us } => {
+                let (min_us, max_us) = (min_us.min(MAX_LATENCY_US), max_us.min(MAX_LATENCY_US));
                 self.config.net.latency_min_us = min_us.min(max_us);
                 self.config.net.latency_max_us = max_us.max(min_us);
                 let net = self.config.net.clone();
@@ -62,6 +69,7 @@ impl Sim {
                 }
             }
             Action::Suspend { node, us } => {
+                let us = us.min(MAX_CLOCK_SHIFT_US);
                 for id in self.targets(node) {
                     let until = self.now + us;
                     if let Some(n) = self.nodes.get_mut(&id) {
@@ -102,6 +110,8 @@ impl Sim {
     }
 
     pub(super) fn set_skew(&mut self, node: NodeId, skew_us: i64) {
+        let bound = MAX_CLOCK_SHIFT_US as i64;
+        let skew_us = skew_us.clamp(-bound, bound);
         if let Some(n) = self.nodes.get_mut(&node) {
             n.skew_us = skew_us;
             self.sim_event(ClusterEvent::SkewChanged { node, skew_us });

@@ -4,6 +4,16 @@ use crate::message::Request;
 use crate::types::{Micros, NodeId};
 use serde::{Deserialize, Serialize};
 
+/// The longest one-way latency a person may set: a minute. A longer one
+/// shows nothing a minute does not, and keeps every delivery time far
+/// inside the simulated clock's range.
+pub const MAX_LATENCY_US: Micros = 60_000_000;
+
+/// The furthest a person may set a clock from true time, step it, or
+/// suspend a node: a day, far past any failure timeout and far inside
+/// the clocks' range.
+pub const MAX_CLOCK_SHIFT_US: Micros = 86_400_000_000;
+
 /// Something a person (or a script) does to the simulation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -80,4 +90,45 @@ pub enum Action {
     Compact {
         node: NodeId,
     },
+}
+
+impl Action {
+    /// Whether the action's amounts are in range (see [`MAX_LATENCY_US`]
+    /// and [`MAX_CLOCK_SHIFT_US`]); the error names the amount, in the
+    /// milliseconds and percent people type. Node ids are the cluster's to
+    /// check.
+    pub fn check(&self) -> Result<(), String> {
+        let ms = |us: u128| us / 1000;
+        let shift = |what: &str, us: i128| {
+            if us.unsigned_abs() > u128::from(MAX_CLOCK_SHIFT_US) {
+                Err(format!(
+                    "{what}: at most {} ms (a day) either way, got {} ms",
+                    ms(MAX_CLOCK_SHIFT_US.into()),
+                    us / 1000
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Action::SetLatency { min_us, max_us } => {
+                let longest = (*min_us).max(*max_us);
+                if longest > MAX_LATENCY_US {
+                    return Err(format!(
+                        "latency: at most {} ms, got {} ms",
+                        ms(MAX_LATENCY_US.into()),
+                        ms(longest.into())
+                    ));
+                }
+                Ok(())
+            }
+            Action::SetDropProbability { p } if !(0.0..=1.0).contains(p) => {
+                Err(format!("drop rate: 0 to 100%, got {}%", p * 100.0))
+            }
+            Action::SetSkew { skew_us, .. } => shift("skew", (*skew_us).into()),
+            Action::StepClock { by_us, .. } => shift("clock step", (*by_us).into()),
+            Action::Suspend { us, .. } => shift("suspend", (*us).into()),
+            _ => Ok(()),
+        }
+    }
 }

@@ -96,7 +96,10 @@ impl Sim {
                 }
                 Output::Reply { .. } => n.gate.emit((out, None), Needs::Data),
                 Output::Timer { id: tid, at } => {
-                    let global = ((at as i64).saturating_sub(skew)).max(self.now as i64) as Micros;
+                    // A timer past i64's range (a clock skewed to its end)
+                    // stays at the end of time, not before now.
+                    let local = i64::try_from(at).unwrap_or(i64::MAX);
+                    let global = (local.saturating_sub(skew)).max(self.now as i64) as Micros;
                     self.push(
                         global,
                         Item::Timer {
@@ -242,7 +245,7 @@ impl Sim {
             None => self.rng.range(net.latency_min_us, net.latency_max_us),
         };
         let doomed = net.drop_probability > 0.0 && self.rng.chance(net.drop_probability);
-        let mut at = self.now + latency;
+        let mut at = self.now.saturating_add(latency);
         let last = self.link_last.entry((from, to)).or_insert(0);
         at = at.max(*last);
         *last = at;

@@ -149,6 +149,7 @@ impl SimBackend {
     /// Refuses an action on a node the cluster does not have (and other
     /// nonsense), naming the problem.
     fn check(&self, action: &Action) -> Result<(), String> {
+        action.check()?;
         let ids = self.timeline.sim().node_ids();
         let check = |n: &NodeId| {
             if ids.contains(n) {
@@ -176,9 +177,6 @@ impl SimBackend {
                 for n in side_a.iter().chain(side_b) {
                     check(n)?;
                 }
-            }
-            Action::SetDropProbability { p } if !(0.0..=1.0).contains(p) => {
-                return Err(format!("drop rate: 0 to 100%, got {}%", p * 100.0));
             }
             _ => {}
         }
@@ -414,6 +412,30 @@ mod tests {
         ];
         let e = SimBackend::replay(Settings::default(), bad).err().unwrap();
         assert!(e.contains("step 2") && e.contains("node 9"), "{e}");
+    }
+
+    #[test]
+    fn a_link_with_an_amount_out_of_range_is_refused_whole() {
+        let bad = vec![
+            LinkStep::Exact(0, Action::Crash { node: 1 }, 0),
+            LinkStep::Exact(
+                10,
+                Action::SetSkew {
+                    node: 0,
+                    skew_us: i64::MAX,
+                },
+                3,
+            ),
+        ];
+        let e = SimBackend::replay(Settings::default(), bad).err().unwrap();
+        assert!(e.contains("step 2") && e.contains("skew"), "{e}");
+        let (mut b, _) = SimBackend::new(Settings::default());
+        let huge = Action::SetLatency {
+            min_us: u64::MAX,
+            max_us: u64::MAX,
+        };
+        assert!(b.act(huge).unwrap_err().contains("latency"));
+        assert!(b.script().unwrap().is_empty());
     }
 
     #[test]

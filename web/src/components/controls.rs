@@ -224,8 +224,8 @@ pub fn Controls(p: &Props) -> Html {
             match (min, max, drop) {
                 (Ok(min), Ok(max), Ok(drop)) => {
                     send.emit(Cmd::Act(Action::SetLatency {
-                        min_us: min * 1000,
-                        max_us: max * 1000,
+                        min_us: min.saturating_mul(1000),
+                        max_us: max.saturating_mul(1000),
                     }));
                     send.emit(Cmd::Act(Action::SetDropProbability { p: drop / 100.0 }));
                 }
