@@ -6,6 +6,12 @@ use crate::ring::Partitioner;
 use crate::types::{Micros, NodeId};
 use serde::{Deserialize, Serialize};
 
+/// The longest any of the cluster's times may be: 30 days. Each is
+/// turned into microseconds and added to a clock; a month is past any
+/// time a cluster needs (the hint window is 3 hours by default) and far
+/// inside the clocks' range.
+pub const MAX_SETTING_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
 /// The cluster-wide settings, the same on every node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -103,6 +109,20 @@ impl ClusterConfig {
         ] {
             if v == 0 {
                 return Err(format!("{name}: must be more than 0"));
+            }
+        }
+        for (name, v) in [
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("heartbeat_interval_ms", self.heartbeat_interval_ms),
+            ("failure_timeout_ms", self.failure_timeout_ms),
+            ("hint_window_ms", self.hint_window_ms),
+            ("hint_retry_ms", self.hint_retry_ms),
+            ("anti_entropy_interval_ms", self.anti_entropy_interval_ms),
+        ] {
+            if v > MAX_SETTING_MS {
+                return Err(format!(
+                    "{name}: at most {MAX_SETTING_MS} (30 days), got {v}"
+                ));
             }
         }
         if self.failure_timeout_ms <= self.heartbeat_interval_ms {

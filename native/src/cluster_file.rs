@@ -23,7 +23,7 @@
 //! Every field but `[[node]]` has a default, so a file listing the nodes is
 //! enough. Errors name the field.
 
-use ringside_core::config::ClusterConfig;
+use ringside_core::config::{ClusterConfig, MAX_SETTING_MS};
 use ringside_core::durability::Policy;
 use ringside_core::ring::Partitioner;
 use ringside_core::{Config, NodeId};
@@ -260,6 +260,12 @@ impl ClusterFile {
         if self.sync == SyncMode::Periodic && self.sync_period_ms == 0 {
             return Err("sync_period_ms: must be more than 0 with sync = \"periodic\"".into());
         }
+        if self.sync_period_ms > MAX_SETTING_MS {
+            return Err(format!(
+                "sync_period_ms: at most {MAX_SETTING_MS} (30 days), got {}",
+                self.sync_period_ms
+            ));
+        }
         if self.sync_group_window_us > 100_000 {
             return Err(format!(
                 "sync_group_window_us: at most 100000 (100 ms, which grows to at most 5 times that while syncs carry many records), got {}",
@@ -382,6 +388,22 @@ mod tests {
             (
                 format!("secret = \"{SECRET}\"\nsync_group_window_us = 500000\n{node}"),
                 "sync_group_window_us",
+            ),
+            (
+                format!("secret = \"{SECRET}\"\n{node}[cluster]\nfailure_timeout_ms = 18446744073709552\n"),
+                "failure_timeout_ms: at most 2592000000",
+            ),
+            (
+                format!("secret = \"{SECRET}\"\n{node}[cluster]\nhint_window_ms = 2592000001\n"),
+                "hint_window_ms: at most",
+            ),
+            (
+                format!("secret = \"{SECRET}\"\n{node}[cluster]\nanti_entropy_interval_ms = 9223372036854775807\n"),
+                "anti_entropy_interval_ms",
+            ),
+            (
+                format!("secret = \"{SECRET}\"\nsync = \"periodic\"\nsync_period_ms = 18446744073709552\n{node}"),
+                "sync_period_ms: at most",
             ),
             (
                 format!("secret = \"{SECRET}\"\n{node}[cluster.partitioner]\nkind = \"byte_ordered\"\ntokens = [{{ node = 0, token = \"zz\" }}]\n"),
