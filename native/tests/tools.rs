@@ -394,15 +394,52 @@ fn a_renamed_copy_of_the_binary_manages_its_cluster() {
     let bin = dir.path().join("kv");
     std::fs::copy(BIN, &bin).unwrap();
     let data = dir.path().join("data");
-    let run = |args: &[&str]| {
-        Command::new(&bin)
+    up_then_status_and_down(&bin, &data, &data);
+}
+
+/// `cluster up` with the data directory spelled one way (a trailing
+/// slash) and `status` and `down` with it spelled another (through a
+/// symlink) find the same processes: a check that compared the spellings
+/// would take them for other programs, and `down` would remove their pid
+/// files and leave them running.
+#[test]
+fn a_data_directory_spelled_two_ways_is_one_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let mut slashed = data.clone().into_os_string();
+    slashed.push("/");
+    up_then_status_and_down(
+        std::path::Path::new(BIN),
+        std::path::Path::new(&slashed),
+        &link,
+    );
+}
+
+/// Runs `cluster up` (two nodes, free ports) through `bin` with `up_dir`,
+/// then `cluster status` and `cluster down` with `later_dir`, the same
+/// directory: status shows every pid up printed and none stale, down
+/// stops all three processes, and they are gone within 10 s. A guard
+/// SIGKILLs, by pid, any left whose command line names `up_dir`.
+fn up_then_status_and_down(
+    bin: &std::path::Path,
+    up_dir: &std::path::Path,
+    later_dir: &std::path::Path,
+) {
+    let run = |args: &[&str], data: &std::path::Path| {
+        Command::new(bin)
             .args(args)
             .arg("--data-dir")
-            .arg(&data)
+            .arg(data)
             .output()
             .unwrap()
     };
-    let out = run(&["cluster", "up", "--nodes", "2", "--base-port", "auto"]);
+    let out = run(
+        &["cluster", "up", "--nodes", "2", "--base-port", "auto"],
+        up_dir,
+    );
     // The pids `up` printed, stopped by pid whatever the test finds.
     let pids: Vec<u32> = stdout(&out)
         .split_whitespace()
@@ -411,7 +448,7 @@ fn a_renamed_copy_of_the_binary_manages_its_cluster() {
         .filter(|w| w[0] == "pid")
         .filter_map(|w| w[1].parse().ok())
         .collect();
-    let _guard = KillOnDrop(pids.clone(), data.clone());
+    let _guard = KillOnDrop(pids.clone(), up_dir.to_path_buf());
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         pids.len(),
@@ -420,7 +457,7 @@ fn a_renamed_copy_of_the_binary_manages_its_cluster() {
         text(&out)
     );
 
-    let status = run(&["cluster", "status"]);
+    let status = run(&["cluster", "status"], later_dir);
     let said = stdout(&status);
     assert!(!said.contains("stale"), "{}", text(&status));
     for pid in &pids[..2] {
@@ -430,7 +467,7 @@ fn a_renamed_copy_of_the_binary_manages_its_cluster() {
         );
     }
 
-    let down = run(&["cluster", "down"]);
+    let down = run(&["cluster", "down"], later_dir);
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(
         stdout(&down).matches(": stopped").count(),

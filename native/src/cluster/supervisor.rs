@@ -614,7 +614,13 @@ fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Resu
         .iter()
         .enumerate()
         .all(|(i, w)| args.get(i + 1).is_some_and(|a| a == w));
-    let has = |flag: &str, value: &str| args.windows(2).any(|w| w[0] == flag && w[1] == value);
+    // A directory is the same one however it was spelled (a trailing
+    // slash, `..`, a symlink): `up` and `down` may be typed differently.
+    let has = |flag: &str, value: &str| {
+        args.windows(2).any(|w| {
+            w[0] == flag && (w[1] == value || (flag == "--data-dir" && same_file(&w[1], value)))
+        })
+    };
     if is_ringside && words_match && pairs.iter().all(|(f, v)| has(f, v)) {
         Ok(())
     } else {
@@ -625,13 +631,20 @@ fn is_ringside_process(pid: u32, words: &[&str], pairs: &[(&str, &str)]) -> Resu
     }
 }
 
-/// Whether process `pid` runs the same file as this process (the same
-/// device and inode, so a rebuilt binary is another file).
+/// Whether process `pid` runs the same file as this process (so a
+/// rebuilt binary is another file).
 fn runs_this_executable(pid: u32) -> bool {
+    std::env::current_exe().is_ok_and(|ours| same_file(format!("/proc/{pid}/exe"), ours))
+}
+
+/// Whether two paths name one existing file or directory: the same
+/// device and inode, whatever the spelling.
+fn same_file(a: impl AsRef<Path>, b: impl AsRef<Path>) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let theirs = std::fs::metadata(format!("/proc/{pid}/exe"));
-    let ours = std::env::current_exe().and_then(std::fs::metadata);
-    matches!((theirs, ours), (Ok(t), Ok(o)) if t.dev() == o.dev() && t.ino() == o.ino())
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 /// 32 hex digits from the OS's random source.
