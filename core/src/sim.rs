@@ -492,7 +492,7 @@ impl Sim {
 
     /// Runs for `us` more simulated microseconds.
     pub fn run_for(&mut self, us: Micros) {
-        self.run_until(self.now + us);
+        self.run_until(self.now.saturating_add(us));
     }
 
     /// Runs until every client request has been answered, or `max_us`

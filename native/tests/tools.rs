@@ -521,3 +521,47 @@ impl Drop for DownOnDrop {
             .output();
     }
 }
+
+/// Flags past their bounds are refused by name before anything starts:
+/// the sim's settling time, chaos's run and settle times, and the node
+/// count of a cluster whose ports `up` would look for.
+#[test]
+fn flags_out_of_range_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["sim", "--faults", "--settle-ms", "18446744073709552"],
+            "--settle-ms",
+        ),
+        (&["chaos", "--seconds", "18446744073709551615"], "--seconds"),
+        (&["chaos", "--settle-seconds", "100000"], "--settle-seconds"),
+        (
+            &[
+                "cluster",
+                "up",
+                "--nodes",
+                "100000",
+                "--base-port",
+                "auto",
+                "--data-dir",
+                data,
+            ],
+            "--nodes: 1 to 64",
+        ),
+        (
+            &["bench", "--nodes", "65", "--ops", "1"],
+            "--nodes: 1 to 64",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{args:?}: {}", text(&out));
+    }
+    assert!(
+        !dir.path().join("data").join("cluster.toml").exists(),
+        "nothing was written"
+    );
+}

@@ -174,7 +174,7 @@ pub fn random_run_in(
     }
     sim.run_until_answered(5_000_000);
     sim.quiesce();
-    sim.run_for(opts.settle_ms * 1000);
+    sim.run_for(opts.settle_ms.saturating_mul(1000));
     let rf = sim.ring().rf();
     let fin = sim.final_state();
     // Clocks agree only in a run with no skew, no clock step and no

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use ringside_core::{Consistency, NodeId};
-use ringside_native::cluster::supervisor::{Cluster, DEFAULT_NODES};
+use ringside_native::cluster::supervisor::{check_node_count, Cluster, DEFAULT_NODES};
 use ringside_native::cluster::{control, layout};
 use ringside_native::node::server;
 use ringside_native::node::server::{NodeArgs, NodeError};
@@ -385,9 +385,11 @@ fn cluster(action: ClusterAction) -> Result<String, String> {
             let base_port = match base_port {
                 Some(BasePort::At(p)) => Some(p),
                 // An existing cluster file already says its ports.
-                Some(BasePort::Auto) if !c.file_path().exists() => Some(
-                    ringside_native::ports::free_port_range(nodes.unwrap_or(DEFAULT_NODES))?,
-                ),
+                Some(BasePort::Auto) if !c.file_path().exists() => {
+                    let n = nodes.unwrap_or(DEFAULT_NODES);
+                    check_node_count(n)?;
+                    Some(ringside_native::ports::free_port_range(n)?)
+                }
                 Some(BasePort::Auto) | None => None,
             };
             let up = c.up(nodes, base_port)?;

@@ -43,6 +43,17 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// classroom cluster.
 pub const DEFAULT_NODES: usize = 4;
 
+/// The most nodes a new cluster may have (`cluster up`, `bench`).
+pub const MAX_NODES: usize = 64;
+
+/// Checks `--nodes` for a new cluster, before anything looks for ports.
+pub fn check_node_count(n: usize) -> Result<(), String> {
+    if n == 0 || n > MAX_NODES {
+        return Err(format!("--nodes: 1 to {MAX_NODES} nodes, got {n}"));
+    }
+    Ok(())
+}
+
 /// A local cluster's data directory.
 pub struct Cluster {
     pub dir: PathBuf,
@@ -123,9 +134,7 @@ impl Cluster {
             f
         } else {
             let n = nodes.unwrap_or(DEFAULT_NODES);
-            if n == 0 || n > 64 {
-                return Err(format!("--nodes: 1 to 64 nodes, got {n}"));
-            }
+            check_node_count(n)?;
             let base = base_port.unwrap_or(9000);
             if base as usize + n > 65536 {
                 return Err(format!("--base-port: {base} + {n} nodes passes port 65535"));

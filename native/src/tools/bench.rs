@@ -13,7 +13,7 @@
 //! `--write-log DIR` (hidden) writes a large commit log instead, for the
 //! replay and memory measurements.
 
-use crate::cluster::supervisor::{new_secret, write_private, Cluster};
+use crate::cluster::supervisor::{check_node_count, new_secret, write_private, Cluster};
 use crate::cluster_file::{ClusterFile, SyncMode};
 use crate::node::commitlog::CommitLog;
 use crate::node::timeline::{self as marks, Step};
@@ -150,6 +150,9 @@ pub fn run(args: BenchArgs) -> Result<Vec<String>, String> {
     }
     if args.keys == 0 {
         return Err("--keys must be more than 0".into());
+    }
+    if args.data_dir.is_none() {
+        check_node_count(args.nodes)?;
     }
     if args.timeline {
         if args.clients != 1 || args.pipeline != 1 {

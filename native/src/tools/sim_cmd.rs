@@ -30,8 +30,9 @@ pub struct SimArgs {
     /// Keys are drawn from 0..KEYS (fewer keys, more conflicts).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..))]
     pub keys: u8,
-    /// Simulated milliseconds the cluster settles after the faults stop.
-    #[arg(long, default_value_t = 8_000)]
+    /// Simulated milliseconds the cluster settles after the faults stop
+    /// (at most an hour).
+    #[arg(long, default_value_t = 8_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub settle_ms: u64,
     /// Write the event trace as JSON lines (one core::event::TraceEntry per
     /// line) for the web UI to replay.

@@ -32,3 +32,15 @@ fn percentiles() {
     assert_eq!(p.percentile_us(0.999), 999);
     assert_eq!(p.ops_per_s(), 1000.0);
 }
+
+#[test]
+fn a_cluster_of_too_many_nodes_is_refused_before_any_port_is_sought() {
+    for nodes in [0, 65, 100_000, usize::MAX] {
+        let e = run(BenchArgs {
+            nodes,
+            ..BenchArgs::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("--nodes: 1 to 64"), "{nodes}: {e}");
+    }
+}

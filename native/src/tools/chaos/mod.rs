@@ -55,8 +55,9 @@ pub struct ChaosArgs {
     /// Concurrent clients (each one request at a time, moving between coordinators).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub clients: u64,
-    /// How long the nemesis and the clients run, in seconds.
-    #[arg(long, default_value_t = 30)]
+    /// How long the nemesis and the clients run, in seconds (at most a
+    /// day).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub seconds: u64,
     /// Seed of the nemesis's and the clients' choices (default: from the clock; printed).
     #[arg(long)]
@@ -66,8 +67,8 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..))]
     pub keys: u8,
     /// Longest wait, in seconds, for hints to drain and replicas to agree
-    /// once every node is back.
-    #[arg(long, default_value_t = 60)]
+    /// once every node is back (at most a day).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub settle_seconds: u64,
     /// Where the cluster lives (a new temporary directory by default; kept
     /// when the run fails).
