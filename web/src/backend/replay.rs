@@ -23,8 +23,14 @@ pub struct Replay {
     nodes: Vec<NodeId>,
 }
 
+/// The most nodes a trace may name: as many as `ringside sim` runs. The
+/// page draws nodes 0 to the highest id a trace names, each with a view of
+/// every other, so one stray id must not make it draw billions.
+const MAX_TRACE_NODES: NodeId = 64;
+
 /// Reads a trace file. Lines that are not trace entries are skipped and
-/// counted (the second value), so a header line does not stop a replay.
+/// counted (the second value), so a header line does not stop a replay;
+/// an entry naming a node past [`MAX_TRACE_NODES`] refuses the whole file.
 pub fn parse_trace(text: &str) -> Result<(Vec<TraceEntry>, usize), String> {
     let mut entries = Vec::new();
     let mut skipped = 0;
@@ -38,6 +44,16 @@ pub fn parse_trace(text: &str) -> Result<(Vec<TraceEntry>, usize), String> {
             .map_err(|e| e.to_string())
             .and_then(TraceEntry::from_json);
         match entry {
+            Ok(TraceEntry {
+                what: TraceWhat::Node { event },
+                ..
+            }) if event.node >= MAX_TRACE_NODES => {
+                return Err(format!(
+                    "not a ringside trace: line {} names node {}, past the {MAX_TRACE_NODES} nodes a run has",
+                    i + 1,
+                    event.node
+                ));
+            }
             Ok(e) => entries.push(e),
             Err(e) => {
                 skipped += 1;
@@ -223,5 +239,8 @@ mod tests {
     fn garbage_is_refused_with_a_reason() {
         assert!(parse_trace("").unwrap_err().contains("empty"));
         assert!(parse_trace("hello\n").unwrap_err().contains("line 1"));
+        let stray = r#"{"at":0,"source":"node","event":{"seq":1,"ts":0,"node":4294967295,"kind":"compacted","records":0}}"#;
+        let e = parse_trace(&format!("{}\n{stray}\n", recorded())).unwrap_err();
+        assert!(e.contains("node 4294967295"), "{e}");
     }
 }
