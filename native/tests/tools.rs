@@ -565,3 +565,55 @@ fn flags_out_of_range_are_refused_by_name() {
         "nothing was written"
     );
 }
+
+/// `cluster up` again after `control.addr` was removed by hand: the
+/// control endpoint that was running is stopped before a new one starts,
+/// so none is left running without a pid file, out of reach of `down`.
+#[test]
+fn a_lost_control_address_is_not_a_second_control_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = || {
+        in_data_dir(
+            &["cluster", "up", "--nodes", "1", "--base-port", "auto"],
+            &data,
+        )
+    };
+    let pids_of = |out: &std::process::Output| -> Vec<u32> {
+        stdout(out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0] == "pid")
+            .filter_map(|w| w[1].parse().ok())
+            .collect()
+    };
+    let first = up();
+    let first_pids = pids_of(&first);
+    let _guard = KillOnDrop(first_pids.clone(), data.clone());
+    assert!(first.status.success(), "{}", text(&first));
+    assert_eq!(
+        first_pids.len(),
+        2,
+        "a node and the control endpoint: {}",
+        text(&first)
+    );
+    std::fs::remove_file(data.join("control.addr")).unwrap();
+
+    let second = up();
+    let second_pids = pids_of(&second);
+    let _guard2 = KillOnDrop(second_pids.clone(), data.clone());
+    assert!(second.status.success(), "{}", text(&second));
+    let (old, new) = (first_pids[1], second_pids[1]);
+    assert_ne!(old, new, "a new control endpoint: {}", text(&second));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive(old) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !alive(old),
+        "the first control endpoint, pid {old}, still runs"
+    );
+    let down = in_data_dir(&["cluster", "down"], &data);
+    assert!(down.status.success(), "{}", text(&down));
+}

@@ -217,6 +217,9 @@ impl Cluster {
             if let Ok(addr) = std::fs::read_to_string(&addr_path) {
                 return Ok((pid, addr.trim().to_string(), token));
             }
+            // Running, but where it listens is lost: stopped, or the new
+            // one's pid file would leave it running out of reach of `down`.
+            self.stop_control();
         }
         let _ = std::fs::remove_file(&addr_path);
         let exe = std::env::current_exe()
