@@ -72,27 +72,30 @@ impl ClusterView {
 
     fn rows(&self) -> BTreeMap<Key, KeyRow> {
         let ring = self.ring();
-        let mut keys = BTreeSet::new();
-        for (_, _, n) in &self.nodes {
-            if let Some(n) = n {
-                keys.extend(n.data.iter().map(|kv| kv.key.clone()));
-            }
-        }
+        // Each node's keys in a map, looked up per key: searching every
+        // node's list for every key took minutes at 100,000 keys.
+        let held: Vec<(NodeId, BTreeMap<&Key, Cell>)> = self
+            .nodes
+            .iter()
+            .filter_map(|(id, _, n)| {
+                let mut by_key = BTreeMap::new();
+                for kv in &n.as_ref()?.data {
+                    by_key
+                        .entry(&kv.key)
+                        .or_insert_with(|| Some((kv.value.clone(), kv.ts)));
+                }
+                Some((*id, by_key))
+            })
+            .collect();
+        let keys: BTreeSet<&Key> = held.iter().flat_map(|(_, m)| m.keys().copied()).collect();
         let mut rows = BTreeMap::new();
         for key in keys {
-            let mut cells = BTreeMap::new();
-            for (id, _, n) in &self.nodes {
-                if let Some(n) = n {
-                    let v = n
-                        .data
-                        .iter()
-                        .find(|kv| kv.key == key)
-                        .map(|kv| (kv.value.clone(), kv.ts));
-                    cells.insert(*id, v);
-                }
-            }
+            let cells: BTreeMap<NodeId, Cell> = held
+                .iter()
+                .map(|(id, m)| (*id, m.get(key).cloned().flatten()))
+                .collect();
             let problem = ring.as_ref().and_then(|ring| {
-                let replicas = ring.replicas(&key);
+                let replicas = ring.replicas(key);
                 let seen: BTreeSet<&Cell> = replicas.iter().filter_map(|r| cells.get(r)).collect();
                 let stray: Vec<NodeId> = cells
                     .iter()
@@ -107,7 +110,7 @@ impl ClusterView {
                     None
                 }
             });
-            rows.insert(key, KeyRow { cells, problem });
+            rows.insert(key.clone(), KeyRow { cells, problem });
         }
         rows
     }
