@@ -31,6 +31,12 @@ use std::collections::BTreeMap;
 /// Trials in one simulated cluster: one per integer key.
 const TRIALS_PER_SIM: usize = 256;
 
+/// The slowest write rate a lab takes: a write every 10 s. Trials start
+/// at least a write interval apart and run a cluster's every timer between
+/// them, so a slower rate would only make each batch of trials simulate
+/// longer (a rate of one in a million seconds froze the page).
+pub const MIN_WRITES_PER_S: f64 = 0.1;
+
 /// What a lab run is asked to measure.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabConfig {
@@ -84,8 +90,11 @@ impl LabConfig {
         }
         level_for(self.r, self.n).map_err(|e| format!("r: {e}"))?;
         level_for(self.w, self.n).map_err(|e| format!("w: {e}"))?;
-        if !(self.writes_per_s.is_finite() && self.writes_per_s > 0.0) {
-            return Err("writes_per_s: must be a number above 0".into());
+        if !(self.writes_per_s.is_finite() && self.writes_per_s >= MIN_WRITES_PER_S) {
+            return Err(format!(
+                "writes_per_s: at least {MIN_WRITES_PER_S} (a write every 10 s), got {}",
+                self.writes_per_s
+            ));
         }
         if self.ts_ms.is_empty() {
             return Err("ts_ms: the curve needs at least one point".into());

@@ -223,11 +223,19 @@ pub fn Controls(p: &Props) -> Html {
             let drop = input_value(&refs.2).parse::<f64>();
             match (min, max, drop) {
                 (Ok(min), Ok(max), Ok(drop)) => {
-                    send.emit(Cmd::Act(Action::SetLatency {
+                    let latency = Action::SetLatency {
                         min_us: min.saturating_mul(1000),
                         max_us: max.saturating_mul(1000),
-                    }));
-                    send.emit(Cmd::Act(Action::SetDropProbability { p: drop / 100.0 }));
+                    };
+                    let drop = Action::SetDropProbability { p: drop / 100.0 };
+                    // Both or neither: half a form applied is not what was asked.
+                    match latency.check().and(drop.check()) {
+                        Ok(()) => {
+                            send.emit(Cmd::Act(latency));
+                            send.emit(Cmd::Act(drop));
+                        }
+                        Err(e) => send.emit(Cmd::Notice(e)),
+                    }
                 }
                 _ => send.emit(Cmd::Notice("latency and drop rate: numbers, please".into())),
             }
@@ -256,11 +264,14 @@ pub fn Controls(p: &Props) -> Html {
             let num = |r: &NodeRef| input_value(r).trim().parse::<u64>();
             match (num(&refs.0), num(&refs.1), num(&refs.2), num(&refs.4)) {
                 (Ok(seed), Ok(n), Ok(rf), Ok(vn)) => {
-                    let vnodes = (input_value(&refs.3) == "murmur3").then_some(vn as u32);
+                    // Saturated, not wrapped: the settings' check refuses
+                    // a number too large by name.
+                    let vnodes = (input_value(&refs.3) == "murmur3")
+                        .then_some(u32::try_from(vn).unwrap_or(u32::MAX));
                     send.emit(Cmd::Reset(Settings {
                         seed,
-                        nodes: n as usize,
-                        rf: rf as usize,
+                        nodes: usize::try_from(n).unwrap_or(usize::MAX),
+                        rf: usize::try_from(rf).unwrap_or(usize::MAX),
                         vnodes,
                     }));
                 }

@@ -111,9 +111,17 @@ impl LabForm {
         if !(10..=60_000).contains(&until) {
             return Err(format!("until: 10 to 60000 ms, got {until}"));
         }
-        let trials = int("trials", &self.trials)? as usize;
+        // Saturated, not wrapped (the page's usize is 32 bits): the checks
+        // below refuse a number too large by name.
+        let count = |field: &str, text: &str| {
+            int(field, text).map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+        };
+        let trials = count("trials", &self.trials)?;
         if !(1..=MAX_TRIALS).contains(&trials) {
-            return Err(format!("trials: 1 to {MAX_TRIALS}, got {trials}"));
+            return Err(format!(
+                "trials: 1 to {MAX_TRIALS}, got {}",
+                self.trials.trim()
+            ));
         }
         let mut legs = Vec::with_capacity(LEGS.len());
         for ((field, _), leg) in LEGS.iter().zip(&self.legs) {
@@ -125,9 +133,9 @@ impl LabForm {
             .parse()
             .map_err(|_| format!("rate: {:?} is not a number", self.rate))?;
         let config = LabConfig {
-            n: int("n", &self.n)? as usize,
-            r: int("r", &self.r)? as usize,
-            w: int("w", &self.w)? as usize,
+            n: count("n", &self.n)?,
+            r: count("r", &self.r)?,
+            w: count("w", &self.w)?,
             write: legs[0],
             ack: legs[1],
             read: legs[2],

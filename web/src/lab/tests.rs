@@ -114,6 +114,8 @@ fn the_form_names_the_field_it_cannot_use() {
     let e = bad(|f| f.legs[2].b = "-1".into());
     assert!(e.starts_with("read: the mean must be 0 to"), "{e}");
     assert!(bad(|f| f.rate = "0".into()).starts_with("rate: "));
+    let e = bad(|f| f.rate = "0.000001".into());
+    assert!(e.starts_with("rate: at least 0.1"), "{e}");
     assert!(bad(|f| f.trials = "0".into()).starts_with("trials: "));
     assert!(bad(|f| f.until = "5".into()).starts_with("until: "));
 }
