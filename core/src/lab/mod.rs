@@ -33,8 +33,8 @@ const TRIALS_PER_SIM: usize = 256;
 
 /// The slowest write rate a lab takes: a write every 10 s. Trials start
 /// at least a write interval apart and run a cluster's every timer between
-/// them, so a slower rate would only make each batch of trials simulate
-/// longer (a rate of one in a million seconds froze the page).
+/// them, so a slower rate only makes each batch of trials simulate longer,
+/// down to a batch that holds the page's thread for minutes.
 pub const MIN_WRITES_PER_S: f64 = 0.1;
 
 /// What a lab run is asked to measure.
