@@ -431,21 +431,28 @@ impl CommitLog {
     }
 
     /// After a failed write or fsync: forgets the queued records and cuts
-    /// the file back to its last durable length, so no partly written
-    /// frame or record of unknown durability stays in the log (Linux may
-    /// drop dirty pages after a failed fsync, and a later fsync would then
-    /// succeed without them). Returns the bytes cut. The caller reopens
-    /// the log to learn what it holds.
-    pub fn discard_unsynced(&mut self) -> io::Result<u64> {
+    /// the file back to `keep`, the length the node's outputs were let go
+    /// against, so no partly written frame stays in the log. With batch
+    /// sync that is the last synced length: nothing after it was
+    /// acknowledged, and its durability is unknown (Linux may drop dirty
+    /// pages after a failed fsync, and a later fsync would then succeed
+    /// without them). With periodic sync it is what was written: those
+    /// records were acknowledged once the OS had them, and cutting them
+    /// would forget acknowledged writes. `keep` is held between the two.
+    /// Returns the bytes cut. The caller reopens the log to learn what it
+    /// holds.
+    pub fn cut_back_to(&mut self, keep: u64) -> io::Result<u64> {
+        let keep = keep.clamp(self.synced_bytes, self.written().max(self.synced_bytes));
         self.pending.clear();
         // Direct writes stop here; the caller reopens the log.
         self.direct = None;
-        self.issued = self.synced_bytes;
-        let cut = self.bytes.saturating_sub(self.synced_bytes);
-        self.file.set_len(self.synced_bytes)?;
+        let cut = self.bytes.saturating_sub(keep);
+        self.file.set_len(keep)?;
         self.file.sync_all()?;
-        self.bytes = self.synced_bytes;
-        self.len = self.synced_bytes;
+        self.issued = keep;
+        self.synced_bytes = keep;
+        self.bytes = keep;
+        self.len = keep;
         self.dirty = false;
         Ok(cut)
     }

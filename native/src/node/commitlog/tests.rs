@@ -299,7 +299,7 @@ fn discarding_unsynced_records_cuts_the_zeros_too() {
     log.write_pending().unwrap();
     assert_eq!(file_len(dir.path()), good + PREALLOC_BYTES);
     let unsynced = log.bytes() - good;
-    assert_eq!(log.discard_unsynced().unwrap(), unsynced);
+    assert_eq!(log.cut_back_to(log.synced()).unwrap(), unsynced);
     assert_eq!(file_len(dir.path()), good);
     assert_eq!(log.file_len(), good);
 }
@@ -438,7 +438,7 @@ fn a_direct_write_that_never_ran_is_discarded() {
     // The write fails (or the process dies) before it lands.
     drop(log.start_sync().unwrap().expect("work to do"));
     let unsynced = log.bytes() - log.synced();
-    assert_eq!(log.discard_unsynced().unwrap(), unsynced);
+    assert_eq!(log.cut_back_to(log.synced()).unwrap(), unsynced);
     assert!(!log.is_direct());
     drop(log);
     let o = CommitLog::open(dir.path()).unwrap();

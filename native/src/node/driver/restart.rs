@@ -31,7 +31,8 @@ impl Driver {
     /// The commit log could not be written or synced: what the batch held
     /// back never leaves (a data reply becomes an `Internal` error; peer
     /// messages, acknowledgements among them, are dropped), the log is cut
-    /// to its last durable length and reopened, and the node is rebuilt
+    /// back to what its released outputs stood on (synced with batch
+    /// sync, written with periodic) and reopened, and the node is rebuilt
     /// from it and started again, as after a crash. An error only when the
     /// log cannot be cut back or reopened: then the node stops.
     pub(super) fn log_failed(&mut self, cause: io::Error) -> io::Result<()> {
@@ -42,9 +43,12 @@ impl Driver {
         let why = format!(
             "the commit log write failed ({cause}); the request was not acknowledged, and may be applied on other replicas"
         );
+        // What outputs were let go against (synced with batch sync,
+        // written with periodic): the log keeps it, and nothing after it.
+        let keep = self.gate.durable();
         // The log is replaced below: an fsync in flight no longer counts,
         // and nothing held may leave.
-        let held = self.new_log(self.log.synced());
+        let held = self.new_log(keep);
         let (mut answered, mut dropped) = (0usize, 0usize);
         for action in held {
             match action {
@@ -68,7 +72,7 @@ impl Driver {
             }
         }
         dropped += self.drop_held_events();
-        let cut = self.log.discard_unsynced()?;
+        let cut = self.log.cut_back_to(keep)?;
         let dir = self
             .log
             .path()

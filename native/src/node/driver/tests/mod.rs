@@ -32,9 +32,14 @@ use std::sync::Arc;
 /// Node 0 of the classic 4-node cluster with batch sync, its log in
 /// `dir`; the receiving ends of its peer queues, by peer.
 fn node0(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+    node0_with(dir, inbox, Policy::batch(0))
+}
+
+/// [`node0`] with the sync policy `policy`.
+fn node0_with(dir: &Path, inbox: Inbox, policy: Policy) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let log = CommitLog::open(dir).unwrap().log;
     let node = Node::new(Config::new(0, ClusterConfig::classic(4)));
-    driver_of(node, log, inbox)
+    driver_of(node, log, inbox, policy)
 }
 
 /// [`node0`] restarted: rebuilt from the log in `dir`.
@@ -42,14 +47,19 @@ fn node0_recovered(dir: &Path, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQue
     let config = Config::new(0, ClusterConfig::classic(4));
     let (log, _, (node, _)) =
         CommitLog::open_with(dir, |records| Node::recover_from(config, records)).unwrap();
-    driver_of(node, log, inbox)
+    driver_of(node, log, inbox, Policy::batch(0))
 }
 
-fn driver_of(node: Node, log: CommitLog, inbox: Inbox) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
+fn driver_of(
+    node: Node,
+    log: CommitLog,
+    inbox: Inbox,
+    policy: Policy,
+) -> (Driver, HashMap<NodeId, PeerQueueRx>) {
     let settings = DriverSettings {
         addr: "127.0.0.1:1".into(),
         nodes: vec![],
-        policy: Policy::batch(0),
+        policy,
         compact_min_records: 10_000,
         reply_room: 16,
     };

@@ -366,3 +366,37 @@ async fn a_lone_write_on_a_busy_disk_does_not_wait_for_the_group_window() {
     );
     next_job(&jobs).await;
 }
+
+/// With periodic sync an acknowledgement means the record reached the
+/// OS, not the disk: a log failure after it (a full disk on the next
+/// write, say) cuts the log back to what was written, not to the last
+/// fsync, so the node neither forgets the write it acknowledged nor
+/// loses it from its log.
+#[tokio::test]
+async fn with_periodic_sync_a_log_failure_keeps_what_was_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_inbox_tx, inbox_rx) = inbox(4, 4);
+    let hour = 3_600_000;
+    let (mut d, mut peers) = node0_with(dir.path(), inbox_rx, Policy::periodic(hour));
+    d.node.handle(d.clock.wall_us(), Input::Start);
+    d.drain();
+    d.flush(true).unwrap();
+    d.take_input(write_from(1, 9, 0, false));
+    d.flush(true).unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(5), next_ack(peers.get_mut(&1).unwrap()));
+    assert_eq!(ack.await.expect("no acknowledgement"), 9);
+    assert!(d.log.synced() < d.log.written(), "no fsync within the hour");
+    d.log_failed(io::Error::other("ENOSPC")).unwrap();
+    assert_eq!(
+        d.node.data().get(&Key::Int(0)).map(|v| v.ts),
+        Some(9),
+        "the node forgot a write it acknowledged"
+    );
+    let (_tx, inbox_rx) = inbox(4, 4);
+    let (back, _) = node0_recovered(dir.path(), inbox_rx);
+    assert_eq!(
+        back.node.data().get(&Key::Int(0)).map(|v| v.ts),
+        Some(9),
+        "the acknowledged write is not in the log"
+    );
+}
