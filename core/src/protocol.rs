@@ -9,7 +9,7 @@ use crate::message::{ErrorKind, Reply, Request};
 use crate::ring::Token;
 use crate::storage::Table;
 use crate::types::{
-    Consistency, Key, KeyVersion, Micros, NodeId, Value as StoredValue, Version, Yarn,
+    clipped, Consistency, Key, KeyVersion, Micros, NodeId, Value as StoredValue, Version, Yarn,
     MAX_KEY_BYTES, MAX_VALUE_BYTES,
 };
 use serde::{Deserialize, Serialize};
@@ -253,7 +253,10 @@ fn parse_any_frame(text: &str) -> Result<ClientFrame, FrameError> {
         Some(other) => {
             return Err(FrameError {
                 id: None,
-                message: format!("id: expected a non-negative integer, got {other}"),
+                message: format!(
+                    "id: expected a non-negative integer, got {}",
+                    clipped(&other.to_string())
+                ),
             })
         }
         None => {
@@ -269,7 +272,12 @@ fn parse_any_frame(text: &str) -> Result<ClientFrame, FrameError> {
     };
     let op = match obj.remove("op") {
         Some(Value::String(s)) => s,
-        Some(other) => return Err(err(format!("op: expected a string, got {other}"))),
+        Some(other) => {
+            return Err(err(format!(
+                "op: expected a string, got {}",
+                clipped(&other.to_string())
+            )))
+        }
         None => return Err(err("op: missing".into())),
     };
     let op = match op.as_str() {
@@ -312,7 +320,8 @@ fn parse_any_frame(text: &str) -> Result<ClientFrame, FrameError> {
         "subscribe" => ClientOp::Subscribe,
         other => {
             return Err(err(format!(
-                "op: unknown op {other:?} (expected put, get, delete, inspect or subscribe)"
+                "op: unknown op {} (expected put, get, delete, inspect or subscribe)",
+                clipped(&format!("{other:?}"))
             )))
         }
     };

@@ -250,7 +250,8 @@ impl Consistency {
             "QUORUM" => Ok(Consistency::Quorum),
             "ALL" => Ok(Consistency::All),
             _ => Err(format!(
-                "cl: unknown consistency level {s:?} (expected ONE, TWO, THREE, QUORUM, ALL or ANY)"
+                "cl: unknown consistency level {} (expected ONE, TWO, THREE, QUORUM, ALL or ANY)",
+                clipped(&format!("{s:?}"))
             )),
         }
     }
@@ -270,6 +271,18 @@ impl Consistency {
 impl fmt::Display for Consistency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// `text` whole when short, else its first characters and its size: an
+/// error names what was wrong without sending back a megabyte a client
+/// sent, which a client that never reads would have the node queue for
+/// it, error after error.
+pub fn clipped(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! live cluster through it. The supervisor reads them, the page writes
 //! them; both use these types.
 
-use crate::types::NodeId;
+use crate::types::{clipped, NodeId};
 use serde_json::{json, Map, Value};
 
 /// What the supervisor does to one node.
@@ -59,11 +59,17 @@ pub fn control_op(frame: &Map<String, Value>) -> Result<ControlOp, String> {
             "restart" => NodeControl::Restart,
             other => {
                 return Err(format!(
-                    "op: unknown op {other:?} (expected status, kill, restart or stop)"
+                    "op: unknown op {} (expected status, kill, restart or stop)",
+                    clipped(&format!("{other:?}"))
                 ))
             }
         },
-        Some(other) => return Err(format!("op: expected a string, got {other}")),
+        Some(other) => {
+            return Err(format!(
+                "op: expected a string, got {}",
+                clipped(&other.to_string())
+            ))
+        }
     };
     let node = frame
         .get("node")

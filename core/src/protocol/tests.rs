@@ -450,3 +450,29 @@ mod data_frames {
         }
     }
 }
+
+/// An error names what was wrong without sending back what a client
+/// sent whole: a field of a megabyte comes back as its first characters
+/// and its size, so a client that sends such frames and never reads
+/// queues kilobytes of errors, not megabytes.
+#[test]
+fn an_error_quotes_a_long_field_only_in_part() {
+    let long = "x".repeat(1 << 20);
+    for frame in [
+        format!(r#"{{"id":"{long}","op":"get","key":1}}"#),
+        format!(r#"{{"id":1,"op":["{long}"],"key":1}}"#),
+        format!(r#"{{"id":1,"op":"{long}","key":1}}"#),
+        format!(r#"{{"id":1,"op":"get","key":1,"cl":"{long}"}}"#),
+    ] {
+        let Err(e) = parse_request_frame(&frame) else {
+            panic!("taken: {}", &frame[..60]);
+        };
+        assert!(
+            e.message.len() < 300,
+            "{} bytes: {}",
+            e.message.len(),
+            &e.message[..200]
+        );
+        assert!(e.message.contains("xxxx"), "{}", e.message);
+    }
+}
