@@ -50,6 +50,12 @@ pub const PAGE_BYTES: usize = 4 << 20;
 /// way to read it. It is the unread bytes a client connection may hold.
 pub const WHOLE_INSPECT_BYTES: usize = 32 << 20;
 
+/// An answer lists hints until their keys and values pass this many
+/// bytes (always one), whatever page it was asked for: a node may hold
+/// `max_hint_bytes` of them, and every answer lists them, built on the
+/// node's one thread. `hints_total` counts them all.
+pub const HINT_LIST_BYTES: usize = PAGE_BYTES;
+
 /// The bytes of one key and its value, as pages count them.
 fn entry_bytes(key: &Key, version: &Version) -> usize {
     key.byte_len() + version.value.as_ref().map_or(0, |v| v.len())
@@ -494,6 +500,10 @@ pub struct InspectNode {
     /// send as `after` for the next page (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_next: Option<Key>,
+    /// How many hints the node holds, whether or not `hints` lists them
+    /// all (extension; see [`HINT_LIST_BYTES`]).
+    #[serde(default)]
+    pub hints_total: usize,
 }
 
 /// One commit-log record as `inspect` shows it.
@@ -592,6 +602,11 @@ impl InspectNode {
                 .collect(),
             hints: node
                 .hints()
+                .scan(0, |bytes, h| {
+                    let first = *bytes == 0;
+                    *bytes += entry_bytes(&h.key, &h.version);
+                    (first || *bytes <= HINT_LIST_BYTES).then_some(h)
+                })
                 .map(|h| HintEntry {
                     target: h.target,
                     key: h.key.clone(),
@@ -606,6 +621,7 @@ impl InspectNode {
             pending_requests: node.pending_requests(),
             generation: node.generation(),
             log_tail: vec![],
+            hints_total: node.hint_count(),
         }
     }
 }

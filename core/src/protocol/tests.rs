@@ -476,3 +476,36 @@ fn an_error_quotes_a_long_field_only_in_part() {
         assert!(e.message.contains("xxxx"), "{}", e.message);
     }
 }
+
+/// A node holding hints of large values lists them in an inspect answer
+/// only up to a bound, whatever page was asked for, and counts them all:
+/// every inspect lists the hints, and a node may hold `max_hint_bytes`
+/// (128 MiB by default) of them.
+#[test]
+fn an_inspect_lists_hints_up_to_a_bound_and_counts_them_all() {
+    use crate::sim::{put, Action, Sim, SimConfig};
+    let mut sim = Sim::new(SimConfig::classic(1));
+    sim.run_for(1_000_000);
+    // Node 3 down: node 0's writes of keys it replicates become hints.
+    sim.apply(Action::Crash { node: 3 });
+    let big = "x".repeat(1 << 20);
+    let keys: Vec<u8> = (0..=255u8)
+        .filter(|&k| sim.ring().is_replica(&Key::Int(k), 3))
+        .take(12)
+        .collect();
+    for &k in &keys {
+        sim.submit(0, put(k, &big, Consistency::One));
+        sim.run_for(100_000);
+    }
+    let node = sim.node(0).expect("node 0 runs");
+    assert_eq!(node.hint_count(), keys.len(), "every write left a hint");
+    let i = InspectNode::of(node, &DataPage::first(1));
+    assert_eq!(i.hints_total, keys.len());
+    assert!(
+        !i.hints.is_empty() && i.hints.len() < keys.len(),
+        "{} hints listed",
+        i.hints.len()
+    );
+    let json = inspect_json(1, &i);
+    assert!(json.len() < PAGE_BYTES + (2 << 20), "{} bytes", json.len());
+}

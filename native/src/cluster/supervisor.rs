@@ -577,7 +577,7 @@ impl Cluster {
                     (
                         "up",
                         i.data_total.to_string(),
-                        i.hints.len().to_string(),
+                        i.hints_total.max(i.hints.len()).to_string(),
                         note,
                     )
                 }

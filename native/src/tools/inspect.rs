@@ -175,7 +175,7 @@ impl ClusterView {
                         .collect();
                     out.push_str(&format!(
                         "node {id}: {} hints held; log {} records ({} bytes){}\n",
-                        n.hints.len(),
+                        n.hints_total.max(n.hints.len()),
                         n.log.records,
                         n.log.bytes,
                         if down.is_empty() {
@@ -186,6 +186,14 @@ impl ClusterView {
                     ));
                     for h in &n.hints {
                         out.push_str(&format!("    {}\n", describe_hint(h)));
+                    }
+                    let held = n.hints_total.max(n.hints.len());
+                    if held > n.hints.len() {
+                        out.push_str(&format!(
+                            "    ... and {} more (an answer lists the first {})\n",
+                            held - n.hints.len(),
+                            n.hints.len()
+                        ));
                     }
                 }
             }

@@ -112,6 +112,8 @@ struct Member {
     asked: Option<NodeControl>,
     /// The page said it shows only part of this node's keys.
     said_partial: bool,
+    /// The page said it shows only part of this node's hints.
+    said_partial_hints: bool,
 }
 
 impl Member {
@@ -127,6 +129,7 @@ impl Member {
             last_at: 0,
             asked: None,
             said_partial: false,
+            said_partial_hints: false,
         }
     }
 }

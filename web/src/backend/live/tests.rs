@@ -373,3 +373,43 @@ fn a_node_with_more_keys_than_the_page_shows_is_named() {
         )
     );
 }
+
+/// A node holding more hints than its answer lists (`hints_total`) is
+/// named once, as a node with more keys than the page shows is.
+#[test]
+fn a_node_with_more_hints_than_its_answer_lists_is_named() {
+    let mut sim = Sim::new(SimConfig::classic(4));
+    // Node 1 cut off from node 3: once it takes 3 for down, its writes
+    // for 3 become hints.
+    sim.apply(ringside_core::sim::Action::Cut { a: 1, b: 3 });
+    sim.run_for(2_000_000);
+    for k in 0..=255u8 {
+        sim.submit(1, put(k, "v", Consistency::One));
+    }
+    sim.run_for(1_000_000);
+    let mut h = Harness::new(LiveLink {
+        addr: "127.0.0.1:9000".into(),
+        ..LiveLink::default()
+    });
+    h.connect(&sim);
+    let mut i = inspect_of(&sim, 1);
+    assert!(i.hints.len() >= 3, "{} hints", i.hints.len());
+    assert_eq!(i.hints_total, i.hints.len());
+    i.hints.truncate(2);
+    for _ in 0..2 {
+        h.tick(2.0 * INSPECT_EVERY_MS);
+        h.io();
+        let id = h.last_id(Conn::Node(1), "inspect");
+        let text = ringside_core::protocol::inspect_json(id, &i);
+        h.sock(Conn::Node(1), SockEvent::Text(text));
+        h.tick(1.0);
+    }
+    let said = h.view.notice.clone().unwrap_or_default();
+    assert_eq!(
+        said,
+        format!(
+            "node 1 holds {} hints; the page shows the first 2 of them",
+            i.hints_total
+        )
+    );
+}

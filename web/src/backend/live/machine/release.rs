@@ -188,6 +188,14 @@ impl LiveCore {
                 node.data.len()
             )));
         }
+        if node.hints_total > node.hints.len() && !m.said_partial_hints {
+            m.said_partial_hints = true;
+            self.updates.push(Update::Notice(format!(
+                "node {n} holds {} hints; the page shows the first {} of them",
+                node.hints_total,
+                node.hints.len()
+            )));
+        }
         // Which hint is which, the view knows from the node's events.
         let hints = node
             .hints
