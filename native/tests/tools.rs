@@ -441,13 +441,7 @@ fn up_then_status_and_down(
         up_dir,
     );
     // The pids `up` printed, stopped by pid whatever the test finds.
-    let pids: Vec<u32> = stdout(&out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .filter(|w| w[0] == "pid")
-        .filter_map(|w| w[1].parse().ok())
-        .collect();
+    let pids = printed_pids(&out);
     let _guard = KillOnDrop(pids.clone(), up_dir.to_path_buf());
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
@@ -481,6 +475,18 @@ fn up_then_status_and_down(
     }
     let left: Vec<_> = pids.iter().filter(|p| alive(**p)).collect();
     assert!(left.is_empty(), "still running after down: {left:?}");
+}
+
+/// The pids `cluster up` printed ("pid N" for each node and the control
+/// endpoint), in order.
+fn printed_pids(out: &std::process::Output) -> Vec<u32> {
+    stdout(out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] == "pid")
+        .filter_map(|w| w[1].parse().ok())
+        .collect()
 }
 
 /// SIGKILLs on drop those of the pids whose command line still names the
@@ -579,17 +585,8 @@ fn a_lost_control_address_is_not_a_second_control_endpoint() {
             &data,
         )
     };
-    let pids_of = |out: &std::process::Output| -> Vec<u32> {
-        stdout(out)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .windows(2)
-            .filter(|w| w[0] == "pid")
-            .filter_map(|w| w[1].parse().ok())
-            .collect()
-    };
     let first = up();
-    let first_pids = pids_of(&first);
+    let first_pids = printed_pids(&first);
     let _guard = KillOnDrop(first_pids.clone(), data.clone());
     assert!(first.status.success(), "{}", text(&first));
     assert_eq!(
@@ -601,7 +598,7 @@ fn a_lost_control_address_is_not_a_second_control_endpoint() {
     std::fs::remove_file(data.join("control.addr")).unwrap();
 
     let second = up();
-    let second_pids = pids_of(&second);
+    let second_pids = printed_pids(&second);
     let _guard2 = KillOnDrop(second_pids.clone(), data.clone());
     assert!(second.status.success(), "{}", text(&second));
     let (old, new) = (first_pids[1], second_pids[1]);

@@ -63,6 +63,18 @@ fn inspect_of(sim: &Sim, id: NodeId) -> InspectNode {
 }
 
 impl Harness {
+    /// Node `id` answers the page's next two inspects with `i`.
+    fn answer_inspects(&mut self, id: NodeId, i: &InspectNode) {
+        for _ in 0..2 {
+            self.tick(2.0 * INSPECT_EVERY_MS);
+            self.io();
+            let req = self.last_id(Conn::Node(id), "inspect");
+            let text = ringside_core::protocol::inspect_json(req, i);
+            self.sock(Conn::Node(id), SockEvent::Text(text));
+            self.tick(1.0);
+        }
+    }
+
     fn new(link: LiveLink) -> Harness {
         let core = LiveCore::new(link, T0_MS).unwrap();
         Harness {
@@ -356,14 +368,7 @@ fn a_node_with_more_keys_than_the_page_shows_is_named() {
     let mut i = inspect_of(&sim, 1);
     assert!(i.data_total >= 5, "{i:?}");
     i.data.truncate(2);
-    for _ in 0..2 {
-        h.tick(2.0 * INSPECT_EVERY_MS);
-        h.io();
-        let id = h.last_id(Conn::Node(1), "inspect");
-        let text = ringside_core::protocol::inspect_json(id, &i);
-        h.sock(Conn::Node(1), SockEvent::Text(text));
-        h.tick(1.0);
-    }
+    h.answer_inspects(1, &i);
     let said = h.view.notice.clone().unwrap_or_default();
     assert_eq!(
         said,
@@ -396,14 +401,7 @@ fn a_node_with_more_hints_than_its_answer_lists_is_named() {
     assert!(i.hints.len() >= 3, "{} hints", i.hints.len());
     assert_eq!(i.hints_total, i.hints.len());
     i.hints.truncate(2);
-    for _ in 0..2 {
-        h.tick(2.0 * INSPECT_EVERY_MS);
-        h.io();
-        let id = h.last_id(Conn::Node(1), "inspect");
-        let text = ringside_core::protocol::inspect_json(id, &i);
-        h.sock(Conn::Node(1), SockEvent::Text(text));
-        h.tick(1.0);
-    }
+    h.answer_inspects(1, &i);
     let said = h.view.notice.clone().unwrap_or_default();
     assert_eq!(
         said,
