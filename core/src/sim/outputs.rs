@@ -96,10 +96,7 @@ impl Sim {
                 }
                 Output::Reply { .. } => n.gate.emit((out, None), Needs::Data),
                 Output::Timer { id: tid, at } => {
-                    // A timer past i64's range (a clock skewed to its end)
-                    // stays at the end of time, not before now.
-                    let local = i64::try_from(at).unwrap_or(i64::MAX);
-                    let global = (local.saturating_sub(skew)).max(self.now as i64) as Micros;
+                    let global = ((at as i64).saturating_sub(skew)).max(self.now as i64) as Micros;
                     self.push(
                         global,
                         Item::Timer {
